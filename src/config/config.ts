@@ -1,0 +1,216 @@
+// Parses and validates the TOML config (DESIGN.md §8). Every bad value is refused with
+// the key's name and the reason; unknown keys are refused too (a typo must not be
+// silently ignored on a security boundary).
+import { parse as parseToml } from 'smol-toml'
+import { readFile } from 'node:fs/promises'
+import { isAbsolute, resolve } from 'node:path'
+import { decodeBase64Key } from '../crypto/keys.js'
+import { nameProblem } from '../crypto/names.js'
+import type { Policy } from '../rule/which-version-wins.js'
+import { DEFAULTS, LOG_LEVELS, type LogLevel } from './defaults.js'
+import { parseDuration } from './durations.js'
+
+export type Transport = 'quic' | 'tcp'
+
+export interface Config {
+  logLevel: LogLevel
+  stateDir: string
+  namespaces: string[]
+  cluster: {
+    port: number
+    interfaces: string[]
+    bootstrapNodes: string[]
+    /** milliseconds */
+    syncInterval: number
+    /** path of the node identity key; undefined = <stateDir>/identity.key */
+    identityKey?: string
+    /** base64 identity public keys or peer ids; empty = admission off */
+    allowedNodes: string[]
+    transports: Transport[]
+  }
+  api: {
+    /** unix socket path; undefined = disabled */
+    socket?: string
+    /** host:port for loopback TCP; undefined = disabled */
+    listen?: string
+  }
+  /** name → base64 signer keys */
+  files: Map<string, Set<string>>
+  limits: { maxFileSize: number, maxClockSkew: number }
+}
+
+export class ConfigError extends Error {
+  constructor (readonly key: string, reason: string) {
+    super(`config: ${key}: ${reason}`)
+  }
+}
+
+type Table = Record<string, unknown>
+
+export async function loadConfig (path: string): Promise<Config> {
+  let text: string
+  try { text = await readFile(path, 'utf8') } catch (err) {
+    throw new ConfigError('(file)', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+  }
+  return parseConfig(text, path)
+}
+
+export function parseConfig (text: string, origin = 'config'): Config {
+  let doc: Table
+  try { doc = parseToml(text) as Table } catch (err) {
+    throw new ConfigError('(syntax)', `${origin} is not valid TOML: ${(err as Error).message.split('\n')[0]}`)
+  }
+  return fromTable(doc)
+}
+
+export function fromTable (doc: Table): Config {
+  onlyKeys(doc, '', ['log_level', 'state_dir', 'namespaces', 'cluster', 'api', 'files', 'limits'])
+  const cluster = table(doc, 'cluster')
+  const api = table(doc, 'api')
+  const limits = table(doc, 'limits')
+  const files = table(doc, 'files')
+  onlyKeys(cluster, 'cluster.', ['port', 'interfaces', 'bootstrap_nodes', 'sync_interval', 'identity_key', 'allowed_nodes', 'transports'])
+  onlyKeys(api, 'api.', ['socket', 'listen'])
+  onlyKeys(limits, 'limits.', ['max_file_size', 'max_clock_skew'])
+
+  const logLevel = str(doc, 'log_level', '', DEFAULTS.logLevel)
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError('log_level', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
+  const stateDir = absolutePath(str(doc, 'state_dir', '', DEFAULTS.stateDir), 'state_dir')
+
+  const namespaces = strList(doc, 'namespaces', '')
+  namespaces.forEach((ns, i) => {
+    const problem = nameProblem(ns)
+    if (problem !== undefined) throw new ConfigError(`namespaces[${i}]`, problem)
+  })
+
+  const port = cluster.port ?? DEFAULTS.cluster.port
+  if (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 65535) throw new ConfigError('cluster.port', `must be an integer from 0 to 65535, got ${JSON.stringify(port)}`)
+  const bootstrapNodes = strList(cluster, 'bootstrap_nodes', 'cluster.')
+  bootstrapNodes.forEach((b, i) => {
+    const problem = bootstrapProblem(b)
+    if (problem !== undefined) throw new ConfigError(`cluster.bootstrap_nodes[${i}]`, problem)
+  })
+  const allowedNodes = strList(cluster, 'allowed_nodes', 'cluster.')
+  allowedNodes.forEach((n, i) => {
+    if (decodeBase64Key(n) === undefined && !/^(12D3KooW|Qm)[1-9A-HJ-NP-Za-km-z]{40,50}$/.test(n)) {
+      throw new ConfigError(`cluster.allowed_nodes[${i}]`, `"${n}" is neither a base64 32-byte public key nor a peer id`)
+    }
+  })
+  const transports = strList(cluster, 'transports', 'cluster.', [...DEFAULTS.cluster.transports])
+  transports.forEach((t, i) => {
+    if (t !== 'quic' && t !== 'tcp') throw new ConfigError(`cluster.transports[${i}]`, `must be "quic" or "tcp", got "${t}"`)
+  })
+  if (transports.length === 0) throw new ConfigError('cluster.transports', 'needs at least one of "quic", "tcp"')
+  const identityKey = str(cluster, 'identity_key', 'cluster.', '')
+
+  const socket = str(api, 'socket', 'api.', DEFAULTS.api.socket)
+  const listen = str(api, 'listen', 'api.', DEFAULTS.api.listen)
+  if (listen !== '' && parseHostPort(listen) === undefined) throw new ConfigError('api.listen', `must be "host:port" (or "" to disable), got "${listen}"`)
+  if (socket === '' && listen === '') throw new ConfigError('api', 'socket and listen are both disabled; the daemon would be unreachable')
+
+  const maxFileSize = limits.max_file_size ?? DEFAULTS.limits.maxFileSize
+  if (!Number.isInteger(maxFileSize) || (maxFileSize as number) < 0) throw new ConfigError('limits.max_file_size', `must be a non-negative integer of bytes, got ${JSON.stringify(maxFileSize)}`)
+
+  const fileMap = new Map<string, Set<string>>()
+  for (const [name, keys] of Object.entries(files)) {
+    const key = `files."${name}"`
+    const problem = nameProblem(name)
+    if (problem !== undefined) throw new ConfigError(key, problem)
+    if (!Array.isArray(keys)) throw new ConfigError(key, 'must be a list of base64 public keys')
+    const set = new Set<string>()
+    keys.forEach((k, i) => {
+      if (typeof k !== 'string' || decodeBase64Key(k) === undefined) {
+        throw new ConfigError(`${key}[${i}]`, `${JSON.stringify(k)} is not the standard padded base64 of a 32-byte Ed25519 public key`)
+      }
+      set.add(k)
+    })
+    fileMap.set(name, set)
+  }
+
+  return {
+    logLevel: logLevel as LogLevel,
+    stateDir,
+    namespaces,
+    cluster: {
+      port: port as number,
+      interfaces: strList(cluster, 'interfaces', 'cluster.'),
+      bootstrapNodes,
+      syncInterval: duration(cluster, 'sync_interval', 'cluster.', DEFAULTS.cluster.syncInterval, 100),
+      identityKey: identityKey === '' ? undefined : absolutePath(identityKey, 'cluster.identity_key'),
+      allowedNodes,
+      transports: transports as Transport[]
+    },
+    api: {
+      socket: socket === '' ? undefined : absolutePath(socket, 'api.socket'),
+      listen: listen === '' ? undefined : listen
+    },
+    files: fileMap,
+    limits: {
+      maxFileSize: maxFileSize as number,
+      maxClockSkew: duration(limits, 'max_clock_skew', 'limits.', DEFAULTS.limits.maxClockSkew, 0)
+    }
+  }
+}
+
+export function policyOf (config: Config): Policy {
+  return {
+    files: config.files,
+    namespaces: new Set(config.namespaces),
+    maxFileSize: config.limits.maxFileSize,
+    maxClockSkew: config.limits.maxClockSkew
+  }
+}
+
+export function parseHostPort (s: string): { host: string, port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(s)
+  if (m === null) return undefined
+  const port = Number(m[3])
+  if (port < 1 || port > 65535) return undefined
+  return { host: m[1] ?? m[2], port }
+}
+
+function bootstrapProblem (s: string): string | undefined {
+  if (s.startsWith('/')) return /^\/(ip4|ip6|dns|dns4|dns6)\//.test(s) ? undefined : `multiaddr "${s}" must start with /ip4, /ip6, /dns, /dns4 or /dns6`
+  return parseHostPort(s) === undefined ? `"${s}" is not "host:port", "[v6]:port" or a multiaddr` : undefined
+}
+
+function onlyKeys (t: Table, prefix: string, allowed: string[]): void {
+  for (const k of Object.keys(t)) {
+    if (!allowed.includes(k)) throw new ConfigError(prefix + k, `unknown key (known: ${allowed.join(', ')})`)
+  }
+}
+
+function table (doc: Table, key: string): Table {
+  const v = doc[key]
+  if (v === undefined) return {}
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Date) throw new ConfigError(key, 'must be a table')
+  return v as Table
+}
+
+function str (t: Table, key: string, prefix: string, fallback: string): string {
+  const v = t[key]
+  if (v === undefined) return fallback
+  if (typeof v !== 'string') throw new ConfigError(prefix + key, `must be a string, got ${JSON.stringify(v)}`)
+  return v
+}
+
+function strList (t: Table, key: string, prefix: string, fallback: string[] = []): string[] {
+  const v = t[key]
+  if (v === undefined) return fallback
+  if (!Array.isArray(v) || v.some(x => typeof x !== 'string')) throw new ConfigError(prefix + key, 'must be a list of strings')
+  return v as string[]
+}
+
+function duration (t: Table, key: string, prefix: string, fallback: number, min: number): number {
+  const v = t[key]
+  if (v === undefined) return fallback
+  const ms = parseDuration(v)
+  if (ms === undefined) throw new ConfigError(prefix + key, `${JSON.stringify(v)} is not a duration like "500ms", "5s", "5m", "1h" or a number of seconds`)
+  if (ms < min) throw new ConfigError(prefix + key, `must be at least ${min} ms`)
+  return ms
+}
+
+function absolutePath (p: string, key: string): string {
+  if (p === '') throw new ConfigError(key, 'must not be empty')
+  return isAbsolute(p) ? p : resolve(p)
+}

@@ -1,0 +1,23 @@
+// Every default and timing of the daemon, in one place (see README "Configuration").
+export const DEFAULTS = {
+  logLevel: 'info',
+  stateDir: '/var/lib/data-mesher',
+  cluster: {
+    /** QUIC (UDP) and TCP listen on the same port */
+    port: 7946,
+    /** anti-entropy period; each round is jittered by ±20% */
+    syncInterval: 5_000,
+    transports: ['quic', 'tcp'] as Array<'quic' | 'tcp'>
+  },
+  api: {
+    socket: '/run/data-mesher/api.sock',
+    listen: '127.0.0.1:7331'
+  },
+  limits: {
+    maxFileSize: 10 * 1024 * 1024,
+    maxClockSkew: 5 * 60_000
+  }
+} as const
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug'] as const
+export type LogLevel = typeof LOG_LEVELS[number]

@@ -1,0 +1,113 @@
+// THE RULE: which version of a file wins (DESIGN.md §4). Pure: no I/O, no clock of its
+// own (the caller passes `now`). The API path, the mesh path, the store's start-up check
+// and config reloads all decide through this module and nothing else.
+import { encodeBase64Key } from '../crypto/keys.js'
+import { parseNamespaceName } from '../crypto/names.js'
+import { sha256, verifyRecordSignature, type SignedRecord } from '../crypto/record.js'
+
+/** What the rule needs to know about the configuration. */
+export interface Policy {
+  /** configured names → base64 public keys allowed to sign them */
+  files: ReadonlyMap<string, ReadonlySet<string>>
+  /** configured namespaces: "<ns>/<base64url(key)>" may be signed by that key */
+  namespaces: ReadonlySet<string>
+  maxFileSize: number
+  /** milliseconds a timestamp may be ahead of the local clock */
+  maxClockSkew: number
+}
+
+export type RefusalCode =
+  | 'not-configured' // 1. the name is not configured (nor a namespace name)
+  | 'not-signer' // 2. the signer is not one of the name's keys
+  | 'bad-signature' // 3. the signature does not verify
+  | 'too-large' // 3. size > max_file_size
+  | 'bad-content' // 3. the content does not hash to the record
+
+export type Verdict =
+  | { action: 'accept' } // newest valid version: store it (content must match, see contentProblem)
+  | { action: 'hold', until: number } // 4. from the future: keep it aside, judge again at `until`
+  | { action: 'ignore', why: 'identical' | 'not-newer' } // 5. a no-op (a replay, or an older version)
+  | { action: 'refuse', code: RefusalCode, reason: string }
+
+/** Steps 1–2: may this signer sign this name under the current configuration? */
+export function authorization (policy: Policy, name: string, signer: Uint8Array): Verdict | undefined {
+  const keys = policy.files.get(name)
+  if (keys !== undefined) {
+    if (keys.has(encodeBase64Key(signer))) return undefined
+    return refuse('not-signer', `key ${encodeBase64Key(signer)} is not allowed to sign "${name}"`)
+  }
+  const ns = parseNamespaceName(name)
+  if (ns !== undefined && policy.namespaces.has(ns.namespace)) {
+    if (Buffer.from(ns.key).equals(signer)) return undefined
+    return refuse('not-signer', `"${name}" is in namespace "${ns.namespace}" and may only be signed by the key it names`)
+  }
+  return refuse('not-configured', `"${name}" is not a configured file name`)
+}
+
+/** Whether a stored version may still be served under the (possibly reloaded) policy. */
+export function stillAuthorized (policy: Policy, record: SignedRecord): boolean {
+  return authorization(policy, record.name, record.signer) === undefined
+}
+
+/**
+ * Judges a candidate record against the version currently held for its name.
+ * `content`, when given, is checked against the record too (steps 3).
+ */
+export function judge (candidate: SignedRecord, current: SignedRecord | undefined, policy: Policy, now: number, content?: Uint8Array): Verdict {
+  const denied = authorization(policy, candidate.name, candidate.signer)
+  if (denied !== undefined) return denied
+  if (!verifyRecordSignature(candidate)) return refuse('bad-signature', `the signature on "${candidate.name}" does not verify`)
+  if (candidate.size > policy.maxFileSize) {
+    return refuse('too-large', `"${candidate.name}" is ${candidate.size} bytes, the limit is ${policy.maxFileSize}`)
+  }
+  if (content !== undefined) {
+    const problem = contentProblem(candidate, content)
+    if (problem !== undefined) return refuse('bad-content', problem)
+  }
+  if (candidate.timestamp > now + policy.maxClockSkew) {
+    return { action: 'hold', until: candidate.timestamp - policy.maxClockSkew }
+  }
+  // A stored version whose signer lost its key no longer counts (leaked-key recovery).
+  const incumbent = current !== undefined && stillAuthorized(policy, current) ? current : undefined
+  if (incumbent === undefined) return { action: 'accept' }
+  const order = compareVersions(candidate, incumbent)
+  if (order > 0) return { action: 'accept' }
+  if (order === 0) return { action: 'ignore', why: 'identical' }
+  return { action: 'ignore', why: 'not-newer' }
+}
+
+/**
+ * Total order of versions of one name: larger timestamp wins; on equal timestamps the
+ * lexicographically larger signature wins, so every node picks the same winner.
+ * Returns >0 when a is newer, <0 when b is newer, 0 when they are the same record.
+ */
+export function compareVersions (a: SignedRecord, b: SignedRecord): number {
+  if (a.timestamp !== b.timestamp) return a.timestamp > b.timestamp ? 1 : -1
+  return Buffer.compare(Buffer.from(a.signature), Buffer.from(b.signature))
+}
+
+/** Step 3 for content: size and sha256 must match the record. */
+export function contentProblem (record: SignedRecord, content: Uint8Array): string | undefined {
+  if (record.tombstone) return content.length === 0 ? undefined : 'a deletion carries no content'
+  if (content.length !== record.size) return `content is ${content.length} bytes, the record says ${record.size}`
+  if (!Buffer.from(sha256(content)).equals(record.sha256)) return `content of "${record.name}" does not match the signed sha256`
+  return undefined
+}
+
+export function isExpired (record: SignedRecord, now: number): boolean {
+  return record.expires !== 0 && record.expires <= now
+}
+
+/** Whether the record's content belongs at files/<name> right now. */
+export function isDeliverable (record: SignedRecord, now: number): boolean {
+  return !record.tombstone && !isExpired(record, now)
+}
+
+/** Whether accepting the record needs its content (a tombstone or an expired version does not). */
+export function needsContent (record: SignedRecord, now: number): boolean {
+  return isDeliverable(record, now) && record.size > 0
+}
+
+function refuse (code: RefusalCode, reason: string): Verdict {
+  return { action: 'refuse', code, reason }
+}

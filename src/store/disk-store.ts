@@ -1,0 +1,211 @@
+// The on-disk layout under state_dir and the order of writes that makes it crash-safe.
+//
+//   files/<name>        delivered content: the stable path that .path units watch
+//   records/<name>.rec  the current signed record of each name (the index)
+//   held/<name>.rec     a record from the future, held back until its time (DESIGN.md §4)
+//   staging/<sha>-<n> content written before its record: the roll-forward journal
+//
+// Writing a version: (1) stage the content durably, (2) write the record atomically —
+// the commit point, (3) rename the staged content to files/<name>. A crash before (2)
+// leaves the old version; a crash after it is rolled forward by recover(), which finds
+// the staged content by its hash. Nothing is ever delivered that was not verified.
+import { readdir, readFile, stat, unlink } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { dirname, join, relative, sep } from 'node:path'
+import { decodeRecord, encodeRecord, type SignedRecord } from '../crypto/record.js'
+import { isDeliverable, stillAuthorized, compareVersions, type Policy } from '../rule/which-version-wins.js'
+import { verifyRecordSignature } from '../crypto/record.js'
+import { ensureDir, renameDurable, TEMP_PREFIX, unlinkDurable, writeFileAtomic } from './atomic-file.js'
+
+export interface Warn { (msg: string, fields?: Record<string, unknown>): void }
+
+export class DiskStore {
+  readonly filesDir: string
+  readonly recordsDir: string
+  readonly heldDir: string
+  readonly stagingDir: string
+
+  constructor (readonly stateDir: string) {
+    this.filesDir = join(stateDir, 'files')
+    this.recordsDir = join(stateDir, 'records')
+    this.heldDir = join(stateDir, 'held')
+    this.stagingDir = join(stateDir, 'staging')
+  }
+
+  async init (): Promise<void> {
+    await ensureDir(this.stateDir)
+    for (const d of [this.filesDir, this.recordsDir, this.heldDir, this.stagingDir]) await ensureDir(d)
+  }
+
+  deliveredPath (name: string): string { return join(this.filesDir, ...name.split('/')) }
+  private recordPath (name: string): string { return join(this.recordsDir, ...name.split('/')) + '.rec' }
+  private heldPath (name: string): string { return join(this.heldDir, ...name.split('/')) + '.rec' }
+  stagedPath (record: SignedRecord): string { return join(this.stagingDir, stagedKey(record)) }
+
+  /** Step 1: content is durable under staging/ before any record points to it. */
+  async stage (record: SignedRecord, content: Uint8Array): Promise<void> {
+    await writeFileAtomic(this.stagedPath(record), content)
+  }
+
+  /** Steps 2 and 3. `deliver` says whether the content goes to files/<name>. */
+  async commit (record: SignedRecord, deliver: boolean): Promise<void> {
+    const recordPath = this.recordPath(record.name)
+    await ensureDir(dirname(recordPath))
+    await writeFileAtomic(recordPath, encodeRecord(record))
+    await this.placeDelivered(record, deliver)
+  }
+
+  private async placeDelivered (record: SignedRecord, deliver: boolean): Promise<void> {
+    const target = this.deliveredPath(record.name)
+    if (deliver) {
+      await ensureDir(dirname(target))
+      await renameDurable(this.stagedPath(record), target)
+    } else {
+      await unlinkDurable(target)
+    }
+  }
+
+  /** Removes the delivered file only (expiry); the record stays so no older version returns. */
+  async undeliver (name: string): Promise<boolean> {
+    return await unlinkDurable(this.deliveredPath(name))
+  }
+
+  /** Forgets a name entirely (its signer lost its key). */
+  async forget (name: string): Promise<void> {
+    await unlinkDurable(this.deliveredPath(name))
+    await unlinkDurable(this.recordPath(name))
+  }
+
+  async hold (record: SignedRecord): Promise<void> {
+    const p = this.heldPath(record.name)
+    await ensureDir(dirname(p))
+    await writeFileAtomic(p, encodeRecord(record))
+  }
+
+  async unhold (record: SignedRecord, keepStaged: boolean): Promise<void> {
+    await unlinkDurable(this.heldPath(record.name))
+    if (!keepStaged) await this.dropStaged(record)
+  }
+
+  async dropStaged (record: SignedRecord): Promise<void> {
+    await unlinkDurable(this.stagedPath(record))
+  }
+
+  async readStaged (record: SignedRecord): Promise<Uint8Array | undefined> {
+    return await readIfExists(this.stagedPath(record))
+  }
+
+  async readDelivered (name: string): Promise<Uint8Array | undefined> {
+    return await readIfExists(this.deliveredPath(name))
+  }
+
+  /**
+   * Re-verifies everything on start: drops corrupt, unsigned or unauthorized entries
+   * (with a warning), rolls forward a commit interrupted between record and delivery,
+   * removes what must not be delivered, and clears leftovers of interrupted writes.
+   */
+  async recover (policy: Policy, now: number, warn: Warn): Promise<{ current: SignedRecord[], held: SignedRecord[] }> {
+    await this.init()
+    const current: SignedRecord[] = []
+    const keep = new Set<string>()
+    for (const { name, record } of await this.readRecords(this.recordsDir, warn)) {
+      if (record === undefined || !stillAuthorized(policy, record)) {
+        warn('dropping stored record', { name, reason: record === undefined ? 'unreadable or bad signature' : 'signer no longer allowed' })
+        await this.forget(name)
+        continue
+      }
+      if (isDeliverable(record, now)) {
+        const ok = await this.hashMatches(this.deliveredPath(name), record) ||
+          (await this.hashMatches(this.stagedPath(record), record) && await this.placeDelivered(record, true).then(() => true))
+        if (!ok) {
+          warn('dropping stored record whose content is missing or corrupt', { name })
+          await this.forget(name)
+          continue
+        }
+      } else {
+        await this.undeliver(name)
+      }
+      keep.add(name)
+      current.push(record)
+    }
+    const held: SignedRecord[] = []
+    for (const { name, record } of await this.readRecords(this.heldDir, warn)) {
+      const cur = current.find(r => r.name === name)
+      const usable = record !== undefined && stillAuthorized(policy, record) &&
+        (cur === undefined || compareVersions(record, cur) > 0) &&
+        (!isDeliverable(record, Infinity) || record.size === 0 || await this.hashMatches(this.stagedPath(record), record))
+      if (!usable) { await unlinkDurable(this.heldPath(name)); continue }
+      held.push(record)
+    }
+    await this.sweep(current, held, keep, warn)
+    return { current, held }
+  }
+
+  private async readRecords (dir: string, warn: Warn): Promise<Array<{ name: string, record?: SignedRecord }>> {
+    const out: Array<{ name: string, record?: SignedRecord }> = []
+    for (const path of await walk(dir)) {
+      const rel = relative(dir, path)
+      if (rel.split(sep).some(p => p.startsWith(TEMP_PREFIX))) { await unlink(path).catch(() => {}); continue }
+      if (!rel.endsWith('.rec')) { warn('removing unexpected file', { path }); await unlink(path).catch(() => {}); continue }
+      const name = rel.slice(0, -4).split(sep).join('/')
+      let record: SignedRecord | undefined
+      try {
+        const r = decodeRecord(await readFile(path))
+        if (r.name === name && verifyRecordSignature(r)) record = r
+      } catch { record = undefined }
+      out.push({ name, record })
+    }
+    return out
+  }
+
+  /** Removes staged blobs and delivered files that no record accounts for. */
+  private async sweep (current: SignedRecord[], held: SignedRecord[], keep: Set<string>, warn: Warn): Promise<void> {
+    const staged = new Set(held.map(stagedKey))
+    for (const path of await walk(this.stagingDir)) {
+      if (!staged.has(relative(this.stagingDir, path))) await unlink(path).catch(() => {})
+    }
+    const delivered = new Set(current.filter(r => keep.has(r.name)).map(r => r.name))
+    for (const path of await walk(this.filesDir)) {
+      const name = relative(this.filesDir, path).split(sep).join('/')
+      if (delivered.has(name)) continue
+      if (!name.split('/').some(p => p.startsWith(TEMP_PREFIX))) warn('removing delivered file without a valid record', { name })
+      await unlink(path).catch(() => {})
+    }
+  }
+
+  private async hashMatches (path: string, record: SignedRecord): Promise<boolean> {
+    try {
+      const st = await stat(path)
+      if (!st.isFile() || st.size !== record.size) return false
+      const h = createHash('sha256')
+      for await (const chunk of createReadStream(path)) h.update(chunk as Buffer)
+      return h.digest().equals(record.sha256)
+    } catch { return false }
+  }
+}
+
+/** Staged content is keyed by name and hash: two names with equal content never share a blob. */
+function stagedKey (record: SignedRecord): string {
+  const nameHash = createHash('sha256').update(record.name).digest('hex').slice(0, 16)
+  return `${Buffer.from(record.sha256).toString('hex')}-${nameHash}`
+}
+
+async function readIfExists (path: string): Promise<Uint8Array | undefined> {
+  try { return new Uint8Array(await readFile(path)) } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+}
+
+async function walk (dir: string): Promise<string[]> {
+  const out: string[] = []
+  let entries
+  try { entries = await readdir(dir, { withFileTypes: true }) } catch { return out }
+  for (const e of entries) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) out.push(...await walk(p))
+    else out.push(p)
+  }
+  return out
+}

@@ -1,0 +1,291 @@
+// The node's replica of every file: the in-memory index over the DiskStore, the one
+// door through which a version enters (submit), and the timers that end expired
+// versions and release held-back future ones. It does not know which transport a record
+// came by: the API and the mesh both call submit().
+import type { Logger } from 'pino'
+import type { SignedRecord } from '../crypto/record.js'
+import {
+  compareVersions, contentProblem, isDeliverable, isExpired, judge, needsContent, stillAuthorized,
+  type Policy, type RefusalCode
+} from '../rule/which-version-wins.js'
+import { DiskStore } from './disk-store.js'
+
+export type ChangeKind = 'updated' | 'deleted' | 'expired' | 'revoked'
+export interface Change { kind: ChangeKind, record: SignedRecord, origin: string }
+
+export type SubmitResult =
+  | { outcome: 'accepted', record: SignedRecord }
+  | { outcome: 'held', until: number }
+  | { outcome: 'ignored', why: 'identical' | 'not-newer' }
+  | { outcome: 'refused', code: RefusalCode, reason: string }
+
+/** Content given with the record (API), or fetched on demand once the record passed the rule (mesh). */
+export type ContentSource = Uint8Array | ((record: SignedRecord) => Promise<Uint8Array>)
+
+/** A disk error while writing: nothing stored was changed. */
+export class StoreIOError extends Error {
+  constructor (readonly code: string, message: string) { super(message) }
+}
+
+const MAX_TIMER = 2 ** 31 - 1
+const EMPTY = new Uint8Array(0)
+
+export class Replica {
+  private readonly current = new Map<string, SignedRecord>()
+  private readonly held = new Map<string, SignedRecord>()
+  private readonly delivered = new Set<string>()
+  private readonly locks = new Map<string, Promise<unknown>>()
+  private readonly listeners = new Set<(c: Change) => void>()
+  private expiryTimer?: NodeJS.Timeout
+  private holdTimer?: NodeJS.Timeout
+  private closed = false
+
+  private constructor (
+    readonly disk: DiskStore,
+    private policy: Policy,
+    private readonly log: Logger,
+    readonly clock: () => number
+  ) {}
+
+  static async open (stateDir: string, policy: Policy, log: Logger, clock: () => number = Date.now): Promise<Replica> {
+    const disk = new DiskStore(stateDir)
+    const replica = new Replica(disk, policy, log, clock)
+    const now = clock()
+    const { current, held } = await disk.recover(policy, now, (msg, fields) => log.warn(fields ?? {}, msg))
+    for (const r of current) {
+      replica.current.set(r.name, r)
+      if (isDeliverable(r, now)) replica.delivered.add(r.name)
+    }
+    for (const r of held) replica.held.set(r.name, r)
+    replica.scheduleExpiry()
+    replica.scheduleHold()
+    log.info({ files: current.length, held: held.length }, 'store opened')
+    return replica
+  }
+
+  get (name: string): SignedRecord | undefined { return this.current.get(name) }
+  list (): SignedRecord[] { return [...this.current.values()] }
+  listHeld (): SignedRecord[] { return [...this.held.values()] }
+  isDelivered (name: string): boolean { return this.delivered.has(name) }
+  deliveredPath (name: string): string { return this.disk.deliveredPath(name) }
+  getPolicy (): Policy { return this.policy }
+
+  onChange (fn: (c: Change) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  /** The delivered content of the current version, verified against its record. */
+  async readContent (name: string): Promise<{ record: SignedRecord, content: Uint8Array } | undefined> {
+    const record = this.current.get(name)
+    if (record === undefined || !this.delivered.has(name)) return undefined
+    const content = await this.disk.readDelivered(name)
+    if (content === undefined || contentProblem(record, content) !== undefined) {
+      // changed behind our back (not by us): never serve it
+      this.log.error({ name }, 'delivered file does not match its record')
+      return undefined
+    }
+    return { record, content }
+  }
+
+  /** Offers a version. Content is only read or fetched once the record itself passed the rule. */
+  async submit (record: SignedRecord, source: ContentSource, origin: string): Promise<SubmitResult> {
+    const given = source instanceof Uint8Array ? source : undefined
+    const first = this.decide(record, given)
+    if (first.kind === 'done') return first.result
+    let content = given
+    if (content === undefined) {
+      content = needsContent(record, first.at) ? await (source as (r: SignedRecord) => Promise<Uint8Array>)(record) : EMPTY
+      const problem = contentProblem(record, content)
+      if (problem !== undefined) return { outcome: 'refused', code: 'bad-content', reason: problem }
+    }
+    const bytes = content
+    return await this.withLock(record.name, async () => {
+      const again = this.decide(record, bytes) // the index may have moved while content was fetched
+      if (again.kind === 'done') return again.result
+      if (again.kind === 'hold') return await this.hold(record, bytes)
+      await this.commit(record, bytes, origin, false)
+      return { outcome: 'accepted', record }
+    })
+  }
+
+  private decide (record: SignedRecord, content: Uint8Array | undefined):
+  { kind: 'done', result: SubmitResult } | { kind: 'accept', at: number } | { kind: 'hold', at: number } {
+    const now = this.clock()
+    const v = judge(record, this.current.get(record.name), this.policy, now, content)
+    switch (v.action) {
+      case 'refuse': return { kind: 'done', result: { outcome: 'refused', code: v.code, reason: v.reason } }
+      case 'ignore': return { kind: 'done', result: { outcome: 'ignored', why: v.why } }
+      case 'accept': return { kind: 'accept', at: now }
+      case 'hold': {
+        const prev = this.held.get(record.name)
+        if (prev !== undefined && stillAuthorized(this.policy, prev)) {
+          const order = compareVersions(record, prev)
+          if (order <= 0) return { kind: 'done', result: { outcome: 'ignored', why: order === 0 ? 'identical' : 'not-newer' } }
+        }
+        return { kind: 'hold', at: v.until }
+      }
+    }
+  }
+
+  private async commit (record: SignedRecord, content: Uint8Array, origin: string, staged: boolean): Promise<void> {
+    const now = this.clock()
+    const deliver = isDeliverable(record, now)
+    try {
+      if (deliver && !staged) await this.disk.stage(record, content)
+      await this.disk.commit(record, deliver)
+    } catch (err) {
+      throw ioError(err, `storing "${record.name}"`)
+    }
+    this.current.set(record.name, record)
+    if (deliver) this.delivered.add(record.name)
+    else this.delivered.delete(record.name)
+    const held = this.held.get(record.name)
+    if (held !== undefined && compareVersions(held, record) <= 0) {
+      this.held.delete(record.name)
+      await this.disk.unhold(held, held === record).catch(err => this.log.warn({ err }, 'could not remove held record'))
+    }
+    this.log.info({ name: record.name, timestamp: record.timestamp, size: record.size, tombstone: record.tombstone, origin }, 'accepted')
+    this.emit({ kind: record.tombstone ? 'deleted' : deliver ? 'updated' : 'expired', record, origin })
+    this.scheduleExpiry()
+  }
+
+  private async hold (record: SignedRecord, content: Uint8Array): Promise<SubmitResult> {
+    const until = record.timestamp - this.policy.maxClockSkew
+    try {
+      if (needsContent(record, until)) await this.disk.stage(record, content)
+      await this.disk.hold(record)
+    } catch (err) {
+      throw ioError(err, `holding "${record.name}"`)
+    }
+    const prev = this.held.get(record.name)
+    this.held.set(record.name, record)
+    if (prev !== undefined && !Buffer.from(prev.sha256).equals(record.sha256)) {
+      await this.disk.dropStaged(prev).catch(() => {}) // its held record was just overwritten
+    }
+    this.log.info({ name: record.name, timestamp: record.timestamp, until }, 'record from the future held back')
+    this.scheduleHold()
+    return { outcome: 'held', until }
+  }
+
+  /** Config reload: versions whose signer lost its key stop being served (DESIGN.md §4). */
+  async setPolicy (policy: Policy): Promise<void> {
+    this.policy = policy
+    for (const record of [...this.current.values()]) {
+      if (stillAuthorized(policy, record)) continue
+      await this.withLock(record.name, async () => {
+        if (this.current.get(record.name) !== record) return
+        await this.disk.forget(record.name)
+        this.current.delete(record.name)
+        this.delivered.delete(record.name)
+        this.log.warn({ name: record.name, signer: Buffer.from(record.signer).toString('base64') }, 'signer no longer allowed: version revoked')
+        this.emit({ kind: 'revoked', record, origin: 'config' })
+      })
+    }
+    for (const record of [...this.held.values()]) {
+      if (stillAuthorized(policy, record)) continue
+      this.held.delete(record.name)
+      await this.disk.unhold(record, false).catch(() => {})
+    }
+    this.scheduleExpiry()
+    this.scheduleHold()
+  }
+
+  private scheduleExpiry (): void {
+    clearTimeout(this.expiryTimer)
+    if (this.closed) return
+    let next = Infinity
+    for (const name of this.delivered) {
+      const e = this.current.get(name)?.expires ?? 0
+      if (e !== 0 && e < next) next = e
+    }
+    if (next === Infinity) return
+    this.expiryTimer = setTimeout(() => { void this.expireDue() }, clampDelay(next - this.clock()))
+    this.expiryTimer.unref()
+  }
+
+  private async expireDue (): Promise<void> {
+    const now = this.clock()
+    for (const name of [...this.delivered]) {
+      const record = this.current.get(name)
+      if (record === undefined || !isExpired(record, now)) continue
+      await this.withLock(name, async () => {
+        if (this.current.get(name) !== record || !this.delivered.has(name)) return
+        try { await this.disk.undeliver(name) } catch (err) {
+          this.log.error({ err, name }, 'could not remove expired file; retrying')
+          return
+        }
+        this.delivered.delete(name)
+        this.log.info({ name, expires: record.expires }, 'expired')
+        this.emit({ kind: 'expired', record, origin: 'timer' })
+      })
+    }
+    this.scheduleExpiry()
+  }
+
+  private scheduleHold (): void {
+    clearTimeout(this.holdTimer)
+    if (this.closed) return
+    let next = Infinity
+    for (const r of this.held.values()) next = Math.min(next, r.timestamp - this.policy.maxClockSkew)
+    if (next === Infinity) return
+    this.holdTimer = setTimeout(() => { void this.releaseDue() }, clampDelay(next - this.clock()))
+    this.holdTimer.unref()
+  }
+
+  private async releaseDue (): Promise<void> {
+    for (const record of [...this.held.values()]) {
+      if (record.timestamp - this.policy.maxClockSkew > this.clock()) continue
+      await this.withLock(record.name, async () => {
+        if (this.held.get(record.name) !== record) return
+        const v = judge(record, this.current.get(record.name), this.policy, this.clock())
+        if (v.action === 'hold') return
+        if (v.action === 'accept') {
+          const content = needsContent(record, this.clock()) ? await this.disk.readStaged(record) : EMPTY
+          if (content !== undefined && contentProblem(record, content) === undefined) {
+            try {
+              await this.commit(record, content, 'held', true)
+              return
+            } catch (err) { this.log.error({ err, name: record.name }, 'could not release held record'); return }
+          }
+        }
+        this.held.delete(record.name)
+        await this.disk.unhold(record, false).catch(() => {})
+      })
+    }
+    this.scheduleHold()
+  }
+
+  private emit (c: Change): void {
+    for (const fn of this.listeners) {
+      try { fn(c) } catch (err) { this.log.error({ err }, 'change listener failed') }
+    }
+  }
+
+  private async withLock<T> (name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(name) ?? Promise.resolve()
+    const run = prev.then(fn, fn)
+    const tail = run.catch(() => {})
+    this.locks.set(name, tail)
+    void tail.then(() => { if (this.locks.get(name) === tail) this.locks.delete(name) })
+    return await run
+  }
+
+  /** Waits for in-flight writes and stops the timers. */
+  async close (): Promise<void> {
+    this.closed = true
+    clearTimeout(this.expiryTimer)
+    clearTimeout(this.holdTimer)
+    await Promise.all([...this.locks.values()])
+  }
+}
+
+function clampDelay (ms: number): number {
+  return Math.min(Math.max(ms, 0), MAX_TIMER)
+}
+
+function ioError (err: unknown, what: string): StoreIOError {
+  const code = (err as NodeJS.ErrnoException).code ?? 'EIO'
+  const reason = code === 'ENOSPC' ? 'the disk is full' : code === 'EROFS' ? 'the disk is read-only' : code === 'EDQUOT' ? 'the disk quota is exhausted' : (err as Error).message
+  return new StoreIOError(code, `${what} failed: ${reason}; the previous version is unchanged`)
+}
