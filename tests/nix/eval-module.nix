@@ -1,0 +1,218 @@
+# Evaluates nixos/module.nix with nixpkgs' lib.evalModules against a small stub of
+# the NixOS options it touches, without nixpkgs' package set (this machine has no
+# binary cache). Used by tests/nix/module.test.ts:
+#
+#   nix-instantiate --eval --strict --json tests/nix/eval-module.nix \
+#     --arg lib 'import /path/to/nixpkgs-lib/lib' --arg config '{ ... }'
+#
+# The stubs only declare options; NixOS semantics the tests rely on (priorities,
+# list merging, type checks of the module's own options) come from the real lib.
+{
+  lib,
+  # the machine's services.data-mesher (and anything else) as a module
+  config ? { },
+  hasQuic ? true,
+}:
+let
+  inherit (lib) mkOption types;
+
+  fakeDrv = name: {
+    type = "derivation";
+    inherit name;
+    outPath = "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" name)}-${name}";
+  };
+
+  # pkgs.formats.toml without the package set: the same value type, and a
+  # generate that returns a deterministic fake store path per content (the tests
+  # read the settings from the evaluated config instead).
+  tomlValue =
+    let
+      valueType =
+        types.nullOr (
+          types.oneOf [
+            types.bool
+            types.int
+            types.float
+            types.str
+            types.path
+            (types.attrsOf valueType)
+            (types.listOf valueType)
+          ]
+        )
+        // {
+          description = "TOML value";
+        };
+    in
+    valueType;
+
+  pkgs = {
+    formats.toml = _: {
+      type = types.attrsOf tomlValue;
+      generate = name: value: "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" (builtins.toJSON value))}-${name}";
+    };
+    coreutils = fakeDrv "coreutils-9.5";
+  };
+
+  stub =
+    { ... }:
+    {
+      options = {
+        assertions = mkOption {
+          type = types.listOf (
+            types.submodule {
+              options.assertion = mkOption { type = types.bool; };
+              options.message = mkOption { type = types.str; };
+            }
+          );
+          default = [ ];
+        };
+        warnings = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+        };
+        environment = {
+          etc = mkOption {
+            type = types.attrsOf (types.submodule { options.source = mkOption { type = types.str; }; });
+            default = { };
+          };
+          systemPackages = mkOption {
+            type = types.listOf types.package;
+            default = [ ];
+          };
+          variables = mkOption {
+            type = types.attrsOf types.str;
+            default = { };
+          };
+        };
+        users.users = mkOption {
+          type = types.attrsOf (types.attrsOf types.anything);
+          default = { };
+        };
+        users.groups = mkOption {
+          type = types.attrsOf (types.attrsOf types.anything);
+          default = { };
+        };
+        networking.firewall =
+          let
+            ports = {
+              allowedTCPPorts = mkOption {
+                type = types.listOf types.port;
+                default = [ ];
+              };
+              allowedUDPPorts = mkOption {
+                type = types.listOf types.port;
+                default = [ ];
+              };
+            };
+          in
+          ports
+          // {
+            interfaces = mkOption {
+              type = types.attrsOf (types.submodule { options = ports; });
+              default = { };
+            };
+          };
+        systemd.package = mkOption {
+          type = types.package;
+          default = fakeDrv "systemd-257";
+        };
+        systemd.tmpfiles.rules = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+        };
+        systemd.services = mkOption {
+          default = { };
+          type = types.attrsOf (
+            types.submodule {
+              options = {
+                description = mkOption {
+                  type = types.str;
+                  default = "";
+                };
+                wantedBy = mkOption {
+                  type = types.listOf types.str;
+                  default = [ ];
+                };
+                wants = mkOption {
+                  type = types.listOf types.str;
+                  default = [ ];
+                };
+                after = mkOption {
+                  type = types.listOf types.str;
+                  default = [ ];
+                };
+                path = mkOption {
+                  type = types.listOf types.package;
+                  default = [ ];
+                };
+                reloadTriggers = mkOption {
+                  type = types.listOf types.str;
+                  default = [ ];
+                };
+                restartTriggers = mkOption {
+                  type = types.listOf types.str;
+                  default = [ ];
+                };
+                serviceConfig = mkOption {
+                  type = types.attrsOf (
+                    types.oneOf [
+                      types.bool
+                      types.int
+                      types.str
+                      (types.listOf types.str)
+                    ]
+                  );
+                  default = { };
+                };
+              };
+            }
+          );
+        };
+      };
+    };
+
+  eval = lib.evalModules {
+    modules = [
+      stub
+      ../../nixos/module.nix
+      {
+        _module.args.pkgs = pkgs;
+        services.data-mesher.package = lib.mkDefault (fakeDrv "data-mesher-0.1.0" // { inherit hasQuic; });
+      }
+      config
+    ];
+  };
+  c = eval.config;
+  svc = c.systemd.services.data-mesher or null;
+in
+{
+  settings = c.services.data-mesher.settings;
+  filesDir = c.services.data-mesher.filesDir;
+  failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) c.assertions);
+  etc = lib.mapAttrs (_: v: v.source) c.environment.etc;
+  variables = c.environment.variables;
+  systemPackages = map (p: p.name) c.environment.systemPackages;
+  users = c.users.users;
+  groups = c.users.groups;
+  firewall = {
+    inherit (c.networking.firewall) allowedTCPPorts allowedUDPPorts;
+    interfaces = lib.mapAttrs (_: v: { inherit (v) allowedTCPPorts allowedUDPPorts; }) c.networking.firewall.interfaces;
+  };
+  tmpfiles = c.systemd.tmpfiles.rules;
+  service =
+    if svc == null then
+      null
+    else
+      {
+        inherit (svc)
+          description
+          wantedBy
+          wants
+          after
+          reloadTriggers
+          restartTriggers
+          serviceConfig
+          ;
+        path = map (p: "${p}") svc.path;
+      };
+}
