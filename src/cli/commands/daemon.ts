@@ -1,0 +1,32 @@
+import { loadConfig } from '../../config/config.js'
+import { runDaemon } from '../../daemon/daemon.js'
+import { devInstructions, devSetup } from '../../daemon/dev.js'
+import { Refused, UsageError, type Command } from '../args.js'
+
+export const daemonCommand: Command = {
+  name: 'daemon',
+  usage: 'data-mesher daemon --config PATH | data-mesher daemon --dev [--state-dir DIR]',
+  summary: 'run the node: --config reads a TOML config; --dev runs a try-out node with an embedded config under ./.data-mesher',
+  options: { config: { type: 'string', short: 'c' }, dev: { type: 'boolean' }, 'state-dir': { type: 'string' } },
+  async run (values, positionals) {
+    if (positionals.length > 0) throw new UsageError('takes no arguments')
+    if (values.dev === true) {
+      if (values.config !== undefined) throw new UsageError('--dev and --config exclude each other')
+      const setup = await devSetup(typeof values['state-dir'] === 'string' ? values['state-dir'] : undefined)
+      process.stderr.write(devInstructions(setup))
+      await runDaemon(setup.config)
+      exitSoon()
+      return
+    }
+    if (typeof values.config !== 'string') throw new UsageError('--config PATH is required (or --dev for a try-out node)')
+    let config
+    try { config = await loadConfig(values.config) } catch (err) { throw new Refused((err as Error).message) }
+    await runDaemon(config, values.config)
+    exitSoon()
+  }
+}
+
+/** After a clean stop nothing should keep the process alive; if a library does, exit anyway. */
+function exitSoon (): void {
+  setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref()
+}

@@ -1,0 +1,174 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { connect, type DataMesherClient, type FileEvent, type UpdateResult } from '../../client/client.js'
+import { parseDuration } from '../../config/durations.js'
+import { readSigningKey } from '../../crypto/keys.js'
+import { decodeRecord, encodeRecord, signRecord, RecordFormatError } from '../../crypto/record.js'
+import { nameProblem } from '../../crypto/names.js'
+import { JSON_OPTION, out, Refused, requireString, UsageError, URL_OPTION, type Command } from '../args.js'
+import { table, versionJson, versionLine } from '../format.js'
+
+const KEY_OPTIONS = { 'key-path': { type: 'string' }, expires: { type: 'string' } } as const
+
+async function readInput (path: string): Promise<Uint8Array> {
+  try {
+    if (path === '-') {
+      const chunks: Buffer[] = []
+      for await (const c of process.stdin) chunks.push(c as Buffer)
+      return new Uint8Array(Buffer.concat(chunks))
+    }
+    return new Uint8Array(await readFile(path))
+  } catch (err) {
+    throw new Refused(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+}
+
+function checkedName (name: string): string {
+  const problem = nameProblem(name)
+  if (problem !== undefined) throw new UsageError(`invalid name "${name}": ${problem}`)
+  return name
+}
+
+function expiresAt (values: Record<string, unknown>): number {
+  if (values.expires === undefined) return 0
+  const ms = parseDuration(values.expires)
+  if (ms === undefined || ms === 0) throw new UsageError(`--expires "${String(values.expires)}" is not a duration like 30s, 15m, 2h, 7d`)
+  return Date.now() + ms
+}
+
+function report (values: Record<string, unknown>, res: UpdateResult): void {
+  if (values.json === true) { out(JSON.stringify({ outcome: res.outcome, heldUntil: res.heldUntil || null, version: versionJson(res.version) })); return }
+  if (res.outcome === 'HELD') out(`held: ${res.version.name} is dated ${new Date(res.version.timestamp).toISOString()}, beyond max_clock_skew; it takes effect at ${new Date(res.heldUntil).toISOString()}`)
+  else if (res.outcome === 'IDENTICAL') out(`unchanged: ${res.version.name} already holds this exact version`)
+  else out(`${res.version.tombstone ? 'deleted' : 'accepted'}: ${versionLine(res.version)}`)
+}
+
+async function withClient<T> (values: Record<string, unknown>, fn: (c: DataMesherClient) => Promise<T>): Promise<T> {
+  const client = connect(values.url as string | undefined)
+  try { return await fn(client) } finally { client.close() }
+}
+
+const update: Command = {
+  name: 'file update',
+  usage: 'data-mesher file update PATH [--name NAME] --key-path KEY [--expires DURATION] [--url URL] [--json]',
+  summary: 'sign PATH locally (the key never leaves this machine) and upload it as the newest version of NAME (default: the file\'s base name; PATH "-" reads stdin)',
+  options: { name: { type: 'string' }, ...KEY_OPTIONS, ...URL_OPTION, ...JSON_OPTION },
+  async run (values, [path, ...rest]) {
+    if (path === undefined || rest.length > 0) throw new UsageError('expects exactly one PATH')
+    const name = checkedName(typeof values.name === 'string' ? values.name : basename(path))
+    const expires = expiresAt(values)
+    const key = await readKey(values)
+    const content = await readInput(path)
+    const record = signRecord(key, { name, content, expires })
+    report(values, await withClient(values, async c => await c.updateFile(record, content)))
+  }
+}
+
+const remove: Command = {
+  name: 'file delete',
+  usage: 'data-mesher file delete NAME... --key-path KEY [--url URL] [--json]',
+  summary: 'sign and upload a tombstone for each NAME: the file is removed on every node',
+  options: { 'key-path': { type: 'string' }, ...URL_OPTION, ...JSON_OPTION },
+  async run (values, names) {
+    if (names.length === 0) throw new UsageError('expects at least one NAME')
+    names.forEach(checkedName)
+    const key = await readKey(values)
+    await withClient(values, async c => {
+      for (const name of names) report(values, await c.deleteFile(signRecord(key, { name, tombstone: true })))
+    })
+  }
+}
+
+const sign: Command = {
+  name: 'file sign',
+  usage: 'data-mesher file sign [PATH] --name NAME --key-path KEY --output RECORD [--expires DURATION] [--delete]',
+  summary: 'sign offline: write the signed record for PATH (or, with --delete, a tombstone) to RECORD, to submit later with `file submit`',
+  options: { name: { type: 'string' }, ...KEY_OPTIONS, output: { type: 'string', short: 'o' }, delete: { type: 'boolean' } },
+  async run (values, positionals) {
+    const name = checkedName(requireString(values, 'name'))
+    const output = requireString(values, 'output')
+    const tombstone = values.delete === true
+    if (tombstone ? positionals.length !== 0 : positionals.length !== 1) throw new UsageError(tombstone ? '--delete takes no PATH' : 'expects exactly one PATH')
+    const expires = expiresAt(values)
+    const key = await readKey(values)
+    const content = tombstone ? new Uint8Array(0) : await readInput(positionals[0])
+    const record = signRecord(key, { name, content, tombstone, expires })
+    await writeFile(output, encodeRecord(record))
+    out(`signed ${name} (${tombstone ? 'deletion' : `${content.length} bytes`}) → ${output}`)
+  }
+}
+
+const submit: Command = {
+  name: 'file submit',
+  usage: 'data-mesher file submit RECORD [PATH] [--url URL] [--json]',
+  summary: 'upload a record made by `file sign` (or by any Ed25519 tool, see README), with its content PATH unless it is a deletion',
+  options: { ...URL_OPTION, ...JSON_OPTION },
+  async run (values, [recordPath, contentPath, ...rest]) {
+    if (recordPath === undefined || rest.length > 0) throw new UsageError('expects RECORD and, unless it is a deletion, PATH')
+    const bytes = await readInput(recordPath)
+    let tombstone: boolean
+    try { tombstone = decodeRecord(bytes).tombstone } catch (err) {
+      if (err instanceof RecordFormatError) throw new Refused(`${recordPath} is not a valid record: ${err.message}`)
+      throw err
+    }
+    if (!tombstone && contentPath === undefined) throw new UsageError('the record is a file version: give its content PATH')
+    const content = contentPath === undefined ? new Uint8Array(0) : await readInput(contentPath)
+    report(values, await withClient(values, async c => tombstone ? await c.deleteFile(bytes) : await c.updateFile(bytes, content)))
+  }
+}
+
+const get: Command = {
+  name: 'file get',
+  usage: 'data-mesher file get NAME [--output PATH] [--url URL] [--json]',
+  summary: 'print the delivered content of NAME (or write it to PATH); --json prints the version and the content in base64',
+  options: { output: { type: 'string', short: 'o' }, ...URL_OPTION, ...JSON_OPTION },
+  async run (values, [name, ...rest]) {
+    if (name === undefined || rest.length > 0) throw new UsageError('expects exactly one NAME')
+    const { version, content } = await withClient(values, async c => await c.getFile(checkedName(name)))
+    if (values.json === true) { out(JSON.stringify({ ...versionJson(version), content: content.toString('base64') })); return }
+    if (!version.delivered) throw new Refused(`${name} is not delivered on this node (${version.tombstone ? 'deleted' : 'expired'})`)
+    if (typeof values.output === 'string') await writeFile(values.output, content)
+    else process.stdout.write(content)
+  }
+}
+
+const list: Command = {
+  name: 'file list',
+  usage: 'data-mesher file list [--url URL] [--json]',
+  summary: 'list the version this node holds of every file',
+  options: { ...URL_OPTION, ...JSON_OPTION },
+  async run (values) {
+    const files = await withClient(values, async c => await c.listFiles())
+    if (values.json === true) { out(JSON.stringify(files.map(versionJson))); return }
+    if (files.length === 0) { out('no files'); return }
+    out(table(files.map(v => versionLine(v).split('  '))))
+  }
+}
+
+const watch: Command = {
+  name: 'file watch',
+  usage: 'data-mesher file watch [NAME...] [--current] [--url URL] [--json]',
+  summary: 'stream every accepted change (updates, deletions, expiries, revocations) until interrupted',
+  options: { current: { type: 'boolean' }, ...URL_OPTION, ...JSON_OPTION },
+  async run (values, names) {
+    names.forEach(checkedName)
+    const client = connect(values.url as string | undefined)
+    const w = await client.watchFiles({ names, includeCurrent: values.current === true })
+    const stop = (): void => { w.cancel(); client.close() }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    for await (const e of w) out(eventLine(values, e))
+  }
+}
+
+function eventLine (values: Record<string, unknown>, e: FileEvent): string {
+  if (values.json === true) return JSON.stringify({ kind: e.kind, origin: e.origin, ...versionJson(e.version) })
+  return `${new Date().toISOString()}  ${e.kind.toLowerCase().padEnd(8)}${versionLine(e.version)}  (${e.origin})`
+}
+
+async function readKey (values: Record<string, unknown>): Promise<Awaited<ReturnType<typeof readSigningKey>>> {
+  const path = requireString(values, 'key-path')
+  try { return await readSigningKey(path) } catch (err) { throw new Refused((err as Error).message) }
+}
+
+export const fileCommands = [update, remove, sign, submit, get, list, watch]

@@ -1,0 +1,58 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { connect } from '../../client/client.js'
+import { loadConfig } from '../../config/config.js'
+import { parseSigningKey, encodeBase64Key } from '../../crypto/keys.js'
+import { peerIdOfKey } from '../../crypto/node-id.js'
+import { JSON_OPTION, out, Refused, UsageError, URL_OPTION, type Command } from '../args.js'
+import { statusText, versionJson } from '../format.js'
+
+const status: Command = {
+  name: 'status',
+  usage: 'data-mesher status [--url URL] [--json]',
+  summary: "this node's id and addresses, its connected peers, and the version it holds of every file",
+  options: { ...URL_OPTION, ...JSON_OPTION },
+  async run (values, positionals) {
+    if (positionals.length > 0) throw new UsageError('takes no arguments')
+    const client = connect(values.url as string | undefined)
+    try {
+      const s = await client.getStatus()
+      if (values.json === true) out(JSON.stringify({ ...s, files: s.files.map(versionJson), held: s.held.map(versionJson) }))
+      else out(statusText(s))
+    } finally { client.close() }
+  }
+}
+
+const peerId: Command = {
+  name: 'peer id',
+  usage: 'data-mesher peer id [--key-path KEY | --config PATH | --url URL] [--json]',
+  summary: "print a node's peer id and identity public key: from an identity key file, from the identity a config points at, or from the running daemon",
+  options: { 'key-path': { type: 'string' }, config: { type: 'string' }, ...URL_OPTION, ...JSON_OPTION },
+  async run (values) {
+    let publicKey: string
+    let id: string
+    const keyPath = typeof values['key-path'] === 'string' ? values['key-path']
+      : typeof values.config === 'string' ? await identityPathOf(values.config) : undefined
+    if (keyPath !== undefined) {
+      let text: string
+      try { text = await readFile(keyPath, 'utf8') } catch (err) { throw new Refused(`cannot read ${keyPath}: ${(err as NodeJS.ErrnoException).code ?? ''}`) }
+      let key
+      try { key = parseSigningKey(text) } catch (err) { throw new Refused(`${keyPath}: ${(err as Error).message}`) }
+      publicKey = encodeBase64Key(key.publicKey)
+      id = peerIdOfKey(key.publicKey)
+    } else {
+      const client = connect(values.url as string | undefined)
+      try { const s = await client.getStatus(); publicKey = s.publicKey; id = s.nodeId } finally { client.close() }
+    }
+    if (values.json === true) out(JSON.stringify({ peerId: id, publicKey }))
+    else out(id)
+  }
+}
+
+async function identityPathOf (configPath: string): Promise<string> {
+  let config
+  try { config = await loadConfig(configPath) } catch (err) { throw new Refused((err as Error).message) }
+  return config.cluster.identityKey ?? join(config.stateDir, 'identity.key')
+}
+
+export const statusCommands = [status, peerId]

@@ -1,0 +1,144 @@
+// The typed client: what the CLI uses, and what `import { connect } from 'data-mesher'` gives.
+import * as grpc from '@grpc/grpc-js'
+import { DEFAULTS } from '../config/defaults.js'
+import { encodeRecord, signRecord, type SignedRecord } from '../crypto/record.js'
+import type { SigningKey } from '../crypto/keys.js'
+import { DataMesherService, messageLimit, type WireFileEvent, type WireFileVersion, type WireOutcome, type WireStatus } from '../api/proto.js'
+import { grpcTarget, resolveUrl } from './url.js'
+
+export type FileVersion = WireFileVersion
+export type FileEvent = WireFileEvent
+export type Status = WireStatus
+export interface UpdateResult { outcome: WireOutcome, version: FileVersion, heldUntil: number }
+
+/** A refusal from the daemon: `code` is the gRPC status, `message` the daemon's reason. */
+export class ClientError extends Error {
+  constructor (readonly code: grpc.status, message: string) { super(message) }
+  get codeName (): string { return grpc.status[this.code] ?? String(this.code) }
+}
+
+export interface ConnectOptions {
+  /** largest file this client sends or receives (default 10 MiB) */
+  maxFileSize?: number
+  /** deadline for unary calls, ms (default 30 s) */
+  timeout?: number
+}
+
+export class DataMesherClient {
+  private readonly raw: grpc.Client & Record<string, Function>
+  private readonly timeout: number
+
+  constructor (readonly url: string, o: ConnectOptions = {}) {
+    const limit = messageLimit(o.maxFileSize ?? DEFAULTS.limits.maxFileSize)
+    this.raw = new DataMesherService(grpcTarget(url), grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': limit,
+      'grpc.max_send_message_length': limit
+    }) as unknown as grpc.Client & Record<string, Function>
+    this.timeout = o.timeout ?? 30_000
+  }
+
+  private async call<T> (method: string, req: unknown): Promise<T> {
+    return await new Promise((resolve, reject) => {
+      this.raw[method](req, { deadline: Date.now() + this.timeout }, (err: grpc.ServiceError | null, res: T) => {
+        if (err !== null) reject(clientError(err, this.url))
+        else resolve(res)
+      })
+    })
+  }
+
+  async updateFile (record: SignedRecord | Uint8Array, content: Uint8Array): Promise<UpdateResult> {
+    return await this.call('UpdateFile', { record: recordBytes(record), content: Buffer.from(content) })
+  }
+
+  async deleteFile (tombstone: SignedRecord | Uint8Array): Promise<UpdateResult> {
+    return await this.call('DeleteFile', { record: recordBytes(tombstone) })
+  }
+
+  /** Signs locally (the key never leaves this process) and uploads. */
+  async publish (key: SigningKey, name: string, content: Uint8Array, o: { expires?: number, timestamp?: number } = {}): Promise<UpdateResult> {
+    return await this.updateFile(signRecord(key, { name, content, ...o }), content)
+  }
+
+  async remove (key: SigningKey, name: string, o: { timestamp?: number } = {}): Promise<UpdateResult> {
+    return await this.deleteFile(signRecord(key, { name, tombstone: true, ...o }))
+  }
+
+  async getFile (name: string): Promise<{ version: FileVersion, content: Buffer }> {
+    return await this.call('GetFile', { name })
+  }
+
+  async listFiles (): Promise<FileVersion[]> {
+    return (await this.call<{ files: FileVersion[] }>('ListFiles', {})).files
+  }
+
+  async getStatus (): Promise<Status> {
+    return await this.call('GetStatus', {})
+  }
+
+  /**
+   * Streams changes. The returned promise resolves once the daemon has registered the
+   * watch, so no change made after it resolves can be missed.
+   */
+  async watchFiles (o: { names?: string[], includeCurrent?: boolean } = {}): Promise<FileWatch> {
+    const call = this.raw.WatchFiles({ names: o.names ?? [], includeCurrent: o.includeCurrent ?? false }) as grpc.ClientReadableStream<FileEvent>
+    await new Promise<void>((resolve, reject) => {
+      call.once('metadata', () => resolve())
+      call.once('error', (err: grpc.ServiceError) => reject(clientError(err, this.url)))
+    })
+    return new FileWatch(call, this.url)
+  }
+
+  /** Waits until the daemon answers (e.g. right after starting it). */
+  async waitForReady (timeoutMs = 10_000): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.raw.waitForReady(Date.now() + timeoutMs, err => err !== undefined && err !== null ? reject(new ClientError(grpc.status.UNAVAILABLE, `no daemon answers at ${this.url}: ${err.message}`)) : resolve())
+    })
+  }
+
+  close (): void { this.raw.close() }
+}
+
+export class FileWatch implements AsyncIterable<FileEvent> {
+  constructor (private readonly call: grpc.ClientReadableStream<FileEvent>, private readonly url: string) {
+    call.on('error', () => {}) // surfaced through iteration
+  }
+
+  async * [Symbol.asyncIterator] (): AsyncIterator<FileEvent> {
+    try {
+      for await (const ev of this.call) yield ev as FileEvent
+    } catch (err) {
+      if ((err as grpc.ServiceError).code === grpc.status.CANCELLED) return
+      throw clientError(err as grpc.ServiceError, this.url)
+    }
+  }
+
+  /** Resolves with the first event that matches, or rejects after timeoutMs. */
+  async next (match: (e: FileEvent) => boolean = () => true, timeoutMs = 30_000): Promise<FileEvent> {
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { cleanup(); reject(new Error(`no matching event within ${timeoutMs} ms`)) }, timeoutMs)
+      const onData = (e: FileEvent): void => { if (match(e)) { cleanup(); resolve(e) } }
+      const onEnd = (): void => { cleanup(); reject(new Error('watch ended')) }
+      const cleanup = (): void => { clearTimeout(timer); this.call.off('data', onData); this.call.off('end', onEnd); this.call.off('error', onEnd) }
+      this.call.on('data', onData)
+      this.call.once('end', onEnd)
+      this.call.once('error', onEnd)
+    })
+  }
+
+  cancel (): void { this.call.cancel() }
+}
+
+export function connect (url?: string, o?: ConnectOptions): DataMesherClient {
+  return new DataMesherClient(resolveUrl(url), o)
+}
+
+function recordBytes (r: SignedRecord | Uint8Array): Buffer {
+  return Buffer.from(r instanceof Uint8Array ? r : encodeRecord(r))
+}
+
+function clientError (err: grpc.ServiceError, url: string): ClientError {
+  if (err.code === grpc.status.UNAVAILABLE && /connect|No connection|ECONNREFUSED|ENOENT/i.test(err.details ?? '')) {
+    return new ClientError(err.code, `cannot reach the daemon at ${url}: ${err.details}`)
+  }
+  return new ClientError(err.code, err.details ?? err.message)
+}

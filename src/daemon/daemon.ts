@@ -1,0 +1,117 @@
+// Wiring and lifecycle: config → replica (store) → mesh → API; signals; sd_notify.
+import type { Logger } from 'pino'
+import { ApiServer } from '../api/server.js'
+import { loadConfig, policyOf, type Config } from '../config/config.js'
+import { startMesh, type Mesh } from '../mesh/index.js'
+import { Replica } from '../store/replica.js'
+import { createLogger } from './logger.js'
+import { SdNotify } from './sd-notify.js'
+
+export interface DaemonOptions {
+  /** where the config came from; SIGHUP re-reads it */
+  configPath?: string
+  log?: Logger
+}
+
+export class Daemon {
+  private stopping?: Promise<void>
+
+  private constructor (
+    public config: Config,
+    readonly replica: Replica,
+    readonly mesh: Mesh,
+    readonly api: ApiServer,
+    readonly log: Logger,
+    private readonly configPath?: string
+  ) {}
+
+  static async start (config: Config, o: DaemonOptions = {}): Promise<Daemon> {
+    const log = o.log ?? createLogger(config.logLevel)
+    const replica = await Replica.open(config.stateDir, policyOf(config), log)
+    let mesh: Mesh | undefined
+    try {
+      mesh = await startMesh({ config, replica, log })
+      const m = mesh
+      const api = new ApiServer({
+        replica,
+        log,
+        maxFileSize: config.limits.maxFileSize,
+        socket: config.api.socket,
+        listen: config.api.listen,
+        nodeInfo: () => m.status()
+      })
+      await api.start()
+      log.info({ socket: config.api.socket, listen: api.bound, peerId: m.status().peerId }, 'API serving')
+      return new Daemon(config, replica, m, api, log, o.configPath)
+    } catch (err) {
+      await mesh?.stop().catch(() => {})
+      await replica.close()
+      throw err
+    }
+  }
+
+  /** SIGHUP: re-reads files, namespaces and log_level, and re-checks stored versions. */
+  async reload (): Promise<void> {
+    if (this.configPath === undefined) return
+    let next: Config
+    try { next = await loadConfig(this.configPath) } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'reload refused: keeping the running configuration')
+      return
+    }
+    for (const [key, a, b] of [
+      ['state_dir', this.config.stateDir, next.stateDir],
+      ['cluster', JSON.stringify(this.config.cluster), JSON.stringify(next.cluster)],
+      ['api', JSON.stringify(this.config.api), JSON.stringify(next.api)]
+    ]) {
+      if (a !== b) this.log.warn({ key }, 'changed in the config file; takes effect on restart, not reload')
+    }
+    this.log.level = next.logLevel
+    this.config = { ...this.config, logLevel: next.logLevel, files: next.files, namespaces: next.namespaces, limits: next.limits }
+    await this.replica.setPolicy(policyOf(this.config))
+    this.log.info({ files: next.files.size, namespaces: next.namespaces }, 'configuration reloaded')
+  }
+
+  async stop (): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.api.stop()
+      await this.mesh.stop()
+      await this.replica.close()
+      this.log.info('stopped')
+    })()
+    await this.stopping
+  }
+}
+
+/** `data-mesher daemon`: runs until SIGTERM/SIGINT, reloads on SIGHUP. */
+export async function runDaemon (config: Config, configPath?: string): Promise<void> {
+  const log = createLogger(config.logLevel)
+  const sd = new SdNotify(log)
+  let daemon: Daemon
+  try {
+    daemon = await Daemon.start(config, { configPath, log })
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'cannot start')
+    await sd.status(`failed: ${(err as Error).message}`)
+    throw err
+  }
+  await sd.ready(`serving ${daemon.replica.list().length} files`)
+  sd.startWatchdog()
+  let reloading = Promise.resolve()
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(async () => {
+      await sd.reloading()
+      await daemon.reload()
+      await sd.notify({ READY: 1, STATUS: `serving ${daemon.replica.list().length} files` })
+    })
+  })
+  await new Promise<void>(resolve => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'shutting down')
+      resolve()
+    }
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+  })
+  await sd.stopping()
+  await daemon.stop()
+}
