@@ -252,13 +252,13 @@ in
     services.data-mesher.settings = {
       log_level = mkDefault cfg.logLevel;
       state_dir = mkDefault cfg.stateDir;
-      namespaces = mkDefault cfg.namespaces;
-      files = mkDefault cfg.files;
+      namespaces = mkDefault (lib.unique cfg.namespaces);
+      files = mkDefault (lib.mapAttrs (_: lib.unique) cfg.files);
       cluster = {
         port = mkDefault cfg.network.port;
         interfaces = mkDefault (lib.optional (cfg.network.interface != null) cfg.network.interface);
-        bootstrap_nodes = mkDefault cfg.bootstrapNodes;
-        allowed_nodes = mkDefault cfg.allowedNodes;
+        bootstrap_nodes = mkDefault (lib.unique cfg.bootstrapNodes);
+        allowed_nodes = mkDefault (lib.unique cfg.allowedNodes);
       }
       # A package built without the QUIC native module for this platform (see
       # nix/package.nix) runs on TCP alone instead of failing at start.
