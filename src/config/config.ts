@@ -127,6 +127,13 @@ export function fromTable (doc: Table): Config {
     fileMap.set(name, set)
   }
 
+  // files/<name> is a file and files/<name>/... would need it to be a directory
+  const paths = [...fileMap.keys(), ...namespaces.map(ns => ns + '/')]
+  for (const a of paths) {
+    const clash = paths.find(b => b !== a && b.startsWith(a.endsWith('/') ? a : a + '/'))
+    if (clash !== undefined && !a.endsWith('/')) throw new ConfigError(fileMap.has(a) ? `files."${a}"` : 'namespaces', `"${a}" is a file name and a folder of "${clash.replace(/\/$/, '/<key>')}"; one of them must be renamed`)
+  }
+
   return {
     logLevel: logLevel as LogLevel,
     stateDir,

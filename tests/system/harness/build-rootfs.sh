@@ -9,7 +9,7 @@ set -euo pipefail
 ROOTFS="${DM_ROOTFS:-/var/cache/data-mesher-test/rootfs}"
 SUITE=bookworm
 # Bump when the package list or the customisation below changes.
-VERSION=1
+VERSION=2
 MARKER="$ROOTFS/.dm-rootfs-ready"
 PACKAGES=systemd,systemd-sysv,dbus,iproute2,procps,iputils-ping,libstdc++6,ca-certificates
 
@@ -55,7 +55,19 @@ chroot "$TMP" systemctl mask console-getty.service getty@.service serial-getty@.
 : > "$TMP/etc/machine-id"
 echo "dmt" > "$TMP/etc/hostname"
 rm -rf "$TMP"/var/cache/apt/archives/*.deb "$TMP"/var/lib/apt/lists/*
-mkdir -p "$TMP/opt/data-mesher" "$TMP/opt/node/bin"
+# The daemon's user (the unit runs as User=data-mesher) and a consumer that reads the
+# delivered files through the daemon's group. Fixed ids: the harness chowns host-side
+# state directories to them (tests/system/harness/paths.ts).
+chroot "$TMP" groupadd --system --gid 900 data-mesher
+chroot "$TMP" useradd --system --uid 900 --gid 900 --home-dir /var/lib/data-mesher \
+  --no-create-home --shell /usr/sbin/nologin data-mesher
+chroot "$TMP" groupadd --system --gid 901 dm-consumer
+chroot "$TMP" useradd --system --uid 901 --gid 901 --groups data-mesher --home-dir / \
+  --no-create-home --shell /usr/sbin/nologin dm-consumer
+# Mount points for the harness's bind mounts.
+mkdir -p "$TMP/opt/data-mesher" "$TMP/etc/data-mesher" "$TMP/etc/dmt" \
+  "$TMP/usr/local/lib/systemd/system" "$TMP/usr/local/lib/dmt" "$TMP/var/log/dm-consumer"
+touch "$TMP/usr/local/bin/node" "$TMP/usr/local/bin/data-mesher"
 
 mv "$TMP" "$ROOTFS"
 trap - EXIT

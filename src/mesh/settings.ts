@@ -1,0 +1,148 @@
+// Every timing and limit of the mesh, in one place. docs/PROTOCOLS.md lists the same
+// numbers; change both together. The config file sets only what an operator tunes
+// (port, interfaces, bootstrap nodes, sync_interval, admission); everything here is a
+// protocol constant or an engineering bound. startMesh() accepts overrides (tests use
+// short penalties and intervals).
+import { MAX_RECORD_BYTES } from '../crypto/record.js'
+
+export interface MeshSettings {
+  // --- connections -----------------------------------------------------------------
+  /** below this many connected peers, dial known peers (and bootstrap nodes) */
+  targetPeers: number
+  /** above this many connected peers, close the surplus (oldest-first is not used: random, past the grace period) */
+  maxPeers: number
+  /** a connection younger than this is never closed to trim the peer set */
+  trimGrace: number
+  /** libp2p's hard cap; it prunes beyond this on its own */
+  maxConnections: number
+  /** inbound connections accepted per second from one IP (libp2p default 5; many nodes share a host in tests and benches) */
+  inboundConnectionThreshold: number
+  /** inbound connections in the middle of their handshake, at most */
+  maxIncomingPendingConnections: number
+  /** a dial (all addresses of one peer) gives up after this */
+  dialTimeout: number
+  /** dials in flight from the membership loop, at most */
+  maxParallelDials: number
+  /** the membership loop runs this often (jittered ±20%) and on every disconnect */
+  maintainInterval: number
+  /** this often (jittered), dial one extra known peer even at target, so partitions heal */
+  exploreInterval: number
+  /** first retry delay after a failed dial or a lost connection */
+  backoffBase: number
+  /** retry delays double up to this (then jittered ±50%) */
+  backoffMax: number
+  /** known peers remembered, at most (learned from peer exchange) */
+  maxKnownPeers: number
+  /** a known peer that never answered for this long is forgotten */
+  forgetAfter: number
+  /** libp2p's connection monitor pings every peer this often (latency in status) */
+  pingInterval: number
+
+  // --- peer exchange ---------------------------------------------------------------
+  /** ask a random peer for its peers this often (jittered), besides on every outbound connection */
+  peerExchangeInterval: number
+  /** peers in one answer, at most */
+  peerExchangeMaxPeers: number
+  /** addresses per peer in one answer, at most */
+  peerExchangeMaxAddrs: number
+  /** an answer frame is at most this many bytes */
+  peerExchangeMaxBytes: number
+  /** the whole exchange must finish within this */
+  peerExchangeTimeout: number
+
+  // --- announce (eager spread) -----------------------------------------------------
+  /** records sent on one announce stream, at most */
+  announceMaxRecords: number
+  /** one announce stream (open, write, close / read to end) must finish within this */
+  announceTimeout: number
+  /** records waiting for one peer, at most; beyond, the oldest are dropped (anti-entropy repairs) */
+  announceQueueMax: number
+
+  // --- fetch ---------------------------------------------------------------------
+  /** the request frame is read, and the response header arrives, within this */
+  fetchHeaderTimeout: number
+  /** content must arrive at least this fast (bytes per second) ... */
+  fetchMinRate: number
+  /** ... plus this much slack: deadline = fetchHeaderTimeout + fetchSlack + size / fetchMinRate */
+  fetchSlack: number
+  /** peers tried for one content, at most (the announcer first) */
+  fetchMaxAttempts: number
+  /** content fetches in flight on this node, at most */
+  fetchConcurrency: number
+  /** content is written in chunks of this many bytes */
+  fetchChunk: number
+
+  // --- anti-entropy ----------------------------------------------------------------
+  /** one sync exchange must finish within this */
+  syncTimeout: number
+  /** records in one sync answer, at most */
+  syncMaxRecords: number
+  /** record submissions in flight from one sync, at most */
+  syncSubmitConcurrency: number
+
+  // --- punishment ------------------------------------------------------------------
+  /** a misbehaving peer is disconnected and refused (both directions) for this long */
+  penaltyDuration: number
+
+  // --- per-connection stream limits ------------------------------------------------
+  maxInboundStreams: { announce: number, fetch: number, sync: number, peers: number }
+}
+
+export const DEFAULT_MESH_SETTINGS: MeshSettings = {
+  targetPeers: 8,
+  maxPeers: 24,
+  trimGrace: 30_000,
+  maxConnections: 64,
+  inboundConnectionThreshold: 1000,
+  maxIncomingPendingConnections: 64,
+  dialTimeout: 10_000,
+  maxParallelDials: 4,
+  maintainInterval: 2_000,
+  exploreInterval: 60_000,
+  backoffBase: 1_000,
+  backoffMax: 60_000,
+  maxKnownPeers: 1_000,
+  forgetAfter: 24 * 3_600_000,
+  pingInterval: 10_000,
+
+  peerExchangeInterval: 30_000,
+  peerExchangeMaxPeers: 32,
+  peerExchangeMaxAddrs: 8,
+  peerExchangeMaxBytes: 64 * 1024,
+  peerExchangeTimeout: 10_000,
+
+  announceMaxRecords: 256,
+  announceTimeout: 10_000,
+  announceQueueMax: 4_096,
+
+  fetchHeaderTimeout: 10_000,
+  fetchMinRate: 256 * 1024,
+  fetchSlack: 10_000,
+  fetchMaxAttempts: 8,
+  fetchConcurrency: 8,
+  fetchChunk: 64 * 1024,
+
+  syncTimeout: 30_000,
+  syncMaxRecords: 65_536,
+  syncSubmitConcurrency: 8,
+
+  penaltyDuration: 5 * 60_000,
+
+  maxInboundStreams: { announce: 4, fetch: 8, sync: 2, peers: 2 }
+}
+
+/** Protocol ids (docs/PROTOCOLS.md). */
+export const PROTOCOLS = {
+  announce: '/data-mesher/announce/1.0.0',
+  fetch: '/data-mesher/fetch/1.0.0',
+  sync: '/data-mesher/sync/1.0.0',
+  peers: '/data-mesher/peers/1.0.0'
+} as const
+
+/** A frame that carries one record is at most this long. */
+export const MAX_RECORD_FRAME = MAX_RECORD_BYTES
+
+/** ±fraction jitter: jitter(1000, 0.2) is uniform in [800, 1200]. */
+export function jitter (ms: number, fraction: number): number {
+  return Math.max(0, Math.round(ms * (1 - fraction + 2 * fraction * Math.random())))
+}

@@ -1,0 +1,92 @@
+// Shared helpers for tests/nix: locating nix-instantiate and nixpkgs' lib, and
+// evaluating tests/nix/eval-module.nix.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+
+function onPath (cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
+}
+
+export const hasNix = onPath('nix-instantiate')
+export const hasSystemdAnalyze = onPath('systemd-analyze')
+
+export const NO_NIX = 'nix-instantiate is not installed (Debian package nix-bin): skipping'
+
+/** nixpkgs' lib directory (the one holding default.nix), from $NIXPKGS_LIB. */
+export const nixpkgsLib: string | undefined = (() => {
+  const p = process.env.NIXPKGS_LIB
+  if (p === undefined || p === '') return undefined
+  for (const dir of [p, join(p, 'lib')]) {
+    if (existsSync(join(dir, 'default.nix')) && existsSync(join(dir, 'modules.nix'))) return resolve(dir)
+  }
+  throw new Error(`NIXPKGS_LIB=${p} holds no nixpkgs lib (no default.nix and modules.nix there or in lib/)`)
+})()
+
+export const NO_LIB = 'NIXPKGS_LIB is not set: skipping the evaluation of the NixOS module ' +
+  '(set NIXPKGS_LIB to a checkout of nixpkgs\' lib, e.g. nix-community/nixpkgs.lib, to run it)'
+
+export const canEval = hasNix && nixpkgsLib !== undefined
+export const evalSkipReason = !hasNix ? NO_NIX : NO_LIB
+
+/** Every .nix file of the repository outside node_modules and .git. */
+export function nixFiles (dir = repoRoot): string[] {
+  const out: string[] = []
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === '.git' || name === 'dist' || name === 'result') continue
+    const p = join(dir, name)
+    const st = statSync(p)
+    if (st.isDirectory()) out.push(...nixFiles(p))
+    else if (name.endsWith('.nix')) out.push(p)
+  }
+  return out.sort()
+}
+
+export interface EvalResult {
+  ok: boolean
+  value?: any
+  stderr: string
+}
+
+/**
+ * Evaluates tests/nix/eval-module.nix with `config` (a Nix expression for a module)
+ * and returns the JSON it produces, or the error text.
+ */
+export function evalModule (config: string, opts: { hasQuic?: boolean, file?: string } = {}): EvalResult {
+  const file = opts.file ?? join(repoRoot, 'tests/nix/eval-module.nix')
+  const args = ['--eval', '--strict', '--json', file,
+    '--arg', 'lib', `import ${nixpkgsLib as string}`,
+    '--arg', 'config', config]
+  if (opts.hasQuic === false) args.push('--arg', 'hasQuic', 'false')
+  const r = spawnSync('nix-instantiate', args, { encoding: 'utf8', cwd: repoRoot })
+  if (r.status !== 0) return { ok: false, stderr: r.stderr }
+  return { ok: true, value: JSON.parse(r.stdout), stderr: r.stderr }
+}
+
+export function evalOk (config: string, opts: { hasQuic?: boolean } = {}): any {
+  const r = evalModule(config, opts)
+  if (!r.ok) throw new Error(`evaluation failed:\n${r.stderr}`)
+  return r.value
+}
+
+/** Evaluates a Nix expression (with `lib` in scope) to JSON. */
+export function nixEval (expr: string): any {
+  const out = execFileSync('nix-instantiate', ['--eval', '--strict', '--json', '-E',
+    `let lib = import ${nixpkgsLib as string}; in ${expr}`], { encoding: 'utf8', cwd: repoRoot })
+  return JSON.parse(out)
+}
+
+/** Renders a NixOS serviceConfig the way NixOS writes [Service] (lists = repeated lines). */
+export function renderServiceSection (serviceConfig: Record<string, unknown>, extra: string[] = []): string[] {
+  const lines = [...extra]
+  for (const key of Object.keys(serviceConfig).sort()) {
+    const v = serviceConfig[key]
+    for (const x of Array.isArray(v) ? v : [v]) {
+      lines.push(`${key}=${typeof x === 'boolean' ? (x ? 'true' : 'false') : String(x)}`)
+    }
+  }
+  return lines
+}

@@ -1,0 +1,46 @@
+// Cleanup on every way out: clusters register here; a signal or process exit runs
+// cleanup.sh for whatever is still up. The suite's run id (from global-setup.ts) names
+// a file listing every cluster made, so the main vitest process can clean up after a
+// worker that was killed outright.
+import { appendFileSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { runSync } from './exec.js'
+import { CLEANUP_SH, RUNS_DIR } from './paths.js'
+
+const live = new Set<string>()
+let installed = false
+
+export function runId (): string {
+  return process.env.DMT_RUN_ID ?? 'adhoc'
+}
+
+export function register (clusterId: string): void {
+  mkdirSync(RUNS_DIR, { recursive: true })
+  appendFileSync(join(RUNS_DIR, runId()), clusterId + '\n')
+  live.add(clusterId)
+  installHandlers()
+}
+
+export function unregister (clusterId: string): void {
+  live.delete(clusterId)
+}
+
+function cleanupLive (): void {
+  if (live.size === 0) return
+  const ids = [...live]
+  live.clear()
+  runSync(['bash', CLEANUP_SH, ...ids])
+}
+
+function installHandlers (): void {
+  if (installed) return
+  installed = true
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      process.stderr.write(`\n[dmt] ${sig}: tearing down ${[...live].join(' ') || 'nothing'}\n`)
+      cleanupLive()
+      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1))
+    })
+  }
+  process.once('exit', cleanupLive)
+}
