@@ -63,7 +63,7 @@ let
   isBootstrap =
     b:
     builtins.match "/(ip4|ip6|dns|dns4|dns6)/.+" b != null
-    || builtins.match "(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}" b != null;
+    || builtins.match "([[][0-9a-fA-F:.]+[]]|[-A-Za-z0-9.]+):[0-9]{1,5}" b != null;
 
   effectiveFiles = cfg.settings.files or { };
   effectiveNamespaces = cfg.settings.namespaces or [ ];

@@ -186,7 +186,7 @@ let
   svc = c.systemd.services.data-mesher or null;
 in
 {
-  settings = c.services.data-mesher.settings;
+  settings = if c.services.data-mesher.enable then c.services.data-mesher.settings else null;
   filesDir = c.services.data-mesher.filesDir;
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) c.assertions);
   etc = lib.mapAttrs (_: v: v.source) c.environment.etc;
