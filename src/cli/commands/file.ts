@@ -157,6 +157,7 @@ const watch: Command = {
     const stop = (): void => { w.cancel(); client.close() }
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
+    process.stderr.write(`watching ${names.length === 0 ? 'all files' : names.join(', ')} on ${client.url}\n`)
     for await (const e of w) out(eventLine(values, e))
   }
 }

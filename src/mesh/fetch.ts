@@ -1,0 +1,220 @@
+// /data-mesher/fetch/1.0.0 — content travels apart from announcements, on demand, from
+// any peer that has it (the announcer first), and only once the record passed the rule.
+//
+//   request  = frame( u16be(len(name)) name sha256(32) )
+//   response = frame( u8(status) [u64be(size) when status = 0] ) then, when 0, `size` raw bytes
+//   status     0 = here it is, 1 = not here
+//
+// The requester verifies size and sha256 before handing the content to the replica (a
+// peer that serves wrong bytes is punished); the replica checks again.
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import type { SignedRecord } from '../crypto/record.js'
+import { MAX_NAME_BYTES } from '../crypto/names.js'
+import { contentProblem } from '../rule/which-version-wins.js'
+import type { Replica } from '../store/replica.js'
+import type { MeshLibp2p } from './node.js'
+import { PROTOCOLS, type MeshSettings } from './settings.js'
+import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } from './wire.js'
+
+const MAX_REQUEST = 2 + MAX_NAME_BYTES + 32
+const STATUS_OK = 0
+const STATUS_NOT_FOUND = 1
+
+export interface FetchCounters {
+  /** content fetched from peers, verified */
+  fetched: number
+  /** bytes of it */
+  fetchedBytes: number
+  /** content served to peers (complete responses) */
+  served: number
+  servedBytes: number
+  /** fetch attempts that failed or found nothing */
+  misses: number
+}
+
+export type Punish = (peer: PeerId, reason: string) => void
+
+export function recordKey (r: { name: string, sha256: Uint8Array }): string {
+  return `${r.name}\0${Buffer.from(r.sha256).toString('hex')}`
+}
+
+function encodeRequest (name: string, digest: Uint8Array): Uint8Array {
+  const n = Buffer.from(name, 'utf8')
+  return concat([u16(n.length), n, digest])
+}
+
+function decodeRequest (bytes: Uint8Array): { name: string, sha256: Uint8Array } | undefined {
+  if (bytes.length < 2 + 32) return undefined
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const len = b.readUInt16BE(0)
+  if (len === 0 || len > MAX_NAME_BYTES || b.length !== 2 + len + 32) return undefined
+  return { name: b.subarray(2, 2 + len).toString('utf8'), sha256: new Uint8Array(b.subarray(2 + len)) }
+}
+
+/** A counting semaphore. */
+class Limiter {
+  private active = 0
+  private readonly waiting: Array<() => void> = []
+  constructor (private readonly max: number) {}
+  async run<T> (fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>(resolve => this.waiting.push(resolve))
+    this.active++
+    try { return await fn() } finally {
+      this.active--
+      this.waiting.shift()?.()
+    }
+  }
+}
+
+export class Fetcher {
+  readonly counters: FetchCounters = { fetched: 0, fetchedBytes: 0, served: 0, servedBytes: 0, misses: 0 }
+  /** record key → peers known to have announced or synced it (bounded) */
+  private readonly hints = new Map<string, Set<string>>()
+  private readonly limiter: Limiter
+
+  constructor (
+    private readonly libp2p: MeshLibp2p,
+    private readonly replica: Replica,
+    private readonly settings: MeshSettings,
+    private readonly log: Logger,
+    private readonly punish: Punish,
+    private readonly admits: (peer: PeerId) => boolean
+  ) {
+    this.limiter = new Limiter(settings.fetchConcurrency)
+  }
+
+  /** Remembers that `peer` has offered `record` (so it is asked if the first source fails). */
+  hint (record: SignedRecord, peer: PeerId): void {
+    const key = recordKey(record)
+    let set = this.hints.get(key)
+    if (set === undefined) {
+      if (this.hints.size >= 4096) this.hints.delete(this.hints.keys().next().value!)
+      set = new Set()
+      this.hints.set(key, set)
+    }
+    set.add(peer.toString())
+  }
+
+  forget (record: SignedRecord): void { this.hints.delete(recordKey(record)) }
+
+  private candidates (record: SignedRecord, first: PeerId | undefined, tried: Set<string>): PeerId | undefined {
+    const connected = this.libp2p.getPeers().filter(p => this.admits(p))
+    const byId = new Map(connected.map(p => [p.toString(), p]))
+    const order: string[] = []
+    if (first !== undefined) order.push(first.toString())
+    order.push(...(this.hints.get(recordKey(record)) ?? []))
+    order.push(...shuffle([...byId.keys()]))
+    for (const id of order) if (!tried.has(id) && byId.has(id)) return byId.get(id)
+    return undefined
+  }
+
+  /** The content of `record`, verified, from `first` or else another connected peer. */
+  async fetch (record: SignedRecord, first?: PeerId): Promise<Uint8Array> {
+    return await this.limiter.run(async () => {
+      const tried = new Set<string>()
+      while (tried.size < this.settings.fetchMaxAttempts) {
+        const peer = this.candidates(record, first, tried)
+        if (peer === undefined) break
+        tried.add(peer.toString())
+        try {
+          const content = await this.fetchFrom(peer, record)
+          if (content === undefined) { this.counters.misses++; continue }
+          const problem = contentProblem(record, content)
+          if (problem !== undefined) {
+            this.punish(peer, `served wrong content: ${problem}`)
+            this.counters.misses++
+            continue
+          }
+          this.counters.fetched++
+          this.counters.fetchedBytes += content.length
+          return content
+        } catch (err) {
+          this.counters.misses++
+          if (err instanceof WireError && err.fault === 'peer') this.punish(peer, `fetch: ${err.message}`)
+          else this.log.debug({ peer: peer.toString(), name: record.name, err: (err as Error).message }, 'fetch failed')
+        }
+      }
+      throw new Error(`no peer could serve the content of "${record.name}" (asked ${tried.size})`)
+    })
+  }
+
+  private async fetchFrom (peer: PeerId, record: SignedRecord): Promise<Uint8Array | undefined> {
+    const conn = this.libp2p.getConnections(peer).find(c => c.status === 'open')
+    if (conn === undefined) return undefined
+    const s = this.settings
+    let deadline = Date.now() + s.fetchHeaderTimeout
+    const stream = await conn.newStream(PROTOCOLS.fetch, { signal: AbortSignal.timeout(s.fetchHeaderTimeout) })
+    try {
+      const reader = new StreamReader(stream, deadline, 1 + 9 + record.size)
+      await send(stream, frame(encodeRequest(record.name, record.sha256)), deadline)
+      await closeWrite(stream, deadline)
+      const header = await reader.frame(9)
+      if (header === undefined || header.length === 0) throw new WireError('peer', 'no fetch response')
+      if (header[0] === STATUS_NOT_FOUND && header.length === 1) return undefined
+      if (header[0] !== STATUS_OK || header.length !== 9) throw new WireError('peer', 'malformed fetch response')
+      const size = Number(Buffer.from(header.buffer, header.byteOffset, 9).readBigUInt64BE(1))
+      if (size !== record.size) throw new WireError('peer', `offered ${size} bytes for a record of ${record.size}`)
+      deadline = Date.now() + s.fetchSlack + Math.ceil(size / s.fetchMinRate * 1000)
+      reader.setDeadline(deadline)
+      const content = await reader.bytes(size)
+      return content
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+
+  /** Serves what this node holds: the current version's delivered content, or a held record's staged content. */
+  private async lookup (name: string, digest: Uint8Array): Promise<Uint8Array | undefined> {
+    const current = this.replica.get(name)
+    if (current !== undefined && Buffer.from(current.sha256).equals(digest)) {
+      const got = await this.replica.readContent(name)
+      if (got !== undefined && Buffer.from(got.record.sha256).equals(digest)) return got.content
+    }
+    const held = this.replica.listHeld().find(r => r.name === name && Buffer.from(r.sha256).equals(digest))
+    if (held !== undefined && !held.tombstone) {
+      const content = await this.replica.disk.readStaged(held).catch(() => undefined)
+      if (content !== undefined && contentProblem(held, content) === undefined) return content
+    }
+    return undefined
+  }
+
+  readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
+    const s = this.settings
+    let deadline = Date.now() + s.fetchHeaderTimeout
+    const reader = new StreamReader(stream, deadline, MAX_REQUEST + 2)
+    try {
+      const bytes = await reader.frame(MAX_REQUEST)
+      const req = bytes === undefined ? undefined : decodeRequest(bytes)
+      if (req === undefined) throw new WireError('peer', 'malformed fetch request')
+      const content = await this.lookup(req.name, req.sha256)
+      if (content === undefined) {
+        await send(stream, frame(Uint8Array.of(STATUS_NOT_FOUND)), deadline)
+      } else {
+        deadline = Date.now() + s.fetchHeaderTimeout + s.fetchSlack + Math.ceil(content.length / s.fetchMinRate * 1000)
+        await send(stream, frame(concat([Uint8Array.of(STATUS_OK), u64(content.length)])), deadline)
+        for (let o = 0; o < content.length; o += s.fetchChunk) {
+          await send(stream, content.subarray(o, o + s.fetchChunk), deadline)
+        }
+      }
+      await closeWrite(stream, deadline)
+      if (content !== undefined) {
+        this.counters.served++
+        this.counters.servedBytes += content.length
+      }
+    } catch (err) {
+      stream.abort(err as Error)
+      if (err instanceof WireError && err.fault === 'peer') this.punish(connection.remotePeer, `fetch request: ${err.message}`)
+      else this.log.debug({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'serving a fetch failed')
+    }
+  }
+}
+
+export function shuffle<T> (a: T[]): T[] {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]]
+  }
+  return a
+}

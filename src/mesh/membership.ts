@@ -1,0 +1,223 @@
+// Keeping the node connected: dial bootstrap nodes until one answers (a bootstrap node
+// that is down is retried, never fatal), remember peers learned through peer exchange
+// and identify, keep between targetPeers and maxPeers connections, redial after a loss
+// with jittered exponential backoff, and now and then dial one more known peer so that
+// two halves of a healed partition find each other again.
+import type { Connection, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Logger } from 'pino'
+import type { MeshLibp2p } from './node.js'
+import type { BootstrapTarget } from './addresses.js'
+import { jitter, type MeshSettings } from './settings.js'
+import { shuffle } from './fetch.js'
+
+interface Backoff { failures: number, nextAttempt: number }
+
+interface Known extends Backoff {
+  peerId: PeerId
+  /** last time we were connected, or learned of it (unix ms) */
+  lastSeen: number
+}
+
+interface Bootstrap extends Backoff, BootstrapTarget {
+  /** the peer that answered at this address last time */
+  seen?: string
+}
+
+export class Membership {
+  private readonly known = new Map<string, Known>()
+  private readonly bootstrap: Bootstrap[]
+  private readonly dialing = new Set<string>()
+  private timer?: NodeJS.Timeout
+  private nextExplore: number
+  private stopped = false
+  counters = { dials: 0, dialFailures: 0, trimmed: 0 }
+
+  constructor (
+    private readonly libp2p: MeshLibp2p,
+    bootstrap: BootstrapTarget[],
+    private readonly settings: MeshSettings,
+    private readonly log: Logger,
+    private readonly admits: (peer: PeerId) => boolean,
+    /** a new connection to a peer we had none with */
+    private readonly onConnected: (peer: PeerId, conn: Connection) => void
+  ) {
+    this.bootstrap = bootstrap.map(b => ({ ...b, failures: 0, nextAttempt: 0 }))
+    this.nextExplore = Date.now() + jitter(settings.exploreInterval, 0.5)
+  }
+
+  start (): void {
+    const lib = this.libp2p
+    lib.addEventListener('peer:connect', this.onConnect)
+    lib.addEventListener('peer:disconnect', this.onDisconnect)
+    lib.addEventListener('peer:identify', this.onIdentify)
+    this.tick()
+  }
+
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
+    const peer = evt.detail
+    const k = this.known.get(peer.toString())
+    if (k !== undefined) { k.failures = 0; k.lastSeen = Date.now() }
+    const conn = this.libp2p.getConnections(peer)[0]
+    if (conn !== undefined) this.onConnected(peer, conn)
+  }
+
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const k = this.known.get(evt.detail.toString())
+    if (k !== undefined) {
+      k.lastSeen = Date.now()
+      k.nextAttempt = Date.now() + jitter(this.settings.backoffBase, 0.5)
+    }
+    this.soon()
+  }
+
+  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, listenAddrs: Multiaddr[] }>): void => {
+    // identify already stored the addresses in the peer store; remember the peer
+    if (evt.detail.listenAddrs.length > 0) this.remember(evt.detail.peerId, true)
+  }
+
+  /** Peers learned from peer exchange. */
+  learn (peers: Array<{ peerId: PeerId, addrs: Multiaddr[] }>): void {
+    let fresh = false
+    for (const { peerId, addrs } of peers) {
+      if (peerId.equals(this.libp2p.peerId) || !this.admits(peerId) || addrs.length === 0) continue
+      if (!this.known.has(peerId.toString())) fresh = true
+      this.libp2p.peerStore.merge(peerId, { multiaddrs: addrs }).catch(() => {})
+      this.remember(peerId, false)
+    }
+    if (fresh && this.libp2p.getPeers().length < this.settings.targetPeers) this.soon()
+  }
+
+  private remember (peerId: PeerId, connected: boolean): void {
+    const id = peerId.toString()
+    const k = this.known.get(id)
+    if (k !== undefined) { if (connected) k.lastSeen = Date.now(); return }
+    if (this.known.size >= this.settings.maxKnownPeers) this.evictOne()
+    this.known.set(id, { peerId, failures: 0, nextAttempt: 0, lastSeen: Date.now() })
+  }
+
+  private evictOne (): void {
+    const connected = new Set(this.libp2p.getPeers().map(p => p.toString()))
+    let worst: Known | undefined
+    for (const k of this.known.values()) {
+      if (connected.has(k.peerId.toString())) continue
+      if (worst === undefined || k.failures > worst.failures || (k.failures === worst.failures && k.lastSeen < worst.lastSeen)) worst = k
+    }
+    if (worst !== undefined) this.forget(worst)
+  }
+
+  private forget (k: Known): void {
+    this.known.delete(k.peerId.toString())
+    this.libp2p.peerStore.delete(k.peerId).catch(() => {})
+  }
+
+  /** Runs the loop again shortly (coalesced). */
+  private soon (): void {
+    if (this.stopped) return
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => this.tick(), 50)
+    this.timer.unref()
+  }
+
+  private tick (): void {
+    if (this.stopped) return
+    try { this.maintain() } catch (err) { this.log.error({ err }, 'membership loop failed') }
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => this.tick(), jitter(this.settings.maintainInterval, 0.2))
+    this.timer.unref()
+  }
+
+  private backoff (b: Backoff): void {
+    b.failures++
+    const delay = Math.min(this.settings.backoffBase * 2 ** (b.failures - 1), this.settings.backoffMax)
+    b.nextAttempt = Date.now() + jitter(delay, 0.5)
+  }
+
+  private maintain (): void {
+    const s = this.settings
+    const now = Date.now()
+    const connected = new Set(this.libp2p.getPeers().map(p => p.toString()))
+    for (const k of [...this.known.values()]) {
+      if (!connected.has(k.peerId.toString()) && k.failures > 0 && now - k.lastSeen > s.forgetAfter) this.forget(k)
+    }
+
+    if (connected.size > s.maxPeers) this.trim(connected.size - s.maxPeers)
+
+    const room = Math.min(s.targetPeers - connected.size, s.maxParallelDials) - this.dialing.size
+    const explore = room <= 0 && now >= this.nextExplore && connected.size < s.maxPeers && this.dialing.size === 0
+    if (room <= 0 && !explore) return
+    if (explore) this.nextExplore = now + jitter(s.exploreInterval, 0.5)
+
+    const due = (b: Backoff): boolean => b.nextAttempt <= now
+    const boots = this.bootstrap.filter(b => due(b) && !this.dialing.has('boot:' + b.entry) &&
+      (b.seen === undefined || !connected.has(b.seen)) && (b.peerId === undefined || this.admits(b.peerId)))
+    const peers = [...this.known.values()].filter(k => due(k) && !connected.has(k.peerId.toString()) &&
+      !this.dialing.has(k.peerId.toString()) && this.admits(k.peerId))
+    // with no connection at all, the bootstrap nodes come first; otherwise everything is shuffled together
+    const candidates: Array<{ boot?: Bootstrap, known?: Known }> = connected.size === 0
+      ? [...shuffle(boots).map(boot => ({ boot })), ...shuffle(peers).map(known => ({ known }))]
+      : shuffle([...boots.map(boot => ({ boot })), ...peers.map(known => ({ known }))])
+    for (const c of candidates.slice(0, explore ? 1 : room)) {
+      if (c.boot !== undefined) void this.dialBootstrap(c.boot)
+      else if (c.known !== undefined) void this.dialKnown(c.known)
+    }
+  }
+
+  private async dialKnown (k: Known): Promise<void> {
+    const id = k.peerId.toString()
+    this.dialing.add(id)
+    this.counters.dials++
+    try {
+      await this.libp2p.dial(k.peerId, { signal: AbortSignal.timeout(this.settings.dialTimeout) })
+      k.failures = 0
+      k.lastSeen = Date.now()
+    } catch (err) {
+      this.counters.dialFailures++
+      this.backoff(k)
+      this.log.debug({ peer: id, err: (err as Error).message, retryIn: k.nextAttempt - Date.now() }, 'dial failed')
+    } finally {
+      this.dialing.delete(id)
+    }
+  }
+
+  private async dialBootstrap (b: Bootstrap): Promise<void> {
+    const key = 'boot:' + b.entry
+    this.dialing.add(key)
+    this.counters.dials++
+    try {
+      const conn = await this.libp2p.dial(b.addrs, { signal: AbortSignal.timeout(this.settings.dialTimeout) })
+      b.seen = conn.remotePeer.toString()
+      b.failures = 0
+      this.remember(conn.remotePeer, true)
+    } catch (err) {
+      this.counters.dialFailures++
+      this.backoff(b)
+      this.log.debug({ bootstrap: b.entry, err: (err as Error).message, retryIn: b.nextAttempt - Date.now() }, 'bootstrap dial failed')
+    } finally {
+      this.dialing.delete(key)
+    }
+  }
+
+  /** Closes `count` random connections that are past their grace period. */
+  private trim (count: number): void {
+    const now = Date.now()
+    const old = this.libp2p.getPeers().filter(p => {
+      const conns = this.libp2p.getConnections(p)
+      return conns.length > 0 && conns.every(c => now - c.timeline.open > this.settings.trimGrace)
+    })
+    for (const p of shuffle(old).slice(0, count)) {
+      this.counters.trimmed++
+      this.libp2p.hangUp(p).catch(() => {})
+    }
+  }
+
+  knownPeers (): number { return this.known.size }
+
+  stop (): void {
+    this.stopped = true
+    clearTimeout(this.timer)
+    this.libp2p.removeEventListener('peer:connect', this.onConnect)
+    this.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.libp2p.removeEventListener('peer:identify', this.onIdentify)
+  }
+}

@@ -1,0 +1,47 @@
+// The libp2p node: QUIC and/or TCP (+ Noise + Yamux) on cluster.port, identify, ping,
+// the admission gater, bounded connections. It is created stopped so that the protocol
+// handlers exist before the first peer can connect.
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { quic } from '@chainsafe/libp2p-quic'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify, type Identify } from '@libp2p/identify'
+import { ping, type Ping } from '@libp2p/ping'
+import type { Config } from '../config/config.js'
+import type { NodeIdentity } from './identity.js'
+import type { Admission } from './admission.js'
+import type { MeshSettings } from './settings.js'
+import { listenAddresses } from './addresses.js'
+
+export type MeshLibp2p = Libp2p<{ identify: Identify, ping: Ping }>
+
+export async function createNode (config: Config, identity: NodeIdentity, admission: Admission, settings: MeshSettings): Promise<MeshLibp2p> {
+  const transports = config.cluster.transports
+  const listen = listenAddresses(config.cluster.interfaces, config.cluster.port, transports)
+  return await createLibp2p({
+    start: false,
+    privateKey: identity.privateKey,
+    addresses: { listen },
+    transports: [
+      ...(transports.includes('quic') ? [quic()] : []),
+      ...(transports.includes('tcp') ? [tcp()] : [])
+    ],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: admission.gater(),
+    connectionManager: {
+      maxConnections: settings.maxConnections,
+      inboundConnectionThreshold: settings.inboundConnectionThreshold,
+      maxIncomingPendingConnections: settings.maxIncomingPendingConnections,
+      dialTimeout: settings.dialTimeout,
+      // reconnecting is ours (membership.ts): no KEEP_ALIVE tags, so libp2p's own queue stays idle
+      reconnectRetries: 0
+    },
+    connectionMonitor: { pingInterval: settings.pingInterval },
+    services: {
+      identify: identify({ runOnConnectionOpen: true }),
+      ping: ping()
+    }
+  })
+}

@@ -1,0 +1,124 @@
+// /data-mesher/peers/1.0.0 — peer exchange: a node that knows one bootstrap node learns
+// the rest of the cluster from the peers it connects to.
+//
+//   requester: opens the stream and closes its write side (the request is empty)
+//   responder: frame( UTF-8 JSON {"peers":[{"id":"<peer id>","addrs":["<multiaddr>", ...]}, ...]} )
+//
+// The responder lists a random sample of its connected peers (not the requester) with
+// the listen addresses they announced through identify. Only admitted peers are listed,
+// so with allowed_nodes set a stranger is never even connected to learn them.
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Logger } from 'pino'
+import type { MeshLibp2p } from './node.js'
+import { PROTOCOLS, type MeshSettings } from './settings.js'
+import { StreamReader, WireError, closeWrite, frame, send } from './wire.js'
+import { shuffle, type Punish } from './fetch.js'
+
+const P2P_CODE = 421
+
+export interface PeerInfo { peerId: PeerId, addrs: Multiaddr[] }
+
+/** Strips a trailing /p2p/<id> (the peer id travels separately). */
+function bare (ma: Multiaddr): Multiaddr {
+  return ma.getComponents().at(-1)?.name === 'p2p' ? ma.decapsulateCode(P2P_CODE) : ma
+}
+
+export function decodePeers (bytes: Uint8Array, maxPeers: number, maxAddrs: number): PeerInfo[] {
+  let doc: unknown
+  try { doc = JSON.parse(Buffer.from(bytes).toString('utf8')) } catch { throw new WireError('peer', 'peer list is not JSON') }
+  const peers = (doc as { peers?: unknown })?.peers
+  if (!Array.isArray(peers)) throw new WireError('peer', 'peer list has no "peers" array')
+  if (peers.length > maxPeers) throw new WireError('peer', `peer list has ${peers.length} peers, the limit is ${maxPeers}`)
+  const out: PeerInfo[] = []
+  for (const p of peers) {
+    const { id, addrs } = (p ?? {}) as { id?: unknown, addrs?: unknown }
+    if (typeof id !== 'string' || !Array.isArray(addrs) || addrs.length > maxAddrs || addrs.some(a => typeof a !== 'string')) {
+      throw new WireError('peer', 'malformed peer list entry')
+    }
+    let peerId: PeerId
+    const mas: Multiaddr[] = []
+    try {
+      peerId = peerIdFromString(id)
+      for (const a of addrs as string[]) mas.push(bare(multiaddr(a)))
+    } catch { throw new WireError('peer', 'peer list entry with a bad peer id or multiaddr') }
+    out.push({ peerId, addrs: mas })
+  }
+  return out
+}
+
+export class PeerExchange {
+  counters = { asked: 0, answered: 0, learned: 0 }
+
+  constructor (
+    private readonly libp2p: MeshLibp2p,
+    private readonly settings: MeshSettings,
+    private readonly log: Logger,
+    private readonly punish: Punish,
+    private readonly admits: (peer: PeerId) => boolean,
+    private readonly onPeers: (peers: PeerInfo[], from: PeerId) => void
+  ) {}
+
+  private async answer (except: PeerId): Promise<Uint8Array> {
+    const s = this.settings
+    const peers = shuffle(this.libp2p.getPeers().filter(p => !p.equals(except) && this.admits(p)))
+    const list: Array<{ id: string, addrs: string[] }> = []
+    for (const p of peers) {
+      if (list.length >= s.peerExchangeMaxPeers) break
+      let addrs: string[] = []
+      try {
+        const info = await this.libp2p.peerStore.get(p)
+        addrs = info.addresses.map(a => bare(a.multiaddr).toString())
+      } catch { /* not in the peer store */ }
+      if (addrs.length === 0) {
+        // fall back to where we reached it, if we dialed it (an inbound address is an ephemeral port)
+        addrs = this.libp2p.getConnections(p).filter(c => c.direction === 'outbound').map(c => bare(c.remoteAddr).toString())
+      }
+      addrs = [...new Set(addrs)].filter(a => !a.includes('/p2p-circuit')).slice(0, s.peerExchangeMaxAddrs)
+      if (addrs.length > 0) list.push({ id: p.toString(), addrs })
+    }
+    for (;;) {
+      const bytes = Buffer.from(JSON.stringify({ peers: list }), 'utf8')
+      if (bytes.length <= s.peerExchangeMaxBytes) return new Uint8Array(bytes)
+      list.pop()
+    }
+  }
+
+  readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
+    const deadline = Date.now() + this.settings.peerExchangeTimeout
+    const reader = new StreamReader(stream, deadline, 16)
+    try {
+      await reader.end() // the request is empty
+      await send(stream, frame(await this.answer(connection.remotePeer)), deadline)
+      await closeWrite(stream, deadline)
+      this.counters.answered++
+    } catch (err) {
+      stream.abort(err as Error)
+      if (err instanceof WireError && err.fault === 'peer') this.punish(connection.remotePeer, `peers: ${err.message}`)
+    }
+  }
+
+  async ask (peer: PeerId): Promise<void> {
+    const conn = this.libp2p.getConnections(peer).find(c => c.status === 'open')
+    if (conn === undefined) return
+    const s = this.settings
+    const deadline = Date.now() + s.peerExchangeTimeout
+    let stream: Stream | undefined
+    try {
+      stream = await conn.newStream(PROTOCOLS.peers, { signal: AbortSignal.timeout(s.peerExchangeTimeout) })
+      const reader = new StreamReader(stream, deadline, s.peerExchangeMaxBytes + 8)
+      await closeWrite(stream, deadline)
+      const bytes = await reader.frame(s.peerExchangeMaxBytes)
+      if (bytes === undefined) throw new WireError('peer', 'no peer list')
+      const peers = decodePeers(bytes, s.peerExchangeMaxPeers, s.peerExchangeMaxAddrs)
+      this.counters.asked++
+      this.counters.learned += peers.length
+      this.onPeers(peers, peer)
+    } catch (err) {
+      stream?.abort(err as Error)
+      if (err instanceof WireError && err.fault === 'peer') this.punish(peer, `peers: ${err.message}`)
+      else this.log.debug({ peer: peer.toString(), err: (err as Error).message }, 'peer exchange failed')
+    }
+  }
+}

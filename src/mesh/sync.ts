@@ -1,0 +1,196 @@
+// /data-mesher/sync/1.0.0 — anti-entropy. Repairs whatever eager spread missed (a node
+// that was offline, a lost announcement, a partition): on every new outbound connection
+// and every sync_interval (jittered ±20%) with one random peer.
+//
+//   initiator → frame( digest(32) u32be(count) )
+//   responder → frame( u8 0 )                                 equal: both close
+//             | frame( u8 1 ) frame(record)* frame()           differ: all its records, then an empty frame
+//   initiator → frame(record)* frame()                         the records the responder lacks or has older
+//
+// The digest is sha256 over the node's index: for each name (sorted by UTF-8 bytes), the
+// newest record it has (current or held back) as u16be(len(name)) name u64be(timestamp)
+// signature(64). Records exchanged are the current and the held records. The index holds
+// one record per name (plus at most one held), so a sync is bounded by the configured
+// names, never by history.
+import { createHash } from 'node:crypto'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import { decodeRecord, encodeRecord, RecordFormatError, type SignedRecord } from '../crypto/record.js'
+import { compareVersions } from '../rule/which-version-wins.js'
+import type { Replica } from '../store/replica.js'
+import type { MeshLibp2p } from './node.js'
+import { MAX_RECORD_FRAME, PROTOCOLS, jitter, type MeshSettings } from './settings.js'
+import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u32, u64 } from './wire.js'
+import { shuffle, type Punish } from './fetch.js'
+
+const EQUAL = 0
+const DIFFER = 1
+const END = new Uint8Array(0)
+
+export interface IndexSnapshot {
+  digest: Uint8Array
+  count: number
+  /** every current and held record */
+  records: SignedRecord[]
+  /** name → the newest record held for it */
+  latest: Map<string, SignedRecord>
+}
+
+export function snapshot (replica: Replica): IndexSnapshot {
+  const records = [...replica.list(), ...replica.listHeld()]
+  const latest = newestByName(records)
+  const names = [...latest.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+  const h = createHash('sha256')
+  for (const name of names) {
+    const r = latest.get(name)!
+    const n = Buffer.from(name, 'utf8')
+    h.update(u16(n.length)).update(n).update(u64(r.timestamp)).update(r.signature)
+  }
+  return { digest: new Uint8Array(h.digest()), count: names.length, records, latest }
+}
+
+function newestByName (records: SignedRecord[]): Map<string, SignedRecord> {
+  const latest = new Map<string, SignedRecord>()
+  for (const r of records) {
+    const prev = latest.get(r.name)
+    if (prev === undefined || compareVersions(r, prev) > 0) latest.set(r.name, r)
+  }
+  return latest
+}
+
+/** What `theirs` lacks: my records newer than their newest for the same name. */
+function missingFrom (mine: SignedRecord[], theirs: Map<string, SignedRecord>): SignedRecord[] {
+  return mine.filter(r => {
+    const t = theirs.get(r.name)
+    return t === undefined || compareVersions(r, t) > 0
+  })
+}
+
+export class Syncer {
+  private readonly inProgress = new Set<string>()
+  private timer?: NodeJS.Timeout
+  private stopped = false
+  counters = { rounds: 0, equal: 0, exchanged: 0, recordsReceived: 0, recordsSent: 0, failed: 0 }
+
+  constructor (
+    private readonly libp2p: MeshLibp2p,
+    private readonly replica: Replica,
+    private readonly settings: MeshSettings,
+    private readonly interval: number,
+    private readonly log: Logger,
+    private readonly punish: Punish,
+    private readonly admits: (peer: PeerId) => boolean,
+    /** records a peer sent that may be newer than ours */
+    private readonly onRecords: (records: SignedRecord[], from: PeerId) => void
+  ) {}
+
+  start (): void { this.schedule() }
+
+  private schedule (): void {
+    if (this.stopped) return
+    this.timer = setTimeout(() => {
+      const peers = shuffle(this.libp2p.getPeers().filter(p => this.admits(p) && !this.inProgress.has(p.toString())))
+      const peer = peers[0]
+      const done = peer === undefined ? Promise.resolve() : this.syncWith(peer).then(() => {})
+      void done.finally(() => this.schedule())
+    }, jitter(this.interval, 0.2))
+    this.timer.unref()
+  }
+
+  private readerLimit (): number {
+    return (this.settings.syncMaxRecords + 1) * (MAX_RECORD_FRAME + 2) + 64
+  }
+
+  private async readRecords (reader: StreamReader): Promise<SignedRecord[]> {
+    const out: SignedRecord[] = []
+    for (;;) {
+      const bytes = await reader.frame(MAX_RECORD_FRAME)
+      if (bytes === undefined) throw new WireError('peer', 'sync stream ended before the end marker')
+      if (bytes.length === 0) return out
+      if (out.length >= this.settings.syncMaxRecords) throw new WireError('peer', `more than ${this.settings.syncMaxRecords} records in one sync`)
+      try { out.push(decodeRecord(bytes)) } catch (err) {
+        if (err instanceof RecordFormatError) throw new WireError('peer', `malformed record: ${err.message}`)
+        throw err
+      }
+    }
+  }
+
+  private async sendRecords (stream: Stream, records: SignedRecord[], deadline: number): Promise<void> {
+    for (const r of records) await send(stream, frame(encodeRecord(r)), deadline)
+    await send(stream, frame(END), deadline)
+    this.counters.recordsSent += records.length
+  }
+
+  /** One anti-entropy round with `peer`, as the initiator. */
+  async syncWith (peer: PeerId): Promise<'equal' | 'exchanged' | 'failed' | 'busy'> {
+    const id = peer.toString()
+    if (this.inProgress.has(id) || this.stopped) return 'busy'
+    this.inProgress.add(id)
+    this.counters.rounds++
+    let stream: Stream | undefined
+    try {
+      const conn = this.libp2p.getConnections(peer).find(c => c.status === 'open')
+      if (conn === undefined) return 'failed'
+      const deadline = Date.now() + this.settings.syncTimeout
+      stream = await conn.newStream(PROTOCOLS.sync, { signal: AbortSignal.timeout(this.settings.syncTimeout) })
+      const reader = new StreamReader(stream, deadline, this.readerLimit())
+      const mine = snapshot(this.replica)
+      await send(stream, frame(concat([mine.digest, u32(mine.count)])), deadline)
+      const status = await reader.frame(1)
+      if (status === undefined || status.length !== 1 || (status[0] !== EQUAL && status[0] !== DIFFER)) throw new WireError('peer', 'malformed sync answer')
+      if (status[0] === EQUAL) {
+        await closeWrite(stream, deadline)
+        this.counters.equal++
+        return 'equal'
+      }
+      const theirs = await this.readRecords(reader)
+      const now = snapshot(this.replica) // may have moved while reading
+      await this.sendRecords(stream, missingFrom(now.records, newestByName(theirs)), deadline)
+      await closeWrite(stream, deadline)
+      this.counters.exchanged++
+      this.counters.recordsReceived += theirs.length
+      this.onRecords(theirs, peer)
+      return 'exchanged'
+    } catch (err) {
+      stream?.abort(err as Error)
+      this.counters.failed++
+      if (err instanceof WireError && err.fault === 'peer') this.punish(peer, `sync: ${err.message}`)
+      else this.log.debug({ peer: id, err: (err as Error).message }, 'sync failed')
+      return 'failed'
+    } finally {
+      this.inProgress.delete(id)
+    }
+  }
+
+  readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
+    const peer = connection.remotePeer
+    const deadline = Date.now() + this.settings.syncTimeout
+    const reader = new StreamReader(stream, deadline, this.readerLimit())
+    try {
+      const hello = await reader.frame(36)
+      if (hello === undefined || hello.length !== 36) throw new WireError('peer', 'malformed sync request')
+      const mine = snapshot(this.replica)
+      if (Buffer.from(hello.subarray(0, 32)).equals(mine.digest)) {
+        await send(stream, frame(Uint8Array.of(EQUAL)), deadline)
+        await closeWrite(stream, deadline)
+        return
+      }
+      await send(stream, frame(Uint8Array.of(DIFFER)), deadline)
+      await this.sendRecords(stream, mine.records, deadline)
+      const theirs = await this.readRecords(reader)
+      await reader.end()
+      await closeWrite(stream, deadline)
+      this.counters.recordsReceived += theirs.length
+      this.onRecords(theirs, peer)
+    } catch (err) {
+      stream.abort(err as Error)
+      if (err instanceof WireError && err.fault === 'peer') this.punish(peer, `sync: ${err.message}`)
+      else this.log.debug({ peer: peer.toString(), err: (err as Error).message }, 'serving a sync failed')
+    }
+  }
+
+  stop (): void {
+    this.stopped = true
+    clearTimeout(this.timer)
+  }
+}

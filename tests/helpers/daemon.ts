@@ -1,0 +1,104 @@
+// Runs real daemons (the built CLI, `node dist/src/cli/bin.js daemon`) on loopback.
+import { spawn, type ChildProcess, execFile } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join, resolve } from 'node:path'
+import { connect, type DataMesherClient } from '../../src/client/client.ts'
+import { tempDir } from './fs.ts'
+
+export const BIN = resolve('dist/src/cli/bin.js')
+
+export async function freePort (): Promise<number> {
+  return await new Promise((res, rej) => {
+    const s = createServer()
+    s.once('error', rej)
+    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)) })
+  })
+}
+
+export interface NodeOptions {
+  files?: Record<string, string[]>
+  namespaces?: string[]
+  extra?: string
+  cluster?: Record<string, unknown>
+  env?: NodeJS.ProcessEnv
+  dir?: string
+}
+
+export interface RunningNode {
+  dir: string
+  stateDir: string
+  configPath: string
+  url: string
+  port: number
+  proc: ChildProcess
+  client: DataMesherClient
+  output: () => string
+  exited: Promise<number | null>
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>
+  writeConfig: (o: NodeOptions) => void
+}
+
+function toml (v: unknown): string { return JSON.stringify(v) }
+
+export function renderConfig (stateDir: string, socket: string, port: number, o: NodeOptions): string {
+  const cluster = { port, sync_interval: '1s', ...(o.cluster ?? {}) }
+  return [
+    'log_level = "debug"',
+    `state_dir = ${toml(stateDir)}`,
+    `namespaces = ${toml(o.namespaces ?? [])}`,
+    '[cluster]',
+    ...Object.entries(cluster).map(([k, v]) => `${k} = ${toml(v)}`),
+    '[api]',
+    `socket = ${toml(socket)}`,
+    'listen = ""',
+    '[files]',
+    ...Object.entries(o.files ?? {}).map(([k, v]) => `${toml(k)} = ${toml(v)}`),
+    o.extra ?? ''
+  ].join('\n')
+}
+
+export async function startNode (o: NodeOptions = {}): Promise<RunningNode> {
+  const t = o.dir === undefined ? tempDir('dm-node-') : { dir: o.dir, cleanup: () => {} }
+  const dir = t.dir
+  const stateDir = join(dir, 'state')
+  const socket = join(dir, 'api.sock')
+  const configPath = join(dir, 'config.toml')
+  const port = (o.cluster?.port as number | undefined) ?? await freePort()
+  const writeConfig = (n: NodeOptions): void => writeFileSync(configPath, renderConfig(stateDir, socket, port, n))
+  writeConfig(o)
+  const proc = spawn(process.execPath, [BIN, 'daemon', '--config', configPath], { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  proc.stdout!.on('data', d => { out += String(d) })
+  proc.stderr!.on('data', d => { out += String(d) })
+  const exited = new Promise<number | null>(res => proc.once('exit', code => res(code)))
+  const url = `unix://${socket}`
+  const client = connect(url)
+  const ready = client.waitForReady(20_000)
+  const early = exited.then(code => { throw new Error(`daemon exited (${code}) before it was ready:\n${out}`) })
+  await Promise.race([ready, early])
+  return {
+    dir, stateDir, configPath, url, port, proc, client, exited, writeConfig,
+    output: () => out,
+    stop: async (signal = 'SIGTERM') => {
+      client.close()
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
+      const code = await exited
+      if (o.dir === undefined) t.cleanup()
+      return code
+    }
+  }
+}
+
+export interface CliResult { code: number, stdout: string, stderr: string }
+
+export async function cli (args: string[], o: { input?: string | Buffer, env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return await new Promise(res => {
+    const child = execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...o.env }, maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1
+      res({ code, stdout: stdout.toString(), stderr: stderr.toString() })
+    })
+    if (o.input !== undefined) child.stdin!.end(o.input)
+    else child.stdin!.end()
+  })
+}
