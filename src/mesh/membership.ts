@@ -38,7 +38,7 @@ export class Membership {
     bootstrap: BootstrapTarget[],
     private readonly settings: MeshSettings,
     private readonly log: Logger,
-    private readonly admits: (peer: PeerId) => boolean,
+    private readonly admits: (peer: PeerId | string) => boolean,
     /** a new connection to a peer we had none with */
     private readonly onConnected: (peer: PeerId, conn: Connection) => void
   ) {

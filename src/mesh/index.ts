@@ -1,0 +1,206 @@
+// The mesh: wires the libp2p node, membership, peer exchange, eager spread (announce),
+// content fetch and anti-entropy (sync) to the replica. It never writes files: every
+// record a peer sends is offered to replica.submit(), which decides through the rule.
+import type { Connection, PeerId } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import type { Config } from '../config/config.js'
+import type { SignedRecord } from '../crypto/record.js'
+import { compareVersions } from '../rule/which-version-wins.js'
+import type { Change, Replica, SubmitResult } from '../store/replica.js'
+import { Admission } from './admission.js'
+import { parseBootstrap } from './addresses.js'
+import { Announcer } from './announce.js'
+import { Fetcher, shuffle, type FetchCounters } from './fetch.js'
+import { loadIdentity, type NodeIdentity } from './identity.js'
+import { Membership } from './membership.js'
+import { createNode, type MeshLibp2p } from './node.js'
+import { PeerExchange } from './peer-exchange.js'
+import { DEFAULT_MESH_SETTINGS, PROTOCOLS, jitter, type MeshSettings } from './settings.js'
+import { Syncer } from './sync.js'
+
+export { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from './settings.js'
+export { readIdentity, loadIdentity, loadOrCreateIdentity, identityPath, type NodeIdentity } from './identity.js'
+export { snapshot as indexSnapshot } from './sync.js'
+
+export interface MeshOptions {
+  config: Config
+  replica: Replica
+  log: Logger
+  /** overrides of the protocol timings and limits (tests) */
+  settings?: Partial<MeshSettings>
+  /** the node identity; default: loaded (or created) from the config */
+  identity?: NodeIdentity
+}
+
+export interface PeerStatus {
+  peerId: string
+  /** remote address of the (oldest) connection */
+  address: string
+  /** when that connection opened, unix ms */
+  since: number
+  /** round trip of the last ping (one runs on connect, then every pingInterval); 0 until the first completes */
+  latencyMs: number
+}
+
+export interface MeshStatus {
+  peerId: string
+  /** the identity public key, standard base64 (what allowed_nodes takes) */
+  publicKey: string
+  /** listen addresses, each ending in /p2p/<peerId> */
+  addresses: string[]
+  peers: PeerStatus[]
+}
+
+export interface MeshStats {
+  fetch: FetchCounters
+  announce: { sent: number, received: number }
+  sync: { rounds: number, equal: number, exchanged: number, recordsReceived: number, recordsSent: number, failed: number }
+  peers: { known: number, dials: number, dialFailures: number, trimmed: number, penalized: number }
+  offers: { accepted: number, held: number, ignored: number, refused: number, failed: number }
+}
+
+export interface Mesh {
+  readonly peerId: string
+  status: () => MeshStatus
+  stats: () => MeshStats
+  /** Runs one anti-entropy round with every connected peer now (tests, and after a config reload). */
+  syncNow: () => Promise<void>
+  /** The libp2p node (tests and diagnostics). */
+  readonly libp2p: MeshLibp2p
+  stop: () => Promise<void>
+}
+
+/** Refusals that mean the peer sent something no honest node would; config skew ('not-configured', 'not-signer', 'too-large') is not one. */
+const PUNISHABLE = new Set(['bad-signature', 'bad-content'])
+
+export async function startMesh (opts: MeshOptions): Promise<Mesh> {
+  const { config, replica } = opts
+  const settings: MeshSettings = { ...DEFAULT_MESH_SETTINGS, ...opts.settings }
+  const log = opts.log.child({ component: 'mesh' })
+  const identity = opts.identity ?? await loadIdentity(config)
+  const self = identity.peerId.toString()
+  const admission = new Admission(config.cluster.allowedNodes, self)
+  const bootstrap = config.cluster.bootstrapNodes.map(b => parseBootstrap(b, config.cluster.transports))
+  const libp2p = await createNode(config, identity, admission, settings)
+  const admits = (p: PeerId | string): boolean => admission.admits(p)
+
+  const punish = (peer: PeerId, reason: string): void => {
+    if (admission.isPenalized(peer)) return
+    admission.penalize(peer, settings.penaltyDuration)
+    log.warn({ peer: peer.toString(), reason, forMs: settings.penaltyDuration }, 'peer misbehaved: disconnected and refused for a while')
+    libp2p.hangUp(peer).catch(() => {})
+  }
+
+  const offers = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0 }
+  const offering = new Map<string, Promise<void>>()
+  let stopped = false
+
+  const fetcher = new Fetcher(libp2p, replica, settings, log, punish, admits)
+
+  /** Offers a record a peer sent to the replica; content is fetched only if the record passes the rule. */
+  const offer = (record: SignedRecord, from: PeerId): void => {
+    if (stopped) return
+    const current = replica.get(record.name)
+    if (current !== undefined && compareVersions(record, current) <= 0) return // a replay or a version we already have
+    if (replica.listHeld().some(h => h.name === record.name && compareVersions(record, h) <= 0)) return
+    fetcher.hint(record, from)
+    const key = `${record.name}\0${Buffer.from(record.signature).toString('hex')}`
+    if (offering.has(key)) return
+    const p = replica.submit(record, async r => await fetcher.fetch(r, from), `peer:${from.toString()}`)
+      .then((result: SubmitResult) => {
+        offers[result.outcome === 'accepted' ? 'accepted' : result.outcome]++
+        if (result.outcome === 'refused') {
+          if (PUNISHABLE.has(result.code)) punish(from, `sent a record that fails verification: ${result.reason}`)
+          else log.debug({ peer: from.toString(), name: record.name, code: result.code }, 'record from peer refused (config skew?)')
+        }
+      }, (err: Error) => {
+        offers.failed++
+        log.debug({ peer: from.toString(), name: record.name, err: err.message }, 'could not take record from peer')
+      })
+      .finally(() => { offering.delete(key) })
+    offering.set(key, p)
+  }
+
+  const announcer = new Announcer(libp2p, settings, log, punish, admits, offer)
+  const syncer = new Syncer(libp2p, replica, settings, config.cluster.syncInterval, log, punish, admits,
+    (records, from) => { for (const r of records) offer(r, from) })
+  const membership = new Membership(libp2p, bootstrap, settings, log, admits, (peer: PeerId, conn: Connection) => {
+    void peerExchange.ask(peer)
+    libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(settings.peerExchangeTimeout) }).then(ms => { conn.rtt = ms }, () => {})
+    if (conn.direction === 'outbound') void syncer.syncWith(peer)
+  })
+  const peerExchange = new PeerExchange(libp2p, settings, log, punish, admits, peers => membership.learn(peers))
+
+  const onChange = (c: Change): void => {
+    if (c.kind === 'revoked' || c.origin === 'timer') return // every node does these on its own
+    const from = c.origin.startsWith('peer:') ? c.origin.slice(5) : undefined
+    fetcher.forget(c.record)
+    announcer.broadcast(c.record, from)
+  }
+
+  const s = settings.maxInboundStreams
+  await libp2p.handle(PROTOCOLS.announce, announcer.handle, { maxInboundStreams: s.announce })
+  await libp2p.handle(PROTOCOLS.fetch, fetcher.handle, { maxInboundStreams: s.fetch })
+  await libp2p.handle(PROTOCOLS.sync, syncer.handle, { maxInboundStreams: s.sync })
+  await libp2p.handle(PROTOCOLS.peers, peerExchange.handle, { maxInboundStreams: s.peers })
+  const onDisconnect = (evt: CustomEvent<PeerId>): void => { announcer.dropPeer(evt.detail) }
+  libp2p.addEventListener('peer:disconnect', onDisconnect)
+
+  await libp2p.start()
+  const unsubscribe = replica.onChange(onChange)
+  membership.start()
+  syncer.start()
+
+  let pexTimer: NodeJS.Timeout | undefined
+  const pexLoop = (): void => {
+    pexTimer = setTimeout(() => {
+      const peer = shuffle(libp2p.getPeers().filter(admits))[0]
+      void (peer === undefined ? Promise.resolve() : peerExchange.ask(peer)).finally(() => { if (!stopped) pexLoop() })
+    }, jitter(settings.peerExchangeInterval, 0.2))
+    pexTimer.unref()
+  }
+  pexLoop()
+
+  log.info({ peerId: self, addresses: libp2p.getMultiaddrs().map(String), bootstrap: config.cluster.bootstrapNodes, admission: admission.restricted }, 'mesh started')
+
+  return {
+    peerId: self,
+    libp2p,
+    status (): MeshStatus {
+      const peers: PeerStatus[] = []
+      for (const p of libp2p.getPeers()) {
+        const conns = libp2p.getConnections(p).sort((a, b) => a.timeline.open - b.timeline.open)
+        const c = conns[0]
+        if (c === undefined) continue
+        peers.push({ peerId: p.toString(), address: c.remoteAddr.toString(), since: c.timeline.open, latencyMs: Math.round(c.rtt ?? 0) })
+      }
+      peers.sort((a, b) => a.peerId < b.peerId ? -1 : 1)
+      return { peerId: self, publicKey: identity.publicKey, addresses: libp2p.getMultiaddrs().map(String), peers }
+    },
+    stats (): MeshStats {
+      return {
+        fetch: { ...fetcher.counters },
+        announce: { ...announcer.counters },
+        sync: { ...syncer.counters },
+        peers: { known: membership.knownPeers(), ...membership.counters, penalized: admission.penalized().length },
+        offers: { ...offers }
+      }
+    },
+    async syncNow (): Promise<void> {
+      await Promise.all(libp2p.getPeers().filter(admits).map(async p => await syncer.syncWith(p)))
+    },
+    async stop (): Promise<void> {
+      if (stopped) return
+      stopped = true
+      unsubscribe()
+      clearTimeout(pexTimer)
+      membership.stop()
+      syncer.stop()
+      announcer.stop()
+      libp2p.removeEventListener('peer:disconnect', onDisconnect)
+      await libp2p.stop()
+      await Promise.allSettled([...offering.values()])
+      log.info('mesh stopped')
+    }
+  }
+}
