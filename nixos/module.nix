@@ -130,7 +130,7 @@ in
       type = types.attrsOf (types.listOf types.str);
       default = { };
       example = {
-        "authorized_keys" = [ "azwT+VhTxA+BF73Hwq0uqdXHG8XvHU2BknoVXgmEjww=" ];
+        "authorized_keys" = [ "0uXOb3H5u+sI8BbeRTKBRZcyTEbPzzoxnmau3pQWNbQ=" ];
       };
       description = ''
         File names this node accepts, each mapped to the base64 Ed25519 public keys

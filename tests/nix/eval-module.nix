@@ -51,6 +51,13 @@ let
       generate = name: value: "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" (builtins.toJSON value))}-${name}";
     };
     coreutils = fakeDrv "coreutils-9.5";
+    writeShellScript = name: text: "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" text)}-${name}";
+  };
+
+  # options of other services that nixos/examples/ touch, taken as they come
+  loose = mkOption {
+    type = types.attrsOf types.anything;
+    default = { };
   };
 
   stub =
@@ -116,6 +123,9 @@ let
           type = types.package;
           default = fakeDrv "systemd-257";
         };
+        services.unbound = loose;
+        services.openssh = loose;
+        systemd.paths = loose;
         systemd.tmpfiles.rules = mkOption {
           type = types.listOf types.str;
           default = [ ];
@@ -124,6 +134,7 @@ let
           default = { };
           type = types.attrsOf (
             types.submodule {
+              freeformType = types.attrsOf types.anything;
               options = {
                 description = mkOption {
                   type = types.str;
@@ -199,6 +210,14 @@ in
     interfaces = lib.mapAttrs (_: v: { inherit (v) allowedTCPPorts allowedUDPPorts; }) c.networking.firewall.interfaces;
   };
   tmpfiles = c.systemd.tmpfiles.rules;
+  paths = c.systemd.paths;
+  other = {
+    unbound = c.services.unbound;
+    openssh = c.services.openssh;
+    services = lib.mapAttrs (_: v: removeAttrs v [ "serviceConfig" ]) (
+      removeAttrs c.systemd.services [ "data-mesher" ]
+    );
+  };
   service =
     if svc == null then
       null

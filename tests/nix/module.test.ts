@@ -13,8 +13,8 @@ import { canEval, evalModule, evalOk, evalSkipReason, hasSystemdAnalyze, renderS
 
 if (!canEval) console.warn(`tests/nix/module: ${evalSkipReason}`)
 
-const KEY = 'azwT+VhTxA+BF73Hwq0uqdXHG8XvHU2BknoVXgmEjww='
-const KEY2 = 'Mdtz9s2DEyEk0DL8ZzW7WqwAehoQ97PFHVbJJdskkGo='
+const KEY = '0uXOb3H5u+sI8BbeRTKBRZcyTEbPzzoxnmau3pQWNbQ='
+const KEY2 = 'qmXrueiPEKomPo8uhOfAF7wEAodPh6xELKGmIcKix8A='
 const dm = (body: string): string => `{ services.data-mesher = { enable = true; ${body} }; }`
 
 const tmp = mkdtempSync(join(tmpdir(), 'dm-nix-module-'))
@@ -259,7 +259,7 @@ describe('services.data-mesher (evaluated with nixpkgs lib)', () => {
     })
     it('accepts peer ids in allowedNodes and v6 bootstrap addresses', (ctx) => {
       need(ctx)
-      const v = evalOk(dm('allowedNodes = [ "12D3KooWHs5NXo2CPFvFT6cdsu8eSkfggNtfqTtKBVojHY7En86i" ]; bootstrapNodes = [ "[fd00::1]:7946" "/ip4/10.0.0.1/tcp/7946" ];'))
+      const v = evalOk(dm('allowedNodes = [ "12D3KooWM7PkyvH2iQHNpfZMDEdRLd2qHGvtDSLUjf3AMTyCnXN2" ]; bootstrapNodes = [ "[fd00::1]:7946" "/ip4/10.0.0.1/tcp/7946" ];'))
       expect(v.failedAssertions).toEqual([])
     })
   })

@@ -1,0 +1,118 @@
+// nixos/clan-service.nix evaluated without clan-core (tests/nix/eval-clan.nix):
+// role interfaces, perInstance, and the NixOS module they produce. And the
+// examples of nixos/examples/. Needs NIXPKGS_LIB.
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { canEval, evalOk, evalSkipReason, nixpkgsLib, repoRoot } from './helpers.js'
+
+if (!canEval) console.warn(`tests/nix/clan-service: ${evalSkipReason}`)
+const need = (ctx: { skip: (note?: string) => never }): void => { if (!canEval) ctx.skip(evalSkipReason) }
+
+const KEY = '0uXOb3H5u+sI8BbeRTKBRZcyTEbPzzoxnmau3pQWNbQ='
+const KEY2 = 'qmXrueiPEKomPo8uhOfAF7wEAodPh6xELKGmIcKix8A='
+
+function evalClan (roles: string, machine: string, role: string): { ok: boolean, value?: any, stderr: string } {
+  const r = spawnSync('nix-instantiate', ['--eval', '--strict', '--json', join(repoRoot, 'tests/nix/eval-clan.nix'),
+    '--arg', 'lib', `import ${nixpkgsLib as string}`, '--arg', 'roles', roles,
+    '--argstr', 'machine', machine, '--argstr', 'role', role], { encoding: 'utf8', cwd: repoRoot })
+  return r.status === 0 ? { ok: true, value: JSON.parse(r.stdout), stderr: r.stderr } : { ok: false, stderr: r.stderr }
+}
+function node (roles: string, machine: string, role: string): any {
+  const r = evalClan(roles, machine, role)
+  if (!r.ok) throw new Error(r.stderr)
+  return r.value
+}
+
+describe('clan service (evaluated with nixpkgs lib, without clan-core)', () => {
+  const adminPeer = `{
+    admin.machines.server0.settings = {
+      network.interface = "tailscale0";
+      bootstrapNodes = [ "192.168.1.1:7946" "192.168.1.2:7946" ];
+      files = { "config:app" = [ "${KEY}" ]; "shared:data" = [ "${KEY}" "${KEY2}" ]; };
+    };
+    peer.machines.server1.settings = {
+      network.interface = "tailscale0";
+      files = { "config:app" = [ "${KEY}" ]; };
+    };
+  }`
+
+  it('is a clan.service named data-mesher with the roles of the clan docs', (ctx) => {
+    need(ctx)
+    const v = node('{ default.machines.a = { }; }', 'a', 'default')
+    expect(v._class).toBe('clan.service')
+    expect(v.manifest.name).toBe('data-mesher')
+    expect(v.roleNames).toEqual(expect.arrayContaining(['admin', 'default', 'peer', 'signer']))
+  })
+
+  it('maps the admin/peer inventory onto services.data-mesher', (ctx) => {
+    need(ctx)
+    const peer = node(adminPeer, 'server1', 'peer').node
+    expect(peer.failedAssertions).toEqual([])
+    expect(peer.settings.cluster.interfaces).toEqual(['tailscale0'])
+    expect(peer.settings.cluster.port).toBe(7946)
+    // an admin is a bootstrap node of the others
+    expect(peer.settings.cluster.bootstrap_nodes).toEqual(['server0.clan:7946'])
+    expect(peer.settings.files).toEqual({ 'config:app': [KEY] })
+    expect(peer.firewall.interfaces).toEqual({ tailscale0: { allowedTCPPorts: [7946], allowedUDPPorts: [7946] } })
+    expect(peer.service.serviceConfig.Type).toBe('notify')
+
+    const admin = node(adminPeer, 'server0', 'admin').node
+    expect(admin.settings.cluster.bootstrap_nodes).toEqual(['192.168.1.1:7946', '192.168.1.2:7946'])
+    expect(admin.settings.files['shared:data']).toEqual([KEY, KEY2])
+  })
+
+  it('with only the default role, every other machine is a bootstrap node', (ctx) => {
+    need(ctx)
+    const roles = `{ default.machines = { a.settings.files."config_app" = [ "${KEY}" ]; b.settings.files."config_app" = [ "${KEY}" ]; c.settings.network.port = 7000; }; }`
+    const a = node(roles, 'a', 'default').node
+    expect(a.settings.cluster.bootstrap_nodes).toEqual(['b.clan:7946', 'c.clan:7000'])
+    expect(a.settings.files).toEqual({ config_app: [KEY] })
+    expect(a.firewall.allowedUDPPorts).toEqual([7946])
+  })
+
+  it('accepts the newer clan spellings (port, interfaces, extraBootstrapPeers, network.files)', (ctx) => {
+    need(ctx)
+    const roles = `{ default.machines.a.settings = {
+      port = 7100; interfaces = [ "eth1" "wg0" ]; extraBootstrapPeers = [ "/dns/x.example/tcp/7946" ];
+      files.f = [ "${KEY}" ]; network.files.f = [ "${KEY2}" ]; network.namespaces = [ "machines" ]; logLevel = "debug";
+    }; bootstrap.machines.b = { }; }`
+    const a = node(roles, 'a', 'default').node
+    expect(a.failedAssertions).toEqual([])
+    expect(a.settings.cluster.port).toBe(7100)
+    expect(a.settings.cluster.interfaces).toEqual(['eth1', 'wg0'])
+    expect(a.settings.cluster.bootstrap_nodes).toEqual(['/dns/x.example/tcp/7946', 'b.clan:7946'])
+    expect(a.settings.files).toEqual({ f: [KEY, KEY2] })
+    expect(a.settings.namespaces).toEqual(['machines'])
+    expect(a.settings.log_level).toBe('debug')
+  })
+
+  it('refuses a bad role setting with its name', (ctx) => {
+    need(ctx)
+    const r = evalClan('{ peer.machines.a.settings.logLevel = "loud"; }', 'a', 'peer')
+    expect(r.ok).toBe(false)
+    expect(r.stderr).toMatch(/logLevel.*is not of type/s)
+  })
+})
+
+describe('nixos/examples evaluate against the stub', () => {
+  it('dns-zone.nix: zone delivered, unbound in the group, .path unit reloads it', (ctx) => {
+    need(ctx)
+    const v = evalOk(`import ${join(repoRoot, 'nixos/examples/dns-zone.nix')}`)
+    expect(v.failedAssertions).toEqual([])
+    expect(Object.keys(v.settings.files)).toEqual(['dns/zone.example'])
+    expect(v.users.unbound.extraGroups).toEqual(['data-mesher'])
+    expect(v.paths['dm-zone-reload'].pathConfig.PathChanged).toBe('/var/lib/data-mesher/files/dns/zone.example')
+    expect(v.other.unbound.settings['auth-zone'][0].zonefile).toBe('/var/lib/data-mesher/files/dns/zone.example')
+    expect(v.other.services['dm-zone-reload'].script).toContain('reload-or-restart unbound.service')
+  })
+  it('ssh-grant.nix: the grant file reaches sshd through an unprivileged AuthorizedKeysCommand', (ctx) => {
+    need(ctx)
+    const v = evalOk(`import ${join(repoRoot, 'nixos/examples/ssh-grant.nix')}`)
+    expect(v.failedAssertions).toEqual([])
+    expect(Object.keys(v.settings.files)).toEqual(['ssh/authorized_keys.root'])
+    expect(v.other.openssh.authorizedKeysCommandUser).toBe('dm-ssh-keys')
+    expect(v.other.openssh.authorizedKeysCommand).toMatch(/-dm-authorized-keys %u$/)
+    expect(v.users['dm-ssh-keys'].extraGroups).toEqual(['data-mesher'])
+  })
+})
