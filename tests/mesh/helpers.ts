@@ -1,0 +1,231 @@
+// In-process clusters for the mesh tests: real libp2p on loopback, a real Replica on a
+// temp dir per node, the mesh started exactly as the daemon does (startMesh).
+import '../../src/polyfill.ts'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { createSocket } from 'node:dgram'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import type { Config, Transport } from '../../src/config/config.js'
+import { policyOf } from '../../src/config/config.js'
+import { encodeBase64Key, generateSigningKey, type SigningKey } from '../../src/crypto/keys.js'
+import { signRecord, type SignOptions, type SignedRecord } from '../../src/crypto/record.js'
+import { Replica, type Change } from '../../src/store/replica.js'
+import { startMesh, type Mesh, type MeshSettings } from '../../src/mesh/index.js'
+import { loadIdentity } from '../../src/mesh/identity.js'
+
+export const log = pino({ level: process.env.MESH_TEST_LOG ?? 'silent' })
+
+/** Short timings so that tests are quick; the protocol is the same. */
+export const FAST: Partial<MeshSettings> = {
+  maintainInterval: 300,
+  backoffBase: 200,
+  backoffMax: 2_000,
+  exploreInterval: 3_000,
+  peerExchangeInterval: 2_000,
+  trimGrace: 5_000
+}
+
+async function tcpFree (port: number): Promise<boolean> {
+  return await new Promise(resolve => {
+    const s = createServer()
+    s.once('error', () => resolve(false))
+    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(true)))
+  })
+}
+
+async function udpFree (port: number): Promise<boolean> {
+  return await new Promise(resolve => {
+    const s = createSocket('udp4')
+    s.once('error', () => { s.close(); resolve(false) })
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)))
+  })
+}
+
+const handedOut = new Set<number>()
+
+/** A port free for both TCP and UDP on 127.0.0.1 (QUIC and TCP share cluster.port). */
+export async function freePort (): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 40_000)
+    if (handedOut.has(port)) continue
+    if (await tcpFree(port) && await udpFree(port)) { handedOut.add(port); return port }
+  }
+}
+
+export interface NodeOptions {
+  bootstrap?: string[]
+  allowedNodes?: string[]
+  transports?: Transport[]
+  /** reuse a port (restart) */
+  port?: number
+  /** reuse a state dir (restart) */
+  dir?: string
+  settings?: Partial<MeshSettings>
+  syncInterval?: number
+  files?: Map<string, Set<string>>
+  clock?: () => number
+}
+
+export class TestNode {
+  mesh!: Mesh
+  replica!: Replica
+  config!: Config
+  running = false
+
+  constructor (readonly name: string, readonly dir: string, readonly port: number, private readonly opts: NodeOptions, private readonly cluster: Cluster) {}
+
+  get peerId (): string { return this.mesh.peerId }
+  /** "127.0.0.1:<port>", the bootstrap form the clan options use */
+  get hostPort (): string { return `127.0.0.1:${this.port}` }
+
+  async start (): Promise<this> {
+    const o = this.opts
+    this.config = {
+      logLevel: 'error',
+      stateDir: this.dir,
+      namespaces: [],
+      cluster: {
+        port: this.port,
+        interfaces: ['lo'],
+        bootstrapNodes: o.bootstrap ?? [],
+        syncInterval: o.syncInterval ?? this.cluster.syncInterval,
+        allowedNodes: o.allowedNodes ?? [],
+        transports: o.transports ?? this.cluster.transports
+      },
+      api: {},
+      files: o.files ?? this.cluster.files,
+      limits: { maxFileSize: 10 * 1024 * 1024, maxClockSkew: 5 * 60_000 }
+    }
+    const nodeLog = log.child({ node: this.name })
+    this.replica = await Replica.open(this.dir, policyOf(this.config), nodeLog, o.clock)
+    this.mesh = await startMesh({ config: this.config, replica: this.replica, log: nodeLog, settings: { ...FAST, ...this.cluster.settings, ...o.settings } })
+    this.running = true
+    return this
+  }
+
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    await this.mesh.stop()
+    await this.replica.close()
+  }
+
+  /** Stops, optionally wipes the state dir (identity included), and starts again on the same port. */
+  async restart (opts: { wipe?: boolean, bootstrap?: string[] } = {}): Promise<this> {
+    await this.stop()
+    if (opts.wipe === true) await rm(this.dir, { recursive: true, force: true })
+    if (opts.bootstrap !== undefined) this.opts.bootstrap = opts.bootstrap
+    return await this.start()
+  }
+
+  /** The content this node delivers for `name`, or undefined. */
+  async content (name: string): Promise<Buffer | undefined> {
+    const got = await this.replica.readContent(name)
+    return got === undefined ? undefined : Buffer.from(got.content)
+  }
+
+  async upload (o: SignOptions, key = this.cluster.signer): Promise<SignedRecord> {
+    const record = signRecord(key, o)
+    const result = await this.replica.submit(record, o.content ?? new Uint8Array(0), 'api')
+    if (result.outcome !== 'accepted') throw new Error(`upload of ${o.name} at ${this.name}: ${JSON.stringify(result)}`)
+    return record
+  }
+
+  /** Whether this node's current version of `name` is `record`. */
+  has (record: SignedRecord): boolean {
+    const cur = this.replica.get(record.name)
+    return cur !== undefined && Buffer.from(cur.signature).equals(record.signature)
+  }
+}
+
+export interface ClusterOptions {
+  transports?: Transport[]
+  names?: string[]
+  syncInterval?: number
+  settings?: Partial<MeshSettings>
+}
+
+export class Cluster {
+  readonly nodes: TestNode[] = []
+  readonly signer: SigningKey = generateSigningKey()
+  readonly files = new Map<string, Set<string>>()
+  readonly transports: Transport[]
+  readonly syncInterval: number
+  readonly settings: Partial<MeshSettings>
+  private root?: string
+
+  constructor (o: ClusterOptions = {}) {
+    this.transports = o.transports ?? ['quic', 'tcp']
+    this.syncInterval = o.syncInterval ?? 1_000
+    this.settings = o.settings ?? {}
+    for (const n of o.names ?? ['a.txt', 'b.txt', 'c.txt', 'd.txt', 'e.txt', 'big.bin']) {
+      this.files.set(n, new Set([encodeBase64Key(this.signer.publicKey)]))
+    }
+  }
+
+  async dir (name: string): Promise<string> {
+    this.root ??= await mkdtemp(join(tmpdir(), 'dm-mesh-'))
+    return join(this.root, name)
+  }
+
+  /** Creates (not starts) a node. */
+  async make (name: string, opts: NodeOptions = {}): Promise<TestNode> {
+    const node = new TestNode(name, opts.dir ?? await this.dir(name), opts.port ?? await freePort(), opts, this)
+    this.nodes.push(node)
+    return node
+  }
+
+  async add (name: string, opts: NodeOptions = {}): Promise<TestNode> {
+    return await (await this.make(name, opts)).start()
+  }
+
+  /** The identity public key a node will have (creates its identity file ahead of start). */
+  async identityOf (node: TestNode): Promise<{ publicKey: string, peerId: string }> {
+    const id = await loadIdentity({ stateDir: node.dir, cluster: { identityKey: undefined } } as unknown as Config)
+    return { publicKey: id.publicKey, peerId: id.peerId.toString() }
+  }
+
+  running (): TestNode[] { return this.nodes.filter(n => n.running) }
+
+  async close (): Promise<void> {
+    await Promise.allSettled(this.nodes.map(async n => await n.stop()))
+    if (this.root !== undefined) await rm(this.root, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Waits until `cond` holds, re-checking on every replica change of the given nodes and
+ * on a short poll (peers connecting has no replica event). Fails with `what` on timeout.
+ */
+export async function waitFor (cond: () => boolean | Promise<boolean>, what: string, nodes: TestNode[] = [], timeout = 30_000): Promise<void> {
+  const started = Date.now()
+  let wake: (() => void) | undefined
+  const subs = nodes.filter(n => n.running).map(n => n.replica.onChange((_c: Change) => wake?.()))
+  try {
+    for (;;) {
+      if (await cond()) return
+      if (Date.now() - started > timeout) throw new Error(`timed out after ${timeout} ms waiting for: ${what}`)
+      await new Promise<void>(resolve => {
+        wake = resolve
+        setTimeout(resolve, 50)
+      })
+    }
+  } finally {
+    for (const unsub of subs) unsub()
+  }
+}
+
+/** Every node in `nodes` has `record` as its current version. */
+export async function converged (record: SignedRecord, nodes: TestNode[], timeout = 30_000): Promise<void> {
+  await waitFor(() => nodes.every(n => n.has(record)), `"${record.name}"@${record.timestamp} on ${nodes.map(n => n.name).join(',')} ` +
+    `(missing on ${nodes.filter(n => !n.has(record)).map(n => n.name).join(',')})`, nodes, timeout)
+}
+
+/** Every node is connected to at least `min` peers. */
+export async function connected (nodes: TestNode[], min = 1, timeout = 30_000): Promise<void> {
+  await waitFor(() => nodes.every(n => n.mesh.status().peers.length >= min), `every node has ≥ ${min} peers`, [], timeout)
+}
+
+export function bytes (text: string): Uint8Array { return new Uint8Array(Buffer.from(text)) }
