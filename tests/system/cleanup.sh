@@ -32,7 +32,7 @@ fi
 nspawn_pids() {
   local p cmd id
   for p in /proc/[0-9]*; do
-    cmd=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
+    cmd=$( { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null) || continue
     case "$cmd" in systemd-nspawn*) ;; *) continue ;; esac
     for id in "${ids[@]}"; do
       case "$cmd" in *"--machine=$id-"*) echo "${p#/proc/}"; break ;; esac

@@ -9,7 +9,7 @@ import {
   NODE_BIN, REPO, ROOTFS
 } from './paths.js'
 import { consumerLogName } from './units.js'
-import { waitFor } from './wait.js'
+import { GiveUp, waitFor } from './wait.js'
 
 /** one activation of the consumer: when, and the content it read (null: the file was gone) */
 export interface ConsumerEvent { at: number, content: string | null }
@@ -92,8 +92,9 @@ export class Container {
     // nsenter --net puts nspawn in the cluster's network namespace, so its veth
     // lands on the cluster's bridge. Each exec keeps the PID: it is nspawn's.
     const script = 'mount -t tmpfs -o mode=0755 dmt-run /run && mount -t tmpfs -o mode=1777 dmt-tmp /tmp && ' +
-      `exec nsenter --net=${shq(this.p.netnsPath)} ` + this.nspawnArgs().map(shq).join(' ')
-    const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script], {
+      'exec ' + this.nspawnArgs().map(shq).join(' ')
+    const child = spawn('unshare', ['--mount', '--propagation', 'private', '--',
+      'nsenter', `--net=${this.p.netnsPath}`, '--', '/bin/sh', '-c', script], {
       stdio: ['ignore', log, log],
       detached: true // its own process group: a ^C to the test run does not reach it; cleanup does
     })
@@ -107,11 +108,11 @@ export class Container {
       resolve()
     }))
     this.leaderPid = await waitFor(`${this.machine}: container init`, async () => {
-      if (this.child === undefined) throw new Error(`nspawn exited; see ${join(this.dir, 'console.log')}`)
+      if (this.child === undefined) throw new GiveUp(`${this.machine}: nspawn exited; see ${join(this.dir, 'console.log')}`)
       return this.findLeader()
     }, { timeoutMs: 30_000, intervalMs: 100 })
     const state = await waitFor(`${this.machine}: boot finished`, async () => {
-      if (this.child === undefined) throw new Error(`nspawn exited; see ${join(this.dir, 'console.log')}`)
+      if (this.child === undefined) throw new GiveUp(`${this.machine}: nspawn exited; see ${join(this.dir, 'console.log')}`)
       const r = await this.exec('systemctl is-system-running --wait', { allowFail: true, timeoutMs: 60_000 })
       const s = r.stdout.trim()
       return ['running', 'degraded', 'maintenance'].includes(s) ? s : undefined
@@ -145,10 +146,15 @@ export class Container {
   async poweroff (timeoutMs = 30_000): Promise<void> {
     const child = this.child
     if (child === undefined || this.exited === undefined) return
+    const t0 = Date.now()
     child.kill('SIGTERM')
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    const t = setTimeout(() => {
+      process.stderr.write(`[dmt] ${this.machine}: no halt after ${timeoutMs} ms, killing it\n`)
+      child.kill('SIGKILL')
+    }, timeoutMs)
     await this.exited
     clearTimeout(t)
+    if (process.env.DMT_DEBUG === '1') process.stderr.write(`[dmt] ${this.machine}: powered off in ${Date.now() - t0} ms\n`)
   }
 
   /** Pulls the plug: SIGKILL to nspawn (the kernel kills the whole container). */

@@ -10,13 +10,11 @@ import { CLEANUP_SH, RUNS_DIR } from './paths.js'
 const live = new Set<string>()
 let installed = false
 
-export function runId (): string {
-  return process.env.DMT_RUN_ID ?? 'adhoc'
-}
-
 export function register (clusterId: string): void {
-  mkdirSync(RUNS_DIR, { recursive: true })
-  appendFileSync(join(RUNS_DIR, runId()), clusterId + '\n')
+  if (process.env.DMT_RUN_ID !== undefined) {
+    mkdirSync(RUNS_DIR, { recursive: true })
+    appendFileSync(join(RUNS_DIR, process.env.DMT_RUN_ID), clusterId + '\n')
+  }
   live.add(clusterId)
   installHandlers()
 }

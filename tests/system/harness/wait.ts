@@ -2,6 +2,9 @@
 
 export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
+/** Thrown by a probe to stop waiting at once (the thing waited for can no longer happen). */
+export class GiveUp extends Error {}
+
 export interface WaitOptions {
   /** give up after this many milliseconds */
   timeoutMs: number
@@ -23,6 +26,7 @@ export async function waitFor<T> (what: string, probe: () => Promise<T | undefin
       if (v !== undefined && v !== false) return v
       last = v
     } catch (err) {
+      if (err instanceof GiveUp) throw err
       last = err instanceof Error ? err.message : err
     }
     if (Date.now() >= deadline) {
