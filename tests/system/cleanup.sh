@@ -5,17 +5,30 @@
 #
 #   cleanup.sh              every dmt-* cluster on this host
 #   cleanup.sh --run RUN    the clusters a suite run listed in /var/tmp/dmt-runs/RUN
+#   cleanup.sh --stale      the clusters of suite runs whose process is gone
 #   cleanup.sh ID...        the named clusters (dmt-xxxx)
 #
 # Containers run in private mount namespaces, so their mounts go with them.
 set -u
+trap '' PIPE # may be run by a process whose output pipe is gone
 RUNS_DIR=/var/tmp/dmt-runs
 
 ids=()
 if [ "${1:-}" = "--run" ]; then
   f="$RUNS_DIR/${2:?--run needs a run id}"
-  [ -f "$f" ] && mapfile -t ids < <(sort -u "$f")
+  [ -f "$f" ] && mapfile -t ids < <(grep -v '^#' "$f" | sort -u)
   rm -f "$f"
+  rmdir "$RUNS_DIR" 2>/dev/null
+elif [ "${1:-}" = "--stale" ]; then
+  # a run file starts with "# pid N" (the vitest process that owns it)
+  for f in "$RUNS_DIR"/*; do
+    [ -f "$f" ] || continue
+    pid=$(sed -n 's/^# pid \([0-9]*\)$/\1/p' "$f" | head -n1)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then continue; fi
+    mapfile -t -O "${#ids[@]}" ids < <(grep -v '^#' "$f" | sort -u)
+    rm -f "$f"
+  done
+  rmdir "$RUNS_DIR" 2>/dev/null
 elif [ $# -gt 0 ]; then
   ids=("$@")
 else
@@ -23,6 +36,7 @@ else
     { ip netns list 2>/dev/null | awk '{print $1}'
       ls /var/tmp 2>/dev/null
       cat "$RUNS_DIR"/* 2>/dev/null
+      ls /sys/fs/cgroup /sys/fs/cgroup/unified /sys/fs/cgroup/systemd 2>/dev/null | sed -n 's/^\(dmt-[0-9a-f]\{4\}\)-[0-9]*$/\1/p'
     } | grep -E '^dmt-[0-9a-f]{4}$' | sort -u)
   rm -rf "$RUNS_DIR"
 fi
@@ -50,6 +64,28 @@ if [ -n "$pids" ]; then
   [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
   for _ in $(seq 1 50); do [ -z "$(nspawn_pids)" ] && break; sleep 0.1; done
 fi
+
+# Each container has a host cgroup named after its machine (harness/cgroup.ts): kill
+# whatever is still in it (a container outlives a killed nspawn) and remove it.
+cgroup_roots() {
+  if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then echo /sys/fs/cgroup; return; fi
+  for r in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd; do [ -d "$r" ] && echo "$r"; done
+}
+for root in $(cgroup_roots); do
+  for id in "${ids[@]}"; do
+    for cg in "$root/$id"-*; do
+      [ -d "$cg" ] || continue
+      for _ in $(seq 1 50); do
+        procs=$(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null)
+        [ -z "$procs" ] && break
+        if [ -e "$cg/cgroup.kill" ]; then echo 1 > "$cg/cgroup.kill"; else kill -KILL $procs 2>/dev/null; fi
+        sleep 0.1
+      done
+      find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
+      [ -d "$cg" ] && echo "cleanup: could not remove cgroup $cg" >&2
+    done
+  done
+done
 
 for id in "${ids[@]}"; do
   case "$id" in dmt-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]) ;; *) continue ;; esac

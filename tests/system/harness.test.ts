@@ -1,9 +1,10 @@
 // The harness itself, without the daemon: machines boot under systemd, talk over
 // IPv4 and IPv6 on the private bridge, a cut link cuts, a powered-off machine boots
 // again, the .path consumer fires, and teardown leaves nothing behind.
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Cluster } from './harness/cluster.js'
+import { cgroupRoots } from './harness/cgroup.js'
 import { run } from './harness/exec.js'
 import { waitFor } from './harness/wait.js'
 
@@ -73,8 +74,9 @@ describe('system-test harness', () => {
     for (const pid of pids) expect(pid !== undefined && existsSync(`/proc/${pid}`)).toBe(false)
     expect((await run(['cat', '/proc/self/mountinfo'])).stdout).not.toContain(c.id)
     const leftovers = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try { return require('node:fs').readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`--machine=${c.id}-`) } catch { return false }
+      try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`--machine=${c.id}-`) } catch { return false }
     })
     expect(leftovers).toEqual([])
+    for (const root of cgroupRoots()) expect(readdirSync(root).filter((d) => d.startsWith(c.id))).toEqual([])
   })
 })

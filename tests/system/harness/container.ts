@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { enterCgroupScript, destroyCgroup } from './cgroup.js'
 import { run, shq, type RunOptions, type RunResult } from './exec.js'
 import {
   C_CLI, C_CONFIG_DIR, C_CONSUMER_LOG_DIR, C_NODE, C_PROJECT, C_STATE, C_TEST_DIR, C_UNIT_DIR,
@@ -91,7 +92,8 @@ export class Container {
     // to clean up), and they vanish with the namespace, whatever happens.
     // nsenter --net puts nspawn in the cluster's network namespace, so its veth
     // lands on the cluster's bridge. Each exec keeps the PID: it is nspawn's.
-    const script = 'mount -t tmpfs -o mode=0755 dmt-run /run && mount -t tmpfs -o mode=1777 dmt-tmp /tmp && ' +
+    const script = enterCgroupScript(this.machine) + ' && ' +
+      'mount -t tmpfs -o mode=0755 dmt-run /run && mount -t tmpfs -o mode=1777 dmt-tmp /tmp && ' +
       'exec ' + this.nspawnArgs().map(shq).join(' ')
     const child = spawn('unshare', ['--mount', '--propagation', 'private', '--',
       'nsenter', `--net=${this.p.netnsPath}`, '--', '/bin/sh', '-c', script], {
@@ -105,7 +107,8 @@ export class Container {
       this.child = undefined
       this.nspawnPid = undefined
       this.leaderPid = undefined
-      resolve()
+      // whatever nspawn left behind (it does not take its container down when killed)
+      void destroyCgroup(this.machine).then(resolve, resolve)
     }))
     this.leaderPid = await waitFor(`${this.machine}: container init`, async () => {
       if (this.child === undefined) throw new GiveUp(`${this.machine}: nspawn exited; see ${join(this.dir, 'console.log')}`)
@@ -117,7 +120,10 @@ export class Container {
       const s = r.stdout.trim()
       return ['running', 'degraded', 'maintenance'].includes(s) ? s : undefined
     }, { timeoutMs, intervalMs: 250 })
-    if (state === undefined) throw new Error('unreachable')
+    if (state !== 'running') {
+      const why = await this.exec('systemctl --failed --no-legend --plain; journalctl -b --no-pager -p warning -n 30', { allowFail: true })
+      process.stderr.write(`[dmt] ${this.machine} booted ${state}:\n${why.stdout}\n`)
+    }
   }
 
   /** The container's PID 1 (as the host sees it): the child of nspawn running systemd. */

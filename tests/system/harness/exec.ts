@@ -44,9 +44,12 @@ export async function run (argv: string[], opts: RunOptions = {}): Promise<RunRe
   return result
 }
 
-/** For signal handlers and exit paths, where nothing asynchronous runs any more. */
-export function runSync (argv: string[], timeoutMs = 60_000): number {
-  const r = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit', timeout: timeoutMs })
+/**
+ * For signal handlers and exit paths, where nothing asynchronous runs any more.
+ * `quiet`: no output to our stdout/stderr, which may be a pipe to a parent that is gone.
+ */
+export function runSync (argv: string[], timeoutMs = 60_000, quiet = false): number {
+  const r = spawnSync(argv[0], argv.slice(1), { stdio: quiet ? 'ignore' : 'inherit', timeout: timeoutMs })
   return r.status ?? 1
 }
 

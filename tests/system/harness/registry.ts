@@ -27,17 +27,20 @@ function cleanupLive (): void {
   if (live.size === 0) return
   const ids = [...live]
   live.clear()
-  runSync(['bash', CLEANUP_SH, ...ids])
+  runSync(['bash', CLEANUP_SH, ...ids], 120_000, true)
 }
 
 function installHandlers (): void {
   if (installed) return
   installed = true
+  // prepend: vitest's own handlers call process.exit(), and listeners after them never run
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      process.stderr.write(`\n[dmt] ${sig}: tearing down ${[...live].join(' ') || 'nothing'}\n`)
+    process.prependOnceListener(sig, () => {
+      if (live.size === 0) return
       cleanupLive()
-      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1))
+      // Not process.exit(): in a vitest worker whose parent is gone it can spin for
+      // ever. The containers are down; nothing is left to flush.
+      process.kill(process.pid, 'SIGKILL')
     })
   }
   process.once('exit', cleanupLive)
