@@ -150,7 +150,8 @@ export class Fetcher {
       await send(stream, frame(encodeRequest(record.name, record.sha256)), deadline)
       await closeWrite(stream, deadline)
       const header = await reader.frame(9)
-      if (header === undefined || header.length === 0) throw new WireError('peer', 'no fetch response')
+      if (header === undefined) throw reader.closed('no fetch response')
+      if (header.length === 0) throw new WireError('peer', 'empty fetch response')
       if (header[0] === STATUS_NOT_FOUND && header.length === 1) return undefined
       if (header[0] !== STATUS_OK || header.length !== 9) throw new WireError('peer', 'malformed fetch response')
       const size = Number(Buffer.from(header.buffer, header.byteOffset, 9).readBigUInt64BE(1))
@@ -186,7 +187,8 @@ export class Fetcher {
     const reader = new StreamReader(stream, deadline, MAX_REQUEST + 2)
     try {
       const bytes = await reader.frame(MAX_REQUEST)
-      const req = bytes === undefined ? undefined : decodeRequest(bytes)
+      if (bytes === undefined) throw reader.closed('no fetch request')
+      const req = decodeRequest(bytes)
       if (req === undefined) throw new WireError('peer', 'malformed fetch request')
       const content = await this.lookup(req.name, req.sha256)
       if (content === undefined) {

@@ -31,6 +31,8 @@ export class Membership {
   private timer?: NodeJS.Timeout
   private nextExplore: number
   private stopped = false
+  /** aborts dials in flight on stop (a QUIC dial to a vanished peer only ends at its timeout) */
+  private readonly abort = new AbortController()
   counters = { dials: 0, dialFailures: 0, trimmed: 0 }
 
   constructor (
@@ -168,7 +170,7 @@ export class Membership {
     this.dialing.add(id)
     this.counters.dials++
     try {
-      await this.libp2p.dial(k.peerId, { signal: AbortSignal.timeout(this.settings.dialTimeout) })
+      await this.libp2p.dial(k.peerId, { signal: this.dialSignal() })
       k.failures = 0
       k.lastSeen = Date.now()
     } catch (err) {
@@ -185,7 +187,7 @@ export class Membership {
     this.dialing.add(key)
     this.counters.dials++
     try {
-      const conn = await this.libp2p.dial(b.addrs, { signal: AbortSignal.timeout(this.settings.dialTimeout) })
+      const conn = await this.libp2p.dial(b.addrs, { signal: this.dialSignal() })
       b.seen = conn.remotePeer.toString()
       b.failures = 0
       this.remember(conn.remotePeer, true)
@@ -196,6 +198,10 @@ export class Membership {
     } finally {
       this.dialing.delete(key)
     }
+  }
+
+  private dialSignal (): AbortSignal {
+    return AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.settings.dialTimeout)])
   }
 
   /** Closes `count` random connections that are past their grace period. */
@@ -216,6 +222,7 @@ export class Membership {
   stop (): void {
     this.stopped = true
     clearTimeout(this.timer)
+    this.abort.abort(new Error('stopping'))
     this.libp2p.removeEventListener('peer:connect', this.onConnect)
     this.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     this.libp2p.removeEventListener('peer:identify', this.onIdentify)

@@ -24,7 +24,7 @@ export async function createNode (config: Config, identity: NodeIdentity, admiss
     privateKey: identity.privateKey,
     addresses: { listen },
     transports: [
-      ...(transports.includes('quic') ? [quic()] : []),
+      ...(transports.includes('quic') ? [quic({ maxIdleTimeout: settings.quicMaxIdleTimeout, keepAliveInterval: settings.quicKeepAliveInterval })] : []),
       ...(transports.includes('tcp') ? [tcp()] : [])
     ],
     connectionEncrypters: [noise()],

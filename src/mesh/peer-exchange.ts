@@ -110,7 +110,7 @@ export class PeerExchange {
       const reader = new StreamReader(stream, deadline, s.peerExchangeMaxBytes + 8)
       await closeWrite(stream, deadline)
       const bytes = await reader.frame(s.peerExchangeMaxBytes)
-      if (bytes === undefined) throw new WireError('peer', 'no peer list')
+      if (bytes === undefined) throw reader.closed('no peer list')
       const peers = decodePeers(bytes, s.peerExchangeMaxPeers, s.peerExchangeMaxAddrs)
       this.counters.asked++
       this.counters.learned += peers.length

@@ -37,6 +37,14 @@ export interface MeshSettings {
   forgetAfter: number
   /** libp2p's connection monitor pings every peer this often (latency in status) */
   pingInterval: number
+  /**
+   * A QUIC connection with no packets for this long is dead. Also bounds how long
+   * stopping takes: the QUIC listener waits this long for a connection that was
+   * refused mid-handshake (libp2p-quic 2.1 behaviour; its default is 10 s).
+   */
+  quicMaxIdleTimeout: number
+  /** QUIC keep-alive packets this often (must be well below quicMaxIdleTimeout) */
+  quicKeepAliveInterval: number
 
   // --- peer exchange ---------------------------------------------------------------
   /** ask a random peer for its peers this often (jittered), besides on every outbound connection */
@@ -104,6 +112,8 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   maxKnownPeers: 1_000,
   forgetAfter: 24 * 3_600_000,
   pingInterval: 10_000,
+  quicMaxIdleTimeout: 5_000,
+  quicKeepAliveInterval: 1_500,
 
   peerExchangeInterval: 30_000,
   peerExchangeMaxPeers: 32,

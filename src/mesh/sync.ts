@@ -105,7 +105,7 @@ export class Syncer {
     const out: SignedRecord[] = []
     for (;;) {
       const bytes = await reader.frame(MAX_RECORD_FRAME)
-      if (bytes === undefined) throw new WireError('peer', 'sync stream ended before the end marker')
+      if (bytes === undefined) throw reader.closed('sync stream ended before the end marker')
       if (bytes.length === 0) return out
       if (out.length >= this.settings.syncMaxRecords) throw new WireError('peer', `more than ${this.settings.syncMaxRecords} records in one sync`)
       try { out.push(decodeRecord(bytes)) } catch (err) {
@@ -137,7 +137,8 @@ export class Syncer {
       const mine = snapshot(this.replica)
       await send(stream, frame(concat([mine.digest, u32(mine.count)])), deadline)
       const status = await reader.frame(1)
-      if (status === undefined || status.length !== 1 || (status[0] !== EQUAL && status[0] !== DIFFER)) throw new WireError('peer', 'malformed sync answer')
+      if (status === undefined) throw reader.closed('no sync answer')
+      if (status.length !== 1 || (status[0] !== EQUAL && status[0] !== DIFFER)) throw new WireError('peer', 'malformed sync answer')
       if (status[0] === EQUAL) {
         await closeWrite(stream, deadline)
         this.counters.equal++
@@ -168,7 +169,8 @@ export class Syncer {
     const reader = new StreamReader(stream, deadline, this.readerLimit())
     try {
       const hello = await reader.frame(36)
-      if (hello === undefined || hello.length !== 36) throw new WireError('peer', 'malformed sync request')
+      if (hello === undefined) throw reader.closed('no sync request')
+      if (hello.length !== 36) throw new WireError('peer', 'malformed sync request')
       const mine = snapshot(this.replica)
       if (Buffer.from(hello.subarray(0, 32)).equals(mine.digest)) {
         await send(stream, frame(Uint8Array.of(EQUAL)), deadline)

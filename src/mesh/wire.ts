@@ -4,7 +4,11 @@
 import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 
-/** 'peer': the remote sent something malformed or oversize (punishable). Others are not. */
+/**
+ * 'peer': the remote sent something malformed or oversize (punishable). 'closed': the
+ * stream ended early (a peer shutting down, a lost connection) and 'timeout': too slow;
+ * neither is punished, the exchange is just dropped.
+ */
 export type WireFault = 'peer' | 'timeout' | 'closed'
 
 export class WireError extends Error {
@@ -107,7 +111,7 @@ export class StreamReader {
       if (i >= MAX_VARINT_BYTES) throw this.peerFault('frame length prefix is too long')
       if (!await this.need(i + 1)) {
         if (i === 0) return undefined
-        throw this.peerFault('stream ended inside a frame length')
+        throw this.closed('stream ended inside a frame length')
       }
       const b = this.buf.get(i)
       length += (b & 0x7f) * scale
@@ -123,7 +127,7 @@ export class StreamReader {
 
   /** Exactly `n` raw bytes. */
   async bytes (n: number): Promise<Uint8Array> {
-    if (!await this.need(n)) throw this.peerFault(`stream ended after ${this.buf.byteLength} of ${n} bytes`)
+    if (!await this.need(n)) throw this.closed(`stream ended after ${this.buf.byteLength} of ${n} bytes`)
     const out = this.buf.subarray(0, n)
     this.buf.consume(n)
     return out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? out : new Uint8Array(out)
@@ -132,6 +136,13 @@ export class StreamReader {
   /** Resolves when the remote has closed its side having sent nothing more; a peer fault otherwise. */
   async end (): Promise<void> {
     if (await this.need(1)) throw this.peerFault('unexpected data after the last message')
+  }
+
+  /** The stream ended early: the peer stopped, or the network failed. Not punishable. */
+  closed (message: string): WireError {
+    const err = new WireError('closed', message)
+    this.fail(err)
+    return err
   }
 
   private peerFault (message: string): WireError {

@@ -24,7 +24,9 @@ export const FAST: Partial<MeshSettings> = {
   backoffMax: 2_000,
   exploreInterval: 3_000,
   peerExchangeInterval: 2_000,
-  trimGrace: 5_000
+  trimGrace: 5_000,
+  quicMaxIdleTimeout: 3_000,
+  quicKeepAliveInterval: 1_000
 }
 
 async function tcpFree (port: number): Promise<boolean> {
@@ -74,7 +76,8 @@ export class TestNode {
   config!: Config
   running = false
 
-  constructor (readonly name: string, readonly dir: string, readonly port: number, private readonly opts: NodeOptions, private readonly cluster: Cluster) {}
+  /** options may be changed before (re)start */
+  constructor (readonly name: string, readonly dir: string, readonly port: number, readonly opts: NodeOptions, private readonly cluster: Cluster) {}
 
   get peerId (): string { return this.mesh.peerId }
   /** "127.0.0.1:<port>", the bootstrap form the clan options use */
