@@ -9,6 +9,7 @@
 #   cleanup.sh ID...        the named clusters (dmt-xxxx)
 #
 # Containers run in private mount namespaces, so their mounts go with them.
+# DMT_KEEP=1 keeps the scratch directories (console logs, state) for a look.
 set -u
 trap '' PIPE # may be run by a process whose output pipe is gone
 RUNS_DIR=/var/tmp/dmt-runs
@@ -94,7 +95,7 @@ for id in "${ids[@]}"; do
     ip netns del "$id" 2>/dev/null || umount -l "/run/netns/$id" 2>/dev/null
     rm -f "/run/netns/$id"
   fi
-  if [ -d "/var/tmp/$id" ]; then
+  if [ -d "/var/tmp/$id" ] && [ "${DMT_KEEP:-}" != 1 ]; then
     # nothing should be mounted below it (private mount namespaces); check anyway
     awk -v d="/var/tmp/$id/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
     rm -rf "/var/tmp/$id"

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Container } from './harness/container.js'
 import { shq } from './harness/exec.js'
 import { Mesh } from './harness/mesh.js'
@@ -39,6 +39,12 @@ describe('data-mesher cluster under systemd (nspawn)', () => {
     ;[n1, n2, n3, stranger] = [mesh.node(1), mesh.node(2), mesh.node(3), mesh.node(4)]
   })
   afterAll(async () => { await mesh?.destroy() })
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state !== 'fail' || mesh === undefined) return
+    for (const n of mesh.cluster.nodes.filter((x) => x.running)) {
+      console.error(`--- ${n.machine}: journal of data-mesher.service\n${await mesh.journal(n, 30)}`)
+    }
+  })
 
   /** connected peer ids of a node, from `data-mesher status --json` */
   async function peers (n: Container): Promise<string[]> {
