@@ -94,15 +94,18 @@ export class Replica {
     const first = this.decide(record, given)
     if (first.kind === 'done') return first.result
     let content = given
-    if (content === undefined) {
-      content = needsContent(record, first.at) ? await (source as (r: SignedRecord) => Promise<Uint8Array>)(record) : EMPTY
+    if (content === undefined && needsContent(record, first.at)) {
+      // fetched: checked here; not needed (a tombstone, an expired version): nothing to check
+      content = await (source as (r: SignedRecord) => Promise<Uint8Array>)(record)
       const problem = contentProblem(record, content)
       if (problem !== undefined) return { outcome: 'refused', code: 'bad-content', reason: problem }
     }
-    const bytes = content
+    const fetched = content
     return await this.withLock(record.name, async () => {
-      const again = this.decide(record, bytes) // the index may have moved while content was fetched
+      const again = this.decide(record, fetched) // the index may have moved while content was fetched
       if (again.kind === 'done') return again.result
+      if (fetched === undefined && needsContent(record, again.at)) throw new Error(`content of "${record.name}" became needed while deciding; offer it again`)
+      const bytes = fetched ?? EMPTY
       if (again.kind === 'hold') return await this.hold(record, bytes)
       await this.commit(record, bytes, origin, false)
       return { outcome: 'accepted', record }
