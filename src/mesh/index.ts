@@ -70,8 +70,12 @@ export interface Mesh {
   stop: () => Promise<void>
 }
 
-/** Refusals that mean the peer sent something no honest node would; config skew ('not-configured', 'not-signer', 'too-large') is not one. */
-const PUNISHABLE = new Set(['bad-signature', 'bad-content'])
+/**
+ * Refusals that mean the peer sent something no honest node would. Config skew during a
+ * rollout ('not-configured', 'not-signer', 'too-large') is not one, and 'bad-content' is
+ * punished by the fetcher, against the peer that served the bytes (not the announcer).
+ */
+const PUNISHABLE = new Set(['bad-signature'])
 
 export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const { config, replica } = opts
