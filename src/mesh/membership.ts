@@ -59,7 +59,7 @@ export class Membership {
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
     const peer = evt.detail
     const k = this.known.get(peer.toString())
-    if (k !== undefined) { k.failures = 0; k.lastSeen = Date.now() }
+    if (k !== undefined) k.lastSeen = Date.now()
     const conn = this.libp2p.getConnections(peer)[0]
     if (conn !== undefined) this.onConnected(peer, conn)
   }
@@ -68,14 +68,24 @@ export class Membership {
     const k = this.known.get(evt.detail.toString())
     if (k !== undefined) {
       k.lastSeen = Date.now()
-      k.nextAttempt = Date.now() + jitter(this.settings.backoffBase, 0.5)
+      // a connection that worked is retried soon; one that never did keeps its backoff
+      if (k.failures === 0) k.nextAttempt = Date.now() + jitter(this.settings.backoffBase, 0.5)
     }
     this.soon()
   }
 
+  /**
+   * Identify completed: the connection really works (a peer that refuses us closes the
+   * connection before any protocol runs). Only now is the peer remembered and its backoff
+   * reset, so that a node refused by admission backs off instead of reconnecting in a loop.
+   */
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, listenAddrs: Multiaddr[] }>): void => {
-    // identify already stored the addresses in the peer store; remember the peer
-    if (evt.detail.listenAddrs.length > 0) this.remember(evt.detail.peerId, true)
+    const { peerId, listenAddrs } = evt.detail
+    const id = peerId.toString()
+    for (const b of this.bootstrap) if (b.seen === id) b.failures = 0
+    if (listenAddrs.length > 0 && this.admits(peerId)) this.remember(peerId, true)
+    const k = this.known.get(id)
+    if (k !== undefined) k.failures = 0
   }
 
   /** Peers learned from peer exchange. */
@@ -169,13 +179,12 @@ export class Membership {
     const id = k.peerId.toString()
     this.dialing.add(id)
     this.counters.dials++
+    this.backoff(k) // until identify proves the connection works (onIdentify resets it)
     try {
       await this.libp2p.dial(k.peerId, { signal: this.dialSignal() })
-      k.failures = 0
       k.lastSeen = Date.now()
     } catch (err) {
       this.counters.dialFailures++
-      this.backoff(k)
       this.log.debug({ peer: id, err: (err as Error).message, retryIn: k.nextAttempt - Date.now() }, 'dial failed')
     } finally {
       this.dialing.delete(id)
@@ -186,14 +195,12 @@ export class Membership {
     const key = 'boot:' + b.entry
     this.dialing.add(key)
     this.counters.dials++
+    this.backoff(b) // until identify proves the connection works (onIdentify resets it)
     try {
       const conn = await this.libp2p.dial(b.addrs, { signal: this.dialSignal() })
       b.seen = conn.remotePeer.toString()
-      b.failures = 0
-      this.remember(conn.remotePeer, true)
     } catch (err) {
       this.counters.dialFailures++
-      this.backoff(b)
       this.log.debug({ bootstrap: b.entry, err: (err as Error).message, retryIn: b.nextAttempt - Date.now() }, 'bootstrap dial failed')
     } finally {
       this.dialing.delete(key)
