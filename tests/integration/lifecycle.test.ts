@@ -90,12 +90,13 @@ describe('daemon lifecycle', () => {
   })
 
   it('refuses to start next to a live daemon on the same socket', async () => {
-    const t = tempDir('dm-twice-')
-    cleanups.push(t.cleanup)
-    const first = await startNode({ files: { motd: [A] }, dir: t.dir })
-    cleanups.push(async () => await first.stop())
-    const second = await startNode({ files: { motd: [A] }, dir: t.dir, cluster: { port: first.port + 1 } }).catch(e => e)
-    expect(String(second)).toMatch(/another daemon is serving/)
+    const first = await node({ files: { motd: [A] } })
+    const other = join(first.dir, 'second.toml')
+    writeFileSync(other, readFileSync(first.configPath, 'utf8').replace(/port = \d+/, 'port = 0').replace(/state_dir = "[^"]+"/, `state_dir = "${join(first.dir, 'state2')}"`))
+    const r = await cli(['daemon', '--config', other])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/another daemon is serving .*api\.sock/)
+    expect((await first.client.listFiles())).toEqual([]) // the first one is unharmed
   })
 
   it('SIGHUP reloads files: a removed signer\'s version is revoked and the older honest one then wins', async () => {

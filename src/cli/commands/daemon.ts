@@ -1,5 +1,5 @@
 import { loadConfig } from '../../config/config.js'
-import { runDaemon } from '../../daemon/daemon.js'
+import type { runDaemon as RunDaemon } from '../../daemon/daemon.js'
 import { devInstructions, devSetup } from '../../daemon/dev.js'
 import { Refused, UsageError, type Command } from '../args.js'
 
@@ -10,6 +10,8 @@ export const daemonCommand: Command = {
   options: { config: { type: 'string', short: 'c' }, dev: { type: 'boolean' }, 'state-dir': { type: 'string' } },
   async run (values, positionals) {
     if (positionals.length > 0) throw new UsageError('takes no arguments')
+    // loaded on demand: the other commands should not pay for loading libp2p
+    const runDaemon: typeof RunDaemon = (await import('../../daemon/daemon.js')).runDaemon
     if (values.dev === true) {
       if (values.config !== undefined) throw new UsageError('--dev and --config exclude each other')
       const setup = await devSetup(typeof values['state-dir'] === 'string' ? values['state-dir'] : undefined)
