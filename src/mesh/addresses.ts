@@ -9,13 +9,17 @@ import { parseHostPort } from '../config/config.js'
 export interface BootstrapTarget {
   /** the entry as configured */
   entry: string
-  /** addresses to dial, preferred first */
+  /** addresses to dial (libp2p orders them: TCP, then QUIC) */
   addrs: Multiaddr[]
   /** when the entry names the peer (/p2p/<id>) */
   peerId?: string
 }
 
-/** QUIC first when enabled: one round trip to a secure, multiplexed connection. */
+/**
+ * Both transports when both are enabled. The order is not a preference: libp2p's dialer
+ * sorts a peer's addresses itself and tries TCP first (a closed TCP port fails at once,
+ * while a QUIC dial to a dead host waits for the handshake timeout), then QUIC.
+ */
 function ordered (transports: Transport[]): Transport[] {
   return (['quic', 'tcp'] as const).filter(t => transports.includes(t))
 }
