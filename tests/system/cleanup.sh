@@ -44,13 +44,17 @@ fi
 [ ${#ids[@]} -eq 0 ] && exit 0
 
 # nspawn processes of those clusters, found by their --machine=<id>-N argument.
-nspawn_pids() {
-  local p cmd id
-  for p in /proc/[0-9]*; do
-    cmd=$( { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null) || continue
-    case "$cmd" in systemd-nspawn*) ;; *) continue ;; esac
-    for id in "${ids[@]}"; do
-      case "$cmd" in *"--machine=$id-"*) echo "${p#/proc/}"; break ;; esac
+pattern="^systemd-nspawn .*--machine=($(IFS='|'; echo "${ids[*]}"))-[0-9]+( |$)"
+nspawn_pids() { pgrep -f -- "$pattern"; }
+
+# Commands the harness runs in a container (nsenter --target=<container PID 1>):
+# when the container shuts down, systemd stops them with SIGSTOP, nsenter stops
+# itself in turn and never reaps its child, and the container cannot finish dying.
+kill_nsenters() {
+  local n leader
+  for n in $(nspawn_pids); do
+    for leader in $(cat "/proc/$n/task/$n/children" 2>/dev/null); do
+      pgrep -f -- "^nsenter --target=$leader " | xargs -r kill -KILL 2>/dev/null
     done
   done
 }
@@ -58,12 +62,12 @@ nspawn_pids() {
 pids=$(nspawn_pids)
 if [ -n "$pids" ]; then
   echo "cleanup: stopping containers (nspawn pids $(echo $pids))" >&2
+  kill_nsenters
   kill -TERM $pids 2>/dev/null
-  for _ in $(seq 1 100); do
-    pids=$(nspawn_pids); [ -z "$pids" ] && break; sleep 0.2
-  done
-  [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
-  for _ in $(seq 1 50); do [ -z "$(nspawn_pids)" ] && break; sleep 0.1; done
+  deadline=$((SECONDS + 20))
+  while [ -n "$(nspawn_pids)" ] && [ $SECONDS -lt $deadline ]; do kill_nsenters; sleep 0.2; done
+  pids=$(nspawn_pids)
+  [ -n "$pids" ] && { echo "cleanup: killing nspawn $(echo $pids)" >&2; kill -KILL $pids 2>/dev/null; }
 fi
 
 # Each container has a host cgroup named after its machine (harness/cgroup.ts): kill

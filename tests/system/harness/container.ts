@@ -46,6 +46,8 @@ export class Container {
   private exited?: Promise<void>
   nspawnPid?: number
   leaderPid?: number
+  /** commands running inside right now (nsenter processes) */
+  private readonly inFlight = new Set<ChildProcess>()
 
   constructor (private readonly p: ContainerParams) {
     this.index = p.index
@@ -145,7 +147,13 @@ export class Container {
     if (this.leaderPid === undefined) throw new Error(`${this.machine} is not running`)
     return await run(['nsenter', `--target=${this.leaderPid}`, '--all', '--',
       '/usr/bin/env', '-i', `PATH=${CONTAINER_PATH}`, 'HOME=/root', 'LANG=C.UTF-8',
-      '/bin/sh', '-c', cmd], opts)
+      '/bin/sh', '-c', cmd], {
+      ...opts,
+      onSpawn: (child) => {
+        this.inFlight.add(child)
+        child.on('close', () => this.inFlight.delete(child))
+      }
+    })
   }
 
   /** Powers the container off cleanly (nspawn turns SIGTERM into a halt of the container's systemd). */
@@ -153,6 +161,10 @@ export class Container {
     const child = this.child
     if (child === undefined || this.exited === undefined) return
     const t0 = Date.now()
+    // A command still running inside would be SIGSTOPped by the container's shutdown,
+    // nsenter would stop itself too, never reap its child, and the container could not
+    // finish dying. Nothing should be running at a power-off; if something is, end it.
+    this.killInFlight()
     child.kill('SIGTERM')
     const t = setTimeout(() => {
       process.stderr.write(`[dmt] ${this.machine}: no halt after ${timeoutMs} ms, killing it\n`)
@@ -163,10 +175,15 @@ export class Container {
     if (process.env.DMT_DEBUG === '1') process.stderr.write(`[dmt] ${this.machine}: powered off in ${Date.now() - t0} ms\n`)
   }
 
-  /** Pulls the plug: SIGKILL to nspawn (the kernel kills the whole container). */
+  private killInFlight (): void {
+    for (const c of this.inFlight) c.kill('SIGKILL')
+  }
+
+  /** Pulls the plug: SIGKILL to nspawn, then to whatever is left in the container's cgroup. */
   async kill (): Promise<void> {
     const child = this.child
     if (child === undefined || this.exited === undefined) return
+    this.killInFlight()
     child.kill('SIGKILL')
     await this.exited
   }

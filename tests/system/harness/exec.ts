@@ -1,5 +1,5 @@
 // Running host commands: a small promise wrapper around child_process.spawn.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 
 export interface RunResult { code: number, stdout: string, stderr: string }
 
@@ -12,6 +12,8 @@ export interface RunOptions {
   timeoutMs?: number
   env?: NodeJS.ProcessEnv
   cwd?: string
+  /** told about the child process once it is started */
+  onSpawn?: (child: ChildProcess) => void
 }
 
 export class CommandError extends Error {
@@ -23,6 +25,7 @@ export class CommandError extends Error {
 export async function run (argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   const [cmd, ...args] = argv
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd })
+  opts.onSpawn?.(child)
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })

@@ -43,5 +43,14 @@ function installHandlers (): void {
       process.kill(process.pid, 'SIGKILL')
     })
   }
+  // a vitest worker whose parent died (the parent was signalled alone) loses its IPC
+  // channel: take the containers down and go, rather than run on as an orphan
+  if (process.connected === true) {
+    process.once('disconnect', () => {
+      if (live.size === 0) return
+      cleanupLive()
+      process.kill(process.pid, 'SIGKILL')
+    })
+  }
   process.once('exit', cleanupLive)
 }
