@@ -98,31 +98,60 @@ export class DataMesherClient {
   close (): void { this.raw.close() }
 }
 
+/**
+ * A stream of changes. Events are queued from the moment the watch is registered, so
+ * none is lost between two reads, whether they are read with `for await` or `next()`.
+ */
 export class FileWatch implements AsyncIterable<FileEvent> {
+  private readonly queue: FileEvent[] = []
+  private ended?: Error
+  private wake?: () => void
+
   constructor (private readonly call: grpc.ClientReadableStream<FileEvent>, private readonly url: string) {
-    call.on('error', () => {}) // surfaced through iteration
+    call.on('data', (e: FileEvent) => { this.queue.push(e); this.notify() })
+    call.on('end', () => { this.ended ??= new Error('watch ended'); this.notify() })
+    call.on('error', (err: grpc.ServiceError) => {
+      this.ended ??= err.code === grpc.status.CANCELLED ? new Error('watch cancelled') : clientError(err, this.url)
+      this.notify()
+    })
+  }
+
+  private notify (): void { const w = this.wake; this.wake = undefined; w?.() }
+
+  /** The next queued event, waiting for one; undefined once the stream has ended. */
+  private async take (deadline: number): Promise<FileEvent | undefined> {
+    while (this.queue.length === 0) {
+      if (this.ended !== undefined) return undefined
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error('timeout')
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, left)
+        this.wake = () => { clearTimeout(timer); resolve() }
+      })
+    }
+    return this.queue.shift()
   }
 
   async * [Symbol.asyncIterator] (): AsyncIterator<FileEvent> {
-    try {
-      for await (const ev of this.call) yield ev as FileEvent
-    } catch (err) {
-      if ((err as grpc.ServiceError).code === grpc.status.CANCELLED) return
-      throw clientError(err as grpc.ServiceError, this.url)
+    for (;;) {
+      const e = await this.take(Infinity)
+      if (e === undefined) {
+        if (this.ended !== undefined && !/cancelled|ended/.test(this.ended.message)) throw this.ended
+        return
+      }
+      yield e
     }
   }
 
-  /** Resolves with the first event that matches, or rejects after timeoutMs. */
+  /** Resolves with the first event (queued or coming) that matches, skipping others; rejects after timeoutMs. */
   async next (match: (e: FileEvent) => boolean = () => true, timeoutMs = 30_000): Promise<FileEvent> {
-    return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { cleanup(); reject(new Error(`no matching event within ${timeoutMs} ms`)) }, timeoutMs)
-      const onData = (e: FileEvent): void => { if (match(e)) { cleanup(); resolve(e) } }
-      const onEnd = (): void => { cleanup(); reject(new Error('watch ended')) }
-      const cleanup = (): void => { clearTimeout(timer); this.call.off('data', onData); this.call.off('end', onEnd); this.call.off('error', onEnd) }
-      this.call.on('data', onData)
-      this.call.once('end', onEnd)
-      this.call.once('error', onEnd)
-    })
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      let e: FileEvent | undefined
+      try { e = await this.take(deadline) } catch { throw new Error(`no matching event within ${timeoutMs} ms`) }
+      if (e === undefined) throw this.ended ?? new Error('watch ended')
+      if (match(e)) return e
+    }
   }
 
   cancel (): void { this.call.cancel() }
