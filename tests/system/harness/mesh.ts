@@ -1,6 +1,6 @@
 // A data-mesher cluster in containers: keys, configs and helpers for the scenarios.
 // Keys are made with the project's own CLI on the host, the way an operator would.
-import { chmodSync, chownSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, copyFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Cluster } from './cluster.js'
 import type { Container } from './container.js'
@@ -45,7 +45,7 @@ export class Mesh {
 
   static async create (opts: MeshOptions): Promise<Mesh> {
     let mesh: Mesh | undefined
-    const cluster = await Cluster.create({
+    await Cluster.create({
       size: opts.members + (opts.strangers ?? 0),
       daemon: true,
       watch: opts.files,
@@ -146,5 +146,3 @@ export class Mesh {
 
   async destroy (): Promise<void> { await this.cluster.destroy() }
 }
-
-export function readHostFile (path: string): string { return readFileSync(path, 'utf8') }
