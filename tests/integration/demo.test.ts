@@ -15,6 +15,6 @@ it('npm run demo: a 3-node loopback cluster delivers the uploaded file to the ot
     })
     expect(out).toMatch(/node 2 has it after \d+ ms/)
     expect(out).toMatch(/node 3 has it after \d+ ms/)
-    expect(existsSync(`${t.dir}/node3/files/demo/hello.txt`)).toBe(true)
+    expect(existsSync(`${t.dir}/node2/files/demo/hello.txt`)).toBe(true)
   } finally { t.cleanup() }
 })
