@@ -3,10 +3,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { connect, type DataMesherClient } from '../../src/client/client.js'
+import { packageRoot } from '../../src/package-root.js'
 
-const BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url))
+/** the built CLI (also when this module runs from source under vitest) */
+const BIN = join(packageRoot(), 'dist', 'src', 'cli', 'bin.js')
 
 export interface ClusterOptions {
   dir: string

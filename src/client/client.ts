@@ -125,7 +125,7 @@ export class FileWatch implements AsyncIterable<FileEvent> {
       const left = deadline - Date.now()
       if (left <= 0) throw new Error('timeout')
       await new Promise<void>(resolve => {
-        const timer = setTimeout(resolve, left)
+        const timer = Number.isFinite(left) ? setTimeout(resolve, left) : undefined
         this.wake = () => { clearTimeout(timer); resolve() }
       })
     }

@@ -1,0 +1,21 @@
+// The CI-sized soak: the same run as `npm run soak`, shorter and smaller.
+import { expect, it } from 'vitest'
+import { runSoak } from '../../scripts/soak.ts'
+import { freePort } from '../helpers/daemon.ts'
+
+it('a 5-node cluster under steady load with random SIGTERM/SIGKILL restarts stays converged', async () => {
+  const report = await runSoak({
+    durationMs: Number(process.env.SOAK_MS ?? 45_000),
+    nodes: 5,
+    rate: 5,
+    names: 10,
+    restartEveryMs: 12_000,
+    basePort: await freePort() + 10,
+    log: line => console.log(line)
+  })
+  console.log(JSON.stringify(report))
+  expect(report.updates).toBeGreaterThan(50)
+  expect(report.restarts).toBeGreaterThan(0)
+  expect(report.divergent).toEqual([])
+  expect(report.lag.samples).toBeGreaterThan(report.updates / 2)
+}, 180_000)
