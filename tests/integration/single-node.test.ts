@@ -220,3 +220,22 @@ describe('the README worked example', () => {
     } finally { await n.stop() }
   })
 })
+
+describe('standard gRPC services', () => {
+  it('answers grpc.health.v1 Check with SERVING and lists its services through reflection (so grpcurl works)', async () => {
+    const grpc = await import('@grpc/grpc-js')
+    const raw = new grpc.Client(node.url, grpc.credentials.createInsecure())
+    try {
+      const health = await new Promise<Buffer>((resolve, reject) => {
+        raw.makeUnaryRequest('/grpc.health.v1.Health/Check', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (e, res) => e !== null ? reject(e) : resolve(res!))
+      })
+      expect([...health]).toEqual([0x08, 0x01]) // status = SERVING
+      // ServerReflectionRequest { list_services = "*" } (field 7)
+      const stream = raw.makeBidiStreamRequest('/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo', (b: Buffer) => b, (b: Buffer) => b)
+      const answer = new Promise<string>((resolve, reject) => { stream.once('data', (b: Buffer) => resolve(b.toString('latin1'))); stream.once('error', reject) })
+      stream.write(Buffer.from([0x3a, 0x01, 0x2a]))
+      stream.end()
+      expect(await answer).toContain('datamesher.v1.DataMesher')
+    } finally { raw.close() }
+  })
+})
