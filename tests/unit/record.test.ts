@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import * as noble from '@noble/ed25519'
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -26,6 +27,17 @@ describe('record format', () => {
     expect(full.length).toBe(77 + 32 + 64)
     expect(decodeRecord(full)).toEqual(r)
     expect(verifyRecordSignature(r)).toBe(true)
+  })
+
+  it('signatures agree with an independent pure implementation (@noble/ed25519), both ways', async () => {
+    const r = signRecord(key, { name: 'cross/check', content: new Uint8Array([4, 5, 6]) })
+    expect(await noble.verifyAsync(r.signature, signedBytes(r), r.signer)).toBe(true)
+    const seed = noble.utils.randomSecretKey()
+    const pub = await noble.getPublicKeyAsync(seed)
+    const unsigned = { name: 'cross/check', timestamp: 5, expires: 0, tombstone: false, size: 0, sha256: EMPTY_SHA256 }
+    const byNoble = { ...unsigned, signer: pub, signature: await noble.signAsync(signedBytes(unsigned), seed) }
+    expect(verifyRecordSignature(byNoble)).toBe(true)
+    expect(signingKeyFromSeed(seed).publicKey).toEqual(pub)
   })
 
   it('a tombstone has flag bit 0, size 0 and the hash of empty content', () => {
