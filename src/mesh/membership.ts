@@ -22,6 +22,8 @@ interface Known extends Backoff {
 interface Bootstrap extends Backoff, BootstrapTarget {
   /** the peer that answered at this address last time */
   seen?: string
+  /** the entry is this node itself (clan configs list every node, this one included) */
+  self?: boolean
 }
 
 export class Membership {
@@ -44,7 +46,8 @@ export class Membership {
     /** a new connection to a peer we had none with */
     private readonly onConnected: (peer: PeerId, conn: Connection) => void
   ) {
-    this.bootstrap = bootstrap.map(b => ({ ...b, failures: 0, nextAttempt: 0 }))
+    const self = libp2p.peerId.toString()
+    this.bootstrap = bootstrap.map(b => ({ ...b, failures: 0, nextAttempt: 0, self: b.peerId === self }))
     this.nextExplore = Date.now() + jitter(settings.exploreInterval, 0.5)
   }
 
@@ -161,7 +164,7 @@ export class Membership {
     if (explore) this.nextExplore = now + jitter(s.exploreInterval, 0.5)
 
     const due = (b: Backoff): boolean => b.nextAttempt <= now
-    const boots = this.bootstrap.filter(b => due(b) && !this.dialing.has('boot:' + b.entry) &&
+    const boots = this.bootstrap.filter(b => due(b) && b.self !== true && !this.dialing.has('boot:' + b.entry) &&
       (b.seen === undefined || !connected.has(b.seen)) && (b.peerId === undefined || this.admits(b.peerId)))
     const peers = [...this.known.values()].filter(k => due(k) && !connected.has(k.peerId.toString()) &&
       !this.dialing.has(k.peerId.toString()) && this.admits(k.peerId))
@@ -201,6 +204,10 @@ export class Membership {
       b.seen = conn.remotePeer.toString()
     } catch (err) {
       this.counters.dialFailures++
+      if ((err as Error).name === 'InvalidPeerIdError' && /dial self/i.test((err as Error).message)) {
+        b.self = true // our own address: never again
+        return
+      }
       this.log.debug({ bootstrap: b.entry, err: (err as Error).message, retryIn: b.nextAttempt - Date.now() }, 'bootstrap dial failed')
     } finally {
       this.dialing.delete(key)
