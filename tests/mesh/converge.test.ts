@@ -69,6 +69,15 @@ describe('joining', () => {
     expect(hub.mesh.stats().peers.dialFailures).toBeLessThanOrEqual(1) // it tried itself once, then never again
   })
 
+  it('connections stay bounded: a hub every node bootstraps to sheds the surplus, and the cluster stays connected', async () => {
+    cluster = new Cluster({ transports: ['tcp'], settings: { targetPeers: 3, maxPeers: 5, trimGrace: 1_000 } })
+    const nodes = await star(cluster, 12)
+    await waitFor(() => nodes.every(n => { const k = n.mesh.status().peers.length; return k >= 1 && k <= 5 }), 'every node has 1–5 peers')
+    expect(nodes[0].mesh.stats().peers.trimmed).toBeGreaterThan(0)
+    const r = await nodes[7].upload({ name: 'a.txt', content: bytes('bounded') })
+    await converged(r, nodes)
+  })
+
   it('a lost connection is re-established', async () => {
     cluster = new Cluster({ transports: ['tcp'] })
     const a = await cluster.add('a')

@@ -93,8 +93,8 @@ it('a peer pushing garbage, oversize frames, forged records or wrong content is 
   await converged(more, nodes)
 })
 
-it('a peer that stalls a fetch delays only that file on that node, for at most the fetch timeout', async () => {
-  cluster = new Cluster({ transports: ['tcp'], settings: { fetchHeaderTimeout: 2_000 } })
+it('a peer that stalls a fetch stalls nothing else: not other files, not a newer version of the same file', async () => {
+  cluster = new Cluster({ transports: ['tcp'], settings: { fetchHeaderTimeout: 20_000 } })
   const nodes: TestNode[] = []
   for (let i = 0; i < 3; i++) nodes.push(await cluster.add(`n${i}`, { bootstrap: i === 0 ? [] : [nodes[0].hostPort] }))
   await connected(nodes, 2)
@@ -105,13 +105,10 @@ it('a peer that stalls a fetch delays only that file on that node, for at most t
   await r.libp2p.handle(PROTOCOLS.fetch, () => { asked++ }) // reads nothing, answers nothing
   await r.announce(n0, [encodeRecord(slow)])
   await waitFor(() => asked > 0, 'n0 asked the slow rogue')
-  const started = Date.now()
-  // meanwhile other files flow normally, to and through n0
+  // while n0's fetch from the rogue hangs (for up to 20 s), everything else flows, to and through n0
   const other = await n1.upload({ name: 'e.txt', content: bytes('not stalled') })
-  await converged(other, nodes)
-  expect(Date.now() - started).toBeLessThan(2_000)
-  // the stalled file arrives from an honest node once the stalled fetch gives up
-  await n1.upload({ name: 'd.txt', content: bytes('slow path'), timestamp: slow.timestamp })
-  await converged(slow, nodes)
+  await converged(other, nodes, 10_000)
+  const newer = await n1.upload({ name: 'd.txt', content: bytes('slow path'), timestamp: slow.timestamp + 1 })
+  await converged(newer, nodes, 10_000)
   expect(n0.mesh.stats().peers.penalized).toBe(0) // slow is not malicious
 })
