@@ -53,7 +53,7 @@ function decodeRequest (bytes: Uint8Array): { name: string, sha256: Uint8Array }
 }
 
 /** A counting semaphore. */
-class Limiter {
+export class Limiter {
   private active = 0
   private readonly waiting: Array<() => void> = []
   constructor (private readonly max: number) {}

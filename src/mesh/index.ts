@@ -10,7 +10,7 @@ import type { Change, Replica, SubmitResult } from '../store/replica.js'
 import { Admission } from './admission.js'
 import { parseBootstrap } from './addresses.js'
 import { Announcer } from './announce.js'
-import { Fetcher, shuffle, type FetchCounters } from './fetch.js'
+import { Fetcher, Limiter, shuffle, type FetchCounters } from './fetch.js'
 import { loadIdentity, type NodeIdentity } from './identity.js'
 import { Membership } from './membership.js'
 import { createNode, type MeshLibp2p } from './node.js'
@@ -100,6 +100,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   let stopped = false
 
   const fetcher = new Fetcher(libp2p, replica, settings, log, punish, admits)
+  const offerLimiter = new Limiter(settings.offerConcurrency)
 
   /** Offers a record a peer sent to the replica; content is fetched only if the record passes the rule. */
   const offer = (record: SignedRecord, from: PeerId): void => {
@@ -110,8 +111,9 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     fetcher.hint(record, from)
     const key = `${record.name}\0${Buffer.from(record.signature).toString('hex')}`
     if (offering.has(key)) return
-    const p = replica.submit(record, async r => await fetcher.fetch(r, from), `peer:${from.toString()}`)
-      .then((result: SubmitResult) => {
+    const p = offerLimiter.run(async () => stopped ? undefined : await replica.submit(record, async r => await fetcher.fetch(r, from), `peer:${from.toString()}`))
+      .then((result: SubmitResult | undefined) => {
+        if (result === undefined) return
         offers[result.outcome === 'accepted' ? 'accepted' : result.outcome]++
         if (result.outcome === 'refused') {
           if (PUNISHABLE.has(result.code)) punish(from, `sent a record that fails verification: ${result.reason}`)

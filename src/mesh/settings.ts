@@ -85,8 +85,8 @@ export interface MeshSettings {
   syncTimeout: number
   /** records in one sync answer, at most */
   syncMaxRecords: number
-  /** record submissions in flight from one sync, at most */
-  syncSubmitConcurrency: number
+  /** records from peers being judged and stored at once, at most (the rest wait their turn) */
+  offerConcurrency: number
 
   // --- punishment ------------------------------------------------------------------
   /** a misbehaving peer is disconnected and refused (both directions) for this long */
@@ -134,7 +134,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
 
   syncTimeout: 30_000,
   syncMaxRecords: 65_536,
-  syncSubmitConcurrency: 8,
+  offerConcurrency: 16,
 
   penaltyDuration: 5 * 60_000,
 
