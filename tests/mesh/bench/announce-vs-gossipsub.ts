@@ -47,9 +47,9 @@ async function makeLibp2p (withGossip: boolean): Promise<Libp2p<any>> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: { inboundConnectionThreshold: 1000, maxConnections: 64 },
-    services: withGossip
+    services: (withGossip
       ? { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, msgIdFn: (m) => m.data.subarray(-64) }) }
-      : { identify: identify() }
+      : { identify: identify() }) as Record<string, (components: any) => unknown>
   })
 }
 
