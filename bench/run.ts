@@ -238,6 +238,7 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
     const warmups = 2
     say(`N=${N}: small update, ${args.rounds} rounds per system (+${warmups} warm-up), interleaved`)
     const smallCpu0 = cpuSnap(dm.pids(), serf.pids())
+    const smallTx0 = { dm: loopbackTx(iso.dmNet).bytes, serf: loopbackTx(iso.serfNet).bytes }
     const dmLat: number[] = []; const serfLat: number[] = []
     let dmFailed = 0; let serfFailed = 0
     const depthPairs: Array<[number, number]> = []
@@ -268,6 +269,7 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
       }
     }
     const smallCpu = cpuDelta(smallCpu0, cpuSnap(dm.pids(), serf.pids()))
+    const smallTx = { dm: loopbackTx(iso.dmNet).bytes - smallTx0.dm, serf: loopbackTx(iso.serfNet).bytes - smallTx0.serf }
     const smallUpdates = args.rounds + warmups
     const fit = linearFit(depthPairs.map(p => p[0]), depthPairs.map(p => p[1]))
     Object.assign(D, {
@@ -363,10 +365,14 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
     const idleDm = dmPct.reduce((x, y) => x + y, 0) / 100; const idleSerf = serfPct.reduce((x, y) => x + y, 0) / 100
     D.small_update_cpu_ms_per_node = round((smallCpu.dm - idleDm * smallCpu.t) / smallUpdates / N * 1000, 2)
     S.small_update_cpu_ms_per_node = round((smallCpu.serf - idleSerf * smallCpu.t) / smallUpdates / N * 1000, 2)
+    // bytes sent per update per node, the idle rate taken out
+    const idleTx = { dm: (tx1.dm.bytes - tx0.dm.bytes) / w, serf: (tx1.serf.bytes - tx0.serf.bytes) / w }
+    D.small_update_wire_bytes_per_node = round((smallTx.dm - idleTx.dm * smallCpu.t) / smallUpdates / N, 0)
+    S.small_update_wire_bytes_per_node = round((smallTx.serf - idleTx.serf * smallCpu.t) / smallUpdates / N, 0)
     S.small_update_handler_cpu_ms_per_node = round(smallCpu.handlers / smallUpdates / N * 1000, 2)
 
     // ---- 5. burst (data-mesher only) ----
-    say(`N=${N}: burst of 1,000 updates over 100 names${args.quick ? ` (quick: submitting for at most ${BURST_LIMITS.quick.submit / 1000} s)` : ''}`)
+    say(`N=${N}: burst of 1,000 updates over 100 names${args.quick ? ` (quick: submitting for at most ${BURST_LIMITS.quick.submit / 1000} s)` : ` (submitting for at most ${BURST_LIMITS.full.submit / 1000} s)`}`)
     const burstCpu0 = cpuSnap(dm.pids(), serf.pids())
     Object.assign(D, await dmBurst(dm, key, N, fNames, args.quick ? BURST_LIMITS.quick : BURST_LIMITS.full))
     const burstCpu = cpuDelta(burstCpu0, cpuSnap(dm.pids(), serf.pids()))
@@ -577,7 +583,7 @@ async function dmCatchup (dm: DmCluster, key: SigningKey, N: number, names: stri
 }
 
 /** How long the burst may take: submitting, then waiting for every node to agree. */
-const BURST_LIMITS = { quick: { submit: 60_000, converge: 90_000 }, full: { submit: 900_000, converge: 900_000 } }
+const BURST_LIMITS = { quick: { submit: 30_000, converge: 60_000 }, full: { submit: 300_000, converge: 300_000 } }
 
 async function dmBurst (dm: DmCluster, key: SigningKey, N: number, names: string[], limits: { submit: number, converge: number }): Promise<Obj> {
   const origin = 0
@@ -687,8 +693,9 @@ async function main (): Promise<boolean> {
         idle: `${args.settle} s settle, then ${args.window} s window with both systems up; CPU from /proc/<pid>/stat utime+stime, RSS from VmRSS, bytes from lo tx of each system's namespace / N`,
         large_file_wire: 'lo tx bytes of the data-mesher namespace during the transfer, minus the background rate measured for 3 s just before; includes QUIC/TCP, Noise and yamux framing and the announce/sync traffic of the update',
         catchup: 'one node stopped; 100 updates at node 0 (5 waves, each a new version of all 20 files submitted together) spread to the others; node restarted: from its spawn, and from its first peer connection, until the mtime of the last of the 20 delivered files',
-        burst: `1,000 pre-signed 1 KiB updates over 100 names, 32 UpdateFile calls in flight at node 0 (quick: submitting stops after ${BURST_LIMITS.quick.submit / 1000} s, waiting after ${BURST_LIMITS.quick.converge / 1000} s); converged = every node's WatchFiles showed the newest accepted version of all names; checked again with ListFiles on every node`,
+        burst: `1,000 pre-signed 1 KiB updates over 100 names, 32 UpdateFile calls in flight at node 0 (quick: submitting stops after ${BURST_LIMITS.quick.submit / 1000} s and waiting ${BURST_LIMITS.quick.converge / 1000} s after; full: ${BURST_LIMITS.full.submit / 1000} s and ${BURST_LIMITS.full.converge / 1000} s); converged = every node's WatchFiles showed the newest accepted version of all names; checked again with ListFiles on every node`,
         cpu_per_update: 'utime+stime of all nodes of a system over the phase, minus the idle rate over the same time, per update and node; serf: the agent only (its handler runs, a bash process per event, are reported apart)',
+        wire_per_update: 'lo tx bytes of each system\'s namespace over the small-update phase, minus the idle rate, per update and node (serf\'s includes the bench\'s RPC call, ~100 B)',
         quiesce: 'after every round, the next starts only when both systems are back to their background CPU (at most 5 s), so neither is measured while the other still works',
         topology: 'node 0 knows nobody; node i (both systems) joins through one random earlier node (a random tree); seed ' + String(args.seed)
       },
@@ -724,6 +731,7 @@ const RATIOS: Record<string, string> = {
   small_update_p99: 'small_update_p99_ms',
   small_update_mean: 'small_update_mean_ms',
   small_update_cpu_per_node: 'small_update_cpu_ms_per_node',
+  small_update_wire_bytes_per_node: 'small_update_wire_bytes_per_node',
   idle_cpu: 'idle_cpu_pct',
   idle_rss: 'idle_rss_mb',
   idle_tx_bytes_per_s: 'idle_tx_bytes_per_s',

@@ -19,16 +19,20 @@ const fmt = (v: unknown, digits?: number): string => {
   return String(v)
 }
 
-/** Why data-mesher can lose on a figure (the mechanism, from the design and settings). */
-export const WHY: Record<string, string> = {
-  small_update_p50: 'every hop stores the version durably (content and record fsync\'d) and fetches the content in a second round trip before it announces onward; serf forwards a message it holds in memory',
-  small_update_p99: 'as for p50, plus the tail of fsync on a shared disk and of the Node.js event loop under load',
-  small_update_cpu_per_node: 'per update and node, data-mesher opens libp2p streams (an announce to each peer, a content fetch) on encrypted, multiplexed connections, verifies an Ed25519 signature and writes two files durably; serf decodes a UDP packet and re-queues it for gossip',
-  idle_cpu: 'each node is a Node.js process running libp2p: QUIC keep-alives every 1.5 s and a ping every 10 s on each of its connections (8 to 24 peers), and an anti-entropy digest exchange every ~5 s; an idle serf agent sends one UDP probe per second and a push-pull every 30 s',
-  idle_rss: 'a Node.js process (V8 heap, libp2p, gRPC, the QUIC native module) against one Go binary',
-  idle_tx_bytes_per_s: 'keep-alives and pings on every libp2p connection (each node keeps 8 to 24) plus the anti-entropy digest every sync_interval; serf\'s idle traffic is one probe/ack per node per second',
-  idle_tx_packets_per_s: 'QUIC keep-alive packets (every 1.5 s per connection) and pings on 8 to 24 connections per node, against serf\'s one probe per second',
-  start_all: 'a Node.js daemon loads libp2p, gRPC and the QUIC module and re-verifies its store on start; serf is one static binary'
+type Fig = Record<string, unknown>
+const n = (v: unknown): string => fmt(v)
+
+/** Why data-mesher can lose on a figure: the mechanism, with this run's own numbers where they show it. */
+export const WHY: Record<string, (d: Fig, s: Fig) => string> = {
+  small_update_p50: (d, s) => `CPU, not the network, sets the pace here: a node spends ${n(d.small_update_cpu_ms_per_node)} ms of CPU per update (serf's agent ${n(s.small_update_cpu_ms_per_node)} ms), because every node announces each new version to every peer it is connected to (${n(d.peers_mean)} on average) on a new libp2p stream, and each receiver then opens another stream to fetch the content and writes it durably before announcing on; all N nodes share this machine's 2 cores, so one update costs about N × that CPU before the last node has it (${n(d.small_update_per_hop_ms)} ms per hop measured)`,
+  small_update_p99: () => 'as for p50; the slowest rounds are the ones where the CPU was also wanted by other work on the machine',
+  small_update_cpu_per_node: (d) => `per update and node data-mesher opens libp2p streams (an announce to each of ~${n(d.peers_mean)} peers, and a content fetch) over Noise-encrypted, multiplexed connections, verifies an Ed25519 signature and writes content and record durably; serf decodes a UDP packet and queues it for gossip`,
+  small_update_wire_bytes_per_node: (d) => `a node sends the record (~250 B) to each of ~${n(d.peers_mean)} peers on its own stream (stream negotiation, yamux and Noise framing each time) and the content (1 KiB, twice serf's payload) once per fetch; serf's gossip piggybacks a ~500 B message on its periodic UDP packets, a few retransmissions per node`,
+  idle_cpu: (d) => `each node is a Node.js process running libp2p with ~${n(d.peers_mean)} connections: QUIC keep-alives every 1.5 s and a ping every 10 s on each, and an anti-entropy digest exchange every ~5 s; an idle serf agent sends one UDP probe per second and a push-pull every 30 s`,
+  idle_rss: (d) => `a Node.js process (V8 heap, libp2p, gRPC, the QUIC native module) against one Go binary; ${n(d.rss_before_large_mb)} MB before the 10 MiB file, ${n(d.idle_rss_mb)} MB after it (V8 keeps the heap it grew)`,
+  idle_tx_bytes_per_s: (d) => `keep-alives and pings on every libp2p connection (~${n(d.peers_mean)} per node) plus the anti-entropy digest every sync_interval; serf's idle traffic is one probe/ack per node per second and a periodic push-pull`,
+  idle_tx_packets_per_s: (d) => `QUIC keep-alive packets every 1.5 s and pings on each of ~${n(d.peers_mean)} connections per node, against serf's one probe per second`,
+  start_all: () => 'a Node.js daemon loads libp2p, gRPC and the QUIC module and re-verifies its store on start, and N of them start on 2 cores; serf is one static binary'
 }
 
 export function printReport (r: Results): void {
@@ -37,19 +41,20 @@ export function printReport (r: Results): void {
   lines.push(`machine: ${String(r.machine.cpus)} × ${String(r.machine.cpu_model)}, ${String(r.machine.memory_gb)} GB, kernel ${String(r.machine.kernel)}; load ${String(r.machine.loadavg_1m_start)} → ${String(r.machine.loadavg_1m_end)}`)
   lines.push(`versions: data-mesher ${r.versions.datamesher} (${r.versions.datamesher_commit}), serf ${r.versions.serf} (Debian ${r.versions.serf_package}), node ${r.versions.node}`)
   const losses: string[] = []
-  for (const [n, res] of Object.entries(r.results)) {
+  for (const [key, res] of Object.entries(r.results)) {
     const d = res.datamesher; const s = res.serf; const q = res.ratio
-    const N = Number(n)
+    const N = Number(key)
     const row = (label: string, dv: unknown, sv: unknown, ratio: unknown, target = ''): void => {
       lines.push(`  ${label.padEnd(40)}${fmt(dv).padStart(12)}${fmt(sv).padStart(12)}${(ratio === undefined ? '' : fmt(ratio)).padStart(9)}  ${target}`)
     }
-    lines.push('', `N = ${n}`.padEnd(42) + 'data-mesher'.padStart(12) + 'serf'.padStart(12) + 'dm/serf'.padStart(9) + '  target')
+    lines.push('', `N = ${N}`.padEnd(42) + 'data-mesher'.padStart(12) + 'serf'.padStart(12) + 'dm/serf'.padStart(9) + '  target')
     row('small update p50 (ms)', d.small_update_p50_ms, s.small_update_p50_ms, q.small_update_p50, N === 25 ? '≤ 0.25× serf' : '')
     row('small update p99 (ms)', d.small_update_p99_ms, s.small_update_p99_ms, q.small_update_p99)
     row('  payload (bytes) [serf: its largest]', d.small_update_bytes, s.small_update_bytes, undefined)
     row('  rounds (failed)', `${fmt(d.small_update_rounds)} (${fmt(d.small_update_failed_rounds)})`, `${fmt(s.small_update_rounds)} (${fmt(s.small_update_failed_rounds)})`, undefined)
     row('  hops to the last node (p50); ms/hop', `${fmt(d.small_update_hops_max_p50)}; ${fmt(d.small_update_per_hop_ms)}`, undefined, undefined)
     row('  CPU per update per node (ms) [serf: agent]', d.small_update_cpu_ms_per_node, s.small_update_cpu_ms_per_node, q.small_update_cpu_per_node)
+    row('  bytes sent per update per node', d.small_update_wire_bytes_per_node, s.small_update_wire_bytes_per_node, q.small_update_wire_bytes_per_node)
     row('10 MiB to all N: time (ms)', d.large_file_ms, undefined, undefined)
     row('  aggregate delivery (MiB/s)', d.large_file_mib_s, undefined, undefined)
     row(`  content on the wire (× 10 MiB; ideal ${N - 1})`, d.large_file_crossings, undefined, undefined, `${fmt(d.large_file_crossings_vs_ideal)} × ideal`)
@@ -68,9 +73,9 @@ export function printReport (r: Results): void {
     row('other load during idle window (% core)', res.noise.idle_window_other_cpu_pct, undefined, undefined)
     for (const [k, why] of Object.entries(WHY)) {
       const v = q[k]
-      if (typeof v === 'number' && v > 1) losses.push(`  N=${n}: ${k.replace(/_/g, ' ')} is ${v}× serf's — ${why}.`)
+      if (typeof v === 'number' && v > 1) losses.push(`  N=${N}: ${k.replace(/_/g, ' ')} is ${v}× serf's — ${why(d, s)}.`)
     }
-    const miss = (cond: boolean, what: string): void => { if (cond) losses.push(`  N=${n}: target missed: ${what}`) }
+    const miss = (cond: boolean, what: string): void => { if (cond) losses.push(`  N=${N}: target missed: ${what}`) }
     if (N === 25) miss(typeof q.small_update_p50 === 'number' && q.small_update_p50 > 0.25, `small-update p50 ${fmt(q.small_update_p50)}× serf (target ≤ 0.25×)`)
     miss(typeof d.catchup_from_reconnect_ms === 'number' && d.catchup_from_reconnect_ms > 1000, `catch-up ${fmt(d.catchup_from_reconnect_ms)} ms after reconnect (target ≤ 1000 ms)`)
     miss(typeof d.idle_rss_mb === 'number' && d.idle_rss_mb > 60, `idle RSS ${fmt(d.idle_rss_mb)} MB per node (target ≤ 60 MB)`)
