@@ -103,6 +103,7 @@ async function run (mode: Mode): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, WARMUP)) // identify done, gossipsub meshes formed (heartbeat 1 s)
   const times: number[] = []
   let missed = 0
+  let deliveries = 0
   const cpu0 = process.cpuUsage()
   const wall0 = performance.now()
   for (let m = 0; m < M; m++) {
@@ -115,13 +116,15 @@ async function run (mode: Mode): Promise<void> {
     while (nodes.some(n => !n.seen.has(k)) && performance.now() < deadline) {
       await new Promise<void>(resolve => { wake = resolve; setTimeout(resolve, 50) })
     }
+    deliveries += nodes.filter(n => n.seen.has(k)).length
     if (nodes.some(n => !n.seen.has(k))) { missed++; continue }
     times.push(Math.max(...nodes.map(n => n.seen.get(k)!)) - t0)
   }
   const cpu = process.cpuUsage(cpu0)
   const wall = performance.now() - wall0
-  console.log(`${mode.padEnd(9)} N=${N} degree≈${degree.toFixed(1)} M=${M}: to all nodes p50 ${pct(times, 50).toFixed(1)} ms, p99 ${pct(times, 99).toFixed(1)} ms, ` +
-    `first ${times[0]?.toFixed(1) ?? 'missed'} ms, missed ${missed}, cpu ${((cpu.user + cpu.system) / 1000 / M).toFixed(1)} ms/record (all nodes), wall ${(wall / 1000).toFixed(1)} s`)
+  const ms = (v: number | undefined): string => v === undefined ? '-' : `${v.toFixed(1)} ms`
+  console.log(`${mode.padEnd(9)} N=${N} degree≈${degree.toFixed(1)} M=${M}: to all nodes p50 ${ms(pct(times, 50))}, p99 ${ms(pct(times, 99))}, ` +
+    `first ${ms(times[0])}, records not at every node after 5 s: ${missed}, node deliveries ${(100 * deliveries / (N * M)).toFixed(1)}%, cpu ${((cpu.user + cpu.system) / 1000 / M).toFixed(1)} ms/record (all nodes), wall ${(wall / 1000).toFixed(1)} s`)
   await Promise.all(nodes.map(async n => await n.lib.stop()))
 }
 
