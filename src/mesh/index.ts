@@ -5,7 +5,7 @@ import type { Connection, PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
 import type { SignedRecord } from '../crypto/record.js'
-import { compareVersions } from '../rule/which-version-wins.js'
+import { authorization, compareVersions } from '../rule/which-version-wins.js'
 import type { Change, Replica, SubmitResult } from '../store/replica.js'
 import { Admission } from './admission.js'
 import { parseBootstrap } from './addresses.js'
@@ -105,13 +105,17 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   /** Offers a record a peer sent to the replica; content is fetched only if the record passes the rule. */
   const offer = (record: SignedRecord, from: PeerId): void => {
     if (stopped) return
+    if (authorization(replica.getPolicy(), record.name, record.signer) !== undefined) { // config skew, or junk: never queued
+      offers.refused++
+      return
+    }
     const current = replica.get(record.name)
     if (current !== undefined && compareVersions(record, current) <= 0) return // a replay or a version we already have
     if (replica.listHeld().some(h => h.name === record.name && compareVersions(record, h) <= 0)) return
     fetcher.hint(record, from)
     const key = `${record.name}\0${Buffer.from(record.signature).toString('hex')}`
     if (offering.has(key)) return
-    const p = offerLimiter.run(async () => stopped ? undefined : await replica.submit(record, async r => await fetcher.fetch(r, from), `peer:${from.toString()}`))
+    const p = offerLimiter.run(async () => stopped || !admits(from) ? undefined : await replica.submit(record, async r => await fetcher.fetch(r, from), `peer:${from.toString()}`))
       .then((result: SubmitResult | undefined) => {
         if (result === undefined) return
         offers[result.outcome === 'accepted' ? 'accepted' : result.outcome]++

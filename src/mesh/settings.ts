@@ -98,7 +98,7 @@ export interface MeshSettings {
 
 export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   targetPeers: 8,
-  maxPeers: 24,
+  maxPeers: 16,
   trimGrace: 30_000,
   maxConnections: 64,
   inboundConnectionThreshold: 1000,
@@ -111,7 +111,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   backoffMax: 60_000,
   maxKnownPeers: 1_000,
   forgetAfter: 24 * 3_600_000,
-  pingInterval: 10_000,
+  pingInterval: 30_000,
   quicMaxIdleTimeout: 5_000,
   quicKeepAliveInterval: 1_500,
 

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { decodeRecord, encodeRecord, RecordFormatError, type SignedRecord } from '../crypto/record.js'
-import { compareVersions } from '../rule/which-version-wins.js'
+import { authorization, compareVersions } from '../rule/which-version-wins.js'
 import type { Replica } from '../store/replica.js'
 import type { MeshLibp2p } from './node.js'
 import { MAX_RECORD_FRAME, PROTOCOLS, jitter, type MeshSettings } from './settings.js'
@@ -101,17 +101,33 @@ export class Syncer {
     return (this.settings.syncMaxRecords + 1) * (MAX_RECORD_FRAME + 2) + 64
   }
 
+  /**
+   * Reads records up to the end marker. Kept (to be offered, and compared by the
+   * initiator): only names and signers this node accepts, and at most the two newest
+   * records per name (an honest index has a current and at most one held record per
+   * name). The rest still counts against syncMaxRecords but is dropped as it arrives, so
+   * a sync full of junk names, replays or duplicates holds no memory.
+   */
   private async readRecords (reader: StreamReader): Promise<SignedRecord[]> {
-    const out: SignedRecord[] = []
-    for (;;) {
+    const kept = new Map<string, SignedRecord[]>()
+    const policy = this.replica.getPolicy()
+    for (let n = 0; ; n++) {
       const bytes = await reader.frame(MAX_RECORD_FRAME)
       if (bytes === undefined) throw reader.closed('sync stream ended before the end marker')
-      if (bytes.length === 0) return out
-      if (out.length >= this.settings.syncMaxRecords) throw new WireError('peer', `more than ${this.settings.syncMaxRecords} records in one sync`)
-      try { out.push(decodeRecord(bytes)) } catch (err) {
+      if (bytes.length === 0) return [...kept.values()].flat()
+      if (n >= this.settings.syncMaxRecords) throw new WireError('peer', `more than ${this.settings.syncMaxRecords} records in one sync`)
+      let r: SignedRecord
+      try { r = decodeRecord(bytes) } catch (err) {
         if (err instanceof RecordFormatError) throw new WireError('peer', `malformed record: ${err.message}`)
         throw err
       }
+      this.counters.recordsReceived++
+      if (authorization(policy, r.name, r.signer) !== undefined) continue // config skew or junk: not punished, not kept
+      const same = kept.get(r.name) ?? []
+      if (same.some(k => compareVersions(k, r) === 0)) continue
+      same.push(r)
+      if (same.length > 2) same.sort((a, b) => compareVersions(b, a)).pop()
+      kept.set(r.name, same)
     }
   }
 
@@ -149,7 +165,6 @@ export class Syncer {
       await this.sendRecords(stream, missingFrom(now.records, newestByName(theirs)), deadline)
       await closeWrite(stream, deadline)
       this.counters.exchanged++
-      this.counters.recordsReceived += theirs.length
       this.onRecords(theirs, peer)
       return 'exchanged'
     } catch (err) {
@@ -182,7 +197,6 @@ export class Syncer {
       const theirs = await this.readRecords(reader)
       await reader.end()
       await closeWrite(stream, deadline)
-      this.counters.recordsReceived += theirs.length
       this.onRecords(theirs, peer)
     } catch (err) {
       stream.abort(err as Error)
