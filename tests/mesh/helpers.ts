@@ -99,7 +99,7 @@ export class TestNode {
       },
       api: {},
       files: o.files ?? this.cluster.files,
-      limits: { maxFileSize: 10 * 1024 * 1024, maxClockSkew: 5 * 60_000 }
+      limits: { maxFileSize: 10 * 1024 * 1024, maxClockSkew: this.cluster.maxClockSkew }
     }
     const nodeLog = log.child({ node: this.name })
     this.replica = await Replica.open(this.dir, policyOf(this.config), nodeLog, o.clock)
@@ -148,6 +148,8 @@ export interface ClusterOptions {
   names?: string[]
   syncInterval?: number
   settings?: Partial<MeshSettings>
+  /** limits.max_clock_skew, ms */
+  maxClockSkew?: number
 }
 
 export class Cluster {
@@ -157,12 +159,14 @@ export class Cluster {
   readonly transports: Transport[]
   readonly syncInterval: number
   readonly settings: Partial<MeshSettings>
+  readonly maxClockSkew: number
   private root?: string
 
   constructor (o: ClusterOptions = {}) {
     this.transports = o.transports ?? ['quic', 'tcp']
     this.syncInterval = o.syncInterval ?? 1_000
     this.settings = o.settings ?? {}
+    this.maxClockSkew = o.maxClockSkew ?? 5 * 60_000
     for (const n of o.names ?? ['a.txt', 'b.txt', 'c.txt', 'd.txt', 'e.txt', 'big.bin']) {
       this.files.set(n, new Set([encodeBase64Key(this.signer.publicKey)]))
     }

@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from 'vitest'
 import { Cluster, bytes, connected, converged, waitFor, type TestNode } from './helpers.js'
 import { Rogue } from './rogue.js'
-import { encodeRecord } from '../../src/crypto/record.js'
+import { encodeRecord, signRecord } from '../../src/crypto/record.js'
 
 let cluster: Cluster | undefined
 let rogue: Rogue | undefined
@@ -60,4 +60,19 @@ it('expiry: a version ends on every node at its time, and a node joining later g
   await converged(r, [late])
   expect(late.replica.isDelivered('b.txt')).toBe(false)
   expect(late.mesh.stats().fetch.fetched).toBe(0) // an expired version needs no content
+})
+
+it('a record from the future is held back on every node (content included) and released everywhere when its time comes', async () => {
+  cluster = new Cluster({ transports: ['tcp'], maxClockSkew: 1_000 })
+  const nodes = await chain(cluster, 3)
+  const [n0, n1, n2] = nodes
+  const future = signRecord(cluster.signer, { name: 'c.txt', content: bytes('from the future'), timestamp: Date.now() + 6_000 })
+  expect((await n0.replica.submit(future, bytes('from the future'), 'api')).outcome).toBe('held')
+  // not announced (not accepted yet), but anti-entropy carries it, and its content, to the others
+  const holds = (n: TestNode): boolean => n.replica.listHeld().some(h => Buffer.from(h.signature).equals(future.signature))
+  await waitFor(() => holds(n1) && holds(n2), 'n1 and n2 hold it back too', nodes)
+  expect(n1.replica.get('c.txt')).toBeUndefined()
+  expect(Date.now()).toBeLessThan(future.timestamp - 1_000) // still before its release
+  await converged(future, nodes)
+  for (const n of nodes) expect((await n.content('c.txt'))?.toString()).toBe('from the future')
 })

@@ -48,4 +48,46 @@ export class Rogue {
   }
 
   async stop (): Promise<void> { await this.libp2p.stop() }
+
+  // --- for tests/mesh/attacks.test.ts and tests/fuzz/mesh-wire.fuzz.test.ts -----------
+
+  /** Opens `protocol` to `node` and sends nothing yet; the rogue's own outbound stream cap is lifted. */
+  async open (node: TestNode, protocol: string, timeout = 5000): Promise<Stream> {
+    const conn = await this.dial(node)
+    return await conn.newStream(protocol, { signal: AbortSignal.timeout(timeout), maxOutboundStreams: 100_000 })
+  }
+
+  /** Writes raw bytes on an open stream (waiting for drain); false once the node closed or reset it. */
+  async write (stream: Stream, data: Uint8Array): Promise<boolean> {
+    if (stream.status !== 'open' || stream.writeStatus !== 'writable') return false
+    try {
+      if (!stream.send(data)) await stream.onDrain({ signal: AbortSignal.timeout(10_000) })
+      return true
+    } catch { return false }
+  }
+
+  /** Resolves with Date.now() when `stream` is gone (closed, aborted or reset, by either side). */
+  async gone (stream: Stream): Promise<number> {
+    if (stream.status !== 'open' && stream.status !== 'closing') return Date.now()
+    return await new Promise(resolve => stream.addEventListener('close', () => resolve(Date.now()), { once: true }))
+  }
+
+  /**
+   * Answers the fetch protocol with `answer(request, stream)`: the request frame payload
+   * (undefined if none came within 5 s) and the stream to write the answer to.
+   */
+  async serveFetch (answer: (request: Uint8Array | undefined, stream: Stream) => Promise<void> | void): Promise<void> {
+    const { StreamReader } = await import('../../src/mesh/wire.js') // (imports above left as they were)
+    await this.libp2p.unhandle('/data-mesher/fetch/1.0.0').catch(() => {})
+    await this.libp2p.handle('/data-mesher/fetch/1.0.0', async (stream) => {
+      const reader = new StreamReader(stream, Date.now() + 5000, 1024)
+      const request = await reader.frame(1024).catch(() => undefined)
+      try { await answer(request, stream) } catch (err) { stream.abort(err as Error) }
+    }, { maxInboundStreams: 1024 })
+  }
+
+  /** Whether `node` has an open connection to the rogue (the rogue may not have noticed a close yet). */
+  heldBy (node: TestNode): boolean {
+    return node.mesh.libp2p.getConnections().some(c => c.remotePeer.toString() === this.peerId && c.status === 'open')
+  }
 }
