@@ -131,7 +131,9 @@ export class Syncer {
     }
   }
 
-  private async sendRecords (stream: Stream, records: SignedRecord[], deadline: number): Promise<void> {
+  private async sendRecords (stream: Stream, all: SignedRecord[], deadline: number): Promise<void> {
+    // never more than a peer accepts: above the limit, a random subset each round
+    const records = all.length > this.settings.syncMaxRecords ? shuffle([...all]).slice(0, this.settings.syncMaxRecords) : all
     for (const r of records) await send(stream, frame(encodeRecord(r)), deadline)
     await send(stream, frame(END), deadline)
     this.counters.recordsSent += records.length
