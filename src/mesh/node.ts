@@ -3,7 +3,6 @@
 // handlers exist before the first peer can connect.
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
-import { quic } from '@chainsafe/libp2p-quic'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, type Identify } from '@libp2p/identify'
@@ -19,12 +18,15 @@ export type MeshLibp2p = Libp2p<{ identify: Identify, ping: Ping }>
 export async function createNode (config: Config, identity: NodeIdentity, admission: Admission, settings: MeshSettings): Promise<MeshLibp2p> {
   const transports = config.cluster.transports
   const listen = listenAddresses(config.cluster.interfaces, config.cluster.port, transports)
+  // QUIC is a native module: load it only when it is used, so a platform without its
+  // binary (the lock has none for aarch64) still runs with transports = ["tcp"].
+  const quic = transports.includes('quic') ? await loadQuic() : undefined
   return await createLibp2p({
     start: false,
     privateKey: identity.privateKey,
     addresses: { listen },
     transports: [
-      ...(transports.includes('quic') ? [quic({ maxIdleTimeout: settings.quicMaxIdleTimeout, keepAliveInterval: settings.quicKeepAliveInterval })] : []),
+      ...(quic !== undefined ? [quic({ maxIdleTimeout: settings.quicMaxIdleTimeout, keepAliveInterval: settings.quicKeepAliveInterval })] : []),
       ...(transports.includes('tcp') ? [tcp()] : [])
     ],
     connectionEncrypters: [noise()],
@@ -44,4 +46,12 @@ export async function createNode (config: Config, identity: NodeIdentity, admiss
       ping: ping()
     }
   })
+}
+
+async function loadQuic (): Promise<typeof import('@chainsafe/libp2p-quic').quic> {
+  try {
+    return (await import('@chainsafe/libp2p-quic')).quic
+  } catch (err) {
+    throw new Error(`the QUIC transport cannot load on this platform (${(err as Error).message.split('\n')[0]}); set cluster.transports = ["tcp"]`)
+  }
 }
