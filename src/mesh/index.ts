@@ -5,7 +5,7 @@ import type { Connection, PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
 import type { SignedRecord } from '../crypto/record.js'
-import { compareVersions, judge } from '../rule/which-version-wins.js'
+import { compareVersions, judge, stillAuthorized } from '../rule/which-version-wins.js'
 import type { Change, Replica, SubmitResult } from '../store/replica.js'
 import { Admission } from './admission.js'
 import { parseBootstrap } from './addresses.js'
@@ -109,14 +109,18 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     // that would be accepted or held wait for a turn: junk, config skew and replays are
     // dropped at once and cannot queue up ahead of honest updates.
     const current = replica.get(record.name)
-    const verdict = judge(record, current, replica.getPolicy(), replica.clock())
+    // A replay or a version we already have (current or held) is dropped before the
+    // signature check: a flood of genuine old records costs no crypto.
+    const policy = replica.getPolicy()
+    if (current !== undefined && compareVersions(record, current) <= 0 && stillAuthorized(policy, current)) return
+    if (replica.listHeld().some(h => h.name === record.name && compareVersions(record, h) <= 0 && stillAuthorized(policy, h))) return
+    const verdict = judge(record, current, policy, replica.clock())
     if (verdict.action === 'ignore') return // a replay or a version we already have
     if (verdict.action === 'refuse') {
       offers.refused++
       if (PUNISHABLE.has(verdict.code)) punish(from, `sent a record that fails verification: ${verdict.reason}`)
       return
     }
-    if (replica.listHeld().some(h => h.name === record.name && compareVersions(record, h) <= 0)) return
     fetcher.hint(record, from)
     const key = `${record.name}\0${Buffer.from(record.signature).toString('hex')}`
     if (offering.has(key)) return
