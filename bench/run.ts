@@ -128,9 +128,8 @@ function reexecInNamespace (): boolean {
     stdio: 'inherit',
     env: { ...process.env, DM_BENCH_INNER: '1' }
   })
-  // Ctrl-C reaches the whole process group; the inner bench cleans up and exits.
-  process.on('SIGINT', () => {})
-  process.on('SIGTERM', () => { try { child.kill('SIGTERM') } catch {} })
+  // the inner bench cleans up and exits (Ctrl-C reaches it from the terminal too; it copes with both)
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { try { child.kill(sig) } catch {} })
   child.on('exit', (code, signal) => process.exit(code ?? (signal !== null ? 130 : 1)))
   return true
 }
@@ -220,11 +219,15 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
     S.start_all_ms = round(performance.now() - t, 0)
     await dm.watchAll()
     const want = Math.min(3, N - 1)
-    await waitUntil('data-mesher peers', async () => {
+    t = performance.now()
+    const dmFormed = await waitUntil('data-mesher peers', async () => {
       const st = await Promise.all(dm.nodes.map(async n => await n.client!.getStatus()))
       return st.every(s => s.peers.length >= want)
     }, 60_000)
-    await waitUntil('serf membership', async () => await serf.minAlive() === N, 60_000)
+    D.formed_ms = dmFormed ? round(performance.now() - t, 0) : null
+    t = performance.now()
+    const serfFormed = await waitUntil('serf membership', async () => await serf.minAlive() === N, 120_000)
+    S.formed_ms = serfFormed ? round(performance.now() - t, 0) : null
 
     const baseline = await backgroundCores(dm.pids(), serf.pids())
 
@@ -237,8 +240,6 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
     // ---- 1. small update, interleaved ----
     const warmups = 2
     say(`N=${N}: small update, ${args.rounds} rounds per system (+${warmups} warm-up), interleaved`)
-    const smallCpu0 = cpuSnap(dm.pids(), serf.pids())
-    const smallTx0 = { dm: loopbackTx(iso.dmNet).bytes, serf: loopbackTx(iso.serfNet).bytes }
     const dmLat: number[] = []; const serfLat: number[] = []
     let dmFailed = 0; let serfFailed = 0
     const depthPairs: Array<[number, number]> = []
@@ -268,9 +269,6 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
         await sleep(100 + random() * 200)
       }
     }
-    const smallCpu = cpuDelta(smallCpu0, cpuSnap(dm.pids(), serf.pids()))
-    const smallTx = { dm: loopbackTx(iso.dmNet).bytes - smallTx0.dm, serf: loopbackTx(iso.serfNet).bytes - smallTx0.serf }
-    const smallUpdates = args.rounds + warmups
     const fit = linearFit(depthPairs.map(p => p[0]), depthPairs.map(p => p[1]))
     Object.assign(D, {
       small_update_p50_ms: round(percentile(dmLat, 50)),
@@ -291,6 +289,33 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
       small_update_failed_rounds: serfFailed,
       small_update_samples_ms: serfLat.map(x => round(x))
     })
+
+    // ---- cost of one small update: CPU and bytes per node, each system on its own ----
+    say(`N=${N}: cost per update (${COST_UPDATES} updates per system, the other system idle)`)
+    const serfCost = await costPerUpdate(serf.pids(), iso.serfNet, N, async k => {
+      await serf.nodes[Math.floor(random() * N)].rpc!.event(`b${String(k).padStart(4, '0')}`, randomBytes(maxPayload.bytes))
+    }, async () => {
+      for (let k = 0; k < COST_UPDATES; k++) await serf.waitFor(`b${String(k).padStart(4, '0')}`, N, 30_000)
+    })
+    const dmCostNames = fNames.slice(100 - COST_UPDATES)
+    const dmCostSeen = new Map<string, Set<number>>()
+    const dmCostTs = new Map<string, number>()
+    const offCost = dm.listen((i, e) => {
+      if (e.kind === 'UPDATED' && dmCostTs.get(e.version.name) === e.version.timestamp) dmCostSeen.get(e.version.name)?.add(i)
+    })
+    const dmCost = await costPerUpdate(dm.pids(), iso.dmNet, N, async k => {
+      const name = dmCostNames[k]; const content = randomBytes(KiB); const ts = nextTs()
+      dmCostTs.set(name, ts); dmCostSeen.set(name, new Set())
+      await dm.client(Math.floor(random() * N)).updateFile(signRecord(key, { name, content, timestamp: ts }), content)
+    }, async () => {
+      await waitUntil('data-mesher cost updates delivered', async () => dmCostNames.every(n => dmCostSeen.get(n)?.size === N), 120_000, 50)
+    })
+    offCost()
+    D.small_update_cpu_ms_per_node = round(dmCost.cpuMs, 2)
+    D.small_update_wire_bytes_per_node = round(dmCost.bytes, 0)
+    S.small_update_cpu_ms_per_node = round(serfCost.cpuMs, 2)
+    S.small_update_wire_bytes_per_node = round(serfCost.bytes, 0)
+    S.small_update_handler_cpu_ms_per_node = round(serfCost.handlerMs, 2)
 
     D.rss_before_large_mb = round(mean(dm.pids().map(rssBytes)) / MiB)
     S.rss_before_large_mb = round(mean(serf.pids().map(rssBytes)) / MiB)
@@ -362,14 +387,7 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
     S.converged_after_idle = S.members_alive_min === N
 
     // CPU per update per node, the idle rate taken out (the model's per-hop cost)
-    const idleDm = dmPct.reduce((x, y) => x + y, 0) / 100; const idleSerf = serfPct.reduce((x, y) => x + y, 0) / 100
-    D.small_update_cpu_ms_per_node = round((smallCpu.dm - idleDm * smallCpu.t) / smallUpdates / N * 1000, 2)
-    S.small_update_cpu_ms_per_node = round((smallCpu.serf - idleSerf * smallCpu.t) / smallUpdates / N * 1000, 2)
-    // bytes sent per update per node, the idle rate taken out
-    const idleTx = { dm: (tx1.dm.bytes - tx0.dm.bytes) / w, serf: (tx1.serf.bytes - tx0.serf.bytes) / w }
-    D.small_update_wire_bytes_per_node = round((smallTx.dm - idleTx.dm * smallCpu.t) / smallUpdates / N, 0)
-    S.small_update_wire_bytes_per_node = round((smallTx.serf - idleTx.serf * smallCpu.t) / smallUpdates / N, 0)
-    S.small_update_handler_cpu_ms_per_node = round(smallCpu.handlers / smallUpdates / N * 1000, 2)
+    const idleDm = dmPct.reduce((x, y) => x + y, 0) / 100
 
     // ---- 5. burst (data-mesher only) ----
     say(`N=${N}: burst of 1,000 updates over 100 names${args.quick ? ` (quick: submitting for at most ${BURST_LIMITS.quick.submit / 1000} s)` : ` (submitting for at most ${BURST_LIMITS.full.submit / 1000} s)`}`)
@@ -405,6 +423,36 @@ async function fsyncProbe (dir: string): Promise<number> {
     }
   } finally { await fh.close(); await unlink(path) }
   return percentile(times, 50)
+}
+
+const COST_UPDATES = 10
+
+/**
+ * CPU and bytes one system spends per update per node: its background rate over 4 s,
+ * then COST_UPDATES updates 0.7 s apart, delivery everywhere, a tail for retransmissions
+ * (serf gossips each message several more times after delivery); minus the background.
+ */
+async function costPerUpdate (pids: number[], net: number | 'self', N: number, send: (k: number) => Promise<void>, delivered: () => Promise<void>): Promise<{ cpuMs: number, handlerMs: number, bytes: number }> {
+  const snap = (): { cpu: number, handlers: number, bytes: number, t: number } => ({ cpu: totalCpu(pids), handlers: totalCpu(pids, true), bytes: loopbackTx(net).bytes, t: performance.now() })
+  const a = snap()
+  await sleep(4000)
+  const b = snap()
+  const bg = { cpu: (b.cpu - a.cpu) / (b.t - a.t), bytes: (b.bytes - a.bytes) / (b.t - a.t) }
+  for (let k = 0; k < COST_UPDATES; k++) {
+    await send(k)
+    await sleep(700)
+  }
+  await delivered()
+  await quiesce(pids, bg.cpu * 1000, 30_000)
+  await sleep(2000)
+  const c = snap()
+  const dt = c.t - b.t
+  const per = COST_UPDATES * N
+  return {
+    cpuMs: ((c.cpu - b.cpu) - bg.cpu * dt) * 1000 / per,
+    handlerMs: (c.handlers - b.handlers) * 1000 / per,
+    bytes: ((c.bytes - b.bytes) - bg.bytes * dt) / per
+  }
 }
 
 /** Cores busy, per system, over 2 s of no activity. */
@@ -662,8 +710,11 @@ async function main (): Promise<boolean> {
     })()
     await cleaning
   }
+  let interrupted = false
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
+    process.on(sig, () => {
+      if (interrupted) return
+      interrupted = true
       say(`${sig}: stopping every process the bench started`)
       const force = setTimeout(() => { killAllNow(); process.exit(130) }, 15_000)
       void cleanup().finally(() => { clearTimeout(force); process.exit(130) })
@@ -697,6 +748,7 @@ async function main (): Promise<boolean> {
         cpu_per_update: 'utime+stime of all nodes of a system over the phase, minus the idle rate over the same time, per update and node; serf: the agent only (its handler runs, a bash process per event, are reported apart)',
         wire_per_update: 'lo tx bytes of each system\'s namespace over the small-update phase, minus the idle rate, per update and node (serf\'s includes the bench\'s RPC call, ~100 B)',
         quiesce: 'after every round, the next starts only when both systems are back to their background CPU (at most 5 s), so neither is measured while the other still works',
+        formed: 'data-mesher: after all daemons answer, until every node has min(3, N-1) peers; serf: after all agents started, until every agent sees N alive members',
         topology: 'node 0 knows nobody; node i (both systems) joins through one random earlier node (a random tree); seed ' + String(args.seed)
       },
       results: {}

@@ -68,6 +68,7 @@ export function printReport (r: Results): void {
     row('idle sent per node (bytes/s)', d.idle_tx_bytes_per_s, s.idle_tx_bytes_per_s, q.idle_tx_bytes_per_s)
     row('idle sent per node (packets/s)', d.idle_tx_packets_per_s, s.idle_tx_packets_per_s, q.idle_tx_packets_per_s)
     row('start all N (ms)', d.start_all_ms, s.start_all_ms, q.start_all)
+    row('formed after start (ms)', d.formed_ms, s.formed_ms, undefined)
     row('peers per node min/mean/max; serf alive', `${fmt(d.peers_min)}/${fmt(d.peers_mean)}/${fmt(d.peers_max)}`, `${fmt(s.members_alive_min)}/${N}`, undefined)
     row('converged after idle', d.converged_after_idle, s.converged_after_idle, undefined)
     row('other load during idle window (% core)', res.noise.idle_window_other_cpu_pct, undefined, undefined)
