@@ -68,6 +68,8 @@ export class Daemon {
     this.log.level = next.logLevel
     this.config = { ...this.config, logLevel: next.logLevel, files: next.files, namespaces: next.namespaces, limits: next.limits }
     await this.replica.setPolicy(policyOf(this.config))
+    // newly configured names (and versions that were revoked here) are pulled from peers now, not at the next round
+    void this.mesh.syncNow().catch(err => this.log.warn({ err: (err as Error).message }, 'sync after reload failed'))
     this.log.info({ files: next.files.size, namespaces: next.namespaces }, 'configuration reloaded')
   }
 
