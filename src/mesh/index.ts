@@ -113,7 +113,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     // A replay or a version we already have (current or held) is dropped before the
     // signature check: a flood of genuine old records costs no crypto.
     const policy = replica.getPolicy()
-    // TEMP
+    if (current !== undefined && compareVersions(record, current) <= 0 && stillAuthorized(policy, current)) return
     if (replica.listHeld().some(h => h.name === record.name && compareVersions(record, h) <= 0 && stillAuthorized(policy, h))) return
     const verdict = judge(record, current, policy, replica.clock())
     if (verdict.action === 'ignore') return // a replay or a version we already have
