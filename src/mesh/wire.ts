@@ -81,6 +81,14 @@ export class StreamReader {
     w?.()
   }
 
+  /**
+   * A peer fault (e.g. input beyond the buffer cap, arrived in the same chunk as what is
+   * read now) ends the exchange even when enough bytes are already buffered.
+   */
+  private throwPeerFault (): void {
+    if (this.error instanceof WireError && this.error.fault === 'peer') throw this.error
+  }
+
   /** Waits until `n` bytes are buffered; false when the stream ended first. */
   private async need (n: number): Promise<boolean> {
     while (this.buf.byteLength < n) {
@@ -100,6 +108,7 @@ export class StreamReader {
       })
       clearTimeout(timer)
     }
+    this.throwPeerFault()
     return true
   }
 
