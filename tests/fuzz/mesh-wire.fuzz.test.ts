@@ -57,9 +57,9 @@ class ScriptedStream extends EventTarget {
   private started = false
   constructor (private readonly script: Uint8Array[], private readonly hold = false) { super() }
 
-  override addEventListener (type: string, listener: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean): void {
-    super.addEventListener(type, listener, options)
-    if (type === 'message' && !this.started) {
+  override addEventListener (...args: Parameters<EventTarget['addEventListener']>): void {
+    super.addEventListener(...args)
+    if (args[0] === 'message' && !this.started) {
       this.started = true
       setImmediate(() => {
         for (const data of this.script) {
