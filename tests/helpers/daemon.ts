@@ -1,20 +1,14 @@
 // Runs real daemons (the built CLI, `node dist/src/cli/bin.js daemon`) on loopback.
 import { spawn, type ChildProcess, execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { connect, type DataMesherClient } from '../../src/client/client.ts'
 import { tempDir } from './fs.ts'
+import { freePort } from './ports.ts'
+
+export { freePort }
 
 export const BIN = resolve('dist/src/cli/bin.js')
-
-export async function freePort (): Promise<number> {
-  return await new Promise((res, rej) => {
-    const s = createServer()
-    s.once('error', rej)
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)) })
-  })
-}
 
 export interface NodeOptions {
   files?: Record<string, string[]>

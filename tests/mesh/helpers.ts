@@ -2,11 +2,10 @@
 // temp dir per node, the mesh started exactly as the daemon does (startMesh).
 import '../../src/polyfill.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import { createSocket } from 'node:dgram'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
+import { freePort } from '../helpers/ports.js'
 import type { Config, Transport } from '../../src/config/config.js'
 import { policyOf } from '../../src/config/config.js'
 import { encodeBase64Key, generateSigningKey, type SigningKey } from '../../src/crypto/keys.js'
@@ -14,6 +13,8 @@ import { signRecord, type SignOptions, type SignedRecord } from '../../src/crypt
 import { Replica, type Change } from '../../src/store/replica.js'
 import { startMesh, type Mesh, type MeshSettings } from '../../src/mesh/index.js'
 import { loadIdentity } from '../../src/mesh/identity.js'
+
+export { freePort }
 
 export const log = pino({ level: process.env.MESH_TEST_LOG ?? 'silent' })
 
@@ -27,33 +28,6 @@ export const FAST: Partial<MeshSettings> = {
   trimGrace: 5_000,
   quicMaxIdleTimeout: 3_000,
   quicKeepAliveInterval: 1_000
-}
-
-async function tcpFree (port: number): Promise<boolean> {
-  return await new Promise(resolve => {
-    const s = createServer()
-    s.once('error', () => resolve(false))
-    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(true)))
-  })
-}
-
-async function udpFree (port: number): Promise<boolean> {
-  return await new Promise(resolve => {
-    const s = createSocket('udp4')
-    s.once('error', () => { s.close(); resolve(false) })
-    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)))
-  })
-}
-
-const handedOut = new Set<number>()
-
-/** A port free for both TCP and UDP on 127.0.0.1 (QUIC and TCP share cluster.port). */
-export async function freePort (): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 40_000)
-    if (handedOut.has(port)) continue
-    if (await tcpFree(port) && await udpFree(port)) { handedOut.add(port); return port }
-  }
 }
 
 export interface NodeOptions {

@@ -1,0 +1,30 @@
+// Free ports on 127.0.0.1 for test nodes.
+import { createServer } from 'node:net'
+import { createSocket } from 'node:dgram'
+
+async function tcpFree (port: number): Promise<boolean> {
+  return await new Promise(resolve => {
+    const s = createServer()
+    s.once('error', () => resolve(false))
+    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(true)))
+  })
+}
+
+async function udpFree (port: number): Promise<boolean> {
+  return await new Promise(resolve => {
+    const s = createSocket('udp4')
+    s.once('error', () => { s.close(); resolve(false) })
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)))
+  })
+}
+
+const handedOut = new Set<number>()
+
+/** A port free for both TCP and UDP on 127.0.0.1 (QUIC and TCP share cluster.port). */
+export async function freePort (): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 40_000)
+    if (handedOut.has(port)) continue
+    if (await tcpFree(port) && await udpFree(port)) { handedOut.add(port); return port }
+  }
+}
