@@ -7,7 +7,7 @@ export default defineConfig({
     include: ['tests/**/*.test.ts'],
     exclude: ['tests/system/**', 'tests/nix/**', 'node_modules/**'],
     setupFiles: ['./tests/setup.ts'],
-    testTimeout: 60_000,
+    testTimeout: 120_000, // generous: CI shares 2 cores between two test files at a time
     hookTimeout: 60_000,
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2 } }
