@@ -339,6 +339,8 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
       large_file_crossings_ideal: N - 1,
       large_file_crossings_vs_ideal: round(best.wireBytes / (10 * MiB) / (N - 1), 2),
       large_file_hops_max: best.maxDepth,
+      large_file_cpu_s: round(best.cpuS, 1),
+      large_file_wire_mib_per_cpu_s: round(best.wireBytes / MiB / best.cpuS, 1),
       large_file_delivered: best.delivered,
       large_file_runs: large.map(r => ({ ms: round(r.ms ?? NaN, 0), crossings: round(r.wireBytes / (10 * MiB), 2), delivered: r.delivered }))
       })
@@ -537,7 +539,7 @@ async function serfRound (serf: SerfCluster, origin: number, name: string, bytes
   return Math.max(...arr.map(a => a.at)) - t0
 }
 
-interface LargeRun { ms?: number, uploadMs: number, wireBytes: number, maxDepth: number, delivered: number }
+interface LargeRun { ms?: number, uploadMs: number, wireBytes: number, maxDepth: number, delivered: number, cpuS: number }
 
 async function dmLarge (dm: DmCluster, key: SigningKey, iso: Isolation, origin: number, N: number): Promise<LargeRun> {
   // background rate of the data-mesher namespace just before, subtracted afterwards
@@ -556,6 +558,7 @@ async function dmLarge (dm: DmCluster, key: SigningKey, iso: Isolation, origin: 
     if (got.size === N) resolve()
   })
   const a = loopbackTx(iso.dmNet)
+  const pids = dm.pids(); const cpu0 = totalCpu(pids)
   const t0 = performance.now()
   let uploadMs = NaN
   try {
@@ -565,6 +568,7 @@ async function dmLarge (dm: DmCluster, key: SigningKey, iso: Isolation, origin: 
   } finally { off() }
   const t1 = performance.now()
   const b = loopbackTx(iso.dmNet)
+  const cpuS = totalCpu(pids) - cpu0
   const wireBytes = (b.bytes - a.bytes) - baseRate * (t1 - t0)
   const depth = new Map<number, number>([[origin, 0]])
   const depthOf = (i: number, seen = 0): number => {
@@ -577,7 +581,7 @@ async function dmLarge (dm: DmCluster, key: SigningKey, iso: Isolation, origin: 
   }
   const maxDepth = Math.max(0, ...[...got.keys()].map(i => depthOf(i)).filter(Number.isFinite))
   if (got.size < N) say(`warning: 10 MiB file reached ${got.size}/${N} nodes`)
-  return { ms: got.size === N ? Math.max(...[...got.values()].map(g => g.at)) - t0 : undefined, uploadMs, wireBytes, maxDepth, delivered: got.size }
+  return { ms: got.size === N ? Math.max(...[...got.values()].map(g => g.at)) - t0 : undefined, uploadMs, wireBytes, maxDepth, delivered: got.size, cpuS }
 }
 
 async function dmCatchup (dm: DmCluster, key: SigningKey, N: number, names: string[], random: () => number): Promise<Obj> {
