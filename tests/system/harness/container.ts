@@ -64,6 +64,13 @@ export class Container {
 
   get running (): boolean { return this.child !== undefined }
 
+  /** nspawn runs with a private tmpfs on /tmp (see boot): the host's /tmp stays reachable through hostTmp. */
+  private get hostTmp (): string { return join(this.dir, 'host-tmp') }
+
+  private visible (path: string): string {
+    return path === '/tmp' || path.startsWith('/tmp/') ? join(this.hostTmp, path.slice('/tmp'.length)) : path
+  }
+
   private nspawnArgs (): string[] {
     const s = this.p.sharedDir
     return [
@@ -72,8 +79,8 @@ export class Container {
       `--directory=${ROOTFS}`, `--machine=${this.machine}`,
       `--network-bridge=dmt-br`,
       '--console=passive', '--link-journal=no', '--resolv-conf=off', '--timezone=off',
-      `--bind-ro=${REPO}:${C_PROJECT}`,
-      `--bind-ro=${NODE_BIN}:${C_NODE}`,
+      `--bind-ro=${this.visible(REPO)}:${C_PROJECT}`,
+      `--bind-ro=${this.visible(NODE_BIN)}:${C_NODE}`,
       `--bind-ro=${join(s, 'bin/data-mesher')}:${C_CLI}`,
       `--bind-ro=${join(s, 'units')}:${C_UNIT_DIR}`,
       `--bind-ro=${join(s, 'lib')}:/usr/local/lib/dmt`,
@@ -95,6 +102,7 @@ export class Container {
     // nsenter --net puts nspawn in the cluster's network namespace, so its veth
     // lands on the cluster's bridge. Each exec keeps the PID: it is nspawn's.
     const script = enterCgroupScript(this.machine) + ' && ' +
+      `mkdir -p ${shq(this.hostTmp)} && mount --rbind /tmp ${shq(this.hostTmp)} && ` + // a checkout under /tmp stays visible
       'mount -t tmpfs -o mode=0755 dmt-run /run && mount -t tmpfs -o mode=1777 dmt-tmp /tmp && ' +
       'exec ' + this.nspawnArgs().map(shq).join(' ')
     const child = spawn('unshare', ['--mount', '--propagation', 'private', '--',
