@@ -108,7 +108,6 @@ export class DiskStore {
   async recover (policy: Policy, now: number, warn: Warn): Promise<{ current: SignedRecord[], held: SignedRecord[] }> {
     await this.init()
     const current: SignedRecord[] = []
-    const keep = new Set<string>()
     for (const { name, record } of await this.readRecords(this.recordsDir, warn)) {
       if (record === undefined || !stillAuthorized(policy, record)) {
         warn('dropping stored record', { name, reason: record === undefined ? 'unreadable or bad signature' : 'signer no longer allowed' })
@@ -126,19 +125,19 @@ export class DiskStore {
       } else {
         await this.undeliver(name)
       }
-      keep.add(name)
       current.push(record)
     }
+    const byName = new Map(current.map(r => [r.name, r]))
     const held: SignedRecord[] = []
     for (const { name, record } of await this.readRecords(this.heldDir, warn)) {
-      const cur = current.find(r => r.name === name)
+      const cur = byName.get(name)
       const usable = record !== undefined && stillAuthorized(policy, record) &&
         (cur === undefined || compareVersions(record, cur) > 0) &&
         (!isDeliverable(record, Infinity) || record.size === 0 || await this.hashMatches(this.stagedPath(record), record))
       if (!usable) { await unlinkDurable(this.heldPath(name)); continue }
       held.push(record)
     }
-    await this.sweep(current, held, keep, warn)
+    await this.sweep(current, held, warn)
     return { current, held }
   }
 
@@ -160,12 +159,12 @@ export class DiskStore {
   }
 
   /** Removes staged blobs and delivered files that no record accounts for. */
-  private async sweep (current: SignedRecord[], held: SignedRecord[], keep: Set<string>, warn: Warn): Promise<void> {
+  private async sweep (current: SignedRecord[], held: SignedRecord[], warn: Warn): Promise<void> {
     const staged = new Set(held.map(stagedKey))
     for (const path of await walk(this.stagingDir)) {
       if (!staged.has(relative(this.stagingDir, path))) await unlink(path).catch(() => {})
     }
-    const delivered = new Set(current.filter(r => keep.has(r.name)).map(r => r.name))
+    const delivered = new Set(current.map(r => r.name)) // undelivered ones were already removed
     for (const path of await walk(this.filesDir)) {
       const name = relative(this.filesDir, path).split(sep).join('/')
       if (delivered.has(name)) continue

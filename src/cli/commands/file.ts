@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { connect, type DataMesherClient, type FileEvent, type UpdateResult } from '../../client/client.js'
 import { parseDuration } from '../../config/durations.js'
-import { readSigningKey } from '../../crypto/keys.js'
+import { readSigningKey, type SigningKey } from '../../crypto/keys.js'
 import { decodeRecord, encodeRecord, signRecord, RecordFormatError } from '../../crypto/record.js'
 import { nameProblem } from '../../crypto/names.js'
 import { JSON_OPTION, out, Refused, requireString, UsageError, URL_OPTION, type Command } from '../args.js'
@@ -167,7 +167,7 @@ function eventLine (values: Record<string, unknown>, e: FileEvent): string {
   return `${new Date().toISOString()}  ${e.kind.toLowerCase().padEnd(8)}${versionLine(e.version)}  (${e.origin})`
 }
 
-async function readKey (values: Record<string, unknown>): Promise<Awaited<ReturnType<typeof readSigningKey>>> {
+async function readKey (values: Record<string, unknown>): Promise<SigningKey> {
   const path = requireString(values, 'key-path')
   try { return await readSigningKey(path) } catch (err) { throw new Refused((err as Error).message) }
 }
