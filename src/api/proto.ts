@@ -50,6 +50,7 @@ export interface WireStatus {
   files: WireFileVersion[]
   held: WireFileVersion[]
   version: string
+  counters: Record<string, number>
 }
 
 export type WireOutcome = 'ACCEPTED' | 'HELD' | 'IDENTICAL'

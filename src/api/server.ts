@@ -15,7 +15,14 @@ import { packageVersion } from '../package-root.js'
 import { ApiError, refusal, toServiceError } from './errors.js'
 import { DataMesherService, messageLimit, packageDefinition, type WireEventKind, type WireFileVersion, type WirePeer } from './proto.js'
 
-export interface NodeInfo { peerId: string, publicKey: string, addresses: string[], peers: WirePeer[] }
+export interface NodeInfo {
+  peerId: string
+  publicKey: string
+  addresses: string[]
+  peers: WirePeer[]
+  /** the mesh's counters, flat ("announce.sent": 12) */
+  counters?: Record<string, number>
+}
 
 export interface ApiOptions {
   replica: Replica
@@ -145,7 +152,8 @@ export class ApiServer {
           peers: info.peers,
           files: this.o.replica.list().sort(byName).map(r => this.version(r)),
           held: this.o.replica.listHeld().sort(byName).map(r => this.version(r)),
-          version: packageVersion()
+          version: packageVersion(),
+          counters: info.counters ?? {}
         }
       }),
       WatchFiles: (call: grpc.ServerWritableStream<{ names: string[], includeCurrent: boolean }, unknown>) => {

@@ -45,5 +45,10 @@ export function statusText (s: Status): string {
     lines.push(`held back, from the future (${s.held.length}):`)
     for (const v of s.held) lines.push(`  ${v.name}  ${new Date(v.timestamp).toISOString()}`)
   }
+  const counters = Object.entries(s.counters ?? {}).sort(([a], [b]) => a < b ? -1 : 1)
+  if (counters.length > 0) {
+    lines.push('mesh counters (since start):')
+    lines.push(table(counters.map(([k, v]) => ['  ' + k, String(v)])))
+  }
   return lines.filter(l => l !== '').join('\n')
 }

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino'
 import { ApiServer } from '../api/server.js'
 import { loadConfig, policyOf, type Config } from '../config/config.js'
-import { startMesh, type Mesh } from '../mesh/index.js'
+import { flattenStats, startMesh, type Mesh } from '../mesh/index.js'
 import { Replica } from '../store/replica.js'
 import { createLogger } from './logger.js'
 import { SdNotify } from './sd-notify.js'
@@ -38,7 +38,7 @@ export class Daemon {
         maxFileSize: config.limits.maxFileSize,
         socket: config.api.socket,
         listen: config.api.listen,
-        nodeInfo: () => m.status()
+        nodeInfo: () => ({ ...m.status(), counters: flattenStats(m.stats()) })
       })
       await api.start()
       log.info({ socket: config.api.socket, listen: api.bound, peerId: m.status().peerId }, 'API serving')

@@ -5,7 +5,7 @@ import type { Connection, PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
 import type { SignedRecord } from '../crypto/record.js'
-import { compareVersions, judge, stillAuthorized } from '../rule/which-version-wins.js'
+import { compareVersions, contentProblem, judge, stillAuthorized } from '../rule/which-version-wins.js'
 import type { Change, Replica, SubmitResult } from '../store/replica.js'
 import { Admission } from './admission.js'
 import { parseBootstrap } from './addresses.js'
@@ -54,10 +54,21 @@ export interface MeshStatus {
 
 export interface MeshStats {
   fetch: FetchCounters
-  announce: { sent: number, received: number }
+  announce: { sent: number, received: number, skipped: number, streamsOpened: number }
   sync: { rounds: number, equal: number, exchanged: number, recordsReceived: number, recordsSent: number, failed: number }
   peers: { known: number, dials: number, dialFailures: number, trimmed: number, penalized: number }
   offers: { accepted: number, held: number, ignored: number, refused: number, failed: number }
+}
+
+/** MeshStats as flat counters for the API: { "announce.sent": 3, "fetch.fetched_bytes": 1024, ... }. */
+export function flattenStats (stats: MeshStats): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [group, values] of Object.entries(stats)) {
+    for (const [k, v] of Object.entries(values as Record<string, number>)) {
+      out[`${group}.${k.replace(/[A-Z]/g, c => '_' + c.toLowerCase())}`] = v
+    }
+  }
+  return out
 }
 
 export interface Mesh {
@@ -97,23 +108,31 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   }
 
   const offers = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0 }
-  const offering = new Map<string, Promise<void>>()
+  /** records being stored, by name and signature; `provide` hands a waiting fetch content that arrived inline meanwhile */
+  const offering = new Map<string, { done: Promise<void>, provide: (content: Uint8Array) => void }>()
   let stopped = false
 
   const fetcher = new Fetcher(libp2p, replica, settings, log, punish, admits)
   const offerLimiter = new Limiter(settings.offerConcurrency)
 
-  /** Offers a record a peer sent to the replica; content is fetched only if the record passes the rule. */
-  const offer = (record: SignedRecord, from: PeerId): void => {
+  /**
+   * Offers a record a peer sent to the replica. `content` is what came inline with an
+   * announcement; otherwise content is fetched, and only once the record passed the rule.
+   */
+  const offer = (record: SignedRecord, from: PeerId, content?: Uint8Array): void => {
     if (stopped || !admits(from)) return // e.g. the rest of a sync batch from a peer just punished
     // Judged here first, record only (signature included, ~50 µs), so that only records
     // that would be accepted or held wait for a turn: junk, config skew and replays are
     // dropped at once and cannot queue up ahead of honest updates.
     const current = replica.get(record.name)
     // A replay or a version we already have (current or held) is dropped before the
-    // signature check: a flood of genuine old records costs no crypto.
+    // signature check: a flood of genuine old records costs no crypto. The sender holds
+    // that version (or a newer one), so it is not sent what it already has.
     const policy = replica.getPolicy()
-    if (current !== undefined && compareVersions(record, current) <= 0 && stillAuthorized(policy, current)) return
+    if (current !== undefined && compareVersions(record, current) <= 0 && stillAuthorized(policy, current)) {
+      announcer.markKnown(from, record)
+      return
+    }
     if (replica.listHeld().some(h => h.name === record.name && compareVersions(record, h) <= 0 && stillAuthorized(policy, h))) return
     const verdict = judge(record, current, policy, replica.clock())
     if (verdict.action === 'ignore') return // a replay or a version we already have
@@ -122,10 +141,29 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       if (PUNISHABLE.has(verdict.code)) punish(from, `sent a record that fails verification: ${verdict.reason}`)
       return
     }
-    fetcher.hint(record, from)
+    announcer.markKnown(from, record) // verified and for a configured name
+    if (content !== undefined && contentProblem(record, content) !== undefined) {
+      punish(from, `sent inline content that does not match its record: ${contentProblem(record, content)}`)
+      return
+    }
+    if (content === undefined) fetcher.hint(record, from) // another source, should the first fail
+    // Signature and content verified, and newer than ours: pass it on now, while it is
+    // being written here (the store's fsyncs are not on the path to the next hop).
+    const forward = content !== undefined && verdict.action === 'accept'
     const key = `${record.name}\0${Buffer.from(record.signature).toString('hex')}`
-    if (offering.has(key)) return
-    const p = offerLimiter.run(async () => stopped || !admits(from) ? undefined : await replica.submit(record, async r => await fetcher.fetch(r, from), `peer:${from.toString()}`))
+    const inFlight = offering.get(key)
+    if (inFlight !== undefined) {
+      // already on its way in; if it waits for a fetch (from a slow or lying announcer),
+      // content that came inline from another peer ends the wait
+      if (content !== undefined) inFlight.provide(content)
+      if (forward) announcer.broadcast(record, content, from.toString())
+      return
+    }
+    if (forward) announcer.broadcast(record, content, from.toString())
+    let provide: (c: Uint8Array) => void = () => {}
+    const arrived = new Promise<Uint8Array>(resolve => { provide = resolve })
+    const source = content ?? (async (r: SignedRecord) => await Promise.race([fetcher.fetch(r, from), arrived]))
+    const p = offerLimiter.run(async () => stopped || !admits(from) ? undefined : await replica.submit(record, source, `peer:${from.toString()}`))
       .then((result: SubmitResult | undefined) => {
         if (result === undefined) return
         offers[result.outcome === 'accepted' ? 'accepted' : result.outcome]++
@@ -138,7 +176,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
         log.debug({ peer: from.toString(), name: record.name, err: err.message }, 'could not take record from peer')
       })
       .finally(() => { offering.delete(key) })
-    offering.set(key, p)
+    offering.set(key, { done: p, provide })
   }
 
   const announcer = new Announcer(libp2p, settings, log, punish, admits, offer)
@@ -155,7 +193,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     if (c.kind === 'revoked' || c.origin === 'timer') return // every node does these on its own
     const from = c.origin.startsWith('peer:') ? c.origin.slice(5) : undefined
     fetcher.forget(c.record)
-    announcer.broadcast(c.record, from)
+    announcer.broadcast(c.record, c.content, from)
   }
 
   const s = settings.maxInboundStreams
@@ -231,7 +269,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       libp2p.removeEventListener('peer:disconnect', onDisconnect)
       libp2p.removeEventListener('peer:identify', onIdentify)
       await libp2p.stop()
-      await Promise.allSettled([...offering.values()])
+      await Promise.allSettled([...offering.values()].map(o => o.done))
       log.info('mesh stopped')
     }
   }

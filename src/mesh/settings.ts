@@ -59,10 +59,16 @@ export interface MeshSettings {
   peerExchangeTimeout: number
 
   // --- announce (eager spread) -----------------------------------------------------
-  /** records sent on one announce stream, at most */
-  announceMaxRecords: number
-  /** one announce stream (open, write, close / read to end) must finish within this */
+  /** records written per turn of a peer's sender (then the queue is looked at again) */
+  announceBatch: number
+  /** opening an announce stream, writing one batch, or receiving the rest of a started message: each within this */
   announceTimeout: number
+  /** content up to this size travels inside the announcement (no fetch round trip); larger content is fetched */
+  announceInlineMax: number
+  /** the sender closes its stream to a peer after this long with nothing to send */
+  announceIdleClose: number
+  /** the receiver drops a stream that brought no message for this long (well above announceIdleClose) */
+  announceIdleTimeout: number
   /** records waiting for one peer, at most; beyond, the oldest are dropped (anti-entropy repairs) */
   announceQueueMax: number
 
@@ -121,8 +127,11 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   peerExchangeMaxBytes: 64 * 1024,
   peerExchangeTimeout: 10_000,
 
-  announceMaxRecords: 256,
+  announceBatch: 256,
   announceTimeout: 10_000,
+  announceInlineMax: 64 * 1024,
+  announceIdleClose: 60_000,
+  announceIdleTimeout: 180_000,
   announceQueueMax: 4_096,
 
   fetchHeaderTimeout: 10_000,
@@ -143,7 +152,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
 
 /** Protocol ids (docs/PROTOCOLS.md). */
 export const PROTOCOLS = {
-  announce: '/data-mesher/announce/1.0.0',
+  announce: '/data-mesher/announce/2.0.0',
   fetch: '/data-mesher/fetch/1.0.0',
   sync: '/data-mesher/sync/1.0.0',
   peers: '/data-mesher/peers/1.0.0'

@@ -11,7 +11,13 @@ import {
 import { DiskStore } from './disk-store.js'
 
 export type ChangeKind = 'updated' | 'deleted' | 'expired' | 'revoked'
-export interface Change { kind: ChangeKind, record: SignedRecord, origin: string }
+export interface Change {
+  kind: ChangeKind
+  record: SignedRecord
+  origin: string
+  /** the delivered content, on 'updated' (the mesh inlines small files in its announcements) */
+  content?: Uint8Array
+}
 
 export type SubmitResult =
   | { outcome: 'accepted', record: SignedRecord }
@@ -149,7 +155,7 @@ export class Replica {
       await this.disk.unhold(held, held === record).catch(err => this.log.warn({ err }, 'could not remove held record'))
     }
     this.log.info({ name: record.name, timestamp: record.timestamp, size: record.size, tombstone: record.tombstone, origin }, 'accepted')
-    this.emit({ kind: record.tombstone ? 'deleted' : deliver ? 'updated' : 'expired', record, origin })
+    this.emit({ kind: record.tombstone ? 'deleted' : deliver ? 'updated' : 'expired', record, origin, content: deliver ? content : undefined })
     this.scheduleExpiry()
   }
 

@@ -7,7 +7,7 @@ import { generateSigningKey } from '../../src/crypto/keys.js'
 import { Admission } from '../../src/mesh/admission.js'
 import { identityFromKey } from '../../src/mesh/identity.js'
 import { createNode, type MeshLibp2p } from '../../src/mesh/node.js'
-import { DEFAULT_MESH_SETTINGS } from '../../src/mesh/settings.js'
+import { DEFAULT_MESH_SETTINGS, PROTOCOLS } from '../../src/mesh/settings.js'
 import { frame } from '../../src/mesh/wire.js'
 import type { TestNode } from './helpers.js'
 
@@ -38,9 +38,9 @@ export class Rogue {
     return stream
   }
 
-  /** Sends records (as frames) on the announce protocol. */
-  async announce (node: TestNode, records: Uint8Array[]): Promise<void> {
-    await this.send(node, '/data-mesher/announce/1.0.0', records.map(frame))
+  /** Sends records on the announce protocol, each as frame(record) frame(inline content, empty by default). */
+  async announce (node: TestNode, records: Uint8Array[], inline: Uint8Array[] = []): Promise<void> {
+    await this.send(node, PROTOCOLS.announce, records.flatMap((r, i) => [frame(r), frame(inline[i] ?? new Uint8Array(0))]))
   }
 
   connectedTo (node: TestNode): boolean {

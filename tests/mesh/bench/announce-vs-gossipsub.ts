@@ -18,7 +18,7 @@ import pino from 'pino'
 import { generateSigningKey } from '../../../src/crypto/keys.js'
 import { decodeRecord, encodeRecord, signRecord, verifyRecordSignature, type SignedRecord } from '../../../src/crypto/record.js'
 import { Announcer } from '../../../src/mesh/announce.js'
-import { DEFAULT_MESH_SETTINGS } from '../../../src/mesh/settings.js'
+import { DEFAULT_MESH_SETTINGS, PROTOCOLS } from '../../../src/mesh/settings.js'
 import type { MeshLibp2p } from '../../../src/mesh/node.js'
 
 const N = Number(process.argv[2] ?? 30)
@@ -66,10 +66,10 @@ async function build (mode: Mode): Promise<Node[]> {
         const k = sigKey(r)
         if (seen.has(k) || !verifyRecordSignature(r)) return
         mark(seen, k)
-        announcer.broadcast(r, from.toString())
+        announcer.broadcast(r, undefined, from.toString())
       }
       const announcer: Announcer = new Announcer(lib as unknown as MeshLibp2p, DEFAULT_MESH_SETTINGS, log, () => {}, () => true, onRecord)
-      await lib.handle('/data-mesher/announce/1.0.0', announcer.handle)
+      await lib.handle(PROTOCOLS.announce, announcer.handle)
       node.send = async (r) => { seen.set(sigKey(r), performance.now()); announcer.broadcast(r) }
     } else {
       const ps = lib.services.pubsub as GossipSub
