@@ -1,6 +1,6 @@
 // Durable atomic file operations: a reader sees the old bytes or the new ones, never a
 // mix, and after a crash the file is one of the two (temp + fsync + rename + dir fsync).
-import { open, rename, unlink, mkdir } from 'node:fs/promises'
+import { open, rename, unlink, mkdir, type FileHandle } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { dirname, join } from 'node:path'
 
@@ -9,6 +9,37 @@ export const TEMP_PREFIX = '.dm-tmp-'
 export async function fsyncDir (dir: string): Promise<void> {
   const fh = await open(dir, 'r')
   try { await fh.sync() } finally { await fh.close() }
+}
+
+/**
+ * Keeps the store's directories open, so that making a rename durable costs one fsync
+ * instead of open + fsync + close (each an asynchronous round trip: the store does
+ * several per accepted version). Bounded; close() releases them.
+ */
+export class DirSyncer {
+  private readonly handles = new Map<string, Promise<FileHandle>>()
+  constructor (private readonly max = 64) {}
+
+  async sync (dir: string): Promise<void> {
+    let h = this.handles.get(dir)
+    if (h === undefined) {
+      if (this.handles.size >= this.max) {
+        const [oldest, handle] = this.handles.entries().next().value!
+        this.handles.delete(oldest)
+        void handle.then(async fh => await fh.close()).catch(() => {})
+      }
+      h = open(dir, 'r')
+      this.handles.set(dir, h)
+      h.catch(() => { if (this.handles.get(dir) === h) this.handles.delete(dir) })
+    }
+    await (await h).sync()
+  }
+
+  async close (): Promise<void> {
+    const all = [...this.handles.values()]
+    this.handles.clear()
+    await Promise.all(all.map(async h => await h.then(async fh => await fh.close()).catch(() => {})))
+  }
 }
 
 /** Creates dir (and parents) with the given mode, fsyncing each new level's parent. */
@@ -21,7 +52,7 @@ export async function ensureDir (dir: string, mode = 0o750): Promise<void> {
   }
 }
 
-export async function writeFileAtomic (path: string, data: Uint8Array, mode = 0o640): Promise<void> {
+export async function writeFileAtomic (path: string, data: Uint8Array, mode = 0o640, dirs?: DirSyncer): Promise<void> {
   const dir = dirname(path)
   const tmp = join(dir, TEMP_PREFIX + randomBytes(6).toString('hex'))
   const fh = await open(tmp, 'wx', mode)
@@ -36,14 +67,37 @@ export async function writeFileAtomic (path: string, data: Uint8Array, mode = 0o
     await unlink(tmp).catch(() => {})
     throw err
   }
-  await fsyncDir(dir)
+  await (dirs !== undefined ? dirs.sync(dir) : fsyncDir(dir))
 }
 
-/** Moves a file into place atomically and durably (both on the same filesystem). */
-export async function renameDurable (from: string, to: string): Promise<void> {
+/**
+ * Writes a file in place, durably (fsync of the file, then of its directory), without the
+ * temp + rename of writeFileAtomic: only for files whose readers verify them (the staged
+ * content, checked against the sha256 of its record), so a torn write is detected, not read.
+ */
+export async function writeFileVerifiable (path: string, data: Uint8Array, mode: number, dirs: DirSyncer): Promise<void> {
+  const fh = await open(path, 'w', mode)
+  try {
+    try {
+      await fh.writeFile(data)
+      await fh.chmod(mode) // not subject to the umask
+      await fh.sync()
+    } finally { await fh.close() }
+  } catch (err) {
+    await unlink(path).catch(() => {}) // a full disk leaves no partial file behind
+    throw err
+  }
+  await dirs.sync(dirname(path))
+}
+
+/**
+ * Moves a file into place atomically, durably at its destination (both on the same
+ * filesystem). The source directory is not synced: after a crash the old entry may
+ * reappear there, which the store treats as a leftover (swept on start).
+ */
+export async function renameInto (from: string, to: string, dirs: DirSyncer): Promise<void> {
   await rename(from, to)
-  await fsyncDir(dirname(to))
-  if (dirname(from) !== dirname(to)) await fsyncDir(dirname(from))
+  await dirs.sync(dirname(to))
 }
 
 /** Removes a file durably; a missing file is not an error. Returns whether it existed. */

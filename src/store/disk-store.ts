@@ -16,7 +16,7 @@ import { dirname, join, relative, sep } from 'node:path'
 import { decodeRecord, encodeRecord, type SignedRecord } from '../crypto/record.js'
 import { isDeliverable, stillAuthorized, compareVersions, type Policy } from '../rule/which-version-wins.js'
 import { verifyRecordSignature } from '../crypto/record.js'
-import { ensureDir, renameDurable, TEMP_PREFIX, unlinkDurable, writeFileAtomic } from './atomic-file.js'
+import { DirSyncer, ensureDir, renameInto, TEMP_PREFIX, unlinkDurable, writeFileAtomic, writeFileVerifiable } from './atomic-file.js'
 
 export interface Warn { (msg: string, fields?: Record<string, unknown>): void }
 
@@ -25,6 +25,10 @@ export class DiskStore {
   readonly recordsDir: string
   readonly heldDir: string
   readonly stagingDir: string
+  /** open directory handles for the fsyncs of the write path */
+  private readonly dirs = new DirSyncer()
+  /** directories known to exist (names may contain '/'); forgotten after any write error */
+  private readonly knownDirs = new Set<string>()
 
   constructor (readonly stateDir: string) {
     this.filesDir = join(stateDir, 'files')
@@ -43,28 +47,51 @@ export class DiskStore {
   private heldPath (name: string): string { return join(this.heldDir, ...name.split('/')) + '.rec' }
   stagedPath (record: SignedRecord): string { return join(this.stagingDir, stagedKey(record)) }
 
-  /** Step 1: content is durable under staging/ before any record points to it. */
+  /**
+   * Step 1: content is durable under staging/ before any record points to it. Written in
+   * place: whoever reads a staged blob (roll-forward, release of a held record, fetch)
+   * checks it against the record's sha256 first, so a torn blob is never used.
+   */
   async stage (record: SignedRecord, content: Uint8Array): Promise<void> {
-    await writeFileAtomic(this.stagedPath(record), content)
+    await this.guard(async () => await writeFileVerifiable(this.stagedPath(record), content, 0o640, this.dirs))
   }
 
   /** Steps 2 and 3. `deliver` says whether the content goes to files/<name>. */
   async commit (record: SignedRecord, deliver: boolean): Promise<void> {
-    const recordPath = this.recordPath(record.name)
-    await ensureDir(dirname(recordPath))
-    await writeFileAtomic(recordPath, encodeRecord(record))
-    await this.placeDelivered(record, deliver)
+    await this.guard(async () => {
+      const recordPath = this.recordPath(record.name)
+      await this.ensure(dirname(recordPath))
+      await writeFileAtomic(recordPath, encodeRecord(record), 0o640, this.dirs)
+      await this.placeDelivered(record, deliver)
+    })
   }
 
   private async placeDelivered (record: SignedRecord, deliver: boolean): Promise<void> {
     const target = this.deliveredPath(record.name)
     if (deliver) {
-      await ensureDir(dirname(target))
-      await renameDurable(this.stagedPath(record), target)
+      await this.ensure(dirname(target))
+      await renameInto(this.stagedPath(record), target, this.dirs)
     } else {
       await unlinkDurable(target)
     }
   }
+
+  private async ensure (dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return
+    await ensureDir(dir)
+    this.knownDirs.add(dir)
+  }
+
+  /** Runs a write; on failure, forgets which directories exist (someone may have removed them). */
+  private async guard (write: () => Promise<void>): Promise<void> {
+    try { await write() } catch (err) {
+      this.knownDirs.clear()
+      throw err
+    }
+  }
+
+  /** Releases the open directory handles. */
+  async close (): Promise<void> { await this.dirs.close() }
 
   /** Removes the delivered file only (expiry); the record stays so no older version returns. */
   async undeliver (name: string): Promise<boolean> {
@@ -79,8 +106,10 @@ export class DiskStore {
 
   async hold (record: SignedRecord): Promise<void> {
     const p = this.heldPath(record.name)
-    await ensureDir(dirname(p))
-    await writeFileAtomic(p, encodeRecord(record))
+    await this.guard(async () => {
+      await this.ensure(dirname(p))
+      await writeFileAtomic(p, encodeRecord(record), 0o640, this.dirs)
+    })
   }
 
   async unhold (record: SignedRecord, keepStaged: boolean): Promise<void> {

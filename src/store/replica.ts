@@ -286,6 +286,7 @@ export class Replica {
     clearTimeout(this.expiryTimer)
     clearTimeout(this.holdTimer)
     await Promise.all([...this.locks.values()])
+    await this.disk.close()
   }
 }
 
