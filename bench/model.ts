@@ -5,15 +5,17 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { linearFit, mean } from './lib/stats.js'
+import { DEFAULT_MESH_SETTINGS } from '../src/mesh/settings.js'
 
 type Fig = Record<string, number | null | undefined | boolean | string | unknown>
 interface Run { date: string, command: string, machine: Fig, results: Record<string, { datamesher: Fig, serf: Fig, noise: Fig }> }
 
 const TARGET_N = 1000
-/** data-mesher: membership keeps at least targetPeers and at most maxPeers connections */
-const PEERS = { target: 8, max: 24 }
-/** durable writes per accepted update: staged content (file + dir), record (file + dir), rename into files/ (two dirs) */
-const FSYNCS_PER_UPDATE = 6
+/** data-mesher: membership keeps at least targetPeers and trims above maxPeers connections */
+const PEERS = { target: DEFAULT_MESH_SETTINGS.targetPeers, max: DEFAULT_MESH_SETTINGS.maxPeers }
+const PS = [PEERS.target, Math.round((PEERS.target + PEERS.max) / 2), PEERS.max]
+/** durable writes per accepted update: staged content (file + dir), record (file + dir), rename into files/ (its dir) */
+const FSYNCS_PER_UPDATE = 5
 /** serf / memberlist LAN profile */
 const SERF = { gossipIntervalMs: 200, gossipNodes: 3, retransmitMult: 4, pushPullScaleThreshold: 32 }
 
@@ -59,7 +61,7 @@ function main (): void {
   const ok = (ys: number[]): { xs: number[], ys: number[] } => { const xs: number[] = []; const yy: number[] = []; ys.forEach((y, i) => { if (Number.isFinite(y) && Number.isFinite(P[i])) { xs.push(P[i]); yy.push(y) } }); return { xs, ys: yy } }
   const fitP = (ys: number[]): { a: number, b: number } => { const d = ok(ys); return d.xs.length >= 2 ? linearFit(d.xs, d.ys) : { a: mean(d.ys), b: 0 } }
   const cpu = fitP(rows.map(r => num(r.d.small_update_cpu_ms_per_node)))
-  // bytes: proportional to the peers (each peer costs an announce stream each way); no fixed part
+  // bytes: proportional to the peers (an announcement, content inline, to each peer not known to have it); no fixed part
   const bytesPerPeer = ((): number => { const d = ok(rows.map(r => num(r.d.small_update_wire_bytes_per_node))); return d.xs.reduce((a, x, i) => a + x * d.ys[i], 0) / d.xs.reduce((a, x) => a + x * x, 0) })()
   const idleBytes = fitP(rows.map(r => num(r.d.idle_tx_bytes_per_s)))
   const idleCpu = fitP(rows.map(r => num(r.d.idle_cpu_pct)))
@@ -97,13 +99,15 @@ function main (): void {
   }
   say()
   say(`projection for N = ${TARGET_N}, one machine (one core at least) per node, LAN round trips ≪ 1 ms`)
-  say('                                   ' + [PEERS.target, 14, PEERS.max].map(p => `p=${p}`.padStart(12)).join(''))
-  const proj = (label: string, g: (p: number) => number, d = 0): void => say(label.padEnd(35) + [PEERS.target, 14, PEERS.max].map(p => f(g(p), d).padStart(12)).join(''))
+  say('                                   ' + PS.map(p => `p=${p}`.padStart(12)).join(''))
+  const proj = (label: string, g: (p: number) => number, d = 0): void => say(label.padEnd(35) + PS.map(p => f(g(p), d).padStart(12)).join(''))
   const c = (p: number): number => cpu.a + cpu.b * p
   // a node announces to its peers one after another: the average peer hears after half of them
   const disk = FSYNCS_PER_UPDATE * fsyncMs
   // per hop: best = only the fixed work (the next node is the first one announced to);
-  // central = the average peer, announced to after half of the others; worst = the last peer
+  // central = the average peer, announced to after half of the others; worst = the last peer.
+  // Conservative: the fixed work includes storing the version, which a node does after it
+  // has passed on a small file (announce 2.0.0 forwards inline content once verified).
   const hop = { best: (p: number): number => cpu.a + disk, central: (p: number): number => cpu.a + cpu.b * p / 2 + disk, worst: (p: number): number => c(p) + disk }
   proj('dm hops to the last node', p => hops(TARGET_N, p))
   proj('dm ms per hop: best', hop.best, 1)
@@ -123,7 +127,7 @@ function main (): void {
   proj('dm 10 MiB to all (s), 1 core each', p => hops(TARGET_N, p) * (p * 10) / (2 * mibPerCpuS), 1)
   const serfAt = serfLat.a + serfLat.b * Math.log(TARGET_N)
   say(`serf small update to all (ms)      ${f(serfAt)}  (fit of the measured p50 against ln N)`)
-  say('dm / serf small update p50          ' + [PEERS.target, 14, PEERS.max].map(p => f(hops(TARGET_N, p) * hop.central(p) / serfAt, 2)).join(' / ') + '  (central, p = 8 / 14 / 24)')
+  say('dm / serf small update p50          ' + PS.map(p => f(hops(TARGET_N, p) * hop.central(p) / serfAt, 2)).join(' / ') + `  (central, p = ${PS.join(' / ')})`)
   say(`serf bytes per update per node     ${f(serfPerTransmit * serfTransmits(TARGET_N))}  (${serfTransmits(TARGET_N)} transmits)`)
   say(`serf idle bytes/s per node         ${f(serfIdle.a + serfIdle.b * TARGET_N / pushPullScale(TARGET_N))}  (push/pull interval × ${pushPullScale(TARGET_N)})`)
   say(`serf user event payload            at most ${String(rows[0]?.s.small_update_bytes ?? 'n/a')} B; data-mesher: up to 10 MiB`)

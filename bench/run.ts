@@ -203,7 +203,9 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
     names: ['bench/small', 'bench/large', ...fNames],
     nsPrefix: iso.dmPrefix
   })
-  const serf = new SerfCluster({ root, n: N, basePort: 32000 + slot * 200, rpcBasePort: 33000 + slot * 200, bootstrapOf })
+  // every port below 32768, where Linux starts handing out ephemeral ports: the bench's own
+  // client connections (to serf's RPC) must never take a port an agent is about to bind
+  const serf = new SerfCluster({ root, n: N, basePort: 32000 + slot * 200, rpcBasePort: 30000 + slot * 200, bootstrapOf })
   const D: Obj = {}
   const S: Obj = {}
   const noise: Obj = {}

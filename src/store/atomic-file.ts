@@ -52,18 +52,26 @@ export async function ensureDir (dir: string, mode = 0o750): Promise<void> {
   }
 }
 
-export async function writeFileAtomic (path: string, data: Uint8Array, mode = 0o640, dirs?: DirSyncer): Promise<void> {
-  const dir = dirname(path)
-  const tmp = join(dir, TEMP_PREFIX + randomBytes(6).toString('hex'))
-  const fh = await open(tmp, 'wx', mode)
+/** Writes `data` to a new file at `path` and fsyncs it; on failure the file is removed. */
+async function writeSynced (path: string, data: Uint8Array, flags: 'w' | 'wx', mode: number): Promise<void> {
+  const fh = await open(path, flags, mode)
   try {
     try {
       await fh.writeFile(data)
       await fh.chmod(mode) // not subject to the umask
       await fh.sync()
     } finally { await fh.close() }
-    await rename(tmp, path)
   } catch (err) {
+    await unlink(path).catch(() => {}) // a full disk leaves no partial file behind
+    throw err
+  }
+}
+
+export async function writeFileAtomic (path: string, data: Uint8Array, mode = 0o640, dirs?: DirSyncer): Promise<void> {
+  const dir = dirname(path)
+  const tmp = join(dir, TEMP_PREFIX + randomBytes(6).toString('hex'))
+  await writeSynced(tmp, data, 'wx', mode)
+  try { await rename(tmp, path) } catch (err) {
     await unlink(tmp).catch(() => {})
     throw err
   }
@@ -76,17 +84,7 @@ export async function writeFileAtomic (path: string, data: Uint8Array, mode = 0o
  * content, checked against the sha256 of its record), so a torn write is detected, not read.
  */
 export async function writeFileVerifiable (path: string, data: Uint8Array, mode: number, dirs: DirSyncer): Promise<void> {
-  const fh = await open(path, 'w', mode)
-  try {
-    try {
-      await fh.writeFile(data)
-      await fh.chmod(mode) // not subject to the umask
-      await fh.sync()
-    } finally { await fh.close() }
-  } catch (err) {
-    await unlink(path).catch(() => {}) // a full disk leaves no partial file behind
-    throw err
-  }
+  await writeSynced(path, data, 'w', mode)
   await dirs.sync(dirname(path))
 }
 
