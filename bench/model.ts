@@ -59,14 +59,26 @@ function main (): void {
   // --- fits over the measured sizes ---
   const P = rows.map(r => num(r.d.peers_mean))
   const ok = (ys: number[]): { xs: number[], ys: number[] } => { const xs: number[] = []; const yy: number[] = []; ys.forEach((y, i) => { if (Number.isFinite(y) && Number.isFinite(P[i])) { xs.push(P[i]); yy.push(y) } }); return { xs, ys: yy } }
-  const fitP = (ys: number[]): { a: number, b: number } => { const d = ok(ys); return d.xs.length >= 2 ? linearFit(d.xs, d.ys) : { a: mean(d.ys), b: 0 } }
-  const cpu = fitP(rows.map(r => num(r.d.small_update_cpu_ms_per_node)))
+  const notes: string[] = []
+  // A cost is fixed + per-peer × p. With 2–3 sizes whose p differ little, noise can tip the
+  // fit into a negative part, which no cost has: then the median is used, independent of p.
+  const fitP = (ys: number[], what = ''): { a: number, b: number } => {
+    const d = ok(ys)
+    if (d.xs.length < 2) return { a: mean(d.ys), b: 0 }
+    const fit = linearFit(d.xs, d.ys)
+    if (fit.a >= 0 && fit.b >= 0) return fit
+    const sorted = [...d.ys].sort((x, y) => x - y)
+    const median = sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2
+    notes.push(`${what}: the fit over p (${f(fit.a, 2)} + ${f(fit.b, 3)} × p) has a negative part, so the median of the measured values (${f(median, 2)}) is used for every p`)
+    return { a: median, b: 0 }
+  }
+  const cpu = fitP(rows.map(r => num(r.d.small_update_cpu_ms_per_node)), 'dm CPU per update')
   // bytes: proportional to the peers (an announcement, content inline, to each peer not known to have it); no fixed part
   const bytesPerPeer = ((): number => { const d = ok(rows.map(r => num(r.d.small_update_wire_bytes_per_node))); return d.xs.reduce((a, x, i) => a + x * d.ys[i], 0) / d.xs.reduce((a, x) => a + x * x, 0) })()
-  const idleBytes = fitP(rows.map(r => num(r.d.idle_tx_bytes_per_s)))
-  const idleCpu = fitP(rows.map(r => num(r.d.idle_cpu_pct)))
-  const rss = fitP(rows.map(r => num(r.d.idle_rss_mb)))
-  const burst = fitP(rows.map(r => num(r.d.burst_cpu_ms_per_update_per_node)))
+  const idleBytes = fitP(rows.map(r => num(r.d.idle_tx_bytes_per_s)), 'dm idle bytes/s')
+  const idleCpu = fitP(rows.map(r => num(r.d.idle_cpu_pct)), 'dm idle CPU %')
+  const rss = fitP(rows.map(r => num(r.d.idle_rss_mb)), 'dm idle RSS')
+  const burst = fitP(rows.map(r => num(r.d.burst_cpu_ms_per_update_per_node)), 'dm burst CPU per update')
   const serfLat = linearFit(rows.map(r => Math.log(r.N)), rows.map(r => num(r.s.small_update_p50_ms)))
   const serfPerTransmit = mean(rows.map(r => num(r.s.small_update_wire_bytes_per_node) / serfTransmits(r.N)))
   const serfIdle = linearFit(rows.map(r => r.N / pushPullScale(r.N)), rows.map(r => num(r.s.idle_tx_bytes_per_s)))
@@ -89,6 +101,7 @@ function main (): void {
   say(`  serf latency           L(N) = ${f(serfLat.a)} + ${f(serfLat.b)} × ln N ms`)
   say(`  serf bytes/transmit    ${f(serfPerTransmit)} B (each node sends each event ${SERF.retransmitMult}·ceil(log10(N+1)) times)`)
   say(`  serf idle bytes/s      u(N) = ${f(serfIdle.a)} + ${f(serfIdle.b, 2)} × N / pushPullScale(N)`)
+  for (const n of notes) say(`  note: ${n}`)
 
   say()
   say('check: on this one host all N nodes share 2 cores, so a small update cannot reach the last node before N × c / 2 cores')
