@@ -173,8 +173,8 @@ export class Fetcher {
       const got = await this.replica.readContent(name)
       if (got !== undefined && Buffer.from(got.record.sha256).equals(digest)) return got.content
     }
-    const held = this.replica.listHeld().find(r => r.name === name && Buffer.from(r.sha256).equals(digest))
-    if (held !== undefined && !held.tombstone) {
+    const held = this.replica.getHeld(name)
+    if (held !== undefined && Buffer.from(held.sha256).equals(digest) && !held.tombstone) {
       const content = await this.replica.disk.readStaged(held).catch(() => undefined)
       if (content !== undefined && contentProblem(held, content) === undefined) return content
     }

@@ -133,7 +133,8 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       announcer.markKnown(from, record)
       return
     }
-    if (replica.listHeld().some(h => h.name === record.name && compareVersions(record, h) <= 0 && stillAuthorized(policy, h))) return
+    const held = replica.getHeld(record.name)
+    if (held !== undefined && compareVersions(record, held) <= 0 && stillAuthorized(policy, held)) return
     const verdict = judge(record, current, policy, replica.clock())
     if (verdict.action === 'ignore') return // a replay or a version we already have
     if (verdict.action === 'refuse') {
@@ -142,8 +143,9 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       return
     }
     announcer.markKnown(from, record) // verified and for a configured name
-    if (content !== undefined && contentProblem(record, content) !== undefined) {
-      punish(from, `sent inline content that does not match its record: ${contentProblem(record, content)}`)
+    const badInline = content !== undefined ? contentProblem(record, content) : undefined
+    if (badInline !== undefined) {
+      punish(from, `sent inline content that does not match its record: ${badInline}`)
       return
     }
     if (content === undefined) fetcher.hint(record, from) // another source, should the first fail

@@ -72,6 +72,8 @@ export class Replica {
   get (name: string): SignedRecord | undefined { return this.current.get(name) }
   list (): SignedRecord[] { return [...this.current.values()] }
   listHeld (): SignedRecord[] { return [...this.held.values()] }
+  /** The record from the future held back for `name`, if any. */
+  getHeld (name: string): SignedRecord | undefined { return this.held.get(name) }
   isDelivered (name: string): boolean { return this.delivered.has(name) }
   deliveredPath (name: string): string { return this.disk.deliveredPath(name) }
   getPolicy (): Policy { return this.policy }

@@ -5,12 +5,12 @@ import { afterEach, expect, it } from 'vitest'
 import { encodeRecord, signRecord } from '../../src/crypto/record.js'
 import { DEFAULT_MESH_SETTINGS } from '../../src/mesh/settings.js'
 import { Cluster, bytes, connected, converged, waitFor, type TestNode } from './helpers.js'
-import { Rogue } from './rogue.js'
+import { RogueSet } from './rogue.js'
 
 let cluster: Cluster | undefined
-let rogue: Rogue | undefined
+const rogues = new RogueSet()
 afterEach(async () => {
-  await rogue?.stop(); rogue = undefined
+  await rogues.stopAll()
   await cluster?.close(); cluster = undefined
 })
 
@@ -56,7 +56,7 @@ it('a file above the inline limit is announced without content and fetched once 
 it('inline content that does not match its record: nothing stored, the sender is cut off; the real content still arrives', async () => {
   const nodes = await ring(2)
   const [n0, n1] = nodes
-  rogue = await Rogue.start()
+  const rogue = await rogues.start()
   await rogue.dial(n0)
   const content = bytes('the signed content')
   const record = signRecord(cluster!.signer, { name: 'b.txt', content, timestamp: Date.now() })

@@ -17,7 +17,7 @@ import { runInNewContext } from 'node:vm'
 import type { Stream } from '@libp2p/interface'
 import { afterEach, expect, it } from 'vitest'
 import { Cluster, bytes, connected, converged, waitFor, type TestNode } from './helpers.js'
-import { Rogue } from './rogue.js'
+import { RogueSet, type Rogue } from './rogue.js'
 import { generateSigningKey } from '../../src/crypto/keys.js'
 import { encodeRecord, signRecord, type SignedRecord } from '../../src/crypto/record.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from '../../src/mesh/settings.js'
@@ -32,19 +32,15 @@ type Kind = keyof typeof D.maxInboundStreams
 const KINDS = Object.keys(D.maxInboundStreams) as Kind[]
 
 let cluster: Cluster | undefined
-const rogues: Rogue[] = []
+const rogues = new RogueSet()
 const cleanups: Array<() => unknown> = []
 afterEach(async () => {
   await Promise.allSettled(cleanups.splice(0).map(async c => await c()))
-  await Promise.allSettled(rogues.splice(0).map(async r => await r.stop()))
+  await rogues.stopAll()
   await cluster?.close(); cluster = undefined
 })
 
-async function rogue (): Promise<Rogue> {
-  const r = await Rogue.start()
-  rogues.push(r)
-  return r
-}
+const rogue = async (): Promise<Rogue> => await rogues.start()
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 

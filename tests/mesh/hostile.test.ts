@@ -1,24 +1,20 @@
 import { randomBytes } from 'node:crypto'
 import { afterEach, expect, it } from 'vitest'
 import { Cluster, bytes, connected, converged, waitFor, type TestNode } from './helpers.js'
-import { Rogue } from './rogue.js'
+import { RogueSet, type Rogue } from './rogue.js'
 import { generateSigningKey } from '../../src/crypto/keys.js'
 import { encodeRecord, signRecord } from '../../src/crypto/record.js'
 import { StreamReader, concat, encodeVarint, frame, u64 } from '../../src/mesh/wire.js'
 import { PROTOCOLS } from '../../src/mesh/settings.js'
 
 let cluster: Cluster | undefined
-const rogues: Rogue[] = []
+const rogues = new RogueSet()
 afterEach(async () => {
-  await Promise.allSettled(rogues.splice(0).map(async r => await r.stop()))
+  await rogues.stopAll()
   await cluster?.close(); cluster = undefined
 })
 
-async function rogue (): Promise<Rogue> {
-  const r = await Rogue.start()
-  rogues.push(r)
-  return r
-}
+const rogue = async (): Promise<Rogue> => await rogues.start()
 
 async function cutOff (r: Rogue, node: TestNode, penalizedBefore: number): Promise<void> {
   await waitFor(() => node.mesh.stats().peers.penalized > penalizedBefore && !r.connectedTo(node), `${node.name} cut off the rogue`)

@@ -11,6 +11,18 @@ import { DEFAULT_MESH_SETTINGS, PROTOCOLS } from '../../src/mesh/settings.js'
 import { frame } from '../../src/mesh/wire.js'
 import type { TestNode } from './helpers.js'
 
+/** The rogues a test file started, stopped together in its afterEach. */
+export class RogueSet {
+  private readonly all: Rogue[] = []
+  async start (): Promise<Rogue> {
+    const r = await Rogue.start()
+    this.all.push(r)
+    return r
+  }
+
+  async stopAll (): Promise<void> { await Promise.allSettled(this.all.splice(0).map(async r => await r.stop())) }
+}
+
 export class Rogue {
   private constructor (readonly libp2p: MeshLibp2p) {}
 
