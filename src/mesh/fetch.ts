@@ -1,15 +1,22 @@
-// /data-mesher/fetch/1.0.0 — content travels apart from announcements, on demand, from
+// /data-mesher/fetch/2.0.0 — content travels apart from announcements, on demand, from
 // any peer that has it (the announcer first), and only once the record passed the rule.
 //
-//   request  = frame( u16be(len(name)) name sha256(32) )
+//   request  = frame( u16be(len(name)) name record_id(32) )
 //   response = frame( u8(status) [u64be(size) when status = 0] ) then, when 0, `size` raw bytes
 //   status     0 = here it is, 1 = not here
+//   record_id  = sha256(encoded record): the exact version, not just its content hash
+//
+// Why the exact version (2.0.0; 1.0.0 asked for name + sha256): two records can share a
+// content hash and differ in size (a signer can craft one), and an honest peer that
+// served the bytes of its own version was then punished for "the wrong size". A peer
+// serves only the very record it was asked for, and is blamed only for bytes that do not
+// match it; "not here" is never an offence.
 //
 // The requester verifies size and sha256 before handing the content to the replica (a
 // peer that serves wrong bytes is punished); the replica checks again.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
-import type { SignedRecord } from '../crypto/record.js'
+import { encodeRecord, sha256, sameRecord, type SignedRecord } from '../crypto/record.js'
 import { MAX_NAME_BYTES } from '../crypto/names.js'
 import { contentProblem } from '../rule/which-version-wins.js'
 import type { Replica } from '../store/replica.js'
@@ -35,21 +42,23 @@ export interface FetchCounters {
 
 export type Punish = (peer: PeerId, reason: string) => void
 
-export function recordKey (r: { name: string, sha256: Uint8Array }): string {
-  return `${r.name}\0${Buffer.from(r.sha256).toString('hex')}`
+/** The id a fetch names a version by: sha256 of the whole encoded record (signer and signature included). */
+export function recordId (r: SignedRecord): Uint8Array { return sha256(encodeRecord(r)) }
+
+/** Hints are kept per exact version: a peer that offered another version of the same content is no source. */
+function recordKey (r: SignedRecord): string { return Buffer.from(recordId(r)).toString('hex') }
+
+export function encodeRequest (record: SignedRecord): Uint8Array {
+  const n = Buffer.from(record.name, 'utf8')
+  return concat([u16(n.length), n, recordId(record)])
 }
 
-function encodeRequest (name: string, digest: Uint8Array): Uint8Array {
-  const n = Buffer.from(name, 'utf8')
-  return concat([u16(n.length), n, digest])
-}
-
-function decodeRequest (bytes: Uint8Array): { name: string, sha256: Uint8Array } | undefined {
+function decodeRequest (bytes: Uint8Array): { name: string, id: Uint8Array } | undefined {
   if (bytes.length < 2 + 32) return undefined
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const len = b.readUInt16BE(0)
   if (len === 0 || len > MAX_NAME_BYTES || b.length !== 2 + len + 32) return undefined
-  return { name: b.subarray(2, 2 + len).toString('utf8'), sha256: new Uint8Array(b.subarray(2 + len)) }
+  return { name: b.subarray(2, 2 + len).toString('utf8'), id: new Uint8Array(b.subarray(2 + len)) }
 }
 
 /** A counting semaphore. */
@@ -147,7 +156,7 @@ export class Fetcher {
     const stream = await conn.newStream(PROTOCOLS.fetch, { signal: AbortSignal.timeout(s.fetchHeaderTimeout) })
     try {
       const reader = new StreamReader(stream, deadline, 1 + 9 + record.size)
-      await send(stream, frame(encodeRequest(record.name, record.sha256)), deadline)
+      await send(stream, frame(encodeRequest(record)), deadline)
       await closeWrite(stream, deadline)
       const header = await reader.frame(9)
       if (header === undefined) throw reader.closed('no fetch response')
@@ -166,15 +175,18 @@ export class Fetcher {
     }
   }
 
-  /** Serves what this node holds: the current version's delivered content, or a held record's staged content. */
-  private async lookup (name: string, digest: Uint8Array): Promise<Uint8Array | undefined> {
+  /**
+   * Serves exactly the version asked for, if this node holds it: the current version's
+   * delivered content, or a held record's staged content. Anything else is "not here".
+   */
+  private async lookup (name: string, id: Uint8Array): Promise<Uint8Array | undefined> {
     const current = this.replica.get(name)
-    if (current !== undefined && Buffer.from(current.sha256).equals(digest)) {
+    if (current !== undefined && Buffer.from(recordId(current)).equals(id)) {
       const got = await this.replica.readContent(name)
-      if (got !== undefined && Buffer.from(got.record.sha256).equals(digest)) return got.content
+      if (got !== undefined && sameRecord(got.record, current)) return got.content
     }
     const held = this.replica.getHeld(name)
-    if (held !== undefined && Buffer.from(held.sha256).equals(digest) && !held.tombstone) {
+    if (held !== undefined && Buffer.from(recordId(held)).equals(id) && !held.tombstone) {
       const content = await this.replica.disk.readStaged(held).catch(() => undefined)
       if (content !== undefined && contentProblem(held, content) === undefined) return content
     }
@@ -190,7 +202,7 @@ export class Fetcher {
       if (bytes === undefined) throw reader.closed('no fetch request')
       const req = decodeRequest(bytes)
       if (req === undefined) throw new WireError('peer', 'malformed fetch request')
-      const content = await this.lookup(req.name, req.sha256)
+      const content = await this.lookup(req.name, req.id)
       if (content === undefined) {
         await send(stream, frame(Uint8Array.of(STATUS_NOT_FOUND)), deadline)
       } else {

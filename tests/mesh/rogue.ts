@@ -90,8 +90,8 @@ export class Rogue {
    */
   async serveFetch (answer: (request: Uint8Array | undefined, stream: Stream) => Promise<void> | void): Promise<void> {
     const { StreamReader } = await import('../../src/mesh/wire.js') // (imports above left as they were)
-    await this.libp2p.unhandle('/data-mesher/fetch/1.0.0').catch(() => {})
-    await this.libp2p.handle('/data-mesher/fetch/1.0.0', async (stream) => {
+    await this.libp2p.unhandle(PROTOCOLS.fetch).catch(() => {})
+    await this.libp2p.handle(PROTOCOLS.fetch, async (stream) => {
       const reader = new StreamReader(stream, Date.now() + 5000, 1024)
       const request = await reader.frame(1024).catch(() => undefined)
       try { await answer(request, stream) } catch (err) { stream.abort(err as Error) }
