@@ -3,7 +3,7 @@
 //
 //   request  = frame( u16be(len(name)) name record_id(32) )
 //   response = frame( u8(status) [u64be(size) when status = 0] ) then, when 0, `size` raw bytes
-//   status     0 = here it is, 1 = not here
+//   status     0 = here it is, 1 = not here, 2 = busy (this node serves enough fetches now)
 //   record_id  = sha256(encoded record): the exact version, not just its content hash
 //
 // Why the exact version (2.0.0; 1.0.0 asked for name + sha256): two records can share a
@@ -16,17 +16,20 @@
 // peer that serves wrong bytes is punished); the replica checks again.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
-import { encodeRecord, sha256, sameRecord, type SignedRecord } from '../crypto/record.js'
+import { encodeRecord, sha256, type SignedRecord } from '../crypto/record.js'
 import { MAX_NAME_BYTES } from '../crypto/names.js'
 import { contentProblem } from '../rule/which-version-wins.js'
+import { ContentMismatchError, type ContentReader } from '../store/content-reader.js'
 import type { Replica } from '../store/replica.js'
 import type { MeshLibp2p } from './node.js'
+import { ServeSlots } from './serve-slots.js'
 import { PROTOCOLS, type MeshSettings } from './settings.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } from './wire.js'
 
 const MAX_REQUEST = 2 + MAX_NAME_BYTES + 32
 const STATUS_OK = 0
 const STATUS_NOT_FOUND = 1
+const STATUS_BUSY = 2
 
 export interface FetchCounters {
   /** content fetched from peers, verified */
@@ -38,6 +41,8 @@ export interface FetchCounters {
   servedBytes: number
   /** fetch attempts that failed or found nothing */
   misses: number
+  /** requests answered "busy": the serve slots (per peer or in total) were taken */
+  busy: number
 }
 
 export type Punish = (peer: PeerId, reason: string) => void
@@ -77,10 +82,11 @@ export class Limiter {
 }
 
 export class Fetcher {
-  readonly counters: FetchCounters = { fetched: 0, fetchedBytes: 0, served: 0, servedBytes: 0, misses: 0 }
+  readonly counters: FetchCounters = { fetched: 0, fetchedBytes: 0, served: 0, servedBytes: 0, misses: 0, busy: 0 }
   /** record key → peers known to have announced or synced it (bounded) */
   private readonly hints = new Map<string, Set<string>>()
   private readonly limiter: Limiter
+  private readonly slots: ServeSlots
 
   constructor (
     private readonly libp2p: MeshLibp2p,
@@ -91,6 +97,7 @@ export class Fetcher {
     private readonly admits: (peer: PeerId) => boolean
   ) {
     this.limiter = new Limiter(settings.fetchConcurrency)
+    this.slots = new ServeSlots(settings.fetchServeMaxPerPeer, settings.fetchServeMaxTotal)
   }
 
   /** Remembers that `peer` has offered `record` (so it is asked if the first source fails). */
@@ -161,7 +168,8 @@ export class Fetcher {
       const header = await reader.frame(9)
       if (header === undefined) throw reader.closed('no fetch response')
       if (header.length === 0) throw new WireError('peer', 'empty fetch response')
-      if (header[0] === STATUS_NOT_FOUND && header.length === 1) return undefined
+      // "not here" and "busy" are no offence: ask the next peer
+      if ((header[0] === STATUS_NOT_FOUND || header[0] === STATUS_BUSY) && header.length === 1) return undefined
       if (header[0] !== STATUS_OK || header.length !== 9) throw new WireError('peer', 'malformed fetch response')
       const size = Number(Buffer.from(header.buffer, header.byteOffset, 9).readBigUInt64BE(1))
       if (size !== record.size) throw new WireError('peer', `offered ${size} bytes for a record of ${record.size}`)
@@ -175,52 +183,58 @@ export class Fetcher {
     }
   }
 
-  /**
-   * Serves exactly the version asked for, if this node holds it: the current version's
-   * delivered content, or a held record's staged content. Anything else is "not here".
-   */
-  private async lookup (name: string, id: Uint8Array): Promise<Uint8Array | undefined> {
-    const current = this.replica.get(name)
-    if (current !== undefined && Buffer.from(recordId(current)).equals(id)) {
-      const got = await this.replica.readContent(name)
-      if (got !== undefined && sameRecord(got.record, current)) return got.content
-    }
-    const held = this.replica.getHeld(name)
-    if (held !== undefined && Buffer.from(recordId(held)).equals(id) && !held.tombstone) {
-      const content = await this.replica.disk.readStaged(held).catch(() => undefined)
-      if (content !== undefined && contentProblem(held, content) === undefined) return content
+  /** The record `id` names, if this node holds it (current or held back); the replica opens its content. */
+  private find (name: string, id: Uint8Array): SignedRecord | undefined {
+    for (const r of [this.replica.get(name), this.replica.getHeld(name)]) {
+      if (r !== undefined && Buffer.from(recordId(r)).equals(id)) return r
     }
     return undefined
   }
 
+  /**
+   * Serves exactly the version asked for, from disk a chunk at a time (a file handle and
+   * one chunk in memory per fetch, written with backpressure), within the serve slots.
+   */
   readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
     const s = this.settings
+    const peer = connection.remotePeer.toString()
     let deadline = Date.now() + s.fetchHeaderTimeout
     const reader = new StreamReader(stream, deadline, MAX_REQUEST + 2)
+    let slot = false
+    let content: ContentReader | undefined
     try {
       const bytes = await reader.frame(MAX_REQUEST)
       if (bytes === undefined) throw reader.closed('no fetch request')
       const req = decodeRequest(bytes)
       if (req === undefined) throw new WireError('peer', 'malformed fetch request')
-      const content = await this.lookup(req.name, req.id)
+      const record = this.find(req.name, req.id)
+      let status = STATUS_NOT_FOUND
+      if (record !== undefined) {
+        slot = this.slots.take(peer)
+        if (slot) content = await this.replica.openContent(record)
+        else { status = STATUS_BUSY; this.counters.busy++ }
+      }
       if (content === undefined) {
-        await send(stream, frame(Uint8Array.of(STATUS_NOT_FOUND)), deadline)
+        await send(stream, frame(Uint8Array.of(status)), deadline)
       } else {
-        deadline = Date.now() + s.fetchHeaderTimeout + s.fetchSlack + Math.ceil(content.length / s.fetchMinRate * 1000)
-        await send(stream, frame(concat([Uint8Array.of(STATUS_OK), u64(content.length)])), deadline)
-        for (let o = 0; o < content.length; o += s.fetchChunk) {
-          await send(stream, content.subarray(o, o + s.fetchChunk), deadline)
-        }
+        deadline = Date.now() + s.fetchHeaderTimeout + s.fetchSlack + Math.ceil(content.size / s.fetchMinRate * 1000)
+        const stall = (): number => Math.min(deadline, Date.now() + s.fetchServeStallTimeout)
+        await send(stream, frame(concat([Uint8Array.of(STATUS_OK), u64(content.size)])), stall())
+        for await (const chunk of content.chunks(s.fetchChunk)) await send(stream, chunk, stall())
       }
       await closeWrite(stream, deadline)
       if (content !== undefined) {
         this.counters.served++
-        this.counters.servedBytes += content.length
+        this.counters.servedBytes += content.size
       }
     } catch (err) {
       stream.abort(err as Error)
       if (err instanceof WireError && err.fault === 'peer') this.punish(connection.remotePeer, `fetch request: ${err.message}`)
-      else this.log.debug({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'serving a fetch failed')
+      else if (err instanceof ContentMismatchError) this.log.error({ name: content?.record.name, err: err.message }, 'stored content changed while it was served: transfer ended')
+      else this.log.debug({ peer, err: (err as Error).message }, 'serving a fetch failed')
+    } finally {
+      await content?.close()
+      if (slot) this.slots.release(peer)
     }
   }
 }

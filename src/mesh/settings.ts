@@ -85,6 +85,12 @@ export interface MeshSettings {
   fetchConcurrency: number
   /** content is written in chunks of this many bytes */
   fetchChunk: number
+  /** fetches served at once to one peer, at most (more are answered "busy") */
+  fetchServeMaxPerPeer: number
+  /** fetches served at once in total, at most (more are answered "busy") */
+  fetchServeMaxTotal: number
+  /** a peer that takes none of the content for this long while it is served loses its slot (the stream is reset) */
+  fetchServeStallTimeout: number
 
   // --- anti-entropy ----------------------------------------------------------------
   /** one sync exchange must finish within this */
@@ -140,6 +146,9 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   fetchMaxAttempts: 8,
   fetchConcurrency: 8,
   fetchChunk: 64 * 1024,
+  fetchServeMaxPerPeer: 2,
+  fetchServeMaxTotal: 32,
+  fetchServeStallTimeout: 10_000,
 
   syncTimeout: 30_000,
   syncMaxRecords: 65_536,

@@ -9,9 +9,9 @@
 // the commit point, (3) rename the staged content to files/<name>. A crash before (2)
 // leaves the old version; a crash after it is rolled forward by recover(), which finds
 // the staged content by its hash. Nothing is ever delivered that was not verified.
-import { readdir, readFile, stat, unlink } from 'node:fs/promises'
+import { open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { constants as fsConstants, createReadStream } from 'node:fs'
 import { dirname, join, relative, sep } from 'node:path'
 import { decodeRecord, encodeRecord, type SignedRecord } from '../crypto/record.js'
 import { isDeliverable, stillAuthorized, compareVersions, type Policy } from '../rule/which-version-wins.js'
@@ -129,6 +129,16 @@ export class DiskStore {
     return await readIfExists(this.deliveredPath(name))
   }
 
+  /** The delivered file, opened for reading (to serve it in chunks); undefined if absent. */
+  async openDelivered (name: string): Promise<FileHandle | undefined> {
+    return await openIfExists(this.deliveredPath(name))
+  }
+
+  /** A held record's staged content, opened for reading; undefined if absent. */
+  async openStaged (record: SignedRecord): Promise<FileHandle | undefined> {
+    return await openIfExists(this.stagedPath(record))
+  }
+
   /**
    * Re-verifies everything on start: drops corrupt, unsigned or unauthorized entries
    * (with a warning), rolls forward a commit interrupted between record and delivery,
@@ -222,6 +232,15 @@ function stagedKey (record: SignedRecord): string {
 async function readIfExists (path: string): Promise<Uint8Array | undefined> {
   try { return new Uint8Array(await readFile(path)) } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+}
+
+/** Opens for reading; a symlink put in place of a stored file is not followed (ELOOP: treated as absent). */
+async function openIfExists (path: string): Promise<FileHandle | undefined> {
+  try { return await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW) } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ELOOP') return undefined
     throw err
   }
 }

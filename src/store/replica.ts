@@ -3,11 +3,12 @@
 // versions and release held-back future ones. It does not know which transport a record
 // came by: the API and the mesh both call submit().
 import type { Logger } from 'pino'
-import type { SignedRecord } from '../crypto/record.js'
+import { sameRecord, type SignedRecord } from '../crypto/record.js'
 import {
   compareVersions, contentProblem, isDeliverable, isExpired, judge, needsContent, stillAuthorized,
   type Policy, type RefusalCode
 } from '../rule/which-version-wins.js'
+import { ContentMismatchError, ContentReader, VerifiedFiles } from './content-reader.js'
 import { DiskStore } from './disk-store.js'
 
 export type ChangeKind = 'updated' | 'deleted' | 'expired' | 'revoked'
@@ -42,6 +43,8 @@ export class Replica {
   private readonly delivered = new Set<string>()
   private readonly locks = new Map<string, Promise<unknown>>()
   private readonly listeners = new Set<(c: Change) => void>()
+  /** stored files whose content was hashed and found right (openContent skips re-hashing them) */
+  private readonly verified = new VerifiedFiles()
   private expiryTimer?: NodeJS.Timeout
   private holdTimer?: NodeJS.Timeout
   private closed = false
@@ -94,6 +97,35 @@ export class Replica {
       return undefined
     }
     return { record, content }
+  }
+
+  /**
+   * Exactly `record`'s content, to be read in chunks (mesh fetch): when `record` is the
+   * current version and delivered, or the record held back for its name. Undefined
+   * otherwise, or when the file on disk does not match the record (never served). The
+   * caller closes the reader.
+   */
+  async openContent (record: SignedRecord): Promise<ContentReader | undefined> {
+    const isCurrent = (): boolean => {
+      const c = this.current.get(record.name)
+      return c !== undefined && sameRecord(c, record) && this.delivered.has(record.name)
+    }
+    const isHeld = (): boolean => {
+      const h = this.held.get(record.name)
+      return h !== undefined && !h.tombstone && sameRecord(h, record)
+    }
+    const current = isCurrent()
+    if (!current && !isHeld()) return undefined
+    const handle = current ? await this.disk.openDelivered(record.name) : await this.disk.openStaged(record)
+    if (handle === undefined) return undefined
+    try {
+      return await ContentReader.open(handle, record, this.verified)
+    } catch (err) {
+      if (!(err instanceof ContentMismatchError)) throw err
+      // replaced by a newer version a moment ago, or changed behind our back: never serve it
+      if (current ? isCurrent() : isHeld()) this.log.error({ name: record.name, problem: err.message, held: !current }, 'stored content does not match its record: not served')
+      return undefined
+    }
   }
 
   /** Offers a version. Content is only read or fetched once the record itself passed the rule. */
