@@ -108,6 +108,7 @@ it('F7: 8 peers × 8 fetch streams for a 10 MiB file that are never read keep th
       `${opened} fetch streams opened by ${ROGUES} peers; the honest node received the 10 MiB file in ${took} ms; ` +
       `victim counters: served ${counters['fetch.served'] ?? 0}, busy ${counters['fetch.busy'] ?? 0}`)
     expect(peak).toBeLessThan(RSS_LIMIT_MIB)
+    expect(counters['fetch.busy'] ?? 0).toBeGreaterThan(0) // the surplus streams were turned away, not queued
   } finally {
     clearInterval(sampler)
     attacking = false
