@@ -209,6 +209,7 @@ export class Replica {
     for (const record of [...this.held.values()]) {
       if (stillAuthorized(policy, record)) continue
       this.held.delete(record.name)
+      this.log.warn({ name: record.name, timestamp: record.timestamp, reason: 'signer no longer allowed' }, 'held record dropped')
       await this.disk.unhold(record, false).catch(() => {})
     }
     this.scheduleExpiry()

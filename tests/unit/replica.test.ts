@@ -265,6 +265,17 @@ describe('held-back versions (issue 11: F9, L2)', () => {
     expect(r.get('motd')).toBeUndefined()
   })
 
+  it('F9: a held version whose signer is removed by a reload is dropped with a warning', async () => {
+    const { dir, cleanup } = tempDir(); cleanups.push(cleanup)
+    const { log, lines } = capturingLog()
+    const r = await openLogged(dir, P, log)
+    const future = signRecord(bob, { name: 'motd', content: text('by bob, later'), timestamp: Date.now() + 3_600_000 })
+    expect(await r.submit(future, text('by bob, later'), 'test')).toMatchObject({ outcome: 'held' })
+    await r.setPolicy(policy({ motd: [alice] }, { maxFileSize: 1024 * 1024 }))
+    expect(r.listHeld()).toEqual([])
+    expect(lines.filter(l => l.msg === 'held record dropped')).toMatchObject([{ name: 'motd', reason: 'signer no longer allowed' }])
+  })
+
   it.skipIf(process.getuid?.() !== 0)('L2: an expired file that cannot be removed (read-only disk) is retried with backoff, not in a storm', async () => {
     const fs = smallTmpfs(1024)!
     cleanups.push(fs.cleanup)
