@@ -246,7 +246,7 @@ function stagedKey (record: SignedRecord): string {
   return createHash('sha256').update(encodeRecord(record)).digest('hex')
 }
 
-/** The key of releases before 0.x.y (sha256 + name), still read by recover() after an upgrade. */
+/** The key used up to 0.1.0 (sha256 + name), still read by recover() after an upgrade. */
 function legacyStagedKey (record: SignedRecord): string {
   const nameHash = createHash('sha256').update(record.name).digest('hex').slice(0, 16)
   return `${Buffer.from(record.sha256).toString('hex')}-${nameHash}`
