@@ -133,8 +133,12 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       announcer.markKnown(from, record)
       return
     }
+    // The held record is compared only with records that would be held too: a version in
+    // the present is judged against the current one alone, however far ahead the held one
+    // is (a held record never hides a current one, issue 11 F1).
     const held = replica.getHeld(record.name)
-    if (held !== undefined && compareVersions(record, held) <= 0 && stillAuthorized(policy, held)) return
+    const fromTheFuture = record.timestamp > replica.clock() + policy.maxClockSkew
+    if (fromTheFuture && held !== undefined && compareVersions(record, held) <= 0 && stillAuthorized(policy, held)) return
     const verdict = judge(record, current, policy, replica.clock())
     if (verdict.action === 'ignore') return // a replay or a version we already have
     if (verdict.action === 'refuse') {
@@ -142,7 +146,9 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       if (PUNISHABLE.has(verdict.code)) punish(from, `sent a record that fails verification: ${verdict.reason}`)
       return
     }
-    announcer.markKnown(from, record) // verified and for a configured name
+    // verified and for a configured name. Only a current version counts as what the peer
+    // holds: the announcer sends current versions, and a held one must not stand for them.
+    if (verdict.action === 'accept') announcer.markKnown(from, record)
     const badInline = content !== undefined ? contentProblem(record, content) : undefined
     if (badInline !== undefined) {
       punish(from, `sent inline content that does not match its record: ${badInline}`)

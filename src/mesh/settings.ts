@@ -163,7 +163,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
 export const PROTOCOLS = {
   announce: '/data-mesher/announce/2.0.0',
   fetch: '/data-mesher/fetch/2.0.0',
-  sync: '/data-mesher/sync/1.0.0',
+  sync: '/data-mesher/sync/2.0.0',
   peers: '/data-mesher/peers/1.0.0'
 } as const
 

@@ -1,17 +1,20 @@
-// /data-mesher/sync/1.0.0 — anti-entropy. Repairs whatever eager spread missed (a node
+// /data-mesher/sync/2.0.0 — anti-entropy. Repairs whatever eager spread missed (a node
 // that was offline, a lost announcement, a partition): on every new outbound connection
 // and every sync_interval (jittered ±20%) with one random peer.
 //
 //   initiator → frame( digest(32) u32be(count) )
 //   responder → frame( u8 0 )                                 equal: both close
 //             | frame( u8 1 ) frame(record)* frame()           differ: all its records, then an empty frame
-//   initiator → frame(record)* frame()                         the records the responder lacks or has older
+//   initiator → frame(record)* frame()                         the records the responder may lack
 //
-// The digest is sha256 over the node's index: for each name (sorted by UTF-8 bytes), the
-// newest record it has (current or held back) as u16be(len(name)) name u64be(timestamp)
-// signature(64). Records exchanged are the current and the held records. The index holds
-// one record per name (plus at most one held), so a sync is bounded by the configured
-// names, never by history.
+// The digest is sha256 over the node's index: for each name (sorted by UTF-8 bytes),
+// u16be(len(name)) name, then every slot the name has — the current version (tag 1) and
+// a record from the future held back (tag 2) — as u8(tag) u64be(timestamp) signature(64).
+// Two nodes are equal only when both slots agree: a held record never hides a current one
+// that differs (2.0.0; 1.0.0 hashed only the newest record per name, issue 11 F1). count
+// is the number of names. Records exchanged are the current and the held records. The
+// index holds one record per name (plus at most one held), so a sync is bounded by the
+// configured names, never by history.
 import { createHash } from 'node:crypto'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
@@ -32,38 +35,46 @@ export interface IndexSnapshot {
   count: number
   /** every current and held record */
   records: SignedRecord[]
-  /** name → the newest record held for it */
-  latest: Map<string, SignedRecord>
 }
+
+const CURRENT_SLOT = 1
+const HELD_SLOT = 2
 
 export function snapshot (replica: Replica): IndexSnapshot {
-  const records = [...replica.list(), ...replica.listHeld()]
-  const latest = newestByName(records)
-  const names = [...latest.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+  const current = replica.list()
+  const held = replica.listHeld()
+  const slots = new Map<string, Array<[number, SignedRecord]>>()
+  for (const [tag, records] of [[CURRENT_SLOT, current], [HELD_SLOT, held]] as const) {
+    for (const r of records) {
+      const s = slots.get(r.name) ?? []
+      s.push([tag, r])
+      slots.set(r.name, s)
+    }
+  }
+  const names = [...slots.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
   const h = createHash('sha256')
   for (const name of names) {
-    const r = latest.get(name)!
     const n = Buffer.from(name, 'utf8')
-    h.update(u16(n.length)).update(n).update(u64(r.timestamp)).update(r.signature)
+    h.update(u16(n.length)).update(n)
+    for (const [tag, r] of slots.get(name)!) h.update(Uint8Array.of(tag)).update(u64(r.timestamp)).update(r.signature)
   }
-  return { digest: new Uint8Array(h.digest()), count: names.length, records, latest }
+  return { digest: new Uint8Array(h.digest()), count: names.length, records: [...current, ...held] }
 }
 
-function newestByName (records: SignedRecord[]): Map<string, SignedRecord> {
-  const latest = new Map<string, SignedRecord>()
-  for (const r of records) {
-    const prev = latest.get(r.name)
-    if (prev === undefined || compareVersions(r, prev) > 0) latest.set(r.name, r)
-  }
-  return latest
-}
-
-/** What `theirs` lacks: my records newer than their newest for the same name. */
-function missingFrom (mine: SignedRecord[], theirs: Map<string, SignedRecord>): SignedRecord[] {
-  return mine.filter(r => {
-    const t = theirs.get(r.name)
-    return t === undefined || compareVersions(r, t) > 0
-  })
+/**
+ * What `theirs` (every record the peer sent: its current and held versions) may lack: my
+ * records it does not hold, except those older than a version of theirs in the present
+ * (which is, or is about to be, their current one). A version of theirs from the future
+ * does not count: it is held back, and a newer current version must still reach them.
+ * `present` is the newest timestamp not held back here (local clock + max_clock_skew).
+ */
+export function missingFrom (mine: SignedRecord[], theirs: SignedRecord[], present: number): SignedRecord[] {
+  const byName = new Map<string, SignedRecord[]>()
+  for (const t of theirs) byName.set(t.name, [...byName.get(t.name) ?? [], t])
+  return mine.filter(r => !(byName.get(r.name) ?? []).some(t => {
+    const order = compareVersions(t, r)
+    return order === 0 || (order > 0 && t.timestamp <= present)
+  }))
 }
 
 export class Syncer {
@@ -164,7 +175,8 @@ export class Syncer {
       }
       const theirs = await this.readRecords(reader)
       const now = snapshot(this.replica) // may have moved while reading
-      await this.sendRecords(stream, missingFrom(now.records, newestByName(theirs)), deadline)
+      const present = this.replica.clock() + this.replica.getPolicy().maxClockSkew
+      await this.sendRecords(stream, missingFrom(now.records, theirs, present), deadline)
       await closeWrite(stream, deadline)
       this.counters.exchanged++
       this.onRecords(theirs, peer)

@@ -3,12 +3,13 @@
 //   files/<name>        delivered content: the stable path that .path units watch
 //   records/<name>.rec  the current signed record of each name (the index)
 //   held/<name>.rec     a record from the future, held back until its time (DESIGN.md §4)
-//   staging/<sha>-<n> content written before its record: the roll-forward journal
+//   staging/<key>       content written before its record, one blob per record (key:
+//                       sha256 of the encoded record): the roll-forward journal
 //
 // Writing a version: (1) stage the content durably, (2) write the record atomically —
 // the commit point, (3) rename the staged content to files/<name>. A crash before (2)
 // leaves the old version; a crash after it is rolled forward by recover(), which finds
-// the staged content by its hash. Nothing is ever delivered that was not verified.
+// the staged content by its record. Nothing is ever delivered that was not verified.
 import { open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { constants as fsConstants, createReadStream } from 'node:fs'
@@ -155,7 +156,7 @@ export class DiskStore {
       }
       if (isDeliverable(record, now)) {
         const ok = await this.hashMatches(this.deliveredPath(name), record) ||
-          (await this.hashMatches(this.stagedPath(record), record) && await this.placeDelivered(record, true).then(() => true))
+          (await this.stagedReady(record) && await this.placeDelivered(record, true).then(() => true))
         if (!ok) {
           warn('dropping stored record whose content is missing or corrupt', { name })
           await this.forget(name)
@@ -169,12 +170,13 @@ export class DiskStore {
     const byName = new Map(current.map(r => [r.name, r]))
     const held: SignedRecord[] = []
     for (const { name, record } of await this.readRecords(this.heldDir, warn)) {
-      const cur = byName.get(name)
-      const usable = record !== undefined && stillAuthorized(policy, record) &&
-        (cur === undefined || compareVersions(record, cur) > 0) &&
-        (!isDeliverable(record, Infinity) || record.size === 0 || await this.hashMatches(this.stagedPath(record), record))
-      if (!usable) { await unlinkDurable(this.heldPath(name)); continue }
-      held.push(record)
+      const reason = await this.heldProblem(record, byName.get(name), policy)
+      if (reason !== undefined) {
+        if (reason !== 'superseded') warn('dropping held record', { name, reason }) // superseded: nothing is lost
+        await unlinkDurable(this.heldPath(name))
+        continue
+      }
+      held.push(record!)
     }
     await this.sweep(current, held, warn)
     return { current, held }
@@ -212,6 +214,28 @@ export class DiskStore {
     }
   }
 
+  /** Why a held record found at start cannot stay held, or undefined when it can. */
+  private async heldProblem (record: SignedRecord | undefined, current: SignedRecord | undefined, policy: Policy): Promise<string | undefined> {
+    if (record === undefined) return 'unreadable or bad signature'
+    if (!stillAuthorized(policy, record)) return 'signer no longer allowed'
+    if (current !== undefined && compareVersions(record, current) <= 0) return 'superseded'
+    if (isDeliverable(record, Infinity) && record.size > 0 && !await this.stagedReady(record)) return 'its staged content is missing or corrupt'
+    return undefined
+  }
+
+  /**
+   * Whether the staged blob of `record` is there and intact. A blob staged by 0.1.0 (keyed
+   * by hash + name, possibly shared by a held and a current record) is staged again under
+   * this record's key; sweep() then removes the old one.
+   */
+  private async stagedReady (record: SignedRecord): Promise<boolean> {
+    if (await this.hashMatches(this.stagedPath(record), record)) return true
+    const legacy = join(this.stagingDir, legacyStagedKey(record))
+    if (!await this.hashMatches(legacy, record)) return false
+    await this.stage(record, new Uint8Array(await readFile(legacy)))
+    return true
+  }
+
   private async hashMatches (path: string, record: SignedRecord): Promise<boolean> {
     try {
       const st = await stat(path)
@@ -223,8 +247,17 @@ export class DiskStore {
   }
 }
 
-/** Staged content is keyed by name and hash: two names with equal content never share a blob. */
+/**
+ * Staged content is keyed by the exact record (sha256 of its encoding): a held version
+ * and the current one never share a blob, even with equal content, so delivering one
+ * cannot take the other's content away (issue 11, F9).
+ */
 function stagedKey (record: SignedRecord): string {
+  return createHash('sha256').update(encodeRecord(record)).digest('hex')
+}
+
+/** The key used up to 0.1.0 (sha256 + name), still read by recover() after an upgrade. */
+function legacyStagedKey (record: SignedRecord): string {
   const nameHash = createHash('sha256').update(record.name).digest('hex').slice(0, 16)
   return `${Buffer.from(record.sha256).toString('hex')}-${nameHash}`
 }

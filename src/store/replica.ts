@@ -10,6 +10,7 @@ import {
 } from '../rule/which-version-wins.js'
 import { ContentMismatchError, ContentReader, VerifiedFiles } from './content-reader.js'
 import { DiskStore } from './disk-store.js'
+import { RetryBackoff } from './retry-backoff.js'
 
 export type ChangeKind = 'updated' | 'deleted' | 'expired' | 'revoked'
 export interface Change {
@@ -35,6 +36,13 @@ export class StoreIOError extends Error {
 }
 
 const MAX_TIMER = 2 ** 31 - 1
+/**
+ * A timer action whose disk operation failed (removing an expired file, releasing a held
+ * record: EROFS, EACCES, EIO) is retried after RETRY_FIRST ms, doubling up to RETRY_MAX,
+ * per name; a success starts over (issue 11, L2).
+ */
+export const RETRY_FIRST = 1_000
+export const RETRY_MAX = 60_000
 const EMPTY = new Uint8Array(0)
 
 export class Replica {
@@ -47,6 +55,8 @@ export class Replica {
   private readonly verified = new VerifiedFiles()
   private expiryTimer?: NodeJS.Timeout
   private holdTimer?: NodeJS.Timeout
+  private readonly expiryRetry = new RetryBackoff(RETRY_FIRST, RETRY_MAX)
+  private readonly holdRetry = new RetryBackoff(RETRY_FIRST, RETRY_MAX)
   private closed = false
 
   private constructor (
@@ -181,6 +191,7 @@ export class Replica {
       throw ioError(err, `storing "${record.name}"`)
     }
     this.current.set(record.name, record)
+    this.expiryRetry.reset(record.name) // a new version: its expiry has not failed yet
     if (deliver) this.delivered.add(record.name)
     else this.delivered.delete(record.name)
     const held = this.held.get(record.name)
@@ -203,8 +214,10 @@ export class Replica {
     }
     const prev = this.held.get(record.name)
     this.held.set(record.name, record)
-    if (prev !== undefined && !Buffer.from(prev.sha256).equals(record.sha256)) {
-      await this.disk.dropStaged(prev).catch(() => {}) // its held record was just overwritten
+    this.holdRetry.reset(record.name)
+    if (prev !== undefined && prev !== record) {
+      // its held record was just overwritten; staged blobs are per record, so this is prev's own
+      await this.disk.dropStaged(prev).catch(() => {})
     }
     this.log.info({ name: record.name, timestamp: record.timestamp, until }, 'record from the future held back')
     this.scheduleHold()
@@ -228,6 +241,7 @@ export class Replica {
     for (const record of [...this.held.values()]) {
       if (stillAuthorized(policy, record)) continue
       this.held.delete(record.name)
+      this.log.warn({ name: record.name, timestamp: record.timestamp, reason: 'signer no longer allowed' }, 'held record dropped')
       await this.disk.unhold(record, false).catch(() => {})
     }
     this.scheduleExpiry()
@@ -240,7 +254,7 @@ export class Replica {
     let next = Infinity
     for (const name of this.delivered) {
       const e = this.current.get(name)?.expires ?? 0
-      if (e !== 0 && e < next) next = e
+      if (e !== 0) next = Math.min(next, this.expiryRetry.notBefore(name, e))
     }
     if (next === Infinity) return
     this.expiryTimer = setTimeout(() => { void this.expireDue() }, clampDelay(next - this.clock()))
@@ -251,13 +265,15 @@ export class Replica {
     const now = this.clock()
     for (const name of [...this.delivered]) {
       const record = this.current.get(name)
-      if (record === undefined || !isExpired(record, now)) continue
+      if (record === undefined || !isExpired(record, now) || this.expiryRetry.notBefore(name, 0) > now) continue
       await this.withLock(name, async () => {
         if (this.current.get(name) !== record || !this.delivered.has(name)) return
         try { await this.disk.undeliver(name) } catch (err) {
-          this.log.error({ err, name }, 'could not remove expired file; retrying')
+          const retryAt = this.expiryRetry.failed(name, this.clock())
+          this.log.error({ err, name, retryInMs: retryAt - this.clock() }, 'could not remove expired file; retrying later')
           return
         }
+        this.expiryRetry.reset(name)
         this.delivered.delete(name)
         this.log.info({ name, expires: record.expires }, 'expired')
         this.emit({ kind: 'expired', record, origin: 'timer' })
@@ -270,7 +286,7 @@ export class Replica {
     clearTimeout(this.holdTimer)
     if (this.closed) return
     let next = Infinity
-    for (const r of this.held.values()) next = Math.min(next, r.timestamp - this.policy.maxClockSkew)
+    for (const r of this.held.values()) next = Math.min(next, this.holdRetry.notBefore(r.name, r.timestamp - this.policy.maxClockSkew))
     if (next === Infinity) return
     this.holdTimer = setTimeout(() => { void this.releaseDue() }, clampDelay(next - this.clock()))
     this.holdTimer.unref()
@@ -278,25 +294,45 @@ export class Replica {
 
   private async releaseDue (): Promise<void> {
     for (const record of [...this.held.values()]) {
-      if (record.timestamp - this.policy.maxClockSkew > this.clock()) continue
-      await this.withLock(record.name, async () => {
-        if (this.held.get(record.name) !== record) return
-        const v = judge(record, this.current.get(record.name), this.policy, this.clock())
-        if (v.action === 'hold') return
-        if (v.action === 'accept') {
-          const content = needsContent(record, this.clock()) ? await this.disk.readStaged(record) : EMPTY
-          if (content !== undefined && contentProblem(record, content) === undefined) {
-            try {
-              await this.commit(record, content, 'held', true)
-              return
-            } catch (err) { this.log.error({ err, name: record.name }, 'could not release held record'); return }
-          }
-        }
-        this.held.delete(record.name)
-        await this.disk.unhold(record, false).catch(() => {})
-      })
+      const due = record.timestamp - this.policy.maxClockSkew
+      if (this.holdRetry.notBefore(record.name, due) > this.clock()) continue
+      try {
+        await this.withLock(record.name, async () => await this.release(record))
+      } catch (err) {
+        const retryAt = this.holdRetry.failed(record.name, this.clock())
+        this.log.error({ err, name: record.name, retryInMs: retryAt - this.clock() }, 'could not release held record; retrying later')
+      }
     }
     this.scheduleHold()
+  }
+
+  /**
+   * A held record whose time has come becomes current, or is dropped with a warning that
+   * says why (a newer version won meanwhile, its signer lost its key, its staged content
+   * is gone or damaged). A disk error throws: the record stays held and is retried.
+   */
+  private async release (record: SignedRecord): Promise<void> {
+    if (this.held.get(record.name) !== record) return
+    const now = this.clock()
+    const v = judge(record, this.current.get(record.name), this.policy, now)
+    if (v.action === 'hold') return // the clock went back: scheduleHold() finds it again
+    let reason: string
+    if (v.action === 'accept') {
+      const content = needsContent(record, now) ? await this.disk.readStaged(record) : EMPTY
+      const problem = content === undefined ? 'its staged content is missing' : contentProblem(record, content)
+      if (problem === undefined) {
+        await this.commit(record, content ?? EMPTY, 'held', true)
+        this.holdRetry.reset(record.name)
+        return
+      }
+      reason = problem
+    } else {
+      reason = v.action === 'refuse' ? v.reason : 'the current version is newer'
+    }
+    this.held.delete(record.name)
+    this.holdRetry.reset(record.name)
+    this.log.warn({ name: record.name, timestamp: record.timestamp, reason }, 'held record dropped at its release')
+    await this.disk.unhold(record, false).catch(err => this.log.warn({ err, name: record.name }, 'could not remove held record'))
   }
 
   private emit (c: Change): void {

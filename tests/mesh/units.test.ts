@@ -11,6 +11,8 @@ import { listenAddresses, parseBootstrap } from '../../src/mesh/addresses.js'
 import { Admission, allowedPeerIds } from '../../src/mesh/admission.js'
 import { encodeVarint, frame } from '../../src/mesh/wire.js'
 import { decodePeers } from '../../src/mesh/peer-exchange.js'
+import { missingFrom } from '../../src/mesh/sync.js'
+import { signRecord, type SignedRecord } from '../../src/crypto/record.js'
 
 const dirs: string[] = []
 async function tmp (): Promise<string> { const d = await mkdtemp(join(tmpdir(), 'dm-mesh-unit-')); dirs.push(d); return d }
@@ -109,5 +111,23 @@ describe('framing', () => {
     expect(() => decodePeers(Buffer.from('{'), 32, 8)).toThrow(/not JSON/)
     expect(() => decodePeers(Buffer.from(JSON.stringify({ peers: [{ id: 'x', addrs: [] }] })), 32, 8)).toThrow(/bad peer id/)
     expect(() => decodePeers(Buffer.from(JSON.stringify({ peers: new Array(33).fill({ id, addrs: [] }) })), 32, 8)).toThrow(/limit/)
+  })
+})
+
+describe('sync send-back (issue 11, F1)', () => {
+  const key = generateSigningKey()
+  const now = Date.now()
+  const at = (timestamp: number, text: string): SignedRecord => signRecord(key, { name: 'a.txt', content: new TextEncoder().encode(text), timestamp })
+  const v1 = at(now - 2_000, 'v1')
+  const v2 = at(now - 1_000, 'v2')
+  const scheduled = at(now + 3_600_000, 'later')
+  const present = now + 5 * 60_000
+
+  it('a peer holding the same future record still gets my newer current version; an older one is not sent back', () => {
+    expect(missingFrom([v2, scheduled], [v1, scheduled], present)).toEqual([v2])
+    expect(missingFrom([v1, scheduled], [v2, scheduled], present)).toEqual([])
+    expect(missingFrom([v2, scheduled], [v2], present)).toEqual([scheduled])
+    expect(missingFrom([v2], [scheduled], present)).toEqual([v2]) // a held record alone is not their current one
+    expect(missingFrom([v2, scheduled], [v2, scheduled], present)).toEqual([])
   })
 })

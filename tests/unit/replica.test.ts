@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { existsSync, readFileSync, statSync, writeFileSync, readdirSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { pino, type Logger } from 'pino'
+import type { Policy } from '../../src/rule/which-version-wins.ts'
 import { encodeRecord, signRecord } from '../../src/crypto/record.ts'
 import { Replica, StoreIOError, type Change } from '../../src/store/replica.ts'
 import { keys, policy } from '../helpers/keys.ts'
@@ -176,3 +180,148 @@ describe('replica and store', () => {
     expect(readFileSync(join(dir, 'files', 'motd'), 'utf8')).toBe(big)
   })
 })
+
+/** A logger that keeps every line it writes (level warn and up), to count and read them. */
+function capturingLog (): { log: Logger, lines: Array<{ level: number, msg: string, [k: string]: unknown }> } {
+  const lines: Array<{ level: number, msg: string }> = []
+  const log = pino({ level: 'warn' }, { write: (s: string) => { lines.push(JSON.parse(s)) } })
+  return { log, lines }
+}
+
+async function openLogged (dir: string, p: Policy, log: Logger, clock?: () => number): Promise<Replica> {
+  const r = await Replica.open(dir, p, log, clock)
+  cleanups.push(async () => await r.close())
+  return r
+}
+
+const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
+
+describe('held-back versions (issue 11: F9, L2)', () => {
+  it('F9: a held version is released on time even after a current version with the same content was published', async () => {
+    const skewed = policy({ motd: [alice] }, { maxClockSkew: 200 })
+    const { dir, cleanup } = tempDir(); cleanups.push(cleanup)
+    const { log, lines } = capturingLog()
+    const r = await openLogged(dir, skewed, log)
+    const t = Date.now()
+    expect(await put(r, 'v1', { ts: t - 10 })).toMatchObject({ outcome: 'accepted' })
+    const future = signRecord(alice, { name: 'motd', content: text('same bytes'), timestamp: t + 900 })
+    expect(await r.submit(future, text('same bytes'), 'test')).toEqual({ outcome: 'held', until: t + 700 })
+    // an urgent fix with the very content that is scheduled: it becomes current now
+    expect(await put(r, 'same bytes', { ts: t })).toMatchObject({ outcome: 'accepted' })
+    expect(readFileSync(join(dir, 'files', 'motd'), 'utf8')).toBe('same bytes')
+    expect(r.getHeld('motd')).toBeDefined()
+    const released = nextChange(r, 'updated')
+    await waitUntil(() => r.get('motd')?.timestamp === future.timestamp, 5_000) // released at t + 700
+    expect((await released).origin).toBe('held')
+    expect(r.listHeld()).toHaveLength(0)
+    expect(readFileSync(join(dir, 'files', 'motd'), 'utf8')).toBe('same bytes')
+    expect(lines.filter(l => l.level >= 40)).toEqual([])
+    // and across a restart in between (recover + sweep keep the held record's blob)
+    await waitUntil(() => Date.now() > future.timestamp + 5, 5_000) // the next current version must be newer
+    const later = signRecord(alice, { name: 'motd', content: text('same again'), timestamp: Date.now() + 2_000 })
+    expect(await r.submit(later, text('same again'), 'test')).toMatchObject({ outcome: 'held' })
+    expect(await put(r, 'same again', { ts: Date.now() })).toMatchObject({ outcome: 'accepted' })
+    await r.close()
+    const again = await openLogged(dir, skewed, log)
+    expect(again.getHeld('motd')?.timestamp).toBe(later.timestamp)
+    await waitUntil(() => again.get('motd')?.timestamp === later.timestamp, 5_000)
+    expect(readFileSync(join(dir, 'files', 'motd'), 'utf8')).toBe('same again')
+    expect(readdirSync(join(dir, 'staging'))).toEqual([])
+  })
+
+  it('F9: a held record whose content was staged by 0.1.0 (keyed by hash + name) is kept across the upgrade and released', async () => {
+    const skewed = policy({ motd: [alice] }, { maxClockSkew: 200 })
+    const { dir, cleanup } = tempDir(); cleanups.push(cleanup)
+    const { log, lines } = capturingLog()
+    const first = await openLogged(dir, skewed, log)
+    await first.close()
+    const future = signRecord(alice, { name: 'motd', content: text('staged by 0.1.0'), timestamp: Date.now() + 800 })
+    const legacyKey = `${Buffer.from(future.sha256).toString('hex')}-${createHash('sha256').update('motd').digest('hex').slice(0, 16)}`
+    writeFileSync(join(dir, 'staging', legacyKey), 'staged by 0.1.0')
+    writeFileSync(join(dir, 'held', 'motd.rec'), encodeRecord(future))
+    const r = await openLogged(dir, skewed, log)
+    expect(r.getHeld('motd')?.timestamp).toBe(future.timestamp)
+    expect(readdirSync(join(dir, 'staging'))).not.toContain(legacyKey)
+    await waitUntil(() => r.get('motd')?.timestamp === future.timestamp, 5_000)
+    expect(readFileSync(join(dir, 'files', 'motd'), 'utf8')).toBe('staged by 0.1.0')
+    expect(lines).toEqual([])
+  })
+
+  it('F9: a held version that cannot be released is dropped with a warning that says why', async () => {
+    const skewed = policy({ motd: [alice] }, { maxClockSkew: 200 })
+    const { dir, cleanup } = tempDir(); cleanups.push(cleanup)
+    const { log, lines } = capturingLog()
+    const r = await openLogged(dir, skewed, log)
+    const t = Date.now()
+    const future = signRecord(alice, { name: 'motd', content: text('scheduled'), timestamp: t + 600 })
+    expect(await r.submit(future, text('scheduled'), 'test')).toMatchObject({ outcome: 'held' })
+    // its staged content is damaged behind the daemon's back
+    for (const f of readdirSync(join(dir, 'staging'))) writeFileSync(join(dir, 'staging', f), 'scheduleX')
+    await waitUntil(() => r.listHeld().length === 0, 5_000)
+    const warned = lines.filter(l => l.level === 40 && /held/.test(l.msg))
+    expect(warned).toHaveLength(1)
+    expect(warned[0]).toMatchObject({ name: 'motd', timestamp: future.timestamp })
+    expect(String(warned[0].reason)).toMatch(/content/)
+    expect(r.get('motd')).toBeUndefined()
+  })
+
+  it('F9: a held version whose signer is removed by a reload is dropped with a warning', async () => {
+    const { dir, cleanup } = tempDir(); cleanups.push(cleanup)
+    const { log, lines } = capturingLog()
+    const r = await openLogged(dir, P, log)
+    const future = signRecord(bob, { name: 'motd', content: text('by bob, later'), timestamp: Date.now() + 3_600_000 })
+    expect(await r.submit(future, text('by bob, later'), 'test')).toMatchObject({ outcome: 'held' })
+    await r.setPolicy(policy({ motd: [alice] }, { maxFileSize: 1024 * 1024 }))
+    expect(r.listHeld()).toEqual([])
+    expect(lines.filter(l => l.msg === 'held record dropped')).toMatchObject([{ name: 'motd', reason: 'signer no longer allowed' }])
+  })
+
+  it.skipIf(process.getuid?.() !== 0)('L2: an expired file that cannot be removed (read-only disk) is retried with backoff, not in a storm', async () => {
+    const fs = smallTmpfs(1024)!
+    cleanups.push(fs.cleanup)
+    const { log, lines } = capturingLog()
+    const r = await openLogged(fs.dir, P, log)
+    const t = Date.now()
+    expect(await put(r, 'temporary grant', { ts: t, expires: t + 300 })).toMatchObject({ outcome: 'accepted' })
+    execFileSync('mount', ['-o', 'remount,ro', fs.dir])
+    cleanups.push(() => { try { execFileSync('mount', ['-o', 'remount,rw', fs.dir]) } catch {} })
+    await sleep(300 + 2_500)
+    const errors = lines.filter(l => /could not remove expired file/.test(l.msg))
+    expect(errors.length).toBeGreaterThanOrEqual(1)
+    expect(errors.length).toBeLessThanOrEqual(4) // 1 s, then 2 s: three tries in 2.5 s
+    expect(r.isDelivered('motd')).toBe(true)
+    // the disk comes back: the next retry removes it
+    execFileSync('mount', ['-o', 'remount,rw', fs.dir])
+    await waitUntil(() => !r.isDelivered('motd'), 10_000)
+    expect(existsSync(join(fs.dir, 'files', 'motd'))).toBe(false)
+  })
+
+  it.skipIf(process.getuid?.() !== 0)('L2: a held record that cannot be released (read-only disk) is retried with backoff, then released', async () => {
+    const fs = smallTmpfs(1024)!
+    cleanups.push(fs.cleanup)
+    const { log, lines } = capturingLog()
+    const skewed = policy({ motd: [alice] }, { maxClockSkew: 100 })
+    const r = await openLogged(fs.dir, skewed, log)
+    const t = Date.now()
+    const future = signRecord(alice, { name: 'motd', content: text('scheduled'), timestamp: t + 400 })
+    expect(await r.submit(future, text('scheduled'), 'test')).toMatchObject({ outcome: 'held' })
+    execFileSync('mount', ['-o', 'remount,ro', fs.dir])
+    cleanups.push(() => { try { execFileSync('mount', ['-o', 'remount,rw', fs.dir]) } catch {} })
+    await sleep(300 + 2_500)
+    const errors = lines.filter(l => /could not release held record/.test(l.msg))
+    expect(errors.length).toBeGreaterThanOrEqual(1)
+    expect(errors.length).toBeLessThanOrEqual(4)
+    expect(r.getHeld('motd')).toBeDefined() // kept for the next try, not dropped
+    execFileSync('mount', ['-o', 'remount,rw', fs.dir])
+    await waitUntil(() => r.get('motd')?.timestamp === future.timestamp, 10_000)
+    expect(readFileSync(join(fs.dir, 'files', 'motd'), 'utf8')).toBe('scheduled')
+  })
+})
+
+async function waitUntil (cond: () => boolean, timeout: number): Promise<void> {
+  const start = Date.now()
+  while (!cond()) {
+    if (Date.now() - start > timeout) throw new Error(`condition not met within ${timeout} ms`)
+    await sleep(20)
+  }
+}
