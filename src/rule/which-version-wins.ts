@@ -25,10 +25,17 @@ export type RefusalCode =
   | 'too-large' // 3. size > max_file_size
   | 'bad-content' // 3. the content does not hash to the record
 
+/**
+ * 'below-floor': at or below the name's floor — the height the name had reached when a
+ * version was revoked or a stored record found corrupt (DESIGN.md §7): nothing that old
+ * comes back, whoever replays it.
+ */
+export type IgnoreReason = 'identical' | 'not-newer' | 'below-floor'
+
 export type Verdict =
   | { action: 'accept' } // newest valid version: store it (content must match, see contentProblem)
   | { action: 'hold', until: number } // 4. from the future: keep it aside, judge again at `until`
-  | { action: 'ignore', why: 'identical' | 'not-newer' } // 5. a no-op (a replay, or an older version)
+  | { action: 'ignore', why: IgnoreReason } // 5. a no-op (a replay, or an older version)
   | { action: 'refuse', code: RefusalCode, reason: string }
 
 /** Steps 1–2: may this signer sign this name under the current configuration? */
@@ -60,9 +67,10 @@ export function stillAuthorized (policy: Policy, record: SignedRecord): boolean 
 
 /**
  * Judges a candidate record against the version currently held for its name.
- * `content`, when given, is checked against the record too (steps 3).
+ * `content`, when given, is checked against the record too (steps 3). `floor`, when the
+ * name has one, is the timestamp at or below which no version is accepted any more.
  */
-export function judge (candidate: SignedRecord, current: SignedRecord | undefined, policy: Policy, now: number, content?: Uint8Array): Verdict {
+export function judge (candidate: SignedRecord, current: SignedRecord | undefined, policy: Policy, now: number, content?: Uint8Array, floor?: number): Verdict {
   const denied = authorization(policy, candidate.name, candidate.signer)
   if (denied !== undefined) return denied
   if (!verifyRecordSignature(candidate)) return refuse('bad-signature', `the signature on "${candidate.name}" does not verify`)
@@ -73,6 +81,7 @@ export function judge (candidate: SignedRecord, current: SignedRecord | undefine
     const problem = contentProblem(candidate, content)
     if (problem !== undefined) return refuse('bad-content', problem)
   }
+  if (floor !== undefined && candidate.timestamp <= floor) return { action: 'ignore', why: 'below-floor' }
   if (candidate.timestamp > now + policy.maxClockSkew) {
     return { action: 'hold', until: candidate.timestamp - policy.maxClockSkew }
   }
@@ -104,6 +113,15 @@ export function contentProblem (record: SignedRecord, content: Uint8Array): stri
   if (content.length !== record.size) return `content is ${content.length} bytes, the record says ${record.size}`
   if (!Buffer.from(sha256(content)).equals(record.sha256)) return `content of "${record.name}" does not match the signed sha256`
   return undefined
+}
+
+/**
+ * The floor a revocation leaves (DESIGN.md §7): the revoked version and everything older
+ * stay out; capped at the time of revocation, so that a version signed after the reload
+ * wins even when the revoked one was dated far in the future (a leaked key).
+ */
+export function revocationFloor (revoked: SignedRecord, now: number): number {
+  return Math.min(revoked.timestamp, now)
 }
 
 export function isExpired (record: SignedRecord, now: number): boolean {
