@@ -199,15 +199,13 @@ export class Replica {
       throw ioError(err, `recording the floors of ${revoked.length} revoked version(s)`, 'the running configuration is unchanged')
     }
     this.policy = policy
+    const unheld = [...this.held.values()].filter(r => !stillAuthorized(policy, r))
+    for (const record of unheld) this.held.delete(record.name) // out of the index before anything is awaited
     // current again: a version accepted while the floors were written is revoked too
     for (const record of [...this.current.values()]) {
       if (!stillAuthorized(policy, record)) await this.withLock(record.name, async () => { await this.revoke(record, now) })
     }
-    for (const record of [...this.held.values()]) {
-      if (stillAuthorized(policy, record)) continue
-      this.held.delete(record.name)
-      await this.disk.unhold(record, false).catch(() => {})
-    }
+    for (const record of unheld) await this.disk.unhold(record, false).catch(() => {})
     this.scheduleExpiry()
     this.scheduleHold()
   }
