@@ -9,6 +9,7 @@ import { decodeBase64Key } from '../crypto/keys.js'
 import { nameProblem } from '../crypto/names.js'
 import type { Policy } from '../rule/which-version-wins.js'
 import { DEFAULTS, LOG_LEVELS, type LogLevel } from './defaults.js'
+import { nameLayoutProblem } from './name-layout.js'
 import { parseDuration } from './durations.js'
 
 export type Transport = 'quic' | 'tcp'
@@ -134,12 +135,8 @@ export function fromTable (doc: Table): Config {
     fileMap.set(name, set)
   }
 
-  // files/<name> is a file and files/<name>/... would need it to be a directory
-  const paths = [...fileMap.keys(), ...namespaces.map(ns => ns + '/')]
-  for (const a of paths) {
-    const clash = paths.find(b => b !== a && b.startsWith(a.endsWith('/') ? a : a + '/'))
-    if (clash !== undefined && !a.endsWith('/')) throw new ConfigError(fileMap.has(a) ? `files."${a}"` : 'namespaces', `"${a}" is a file name and a folder of "${clash.replace(/\/$/, '/<key>')}"; one of them must be renamed`)
-  }
+  const layout = nameLayoutProblem([...fileMap.keys()], namespaces)
+  if (layout !== undefined) throw new ConfigError(layout.key, layout.reason)
 
   return {
     logLevel: logLevel as LogLevel,

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { dirname, join, relative, sep } from 'node:path'
 import { decodeRecord, encodeRecord, type SignedRecord } from '../crypto/record.js'
+import { RECORD_SUFFIX } from '../crypto/names.js'
 import { isDeliverable, stillAuthorized, compareVersions, revocationFloor, type Policy } from '../rule/which-version-wins.js'
 import { verifyRecordSignature } from '../crypto/record.js'
 import type { Floors } from './floors.js'
@@ -45,8 +46,8 @@ export class DiskStore {
   }
 
   deliveredPath (name: string): string { return join(this.filesDir, ...name.split('/')) }
-  private recordPath (name: string): string { return join(this.recordsDir, ...name.split('/')) + '.rec' }
-  private heldPath (name: string): string { return join(this.heldDir, ...name.split('/')) + '.rec' }
+  private recordPath (name: string): string { return join(this.recordsDir, ...name.split('/')) + RECORD_SUFFIX }
+  private heldPath (name: string): string { return join(this.heldDir, ...name.split('/')) + RECORD_SUFFIX }
   stagedPath (record: SignedRecord): string { return join(this.stagingDir, stagedKey(record)) }
 
   /**
