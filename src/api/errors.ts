@@ -10,6 +10,7 @@ export class ApiError extends Error {
 const REFUSAL_STATUS: Record<RefusalCode, Status> = {
   'not-configured': Status.PERMISSION_DENIED,
   'not-signer': Status.PERMISSION_DENIED,
+  'bad-key': Status.INVALID_ARGUMENT,
   'bad-signature': Status.INVALID_ARGUMENT,
   'bad-content': Status.INVALID_ARGUMENT,
   'too-large': Status.RESOURCE_EXHAUSTED

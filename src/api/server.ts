@@ -113,6 +113,11 @@ export class ApiServer {
       case 'refused': throw refusal(result.code, result.reason)
       case 'ignored': {
         if (result.why === 'identical') return { outcome: 'IDENTICAL', version: this.version(record), heldUntil: 0 }
+        if (result.why === 'below-floor') {
+          throw new ApiError(grpc.status.FAILED_PRECONDITION,
+            `"${record.name}" at timestamp ${record.timestamp} is at or below the floor of that name (${this.o.replica.getFloor(record.name) ?? '?'}), ` +
+            'left when a version was revoked or found corrupt; sign a new version')
+        }
         const held = this.o.replica.get(record.name)
         throw new ApiError(grpc.status.FAILED_PRECONDITION,
           `"${record.name}" at timestamp ${record.timestamp} is not newer than the version held (timestamp ${held?.timestamp ?? '?'}); sign a new version`)

@@ -4,10 +4,12 @@
 import { parse as parseToml } from 'smol-toml'
 import { readFile } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
+import { publicKeyProblem } from '../crypto/key-validity.js'
 import { decodeBase64Key } from '../crypto/keys.js'
 import { nameProblem } from '../crypto/names.js'
 import type { Policy } from '../rule/which-version-wins.js'
 import { DEFAULTS, LOG_LEVELS, type LogLevel } from './defaults.js'
+import { nameLayoutProblem } from './name-layout.js'
 import { parseDuration } from './durations.js'
 
 export type Transport = 'quic' | 'tcp'
@@ -92,9 +94,12 @@ export function fromTable (doc: Table): Config {
   })
   const allowedNodes = strList(cluster, 'allowed_nodes', 'cluster.')
   allowedNodes.forEach((n, i) => {
-    if (decodeBase64Key(n) === undefined && !/^(12D3KooW|Qm)[1-9A-HJ-NP-Za-km-z]{40,50}$/.test(n)) {
+    const raw = decodeBase64Key(n)
+    if (raw === undefined && !/^(12D3KooW|Qm)[1-9A-HJ-NP-Za-km-z]{40,50}$/.test(n)) {
       throw new ConfigError(`cluster.allowed_nodes[${i}]`, `"${n}" is neither a base64 32-byte public key nor a peer id`)
     }
+    const problem = raw === undefined ? undefined : publicKeyProblem(raw)
+    if (problem !== undefined) throw new ConfigError(`cluster.allowed_nodes[${i}]`, `"${n}" ${problem}`)
   })
   const transports = strList(cluster, 'transports', 'cluster.', [...DEFAULTS.cluster.transports])
   transports.forEach((t, i) => {
@@ -119,20 +124,19 @@ export function fromTable (doc: Table): Config {
     if (!Array.isArray(keys)) throw new ConfigError(key, 'must be a list of base64 public keys')
     const set = new Set<string>()
     keys.forEach((k, i) => {
-      if (typeof k !== 'string' || decodeBase64Key(k) === undefined) {
+      const raw = typeof k === 'string' ? decodeBase64Key(k) : undefined
+      if (raw === undefined) {
         throw new ConfigError(`${key}[${i}]`, `${JSON.stringify(k)} is not the standard padded base64 of a 32-byte Ed25519 public key`)
       }
-      set.add(k)
+      const problem = publicKeyProblem(raw)
+      if (problem !== undefined) throw new ConfigError(`${key}[${i}]`, `"${k as string}" ${problem}`)
+      set.add(k as string)
     })
     fileMap.set(name, set)
   }
 
-  // files/<name> is a file and files/<name>/... would need it to be a directory
-  const paths = [...fileMap.keys(), ...namespaces.map(ns => ns + '/')]
-  for (const a of paths) {
-    const clash = paths.find(b => b !== a && b.startsWith(a.endsWith('/') ? a : a + '/'))
-    if (clash !== undefined && !a.endsWith('/')) throw new ConfigError(fileMap.has(a) ? `files."${a}"` : 'namespaces', `"${a}" is a file name and a folder of "${clash.replace(/\/$/, '/<key>')}"; one of them must be renamed`)
-  }
+  const layout = nameLayoutProblem([...fileMap.keys()], namespaces)
+  if (layout !== undefined) throw new ConfigError(layout.key, layout.reason)
 
   return {
     logLevel: logLevel as LogLevel,

@@ -23,6 +23,33 @@ export function isValidName (name: string): boolean {
   return nameProblem(name) === undefined
 }
 
+// The store keeps a name's record at records/<name>.rec (and held/<name>.rec) and its
+// content at files/<name>, and writes through temp files named .dm-tmp-* beside them
+// (src/store/). A valid name that this layout cannot hold is refused when the config is
+// loaded (DESIGN.md §3: every configured name must be storable, recoverable, deliverable).
+/** Prefix of the store's temp files; a name segment must not start with it (recovery deletes them). */
+export const STORE_TEMP_PREFIX = '.dm-tmp-'
+/** Suffix of a record file in records/ and held/. */
+export const RECORD_SUFFIX = '.rec'
+/** Longest file name (one path component) the file systems the store runs on allow. */
+const MAX_COMPONENT_BYTES = 255
+/** Longest last segment: records/<...>/<last>.rec must fit in one component. */
+export const MAX_LAST_SEGMENT_BYTES = MAX_COMPONENT_BYTES - RECORD_SUFFIX.length
+
+/**
+ * Returns why a valid name cannot be held by the store on its own, or undefined. Whether
+ * two names collide is checked over the whole configuration (config.ts).
+ */
+export function storableNameProblem (name: string): string | undefined {
+  const segments = name.split('/')
+  for (const segment of segments) {
+    if (segment.startsWith(STORE_TEMP_PREFIX)) return `name segment "${segment}" starts with "${STORE_TEMP_PREFIX}", which the store reserves for its temp files`
+  }
+  const last = Buffer.byteLength(segments[segments.length - 1], 'utf8')
+  if (last > MAX_LAST_SEGMENT_BYTES) return `the last name segment is ${last} bytes, the limit is ${MAX_LAST_SEGMENT_BYTES} (the store adds "${RECORD_SUFFIX}" to it)`
+  return undefined
+}
+
 function printable (s: string): string {
   return s.replace(/[^\x20-\x7e]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }

@@ -65,9 +65,15 @@ export class Daemon {
     ]) {
       if (a !== b) this.log.warn({ key }, 'changed in the config file; takes effect on restart, not reload')
     }
+    const applied = { ...this.config, logLevel: next.logLevel, files: next.files, namespaces: next.namespaces, limits: next.limits }
+    // all or nothing: setPolicy changes nothing when it fails (e.g. the floors of a
+    // revocation cannot be written), and then neither does anything else here
+    try { await this.replica.setPolicy(policyOf(applied)) } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'reload failed: keeping the running configuration; fix the cause and reload again')
+      return
+    }
     this.log.level = next.logLevel
-    this.config = { ...this.config, logLevel: next.logLevel, files: next.files, namespaces: next.namespaces, limits: next.limits }
-    await this.replica.setPolicy(policyOf(this.config))
+    this.config = applied
     // newly configured names (and versions that were revoked here) are pulled from peers now, not at the next round
     void this.mesh.syncNow().catch(err => this.log.warn({ err: (err as Error).message }, 'sync after reload failed'))
     this.log.info({ files: next.files.size, namespaces: next.namespaces }, 'configuration reloaded')
@@ -100,11 +106,14 @@ export async function runDaemon (config: Config, configPath?: string): Promise<v
   sd.startWatchdog()
   let reloading = Promise.resolve()
   process.on('SIGHUP', () => {
+    // a failed reload is logged and the chain goes on: the next SIGHUP runs again
     reloading = reloading.then(async () => {
       await sd.reloading()
-      await daemon.reload()
+      try { await daemon.reload() } catch (err) {
+        log.error({ err: (err as Error).message }, 'reload failed: keeping the running configuration')
+      }
       await sd.notify({ READY: 1, STATUS: `serving ${daemon.replica.list().length} files` })
-    })
+    }).catch(err => { log.error({ err: (err as Error).message }, 'reload: could not notify systemd') })
   })
   await new Promise<void>(resolve => {
     const stop = (signal: string): void => {

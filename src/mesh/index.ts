@@ -139,7 +139,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     const held = replica.getHeld(record.name)
     const fromTheFuture = record.timestamp > replica.clock() + policy.maxClockSkew
     if (fromTheFuture && held !== undefined && compareVersions(record, held) <= 0 && stillAuthorized(policy, held)) return
-    const verdict = judge(record, current, policy, replica.clock())
+    const verdict = judge(record, current, policy, replica.clock(), undefined, replica.getFloor(record.name))
     if (verdict.action === 'ignore') return // a replay or a version we already have
     if (verdict.action === 'refuse') {
       offers.refused++

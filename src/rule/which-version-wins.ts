@@ -1,9 +1,10 @@
 // THE RULE: which version of a file wins (DESIGN.md §4). Pure: no I/O, no clock of its
 // own (the caller passes `now`). The API path, the mesh path, the store's start-up check
 // and config reloads all decide through this module and nothing else.
+import { publicKeyProblem } from '../crypto/key-validity.js'
 import { encodeBase64Key } from '../crypto/keys.js'
 import { parseNamespaceName } from '../crypto/names.js'
-import { sha256, verifyRecordSignature, type SignedRecord } from '../crypto/record.js'
+import { encodeRecord, sha256, verifyRecordSignature, type SignedRecord } from '../crypto/record.js'
 
 /** What the rule needs to know about the configuration. */
 export interface Policy {
@@ -19,29 +20,44 @@ export interface Policy {
 export type RefusalCode =
   | 'not-configured' // 1. the name is not configured (nor a namespace name)
   | 'not-signer' // 2. the signer is not one of the name's keys
+  | 'bad-key' // 2. the signer key is not a canonical Ed25519 point, or is of small order
   | 'bad-signature' // 3. the signature does not verify
   | 'too-large' // 3. size > max_file_size
   | 'bad-content' // 3. the content does not hash to the record
 
+/**
+ * 'below-floor': at or below the name's floor — the height the name had reached when a
+ * version was revoked or a stored record found corrupt (DESIGN.md §7): nothing that old
+ * comes back, whoever replays it.
+ */
+export type IgnoreReason = 'identical' | 'not-newer' | 'below-floor'
+
 export type Verdict =
   | { action: 'accept' } // newest valid version: store it (content must match, see contentProblem)
   | { action: 'hold', until: number } // 4. from the future: keep it aside, judge again at `until`
-  | { action: 'ignore', why: 'identical' | 'not-newer' } // 5. a no-op (a replay, or an older version)
+  | { action: 'ignore', why: IgnoreReason } // 5. a no-op (a replay, or an older version)
   | { action: 'refuse', code: RefusalCode, reason: string }
 
 /** Steps 1–2: may this signer sign this name under the current configuration? */
 export function authorization (policy: Policy, name: string, signer: Uint8Array): Verdict | undefined {
   const keys = policy.files.get(name)
   if (keys !== undefined) {
-    if (keys.has(encodeBase64Key(signer))) return undefined
+    if (keys.has(encodeBase64Key(signer))) return keyVerdict(name, signer)
     return refuse('not-signer', `key ${encodeBase64Key(signer)} is not allowed to sign "${name}"`)
   }
   const ns = parseNamespaceName(name)
   if (ns !== undefined && policy.namespaces.has(ns.namespace)) {
-    if (Buffer.from(ns.key).equals(signer)) return undefined
+    if (Buffer.from(ns.key).equals(signer)) return keyVerdict(name, signer)
     return refuse('not-signer', `"${name}" is in namespace "${ns.namespace}" and may only be signed by the key it names`)
   }
   return refuse('not-configured', `"${name}" is not a configured file name`)
+}
+
+/** A small-order or non-canonical key signs nothing, wherever it is named (config keys are checked at load too). */
+function keyVerdict (name: string, signer: Uint8Array): Verdict | undefined {
+  const problem = publicKeyProblem(signer)
+  if (problem === undefined) return undefined
+  return refuse('bad-key', `signer key ${encodeBase64Key(signer)} of "${name}" ${problem}`)
 }
 
 /** Whether a stored version may still be served under the (possibly reloaded) policy. */
@@ -51,9 +67,10 @@ export function stillAuthorized (policy: Policy, record: SignedRecord): boolean 
 
 /**
  * Judges a candidate record against the version currently held for its name.
- * `content`, when given, is checked against the record too (steps 3).
+ * `content`, when given, is checked against the record too (steps 3). `floor`, when the
+ * name has one, is the timestamp at or below which no version is accepted any more.
  */
-export function judge (candidate: SignedRecord, current: SignedRecord | undefined, policy: Policy, now: number, content?: Uint8Array): Verdict {
+export function judge (candidate: SignedRecord, current: SignedRecord | undefined, policy: Policy, now: number, content?: Uint8Array, floor?: number): Verdict {
   const denied = authorization(policy, candidate.name, candidate.signer)
   if (denied !== undefined) return denied
   if (!verifyRecordSignature(candidate)) return refuse('bad-signature', `the signature on "${candidate.name}" does not verify`)
@@ -64,6 +81,7 @@ export function judge (candidate: SignedRecord, current: SignedRecord | undefine
     const problem = contentProblem(candidate, content)
     if (problem !== undefined) return refuse('bad-content', problem)
   }
+  if (floor !== undefined && candidate.timestamp <= floor) return { action: 'ignore', why: 'below-floor' }
   if (candidate.timestamp > now + policy.maxClockSkew) {
     return { action: 'hold', until: candidate.timestamp - policy.maxClockSkew }
   }
@@ -78,12 +96,15 @@ export function judge (candidate: SignedRecord, current: SignedRecord | undefine
 
 /**
  * Total order of versions of one name: larger timestamp wins; on equal timestamps the
- * lexicographically larger signature wins, so every node picks the same winner.
- * Returns >0 when a is newer, <0 when b is newer, 0 when they are the same record.
+ * lexicographically larger signature wins, so every node picks the same winner; should
+ * two different records ever carry one signature (a weak key), the larger encoded record
+ * wins. Returns >0 when a is newer, <0 when b is newer, 0 only for the very same record.
  */
 export function compareVersions (a: SignedRecord, b: SignedRecord): number {
   if (a.timestamp !== b.timestamp) return a.timestamp > b.timestamp ? 1 : -1
-  return Buffer.compare(Buffer.from(a.signature), Buffer.from(b.signature))
+  const bySignature = Buffer.compare(Buffer.from(a.signature), Buffer.from(b.signature))
+  if (bySignature !== 0) return bySignature
+  return Buffer.compare(Buffer.from(encodeRecord(a)), Buffer.from(encodeRecord(b)))
 }
 
 /** Step 3 for content: size and sha256 must match the record. */
@@ -92,6 +113,15 @@ export function contentProblem (record: SignedRecord, content: Uint8Array): stri
   if (content.length !== record.size) return `content is ${content.length} bytes, the record says ${record.size}`
   if (!Buffer.from(sha256(content)).equals(record.sha256)) return `content of "${record.name}" does not match the signed sha256`
   return undefined
+}
+
+/**
+ * The floor a revocation leaves (DESIGN.md §7): the revoked version and everything older
+ * stay out; capped at the time of revocation, so that a version signed after the reload
+ * wins even when the revoked one was dated far in the future (a leaked key).
+ */
+export function revocationFloor (revoked: SignedRecord, now: number): number {
+  return Math.min(revoked.timestamp, now)
 }
 
 export function isExpired (record: SignedRecord, now: number): boolean {

@@ -3,8 +3,10 @@
 import { open, rename, unlink, mkdir, type FileHandle } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { dirname, join } from 'node:path'
+import { STORE_TEMP_PREFIX } from '../crypto/names.js'
 
-export const TEMP_PREFIX = '.dm-tmp-'
+/** Temp files start with this; no configured name segment may (crypto/names.ts). */
+export const TEMP_PREFIX = STORE_TEMP_PREFIX
 
 export async function fsyncDir (dir: string): Promise<void> {
   const fh = await open(dir, 'r')

@@ -5,6 +5,7 @@
 //   held/<name>.rec     a record from the future, held back until its time (DESIGN.md §4)
 //   staging/<key>       content written before its record, one blob per record (key:
 //                       sha256 of the encoded record): the roll-forward journal
+//   floors.json         per-name floors left by revocations and corrupt records (floors.ts)
 //
 // Writing a version: (1) stage the content durably, (2) write the record atomically —
 // the commit point, (3) rename the staged content to files/<name>. A crash before (2)
@@ -15,8 +16,10 @@ import { createHash } from 'node:crypto'
 import { constants as fsConstants, createReadStream } from 'node:fs'
 import { dirname, join, relative, sep } from 'node:path'
 import { decodeRecord, encodeRecord, type SignedRecord } from '../crypto/record.js'
-import { isDeliverable, stillAuthorized, compareVersions, type Policy } from '../rule/which-version-wins.js'
+import { RECORD_SUFFIX } from '../crypto/names.js'
+import { isDeliverable, stillAuthorized, compareVersions, revocationFloor, type Policy } from '../rule/which-version-wins.js'
 import { verifyRecordSignature } from '../crypto/record.js'
+import type { Floors } from './floors.js'
 import { DirSyncer, ensureDir, renameInto, TEMP_PREFIX, unlinkDurable, writeFileAtomic, writeFileVerifiable } from './atomic-file.js'
 
 export interface Warn { (msg: string, fields?: Record<string, unknown>): void }
@@ -44,8 +47,8 @@ export class DiskStore {
   }
 
   deliveredPath (name: string): string { return join(this.filesDir, ...name.split('/')) }
-  private recordPath (name: string): string { return join(this.recordsDir, ...name.split('/')) + '.rec' }
-  private heldPath (name: string): string { return join(this.heldDir, ...name.split('/')) + '.rec' }
+  private recordPath (name: string): string { return join(this.recordsDir, ...name.split('/')) + RECORD_SUFFIX }
+  private heldPath (name: string): string { return join(this.heldDir, ...name.split('/')) + RECORD_SUFFIX }
   stagedPath (record: SignedRecord): string { return join(this.stagingDir, stagedKey(record)) }
 
   /**
@@ -144,28 +147,46 @@ export class DiskStore {
    * Re-verifies everything on start: drops corrupt, unsigned or unauthorized entries
    * (with a warning), rolls forward a commit interrupted between record and delivery,
    * removes what must not be delivered, and clears leftovers of interrupted writes.
+   * Every current record dropped leaves a floor in `floors` first (DESIGN.md §7), so the
+   * versions it had superseded cannot be accepted again.
    */
-  async recover (policy: Policy, now: number, warn: Warn): Promise<{ current: SignedRecord[], held: SignedRecord[] }> {
+  async recover (policy: Policy, now: number, warn: Warn, floors: Floors): Promise<{ current: SignedRecord[], held: SignedRecord[] }> {
     await this.init()
     const current: SignedRecord[] = []
+    const dropped: Array<{ name: string, floor: number, reason: string }> = []
     for (const { name, record } of await this.readRecords(this.recordsDir, warn)) {
-      if (record === undefined || !stillAuthorized(policy, record)) {
-        warn('dropping stored record', { name, reason: record === undefined ? 'unreadable or bad signature' : 'signer no longer allowed' })
-        await this.forget(name)
+      if (record === undefined) {
+        // its timestamp cannot be trusted: nothing older than this moment comes back
+        dropped.push({ name, floor: now, reason: 'unreadable or bad signature' })
+        continue
+      }
+      if (!stillAuthorized(policy, record)) {
+        dropped.push({ name, floor: revocationFloor(record, now), reason: 'signer no longer allowed' })
+        continue
+      }
+      const floor = floors.get(name)
+      if (floor !== undefined && record.timestamp <= floor) {
+        dropped.push({ name, floor, reason: 'at or below the floor of its name' })
         continue
       }
       if (isDeliverable(record, now)) {
         const ok = await this.hashMatches(this.deliveredPath(name), record) ||
           (await this.stagedReady(record) && await this.placeDelivered(record, true).then(() => true))
         if (!ok) {
-          warn('dropping stored record whose content is missing or corrupt', { name })
-          await this.forget(name)
+          // the record itself is intact: that very version may be fetched again, nothing older
+          dropped.push({ name, floor: Math.min(record.timestamp - 1, now), reason: 'content is missing or corrupt' })
           continue
         }
       } else {
         await this.undeliver(name)
       }
       current.push(record)
+    }
+    // the floors are durable before anything they protect is removed
+    await floors.raise(dropped.map(d => [d.name, d.floor] as const))
+    for (const { name, floor, reason } of dropped) {
+      warn('dropping stored record', { name, reason, floor })
+      await this.forget(name)
     }
     const byName = new Map(current.map(r => [r.name, r]))
     const held: SignedRecord[] = []

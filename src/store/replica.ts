@@ -5,12 +5,13 @@
 import type { Logger } from 'pino'
 import { sameRecord, type SignedRecord } from '../crypto/record.js'
 import {
-  compareVersions, contentProblem, isDeliverable, isExpired, judge, needsContent, stillAuthorized,
-  type Policy, type RefusalCode
+  compareVersions, contentProblem, isDeliverable, isExpired, judge, needsContent, revocationFloor, stillAuthorized,
+  type IgnoreReason, type Policy, type RefusalCode
 } from '../rule/which-version-wins.js'
 import { ContentMismatchError, ContentReader, VerifiedFiles } from './content-reader.js'
 import { DiskStore } from './disk-store.js'
 import { RetryBackoff } from './retry-backoff.js'
+import { Floors } from './floors.js'
 
 export type ChangeKind = 'updated' | 'deleted' | 'expired' | 'revoked'
 export interface Change {
@@ -24,7 +25,7 @@ export interface Change {
 export type SubmitResult =
   | { outcome: 'accepted', record: SignedRecord }
   | { outcome: 'held', until: number }
-  | { outcome: 'ignored', why: 'identical' | 'not-newer' }
+  | { outcome: 'ignored', why: IgnoreReason }
   | { outcome: 'refused', code: RefusalCode, reason: string }
 
 /** Content given with the record (API), or fetched on demand once the record passed the rule (mesh). */
@@ -61,6 +62,7 @@ export class Replica {
 
   private constructor (
     readonly disk: DiskStore,
+    private readonly floors: Floors,
     private policy: Policy,
     private readonly log: Logger,
     readonly clock: () => number
@@ -68,9 +70,10 @@ export class Replica {
 
   static async open (stateDir: string, policy: Policy, log: Logger, clock: () => number = Date.now): Promise<Replica> {
     const disk = new DiskStore(stateDir)
-    const replica = new Replica(disk, policy, log, clock)
+    const floors = await Floors.load(stateDir)
+    const replica = new Replica(disk, floors, policy, log, clock)
     const now = clock()
-    const { current, held } = await disk.recover(policy, now, (msg, fields) => log.warn(fields ?? {}, msg))
+    const { current, held } = await disk.recover(policy, now, (msg, fields) => log.warn(fields ?? {}, msg), floors)
     for (const r of current) {
       replica.current.set(r.name, r)
       if (isDeliverable(r, now)) replica.delivered.add(r.name)
@@ -90,6 +93,8 @@ export class Replica {
   isDelivered (name: string): boolean { return this.delivered.has(name) }
   deliveredPath (name: string): string { return this.disk.deliveredPath(name) }
   getPolicy (): Policy { return this.policy }
+  /** The name's floor: no version at or below this timestamp is accepted (DESIGN.md §7). */
+  getFloor (name: string): number | undefined { return this.floors.get(name) }
 
   onChange (fn: (c: Change) => void): () => void {
     this.listeners.add(fn)
@@ -165,7 +170,7 @@ export class Replica {
   private decide (record: SignedRecord, content: Uint8Array | undefined):
   { kind: 'done', result: SubmitResult } | { kind: 'accept', at: number } | { kind: 'hold', at: number } {
     const now = this.clock()
-    const v = judge(record, this.current.get(record.name), this.policy, now, content)
+    const v = judge(record, this.current.get(record.name), this.policy, now, content, this.floors.get(record.name))
     switch (v.action) {
       case 'refuse': return { kind: 'done', result: { outcome: 'refused', code: v.code, reason: v.reason } }
       case 'ignore': return { kind: 'done', result: { outcome: 'ignored', why: v.why } }
@@ -224,28 +229,52 @@ export class Replica {
     return { outcome: 'held', until }
   }
 
-  /** Config reload: versions whose signer lost its key stop being served (DESIGN.md §4). */
+  /**
+   * Config reload: versions whose signer lost its key stop being served (DESIGN.md §4),
+   * and their names keep a floor (§7). Applies wholly or not at all: the floors of what it
+   * revokes are written first; if that write fails, it throws a StoreIOError and the
+   * running policy and every stored version are unchanged (a later call can retry).
+   */
   async setPolicy (policy: Policy): Promise<void> {
+    const now = this.clock()
+    const revoked = [...this.current.values()].filter(r => !stillAuthorized(policy, r))
+    try {
+      await this.floors.raise(revoked.map(r => [r.name, revocationFloor(r, now)] as const))
+    } catch (err) {
+      throw ioError(err, `recording the floors of ${revoked.length} revoked version(s)`, 'the running configuration is unchanged')
+    }
     this.policy = policy
-    for (const record of [...this.current.values()]) {
-      if (stillAuthorized(policy, record)) continue
-      await this.withLock(record.name, async () => {
-        if (this.current.get(record.name) !== record) return
-        await this.disk.forget(record.name)
-        this.current.delete(record.name)
-        this.delivered.delete(record.name)
-        this.log.warn({ name: record.name, signer: Buffer.from(record.signer).toString('base64') }, 'signer no longer allowed: version revoked')
-        this.emit({ kind: 'revoked', record, origin: 'config' })
-      })
-    }
-    for (const record of [...this.held.values()]) {
-      if (stillAuthorized(policy, record)) continue
-      this.held.delete(record.name)
+    const unheld = [...this.held.values()].filter(r => !stillAuthorized(policy, r))
+    for (const record of unheld) {
+      this.held.delete(record.name) // out of the index before anything is awaited
       this.log.warn({ name: record.name, timestamp: record.timestamp, reason: 'signer no longer allowed' }, 'held record dropped')
-      await this.disk.unhold(record, false).catch(() => {})
     }
+    // current again: a version accepted while the floors were written is revoked too
+    for (const record of [...this.current.values()]) {
+      if (!stillAuthorized(policy, record)) await this.withLock(record.name, async () => { await this.revoke(record, now) })
+    }
+    for (const record of unheld) await this.disk.unhold(record, false).catch(() => {})
     this.scheduleExpiry()
     this.scheduleHold()
+  }
+
+  /** Forgets a revoked version: out of the index at once; its files are removed after. */
+  private async revoke (record: SignedRecord, now: number): Promise<void> {
+    if (this.current.get(record.name) !== record) return
+    const name = record.name
+    const floor = revocationFloor(record, now)
+    if ((this.floors.get(name) ?? -1) < floor) {
+      // accepted while setPolicy was writing the floors
+      await this.floors.raise([[name, floor]]).catch(err => this.log.error({ err, name }, 'could not record the floor of a revoked version'))
+    }
+    this.current.delete(name)
+    this.delivered.delete(name)
+    this.log.warn({ name, signer: Buffer.from(record.signer).toString('base64'), floor: this.floors.get(name) }, 'signer no longer allowed: version revoked')
+    this.emit({ kind: 'revoked', record, origin: 'config' })
+    try { await this.disk.forget(name) } catch (err) {
+      // no longer served (not in the index); the record is dropped again at the next start
+      this.log.error({ err, name }, 'could not remove the files of a revoked version')
+    }
   }
 
   private scheduleExpiry (): void {
@@ -364,8 +393,8 @@ function clampDelay (ms: number): number {
   return Math.min(Math.max(ms, 0), MAX_TIMER)
 }
 
-function ioError (err: unknown, what: string): StoreIOError {
+function ioError (err: unknown, what: string, unchanged = 'the previous version is unchanged'): StoreIOError {
   const code = (err as NodeJS.ErrnoException).code ?? 'EIO'
   const reason = code === 'ENOSPC' ? 'the disk is full' : code === 'EROFS' ? 'the disk is read-only' : code === 'EDQUOT' ? 'the disk quota is exhausted' : (err as Error).message
-  return new StoreIOError(code, `${what} failed: ${reason}; the previous version is unchanged`)
+  return new StoreIOError(code, `${what} failed: ${reason}; ${unchanged}`)
 }

@@ -99,8 +99,11 @@ describe('key compromise drill (README "If a signing key leaks")', () => {
     for (const n of ns) { n.writeConfig({ files: { authorized_keys: [A] } }); n.proc.kill('SIGHUP') }
     await Promise.all(watches.map(async (w, i) => await w.next(e => e.kind === "REVOKED", 30_000).catch(err => { throw new Error(`node ${i} never revoked: ${err.message}`) })))
     for (const n of ns) expect((await n.client.getStatus()).held).toEqual([])
-    // an honest update, older than the attacker's timestamps, now wins on every node
-    await ns[1].client.publish(alice, 'authorized_keys', Buffer.from('honest'), { timestamp: now })
+    // the revoked version left a floor (the time of revocation): a replay of the honest
+    // version signed before the reload is refused, one signed after it (older than the
+    // attacker's timestamps) wins on every node
+    await expect(ns[1].client.publish(alice, 'authorized_keys', Buffer.from('honest'), { timestamp: now })).rejects.toThrow(/at or below the floor/)
+    await ns[1].client.publish(alice, 'authorized_keys', Buffer.from('honest'))
     await Promise.all(watches.map(async w => await w.next(e => e.kind === 'UPDATED' && e.version.signer.toString('base64') === A, 30_000)))
     for (const n of ns) expect(content(n, 'authorized_keys')).toBe('honest')
     for (const w of watches) w.cancel()

@@ -99,7 +99,7 @@ describe('daemon lifecycle', () => {
     expect((await first.client.listFiles())).toEqual([]) // the first one is unharmed
   })
 
-  it('SIGHUP reloads files: a removed signer\'s version is revoked and the older honest one then wins', async () => {
+  it('SIGHUP reloads files: a removed signer\'s version is revoked and an honest one signed after the reload wins, though older', async () => {
     const n = await node({ files: { motd: [A, B] } })
     const now = Date.now()
     await n.client.publish(bob, 'motd', Buffer.from('leaked'), { timestamp: now + 60_000 })
@@ -111,7 +111,9 @@ describe('daemon lifecycle', () => {
     watch.cancel()
     expect(ev.version.signer.toString('base64')).toBe(B)
     expect(existsSync(join(n.stateDir, 'files', 'motd'))).toBe(false)
-    expect((await n.client.publish(alice, 'motd', Buffer.from('honest'), { timestamp: now })).outcome).toBe('ACCEPTED')
+    // signed before the reload: at or below the floor the revocation left (F3)
+    await expect(n.client.publish(alice, 'motd', Buffer.from('honest'), { timestamp: now })).rejects.toThrow(/at or below the floor/)
+    expect((await n.client.publish(alice, 'motd', Buffer.from('honest'))).outcome).toBe('ACCEPTED')
     expect(readFileSync(join(n.stateDir, 'files', 'motd'), 'utf8')).toBe('honest')
   })
 

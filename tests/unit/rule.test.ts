@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { base64url } from '../../src/crypto/names.ts'
 import { signRecord, type SignedRecord } from '../../src/crypto/record.ts'
-import { compareVersions, contentProblem, isDeliverable, isExpired, judge, needsContent, stillAuthorized } from '../../src/rule/which-version-wins.ts'
+import { compareVersions, contentProblem, isDeliverable, isExpired, judge, needsContent, revocationFloor, stillAuthorized } from '../../src/rule/which-version-wins.ts'
 import { keys, policy } from '../helpers/keys.ts'
 
 const NOW = 1_700_000_000_000
@@ -106,5 +106,17 @@ describe('which version wins', () => {
     expect(stillAuthorized(reloaded, leaked)).toBe(false)
     expect(judge(honest, leaked, reloaded, NOW)).toEqual({ action: 'accept' })
     expect(judge(leaked, honest, reloaded, NOW)).toMatchObject({ action: 'refuse', code: 'not-signer' })
+  })
+
+  it('a floor (F3): nothing at or below it is accepted, whatever the current version; above it the usual rule applies', () => {
+    const leaked = v({ ts: NOW + 365 * 86_400_000, key: mallory })
+    const floor = revocationFloor(leaked, NOW) // capped at the time of revocation
+    expect(floor).toBe(NOW)
+    expect(revocationFloor(v({ ts: NOW - 5 }), NOW)).toBe(NOW - 5)
+    expect(judge(v({ ts: NOW - 86_400_000 }), undefined, P, NOW + 10, undefined, floor)).toEqual({ action: 'ignore', why: 'below-floor' })
+    expect(judge(v({ ts: NOW }), undefined, P, NOW + 10, undefined, floor)).toEqual({ action: 'ignore', why: 'below-floor' })
+    expect(judge(v({ ts: NOW + 1 }), undefined, P, NOW + 10, undefined, floor)).toEqual({ action: 'accept' })
+    // refusals still come first: a bad record below the floor is refused, not ignored
+    expect(judge(v({ ts: NOW - 1, key: mallory }), undefined, P, NOW, undefined, floor)).toMatchObject({ action: 'refuse', code: 'not-signer' })
   })
 })
