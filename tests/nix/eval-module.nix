@@ -51,6 +51,10 @@ let
       generate = name: value: "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" (builtins.toJSON value))}-${name}";
     };
     coreutils = fakeDrv "coreutils-9.5";
+    # the script is kept so that the tests can read the build-time check
+    runCommand =
+      name: _env: script:
+      fakeDrv "${builtins.substring 0 8 (builtins.hashString "sha256" script)}-${name}" // { inherit script; };
     writeShellScript = name: text: "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" text)}-${name}";
   };
 
@@ -79,7 +83,9 @@ let
         };
         environment = {
           etc = mkOption {
-            type = types.attrsOf (types.submodule { options.source = mkOption { type = types.str; }; });
+            type = types.attrsOf (
+              types.submodule { options.source = mkOption { type = types.either types.str types.package; }; }
+            );
             default = { };
           };
           systemPackages = mkOption {
@@ -197,10 +203,12 @@ let
   svc = c.systemd.services.data-mesher or null;
 in
 {
-  settings = if c.services.data-mesher.enable then c.services.data-mesher.settings else null;
+  settings = if c.services.data-mesher.enable then c.services.data-mesher.renderedSettings else null;
+  rawSettings = if c.services.data-mesher.enable then c.services.data-mesher.settings else null;
   filesDir = c.services.data-mesher.filesDir;
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) c.assertions);
-  etc = lib.mapAttrs (_: v: v.source) c.environment.etc;
+  etc = lib.mapAttrs (_: v: "${v.source}") c.environment.etc;
+  configCheck = if c.services.data-mesher.enable then c.services.data-mesher.configFile.script or null else null;
   variables = c.environment.variables;
   systemPackages = map (p: p.name) c.environment.systemPackages;
   users = c.users.users;
