@@ -12,6 +12,8 @@
   # the machine's services.data-mesher (and anything else) as a module
   config ? { },
   hasQuic ? true,
+  # more output, as a function of the evaluated config (tests/nix/eval-clan.nix)
+  extra ? (_: { }),
 }:
 let
   inherit (lib) mkOption types;
@@ -202,7 +204,8 @@ let
   c = eval.config;
   svc = c.systemd.services.data-mesher or null;
 in
-{
+extra c
+// {
   settings = if c.services.data-mesher.enable then c.services.data-mesher.renderedSettings else null;
   rawSettings = if c.services.data-mesher.enable then c.services.data-mesher.settings else null;
   filesDir = c.services.data-mesher.filesDir;

@@ -116,3 +116,22 @@ export function daemonKnowsNetworkIdentity (dir: string): boolean {
   const r = daemonCheck({ network: { id: '0uXOb3H5u+sI8BbeRTKBRZcyTEbPzzoxnmau3pQWNbQ=' } }, dir)
   return r.code === 0
 }
+
+/**
+ * Evaluates one machine of a clan inventory (a Nix expression) with the stand-in of
+ * clan's service machinery, tests/nix/eval-clan.nix; `directory` holds public vars.
+ */
+export function evalClan (inventory: string, machine: string, directory?: string): EvalResult {
+  const args = ['--eval', '--strict', '--json', join(repoRoot, 'tests/nix/eval-clan.nix'),
+    '--arg', 'lib', `import ${nixpkgsLib as string}`, '--arg', 'inventory', inventory, '--argstr', 'machine', machine]
+  if (directory !== undefined) args.push('--arg', 'directory', JSON.stringify(directory))
+  const r = spawnSync('nix-instantiate', args, { encoding: 'utf8', cwd: repoRoot })
+  if (r.status !== 0) return { ok: false, stderr: r.stderr }
+  return { ok: true, value: JSON.parse(r.stdout), stderr: r.stderr }
+}
+
+export function evalClanOk (inventory: string, machine: string, directory?: string): any {
+  const r = evalClan(inventory, machine, directory)
+  if (!r.ok) throw new Error(`evaluation failed:\n${r.stderr}`)
+  return r.value
+}
