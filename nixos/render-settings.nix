@@ -9,7 +9,8 @@
 #   network.files              -> files (merged per name)
 #   network.namespaces         -> namespaces (merged)
 #   network.id                 -> network.id (the same key)
-#   cluster.bootstrap_peers    -> cluster.bootstrap_nodes (merged)
+#   cluster.bootstrap_peers    -> cluster.bootstrap_nodes (merged; trailing newlines
+#                                 of addresses built from vars stripped)
 #   cluster.push_pull_interval -> cluster.sync_interval
 #   cluster.identity_key, cluster.identity_cert,
 #   cluster.certificate_authorities  the same keys
@@ -38,7 +39,11 @@ let
     "files"
     "namespaces"
   ];
-  bootstrap = lib.unique ((cluster.bootstrap_nodes or [ ]) ++ (cluster.bootstrap_peers or [ ]));
+  # clan-core builds its bootstrap peers from a peer.id var read with its trailing
+  # newline; a multiaddr ending in "\n" would pass evaluation and fail at boot
+  bootstrap = lib.unique (
+    map strip ((cluster.bootstrap_nodes or [ ]) ++ (cluster.bootstrap_peers or [ ]))
+  );
 
   rendered =
     removeAttrs settings [

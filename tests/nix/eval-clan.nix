@@ -23,6 +23,8 @@
   machine,
   # where public vars are read from; null = none generated yet
   directory ? null,
+  # more NixOS modules for this machine (a test's per-machine settings)
+  extraMachineModules ? [ ],
 }:
 let
   domain = inventory.meta.domain or "clan";
@@ -59,6 +61,14 @@ let
         machineName = lib.elemAt p 3;
       };
     selectExports = pred: lib.filterAttrs (k: _: pred (parseScope k));
+    # an option that only exists to refuse a definition
+    mkRemovedOption =
+      name: why:
+      lib.mkOption {
+        type = lib.types.raw;
+        default = null;
+        apply = v: if v == null then v else throw "The option ${name} was removed: ${why}";
+      };
   };
 
   loadService =
@@ -235,6 +245,10 @@ let
           type = types.raw;
           default = directory;
         };
+        networking.internalListenAddresses = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+        };
         vars.generators = mkOption {
           type = types.attrsOf (types.submodule generatorModule);
           default = { };
@@ -245,7 +259,7 @@ in
 import ./eval-module.nix {
   inherit lib;
   config = {
-    imports = [ clanCoreStub ] ++ machineModules;
+    imports = [ clanCoreStub ] ++ machineModules ++ extraMachineModules;
   };
   extra = c: {
     generators = lib.mapAttrs (_: g: {

@@ -58,6 +58,9 @@ let
       name: _env: script:
       fakeDrv "${builtins.substring 0 8 (builtins.hashString "sha256" script)}-${name}" // { inherit script; };
     writeShellScript = name: text: "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" text)}-${name}";
+    # what clan-core's dm-dns and its test use
+    writeShellApplication = a: fakeDrv a.name;
+    dnsutils = fakeDrv "dnsutils";
   };
 
   # options of other services that nixos/examples/ touch, taken as they come
@@ -132,6 +135,13 @@ let
           default = fakeDrv "systemd-257";
         };
         services.unbound = loose;
+        services.resolved = loose;
+        services.nginx = loose;
+        services.caddy = loose;
+        networking.hosts = mkOption {
+          type = types.attrsOf (types.listOf types.str);
+          default = { };
+        };
         services.openssh = loose;
         systemd.paths = loose;
         systemd.tmpfiles.rules = mkOption {
