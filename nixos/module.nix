@@ -4,7 +4,10 @@
 # network.port, bootstrapNodes, files, logLevel) are those of clan's data-mesher
 # service, so settings move between the two unchanged. Everything else the daemon
 # reads can be set through the freeform `settings` (RFC 42), rendered to TOML at
-# /etc/data-mesher/config.toml (format: docs/CONFIG-SPEC.md).
+# /etc/data-mesher/config.toml (format: docs/CONFIG-SPEC.md). The key names
+# clan-core's current service writes into `settings` are mapped onto ours (or
+# refused with our key's name) by ./render-settings.nix, and the rendered file is
+# checked at build time by `data-mesher daemon --config F --check`.
 #
 # The unit's [Service] sandboxing and service settings come from
 # ./service-settings.json, the same file nixos/render-unit.mjs renders for hosts
@@ -33,7 +36,20 @@ let
   sharedServiceSettings = builtins.fromJSON (builtins.readFile ./service-settings.json);
 
   configPath = "/etc/data-mesher/config.toml";
-  configFile = settingsFormat.generate "data-mesher.toml" cfg.settings;
+  renderResult = import ./render-settings.nix { inherit lib; } cfg.settings;
+  finalSettings = renderResult.rendered;
+  uncheckedConfigFile = settingsFormat.generate "data-mesher.toml" finalSettings;
+  # The daemon validates the rendered file at build time: a key or value it would
+  # refuse at start fails the build instead (the check reads no referenced file,
+  # so secret paths such as cluster.identity_key need not exist yet).
+  configFile =
+    if cfg.checkConfig then
+      pkgs.runCommand "data-mesher-checked.toml" { } ''
+        ${cfg.package}/bin/data-mesher daemon --config ${uncheckedConfigFile} --check
+        cp ${uncheckedConfigFile} "$out"
+      ''
+    else
+      uncheckedConfigFile;
 
   # What the daemon re-reads on SIGHUP (docs/CONFIG-SPEC.md); a change to anything
   # else needs a restart.
@@ -42,8 +58,8 @@ let
     "namespaces"
     "log_level"
   ];
-  reloadablePart = lib.filterAttrs (n: _: lib.elem n reloadableKeys) cfg.settings;
-  restartPart = lib.filterAttrs (n: _: !(lib.elem n reloadableKeys)) cfg.settings;
+  reloadablePart = lib.filterAttrs (n: _: lib.elem n reloadableKeys) finalSettings;
+  restartPart = lib.filterAttrs (n: _: !(lib.elem n reloadableKeys)) finalSettings;
 
   defaultStateDir = "/var/lib/data-mesher";
   stateUnderVarLib = lib.hasPrefix "/var/lib/" cfg.stateDir;
@@ -65,10 +81,30 @@ let
     builtins.match "/(ip4|ip6|dns|dns4|dns6)/.+" b != null
     || builtins.match "([[][0-9a-fA-F:.]+[]]|[-A-Za-z0-9.]+):[0-9]{1,5}" b != null;
 
-  effectiveFiles = cfg.settings.files or { };
-  effectiveNamespaces = cfg.settings.namespaces or [ ];
-  effectiveAllowed = cfg.settings.cluster.allowed_nodes or [ ];
-  effectiveBootstrap = cfg.settings.cluster.bootstrap_nodes or [ ];
+  effectiveFiles = finalSettings.files or { };
+  effectiveNamespaces = finalSettings.namespaces or [ ];
+  effectiveAllowed = finalSettings.cluster.allowed_nodes or [ ];
+  effectiveBootstrap = finalSettings.cluster.bootstrap_nodes or [ ];
+
+  # files/home -> "." makes every delivered file reachable as files/home/<name> as
+  # well (the path clan-core's service and dm-dns read); names under home/ would
+  # then be delivered through the link, so they are refused while it is on.
+  underHome = n: n == "home" || lib.hasPrefix "home/" n;
+  homeClashes = lib.filter underHome (
+    lib.attrNames effectiveFiles ++ effectiveNamespaces ++ cfg.pluginDirectories
+  );
+  badPluginDirs = lib.filter (n: !isFileName n) cfg.pluginDirectories;
+  # every prefix of every plugin directory, parents first, so that tmpfiles creates
+  # each level with the daemon's owner and mode
+  pluginDirPaths = lib.unique (
+    lib.concatMap (
+      d:
+      let
+        parts = lib.splitString "/" d;
+      in
+      lib.genList (i: lib.concatStringsSep "/" (lib.take (i + 1) parts)) (lib.length parts)
+    ) cfg.pluginDirectories
+  );
 
   badKeys = lib.concatLists (
     lib.mapAttrsToList (
@@ -183,6 +219,56 @@ in
       description = "Where the daemon keeps its state; delivered files go to `<stateDir>/files/`.";
     };
 
+    pluginDirectories = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "dns" ];
+      description = ''
+        Directories created under the delivery root ({option}`filesDir`) before the
+        daemon starts, owned by the daemon's user and readable by its group, so that
+        a consumer can watch or bind-mount `files/<dir>` before the first file
+        arrives (dm-dns sets `[ "dns" ]`).
+      '';
+    };
+
+    filesHomeLink = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Also make delivered files reachable as `<stateDir>/files/home/<name>` (a
+        symlink `files/home -> .`), the path clan-core's data-mesher service and
+        dm-dns read. While it is on, no file name, namespace or plugin directory
+        may be `home` or start with `home/`.
+      '';
+    };
+
+    checkConfig = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Validate the rendered config at build time with
+        `data-mesher daemon --config F --check`, so a key the daemon would refuse
+        fails the build instead of the boot. Turn off only when the package cannot
+        run on the build machine (cross compilation).
+      '';
+    };
+
+    renderedSettings = mkOption {
+      type = types.raw;
+      internal = true;
+      readOnly = true;
+      default = finalSettings;
+      description = "The attribute set rendered to the config file: {option}`settings` after ./render-settings.nix.";
+    };
+
+    configFile = mkOption {
+      type = types.package;
+      internal = true;
+      readOnly = true;
+      default = configFile;
+      description = "The rendered (and, with {option}`checkConfig`, checked) config file.";
+    };
+
     filesDir = mkOption {
       type = types.str;
       readOnly = true;
@@ -231,6 +317,18 @@ in
             type = types.str;
             description = "State directory.";
           };
+          # files and namespaces merge with the options of the same name (per file
+          # name, keys concatenated) instead of replacing them
+          files = mkOption {
+            type = types.attrsOf (types.listOf types.str);
+            default = { };
+            description = "The `[files]` table: name -> base64 signer keys; merged with {option}`services.data-mesher.files`.";
+          };
+          namespaces = mkOption {
+            type = types.listOf types.str;
+            default = [ ];
+            description = "Namespaces; merged with {option}`services.data-mesher.namespaces`.";
+          };
           api = mkOption {
             default = { };
             description = "The `[api]` table.";
@@ -252,8 +350,8 @@ in
     services.data-mesher.settings = {
       log_level = mkDefault cfg.logLevel;
       state_dir = mkDefault cfg.stateDir;
-      namespaces = mkDefault (lib.unique cfg.namespaces);
-      files = mkDefault (lib.mapAttrs (_: lib.unique) cfg.files);
+      namespaces = cfg.namespaces;
+      files = cfg.files;
       cluster = {
         port = mkDefault cfg.network.port;
         interfaces = mkDefault (lib.optional (cfg.network.interface != null) cfg.network.interface);
@@ -292,6 +390,20 @@ in
         message = "services.data-mesher.bootstrapNodes: ${showList badBootstrap} is not \"host:port\", \"[v6]:port\" or a multiaddr starting with /ip4, /ip6, /dns, /dns4 or /dns6.";
       }
       {
+        assertion = badPluginDirs == [ ];
+        message = "services.data-mesher.pluginDirectories: invalid directory name(s) ${showList badPluginDirs}: use [A-Za-z0-9._:-] segments joined by \"/\".";
+      }
+      {
+        assertion = !cfg.filesHomeLink || homeClashes == [ ];
+        message = "services.data-mesher: ${showList homeClashes} would be delivered through the files/home link (files/home/<name> is an alias of files/<name>); rename it, or set services.data-mesher.filesHomeLink = false.";
+      }
+    ]
+    ++ map (message: {
+      assertion = false;
+      inherit message;
+    }) renderResult.problems
+    ++ [
+      {
         assertion = lib.hasPrefix "/" cfg.stateDir;
         message = "services.data-mesher.stateDir must be an absolute path, got \"${cfg.stateDir}\".";
       }
@@ -321,9 +433,19 @@ in
       if cfg.network.interface == null then ports else { interfaces.${cfg.network.interface} = ports; }
     );
 
-    systemd.tmpfiles.rules = lib.optional (
-      !stateUnderVarLib
-    ) "d ${cfg.stateDir} 0750 ${cfg.user} ${cfg.group} - -";
+    # Created before the daemon starts (and again on every activation); under
+    # /var/lib the unit's StateDirectory= would create the state directory itself,
+    # but not what lies below it.
+    systemd.tmpfiles.rules =
+      let
+        underFiles = cfg.pluginDirectories != [ ] || cfg.filesHomeLink;
+      in
+      lib.optional (!stateUnderVarLib || underFiles) "d ${cfg.stateDir} 0750 ${cfg.user} ${cfg.group} - -"
+      ++ lib.optional underFiles "d ${cfg.filesDir} 0750 ${cfg.user} ${cfg.group} - -"
+      ++ map (d: "d ${cfg.filesDir}/${d} 0750 ${cfg.user} ${cfg.group} - -") pluginDirPaths
+      # relative target: the link stays right if the state directory moves; the
+      # daemon's start-up sweep of files/ leaves symbolic links alone
+      ++ lib.optional cfg.filesHomeLink "L+ ${cfg.filesDir}/home - - - - .";
 
     systemd.services.data-mesher = {
       description = "data-mesher: replicate signed files across the cluster";

@@ -25,11 +25,13 @@
   # @chainsafe/libp2p-quic declares node >= 22. The daemon also runs on node 20.
   nodejs ? nodejs_22,
   npmRegistry ? null,
+  # the lock file (a parameter for tests/nix/package-platforms.test.ts)
+  packageLockFile ? ../package-lock.json,
 }:
 let
   root = ../.;
   packageJSON = lib.importJSON (root + "/package.json");
-  packageLock = lib.importJSON (root + "/package-lock.json");
+  packageLock = lib.importJSON packageLockFile;
 
   # "node_modules/a/node_modules/@s/b" -> "@s/b"
   nameOfPath =
@@ -80,9 +82,45 @@ let
     else
       fetchWithNpm (nameOfPath path) module;
 
+  # npm's names for this platform, to tell which optional per-platform packages
+  # (native modules such as @chainsafe/libp2p-quic-linux-x64-gnu) it installs here
+  nodePlatform =
+    {
+      x86_64-linux = {
+        os = "linux";
+        cpu = "x64";
+        libc = "glibc";
+      };
+      aarch64-linux = {
+        os = "linux";
+        cpu = "arm64";
+        libc = "glibc";
+      };
+    }
+    .${stdenv.hostPlatform.system} or null;
+  # an npm os/cpu/libc list admits a value when it names it, or only excludes others
+  admits =
+    list: v:
+    lib.elem v list || (lib.all (lib.hasPrefix "!") list && !(lib.elem "!${v}" list));
+  forThisPlatform =
+    module:
+    nodePlatform == null
+    || lib.all (k: !(module ? ${k}) || admits module.${k} nodePlatform.${k}) [
+      "os"
+      "cpu"
+      "libc"
+    ];
+
   # Same shape as importNpmLock's output: package.json and package-lock.json whose
-  # registry entries point at store paths, for importNpmLock.npmConfigHook.
-  isRegistryEntry = path: module: path != "" && !(module.link or false) && module ? integrity;
+  # registry entries point at store paths, for importNpmLock.npmConfigHook. An
+  # optional package for another platform is left as it is (npm skips it here), so
+  # its tarball is never fetched.
+  isRegistryEntry =
+    path: module:
+    path != ""
+    && !(module.link or false)
+    && module ? integrity
+    && (!(module.optional or false) || forThisPlatform module);
   lockedPackages = lib.mapAttrs (
     path: module:
     if isRegistryEntry path module then
@@ -117,8 +155,9 @@ let
       '';
 
   # @chainsafe/libp2p-quic loads a prebuilt N-API module from an optional,
-  # per-platform package. It is only there if package-lock.json lists the package
-  # for this platform.
+  # per-platform package. It is only there if package-lock.json pins the package
+  # for this platform by its integrity (an entry without one cannot be fetched in
+  # the sandbox; npm then leaves the optional package out and QUIC cannot load).
   quicTriple =
     {
       x86_64-linux = "linux-x64-gnu";
@@ -127,7 +166,7 @@ let
     .${stdenv.hostPlatform.system} or null;
   hasQuic =
     quicTriple != null
-    && packageLock.packages ? "node_modules/@chainsafe/libp2p-quic-${quicTriple}";
+    && (packageLock.packages."node_modules/@chainsafe/libp2p-quic-${quicTriple}" or { }) ? integrity;
 in
 buildNpmPackage {
   pname = "data-mesher";
@@ -171,6 +210,12 @@ buildNpmPackage {
 
   passthru = {
     inherit hasQuic npmDeps;
+    # lock entries of optional packages for other platforms, not fetched here
+    otherPlatformPackages = lib.attrNames (
+      lib.filterAttrs (
+        path: module: path != "" && module ? integrity && !(isRegistryEntry path module)
+      ) packageLock.packages
+    );
   };
 
   meta = {

@@ -305,6 +305,9 @@ async function walk (dir: string): Promise<string[]> {
   try { entries = await readdir(dir, { withFileTypes: true }) } catch { return out }
   for (const e of entries) {
     const p = join(dir, e.name)
+    // The daemon never creates symbolic links: one here is the operator's (the NixOS
+    // module's files/home -> "." alias), so it is neither followed nor removed.
+    if (e.isSymbolicLink()) continue
     if (e.isDirectory()) out.push(...await walk(p))
     else out.push(p)
   }

@@ -12,6 +12,8 @@
   # the machine's services.data-mesher (and anything else) as a module
   config ? { },
   hasQuic ? true,
+  # more output, as a function of the evaluated config (tests/nix/eval-clan.nix)
+  extra ? (_: { }),
 }:
 let
   inherit (lib) mkOption types;
@@ -51,7 +53,14 @@ let
       generate = name: value: "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" (builtins.toJSON value))}-${name}";
     };
     coreutils = fakeDrv "coreutils-9.5";
+    # the script is kept so that the tests can read the build-time check
+    runCommand =
+      name: _env: script:
+      fakeDrv "${builtins.substring 0 8 (builtins.hashString "sha256" script)}-${name}" // { inherit script; };
     writeShellScript = name: text: "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" text)}-${name}";
+    # what clan-core's dm-dns and its test use
+    writeShellApplication = a: fakeDrv a.name;
+    dnsutils = fakeDrv "dnsutils";
   };
 
   # options of other services that nixos/examples/ touch, taken as they come
@@ -79,7 +88,9 @@ let
         };
         environment = {
           etc = mkOption {
-            type = types.attrsOf (types.submodule { options.source = mkOption { type = types.str; }; });
+            type = types.attrsOf (
+              types.submodule { options.source = mkOption { type = types.either types.str types.package; }; }
+            );
             default = { };
           };
           systemPackages = mkOption {
@@ -124,6 +135,13 @@ let
           default = fakeDrv "systemd-257";
         };
         services.unbound = loose;
+        services.resolved = loose;
+        services.nginx = loose;
+        services.caddy = loose;
+        networking.hosts = mkOption {
+          type = types.attrsOf (types.listOf types.str);
+          default = { };
+        };
         services.openssh = loose;
         systemd.paths = loose;
         systemd.tmpfiles.rules = mkOption {
@@ -196,11 +214,14 @@ let
   c = eval.config;
   svc = c.systemd.services.data-mesher or null;
 in
-{
-  settings = if c.services.data-mesher.enable then c.services.data-mesher.settings else null;
+extra c
+// {
+  settings = if c.services.data-mesher.enable then c.services.data-mesher.renderedSettings else null;
+  rawSettings = if c.services.data-mesher.enable then c.services.data-mesher.settings else null;
   filesDir = c.services.data-mesher.filesDir;
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) c.assertions);
-  etc = lib.mapAttrs (_: v: v.source) c.environment.etc;
+  etc = lib.mapAttrs (_: v: "${v.source}") c.environment.etc;
+  configCheck = if c.services.data-mesher.enable then c.services.data-mesher.configFile.script or null else null;
   variables = c.environment.variables;
   systemPackages = map (p: p.name) c.environment.systemPackages;
   users = c.users.users;

@@ -4,11 +4,13 @@
   lib,
   system ? "x86_64-linux",
   npmRegistry ? null,
+  lockFile ? ../../package-lock.json,
 }:
 let
   drv = name: attrs: attrs // { inherit name; outPath = "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" name)}-${name}"; };
   pkg = import ../../nixos/package.nix {
     inherit lib npmRegistry;
+    packageLockFile = lockFile;
     stdenv = {
       hostPlatform.system = system;
       cc.cc.lib = drv "gcc-lib" { };
@@ -32,9 +34,18 @@ in
   hasInstallCheck = pkg.doInstallCheck;
   installCheckLoadsQuic = lib.hasInfix "libp2p-quic" pkg.installCheckPhase;
   unresolved = lib.attrNames (
-    lib.filterAttrs (p: m: p != "" && m ? integrity && !(lib.hasPrefix "file:/nix/store/" (m.resolved or ""))) lock.packages
+    lib.filterAttrs (
+      p: m:
+      p != ""
+      && m ? integrity
+      && !(lib.hasPrefix "file:/nix/store/" (m.resolved or ""))
+      && !(lib.elem p pkg.passthru.otherPlatformPackages)
+    ) lock.packages
   );
+  # lock entries that became store paths
+  fetched = lib.attrNames (lib.filterAttrs (p: m: lib.hasPrefix "file:/nix/store/" (m.resolved or "")) lock.packages);
   registryEntries = lib.length (lib.attrNames (lib.filterAttrs (p: m: p != "" && m ? integrity) lock.packages));
+  inherit (pkg.passthru) otherPlatformPackages;
   dependencies = pj.dependencies;
   quicModule = lock.packages."node_modules/@chainsafe/libp2p-quic-linux-x64-gnu".resolved or null;
   nested = lock.packages."node_modules/@chainsafe/libp2p-quic/node_modules/uint8arraylist".resolved or null;

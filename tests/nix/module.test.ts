@@ -58,7 +58,7 @@ describe('services.data-mesher (evaluated with nixpkgs lib)', () => {
       },
       api: { socket: '/run/data-mesher/api.sock' }
     })
-    expect(base.etc['data-mesher/config.toml']).toMatch(/^\/nix\/store\/.+-data-mesher\.toml$/)
+    expect(base.etc['data-mesher/config.toml']).toMatch(/^\/nix\/store\/.+-data-mesher-checked\.toml$/)
     expect(base.failedAssertions).toEqual([])
   })
 
@@ -183,11 +183,13 @@ describe('services.data-mesher (evaluated with nixpkgs lib)', () => {
     expect(v.settings.state_dir).toBe('/srv/data-mesher')
     expect(v.service.serviceConfig.StateDirectory).toBe('')
     expect(v.service.serviceConfig.ReadWritePaths).toEqual(['/srv/data-mesher'])
-    expect(v.tmpfiles).toEqual(['d /srv/data-mesher 0750 data-mesher data-mesher - -'])
+    expect(v.tmpfiles[0]).toBe('d /srv/data-mesher 0750 data-mesher data-mesher - -')
     expect(v.filesDir).toBe('/srv/data-mesher/files')
     const lib = evalOk(dm('stateDir = "/var/lib/dm-test";'))
     expect(lib.service.serviceConfig.StateDirectory).toBe('dm-test')
-    expect(lib.tmpfiles).toEqual([])
+    // only what lies below it (files/ and the files/home link)
+    expect(lib.tmpfiles).not.toContain('d /srv/data-mesher 0750 data-mesher data-mesher - -')
+    expect(evalOk(dm('stateDir = "/var/lib/dm-test"; filesHomeLink = false;')).tmpfiles).toEqual([])
   })
 
   it('reloads for files, namespaces and log level, restarts for the rest', (ctx) => {

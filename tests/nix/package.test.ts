@@ -36,6 +36,13 @@ describe('nixos/package.nix (evaluated with stub builders)', () => {
     const entries = Object.entries(lock.packages).filter(([p, m]: [string, any]) => p !== '' && m.integrity !== undefined)
     expect(v.registryEntries).toBe(entries.length)
     expect(v.unresolved).toEqual([])
+    // the ones left out are optional packages of other platforms (os/cpu/libc say so)
+    expect(v.fetched.length + v.otherPlatformPackages.length).toBe(entries.length)
+    for (const p of v.otherPlatformPackages) {
+      const m = lock.packages[p]
+      expect(m.optional, p).toBe(true)
+      expect(m.os !== undefined || m.cpu !== undefined || m.libc !== undefined, p).toBe(true)
+    }
     expect(v.nested).toMatch(/^file:\/nix\/store\/\w+-npm-uint8arraylist-/)
     expect(Object.keys(v.dependencies)).toEqual(Object.keys(pkgJson.dependencies))
     for (const d of Object.values(v.dependencies)) expect(d).toMatch(/^file:\/nix\/store\//)
@@ -49,9 +56,9 @@ describe('nixos/package.nix (evaluated with stub builders)', () => {
     expect(v.installCheckLoadsQuic).toBe(true)
   })
 
-  it('knows when the lock lacks the QUIC module for the platform', (ctx) => {
+  it('knows when the lock lacks the QUIC module for the platform (no integrity: not fetchable)', (ctx) => {
     need(ctx)
-    const has = 'node_modules/@chainsafe/libp2p-quic-linux-arm64-gnu' in lock.packages
+    const has = lock.packages['node_modules/@chainsafe/libp2p-quic-linux-arm64-gnu']?.integrity !== undefined
     expect(evalPackage(['--argstr', 'system', 'aarch64-linux']).hasQuic).toBe(has)
   })
 
