@@ -1,0 +1,110 @@
+// Admission and time limits for every gRPC call (F7): a call takes a slot of its kind
+// before a byte of its message is read, must receive its whole request within
+// receiveTimeoutMs, and a content read must have been taken by the client within
+// sendTimeoutMs. Slots are given back only when the HTTP/2 stream is really done (its
+// data flushed or the stream closed), so memory held for a slow or silent client is
+// bounded by the slots, not by what the client chooses to do.
+import * as grpc from '@grpc/grpc-js'
+import { constants as http2 } from 'node:http2'
+import { API_LIMITS } from './limits.js'
+
+export type CallKind = 'upload' | 'content' | 'watch' | 'other'
+
+const KIND_OF: Record<string, CallKind> = {
+  '/datamesher.v1.DataMesher/UpdateFile': 'upload',
+  '/datamesher.v1.DataMesher/DeleteFile': 'upload',
+  '/datamesher.v1.DataMesher/GetFile': 'content',
+  '/datamesher.v1.DataMesher/WatchFiles': 'watch'
+}
+
+const CAPACITY: Record<CallKind, number> = {
+  upload: API_LIMITS.maxUploads,
+  content: API_LIMITS.maxContentReads,
+  watch: API_LIMITS.maxWatchers,
+  other: API_LIMITS.maxOtherCalls
+}
+
+/** Ends a call at once, whatever is still queued for it. */
+export type Abort = (code: grpc.status, details: string) => void
+
+/**
+ * The handler of a call finds its abort here, keyed by the call's request metadata (the
+ * same object reaches the interceptor and the handler).
+ */
+export const abortOf = new WeakMap<grpc.Metadata, Abort>()
+
+/** The counts of one listener (the unix socket and TCP each have their own). */
+export class CallBudget {
+  readonly inUse: Record<CallKind, number> = { upload: 0, content: 0, watch: 0, other: 0 }
+
+  take (kind: CallKind): (() => void) | undefined {
+    if (this.inUse[kind] >= CAPACITY[kind]) return undefined
+    this.inUse[kind]++
+    let given = false
+    return () => { if (!given) { given = true; this.inUse[kind]-- } }
+  }
+}
+
+interface RawStream { close: (code?: number) => void, destroyed: boolean, closed: boolean }
+
+/**
+ * grpc-js hands the first interceptor its own call object, which holds the HTTP/2 stream.
+ * Resetting that stream is the only way to free what is buffered for a client that does
+ * not read (grpc-js waits for the data to drain before sending a status). Checked at run
+ * time: when a grpc-js upgrade hides it, calls still end by status (tests/api/limits.test.ts
+ * measures the memory and would show it).
+ */
+function rawStream (call: grpc.ServerInterceptingCallInterface): RawStream | undefined {
+  const s = (call as unknown as { stream?: Partial<RawStream> }).stream
+  return s !== undefined && typeof s.close === 'function' ? s as RawStream : undefined
+}
+
+const RST_FOR: Partial<Record<grpc.status, number>> = {
+  // grpc-js clients read ENHANCE_YOUR_CALM as RESOURCE_EXHAUSTED
+  [grpc.status.RESOURCE_EXHAUSTED]: http2.NGHTTP2_ENHANCE_YOUR_CALM
+}
+
+export function callGuard (budget: CallBudget, onRefusal: (kind: CallKind, why: string) => void): grpc.ServerInterceptor {
+  return (method, call) => {
+    const kind = KIND_OF[method.path] ?? 'other'
+    const stream = rawStream(call)
+    let release: (() => void) | undefined
+    const timers: NodeJS.Timeout[] = []
+    const done = (): void => { timers.forEach(clearTimeout); release?.() }
+    const abort: Abort = (code, details) => {
+      // a status first, for a client that still reads; then the stream itself, so that
+      // nothing stays buffered for one that does not
+      guarded.sendStatus({ code, details })
+      if (stream !== undefined && !stream.destroyed && !stream.closed) stream.close(RST_FOR[code] ?? http2.NGHTTP2_CANCEL)
+      done()
+    }
+    const after = (ms: number, code: grpc.status, details: string): void => {
+      const t = setTimeout(() => { onRefusal(kind, details); abort(code, details) }, ms)
+      t.unref()
+      timers.push(t)
+    }
+    const guarded: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
+      start: next => next({
+        onReceiveMetadata: (metadata, nextMetadata) => {
+          release = budget.take(kind)
+          if (release === undefined) {
+            const why = `too many ${kind === 'upload' ? 'uploads' : kind === 'content' ? 'file reads' : kind === 'watch' ? 'watchers' : 'calls'} in progress on this listener (at most ${CAPACITY[kind]}); try again shortly`
+            onRefusal(kind, why)
+            guarded.sendStatus({ code: grpc.status.RESOURCE_EXHAUSTED, details: why })
+            return
+          }
+          after(API_LIMITS.receiveTimeoutMs, grpc.status.DEADLINE_EXCEEDED, `the request message did not arrive within ${API_LIMITS.receiveTimeoutMs / 1000} s`)
+          if (kind === 'content') after(API_LIMITS.sendTimeoutMs, grpc.status.DEADLINE_EXCEEDED, `the file was not taken within ${API_LIMITS.sendTimeoutMs / 1000} s`)
+          abortOf.set(metadata, abort)
+          nextMetadata(metadata)
+        },
+        onReceiveMessage: (message, nextMessage) => {
+          clearTimeout(timers[0]) // the request arrived whole
+          nextMessage(message)
+        },
+        onCancel: done
+      })
+    })
+    return guarded
+  }
+}
