@@ -64,6 +64,9 @@ const RST_FOR: Partial<Record<grpc.status, number>> = {
   [grpc.status.RESOURCE_EXHAUSTED]: http2.NGHTTP2_ENHANCE_YOUR_CALM
 }
 
+/** between the status of an aborted call and the reset of its stream */
+const ABORT_GRACE_MS = 500
+
 export function callGuard (budget: CallBudget, onRefusal: (kind: CallKind, why: string) => void): grpc.ServerInterceptor {
   return (method, call) => {
     const kind = KIND_OF[method.path] ?? 'other'
@@ -71,12 +74,19 @@ export function callGuard (budget: CallBudget, onRefusal: (kind: CallKind, why: 
     let release: (() => void) | undefined
     const timers: NodeJS.Timeout[] = []
     const done = (): void => { timers.forEach(clearTimeout); release?.() }
+    let aborting = false
     const abort: Abort = (code, details) => {
-      // a status first, for a client that still reads; then the stream itself, so that
-      // nothing stays buffered for one that does not
+      if (aborting) return
+      aborting = true
+      // a status first, for a client that still reads; then, once it had time to leave,
+      // the stream itself, so that nothing stays buffered for a client that does not read.
+      // The slot is held until then.
       guarded.sendStatus({ code, details })
-      if (stream !== undefined && !stream.destroyed && !stream.closed) stream.close(RST_FOR[code] ?? http2.NGHTTP2_CANCEL)
-      done()
+      const reset = setTimeout(() => {
+        if (stream !== undefined && !stream.destroyed && !stream.closed) stream.close(RST_FOR[code] ?? http2.NGHTTP2_CANCEL)
+        done()
+      }, ABORT_GRACE_MS)
+      reset.unref()
     }
     const after = (ms: number, code: grpc.status, details: string): void => {
       const t = setTimeout(() => { onRefusal(kind, details); abort(code, details) }, ms)
@@ -102,7 +112,7 @@ export function callGuard (budget: CallBudget, onRefusal: (kind: CallKind, why: 
           clearTimeout(timers[0]) // the request arrived whole
           nextMessage(message)
         },
-        onCancel: done
+        onCancel: () => { if (!aborting) done() }
       })
     })
     return guarded

@@ -19,9 +19,10 @@ export const API_LIMITS = {
   sendTimeoutMs: 30_000,
   /** WatchFiles streams open at once, per listener */
   maxWatchers: 64,
-  /** events queued for one watcher that does not read; one more and it is dropped with
-   *  RESOURCE_EXHAUSTED instead of being buffered */
-  maxQueuedEvents: 256,
+  /** events queued for one watcher beyond what HTTP/2 flow control lets through (64 KiB,
+   *  about 130 events); one more and the watcher is dropped with RESOURCE_EXHAUSTED
+   *  instead of being buffered */
+  maxQueuedEvents: 128,
   /** calls of other kinds (ListFiles, GetStatus, health, reflection) at once, per listener */
   maxOtherCalls: 64,
   /** the server pings a connection this often and drops it when no answer comes in time */
