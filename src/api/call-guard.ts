@@ -36,6 +36,9 @@ export const abortOf = new WeakMap<grpc.Metadata, Abort>()
 /** The counts of one listener (the unix socket and TCP each have their own). */
 export class CallBudget {
   readonly inUse: Record<CallKind, number> = { upload: 0, content: 0, watch: 0, other: 0 }
+  /** false until every listener is bound, and again from stop: a half-started or stopping
+   *  daemon accepts nothing (L1) */
+  open = false
 
   take (kind: CallKind): (() => void) | undefined {
     if (this.inUse[kind] >= CAPACITY[kind]) return undefined
@@ -67,6 +70,18 @@ const RST_FOR: Partial<Record<grpc.status, number>> = {
 /** between the status of an aborted call and the reset of its stream */
 const ABORT_GRACE_MS = 500
 
+/** Calls `log` at most once per `everyMs` per kind, with the number of refusals not logged since. */
+export function rateLimitedLog (log: (kind: CallKind, why: string, suppressed: number) => void, everyMs = 10_000): (kind: CallKind, why: string) => void {
+  const last = new Map<CallKind, { at: number, suppressed: number }>()
+  return (kind, why) => {
+    const l = last.get(kind)
+    const now = Date.now()
+    if (l !== undefined && now - l.at < everyMs) { l.suppressed++; return }
+    log(kind, why, l?.suppressed ?? 0)
+    last.set(kind, { at: now, suppressed: 0 })
+  }
+}
+
 export function callGuard (budget: CallBudget, onRefusal: (kind: CallKind, why: string) => void): grpc.ServerInterceptor {
   return (method, call) => {
     const kind = KIND_OF[method.path] ?? 'other'
@@ -96,6 +111,10 @@ export function callGuard (budget: CallBudget, onRefusal: (kind: CallKind, why: 
     const guarded: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
       start: next => next({
         onReceiveMetadata: (metadata, nextMetadata) => {
+          if (!budget.open) {
+            guarded.sendStatus({ code: grpc.status.UNAVAILABLE, details: 'the daemon is starting or stopping; try again' })
+            return
+          }
           release = budget.take(kind)
           if (release === undefined) {
             const why = `too many ${kind === 'upload' ? 'uploads' : kind === 'content' ? 'file reads' : kind === 'watch' ? 'watchers' : 'calls'} in progress on this listener (at most ${CAPACITY[kind]}); try again shortly`

@@ -18,7 +18,7 @@ import { nameProblem } from '../crypto/names.js'
 import { ensureDir } from '../store/atomic-file.js'
 import type { ChangeKind, Replica } from '../store/replica.js'
 import { packageVersion } from '../package-root.js'
-import { abortOf, CallBudget, callGuard } from './call-guard.js'
+import { abortOf, CallBudget, callGuard, rateLimitedLog } from './call-guard.js'
 import { ApiError, refusal, toServiceError } from './errors.js'
 import { API_LIMITS } from './limits.js'
 import { DataMesherService, messageLimit, packageDefinition, type WireEventKind, type WireFileVersion, type WirePeer } from './proto.js'
@@ -70,7 +70,8 @@ export class ApiServer {
 
   private listener (kind: ListenerKind): Listener {
     const budget = new CallBudget()
-    const guard = callGuard(budget, (call, why) => this.o.log.warn({ listener: kind, call, why }, 'API call refused by a limit'))
+    const refused = rateLimitedLog((call, why, suppressed) => this.o.log.warn({ listener: kind, call, why, suppressed }, 'API call refused by a limit'))
+    const guard = callGuard(budget, refused)
     const server = new grpc.Server(serverOptions(this.o.maxFileSize, guard))
     server.addService(DataMesherService.service, this.handlers(kind))
     const health = new HealthImplementation({ '': 'NOT_SERVING', 'datamesher.v1.DataMesher': 'NOT_SERVING' })
@@ -85,10 +86,8 @@ export class ApiServer {
       if (this.o.socket !== undefined) {
         await ensureDir(dirname(this.o.socket), 0o750)
         await removeStaleSocket(this.o.socket)
-        await bind(this.listeners.socket, `unix://${this.o.socket}`)
-        this.socketBound = true
-        await chmod(this.o.socket, 0o660)
       }
+      // TCP first: the socket, which the service manager and tests wait for, comes last
       for (const entry of this.o.listen ?? []) {
         for (const { target, optional } of bindTargets(entry)) {
           try {
@@ -100,11 +99,17 @@ export class ApiServer {
           }
         }
       }
+      if (this.o.socket !== undefined) {
+        await bind(this.listeners.socket, `unix://${this.o.socket}`)
+        this.socketBound = true
+        await chmod(this.o.socket, 0o660)
+      }
     } catch (err) {
       await this.close(0)
       throw err
     }
     for (const l of Object.values(this.listeners)) {
+      l.budget.open = true
       l.health.setStatus('', 'SERVING')
       l.health.setStatus('datamesher.v1.DataMesher', 'SERVING')
     }
@@ -117,6 +122,7 @@ export class ApiServer {
     for (const w of this.watchers) w.end()
     this.watchers.clear()
     await Promise.all(Object.values(this.listeners).map(async l => {
+      l.budget.open = false
       l.health.setStatus('', 'NOT_SERVING')
       if (!l.bound) { l.server.forceShutdown(); return }
       await new Promise<void>(resolve => {
