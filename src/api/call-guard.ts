@@ -1,6 +1,7 @@
 // Admission and time limits for every gRPC call (F7): a call takes a slot of its kind
-// before a byte of its message is read, must receive its whole request within
-// receiveTimeoutMs, and a content read must have been taken by the client within
+// before a byte of its message is read (over the cap it waits, unread, for up to
+// waitTimeoutMs, or is refused when too many wait), must then receive its whole request
+// within receiveTimeoutMs, and a content read must have been taken by the client within
 // sendTimeoutMs. Slots are given back only when the HTTP/2 stream is really done (its
 // data flushed or the stream closed), so memory held for a slow or silent client is
 // bounded by the slots, not by what the client chooses to do.
@@ -33,18 +34,44 @@ export type Abort = (code: grpc.status, details: string) => void
  */
 export const abortOf = new WeakMap<grpc.Metadata, Abort>()
 
-/** The counts of one listener (the unix socket and TCP each have their own). */
+const WAITING: Record<CallKind, number> = {
+  upload: API_LIMITS.maxWaiting,
+  content: API_LIMITS.maxWaiting,
+  watch: 0, // a watch lasts; waiting for one to end makes no sense
+  other: API_LIMITS.maxWaiting
+}
+
+/** The slots of one listener (the unix socket and TCP each have their own). */
 export class CallBudget {
   readonly inUse: Record<CallKind, number> = { upload: 0, content: 0, watch: 0, other: 0 }
+  private readonly waiting: Record<CallKind, Array<(release: () => void) => void>> = { upload: [], content: [], watch: [], other: [] }
   /** false until every listener is bound, and again from stop: a half-started or stopping
    *  daemon accepts nothing (L1) */
   open = false
 
-  take (kind: CallKind): (() => void) | undefined {
-    if (this.inUse[kind] >= CAPACITY[kind]) return undefined
+  /**
+   * A slot for a call: `granted` runs now or, when the kind is at its cap, once a slot is
+   * given back (first come, first served). Returns how to leave the queue, or undefined
+   * when the queue is full too.
+   */
+  acquire (kind: CallKind, granted: (release: () => void) => void): (() => void) | undefined {
+    const queue = this.waiting[kind]
+    if (this.inUse[kind] < CAPACITY[kind]) { granted(this.slot(kind)); return () => {} }
+    if (queue.length >= WAITING[kind]) return undefined
+    queue.push(granted)
+    return () => { const i = queue.indexOf(granted); if (i >= 0) queue.splice(i, 1) }
+  }
+
+  private slot (kind: CallKind): () => void {
     this.inUse[kind]++
     let given = false
-    return () => { if (!given) { given = true; this.inUse[kind]-- } }
+    return () => {
+      if (given) return
+      given = true
+      this.inUse[kind]--
+      const next = this.waiting[kind].shift()
+      if (next !== undefined) next(this.slot(kind))
+    }
   }
 }
 
@@ -87,8 +114,14 @@ export function callGuard (budget: CallBudget, onRefusal: (kind: CallKind, why: 
     const kind = KIND_OF[method.path] ?? 'other'
     const stream = rawStream(call)
     let release: (() => void) | undefined
-    const timers: NodeJS.Timeout[] = []
-    const done = (): void => { timers.forEach(clearTimeout); release?.() }
+    let leaveQueue: (() => void) | undefined
+    let ended = false
+    const timers = new Set<NodeJS.Timeout>()
+    const done = (): void => { timers.forEach(clearTimeout); leaveQueue?.(); release?.() }
+    const refuse = (code: grpc.status, why: string): void => {
+      onRefusal(kind, why)
+      guarded.sendStatus({ code, details: why })
+    }
     let aborting = false
     const abort: Abort = (code, details) => {
       if (aborting) return
@@ -103,37 +136,50 @@ export function callGuard (budget: CallBudget, onRefusal: (kind: CallKind, why: 
       }, ABORT_GRACE_MS)
       reset.unref()
     }
-    const after = (ms: number, code: grpc.status, details: string): void => {
-      const t = setTimeout(() => { onRefusal(kind, details); abort(code, details) }, ms)
+    const after = (ms: number, fire: () => void): NodeJS.Timeout => {
+      const t = setTimeout(() => { timers.delete(t); fire() }, ms)
       t.unref()
-      timers.push(t)
+      timers.add(t)
+      return t
     }
+    const timeout = (ms: number, details: string): NodeJS.Timeout => after(ms, () => { onRefusal(kind, details); abort(grpc.status.DEADLINE_EXCEEDED, details) })
+    let receiving: NodeJS.Timeout | undefined
     const guarded: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
       start: next => next({
         onReceiveMetadata: (metadata, nextMetadata) => {
-          if (!budget.open) {
-            guarded.sendStatus({ code: grpc.status.UNAVAILABLE, details: 'the daemon is starting or stopping; try again' })
-            return
+          if (!budget.open) { guarded.sendStatus({ code: grpc.status.UNAVAILABLE, details: 'the daemon is starting or stopping; try again' }); return }
+          let waited: NodeJS.Timeout | undefined
+          const admit = (slot: () => void): void => {
+            if (ended) { slot(); return } // it went away while waiting
+            release = slot
+            leaveQueue = undefined
+            if (waited !== undefined) { clearTimeout(waited); timers.delete(waited) }
+            // from here the request is read: it must arrive whole in time
+            receiving = timeout(API_LIMITS.receiveTimeoutMs, `the request message did not arrive within ${API_LIMITS.receiveTimeoutMs / 1000} s`)
+            if (kind === 'content') timeout(API_LIMITS.sendTimeoutMs, `the file was not taken within ${API_LIMITS.sendTimeoutMs / 1000} s`)
+            abortOf.set(metadata, abort)
+            nextMetadata(metadata)
           }
-          release = budget.take(kind)
-          if (release === undefined) {
-            const why = `too many ${kind === 'upload' ? 'uploads' : kind === 'content' ? 'file reads' : kind === 'watch' ? 'watchers' : 'calls'} in progress on this listener (at most ${CAPACITY[kind]}); try again shortly`
-            onRefusal(kind, why)
-            guarded.sendStatus({ code: grpc.status.RESOURCE_EXHAUSTED, details: why })
-            return
+          leaveQueue = budget.acquire(kind, admit)
+          if (leaveQueue === undefined) {
+            refuse(grpc.status.RESOURCE_EXHAUSTED, `too many ${NOUN[kind]} in progress on this listener (at most ${CAPACITY[kind]}${WAITING[kind] > 0 ? `, and ${WAITING[kind]} waiting` : ''}); try again shortly`)
+          } else if (release === undefined) {
+            waited = after(API_LIMITS.waitTimeoutMs, () => {
+              leaveQueue?.()
+              leaveQueue = undefined
+              refuse(grpc.status.RESOURCE_EXHAUSTED, `no free slot for ${NOUN[kind]} within ${API_LIMITS.waitTimeoutMs / 1000} s (at most ${CAPACITY[kind]} at once on this listener); try again`)
+            })
           }
-          after(API_LIMITS.receiveTimeoutMs, grpc.status.DEADLINE_EXCEEDED, `the request message did not arrive within ${API_LIMITS.receiveTimeoutMs / 1000} s`)
-          if (kind === 'content') after(API_LIMITS.sendTimeoutMs, grpc.status.DEADLINE_EXCEEDED, `the file was not taken within ${API_LIMITS.sendTimeoutMs / 1000} s`)
-          abortOf.set(metadata, abort)
-          nextMetadata(metadata)
         },
         onReceiveMessage: (message, nextMessage) => {
-          clearTimeout(timers[0]) // the request arrived whole
+          if (receiving !== undefined) { clearTimeout(receiving); timers.delete(receiving) } // the request arrived whole
           nextMessage(message)
         },
-        onCancel: () => { if (!aborting) done() }
+        onCancel: () => { ended = true; if (!aborting) done() }
       })
     })
     return guarded
   }
 }
+
+const NOUN: Record<CallKind, string> = { upload: 'uploads', content: 'file reads', watch: 'watchers', other: 'calls' }

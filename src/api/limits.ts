@@ -25,6 +25,11 @@ export const API_LIMITS = {
   maxQueuedEvents: 128,
   /** calls of other kinds (ListFiles, GetStatus, health, reflection) at once, per listener */
   maxOtherCalls: 64,
+  /** calls over a cap wait for a slot (unread: HTTP/2 flow control holds their bytes at
+   *  the client), at most this many per kind and listener; watchers never wait */
+  maxWaiting: 64,
+  /** a call that waited this long for a slot is refused with RESOURCE_EXHAUSTED */
+  waitTimeoutMs: 30_000,
   /** the server pings a connection this often and drops it when no answer comes in time */
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,

@@ -57,6 +57,18 @@ describe('the TCP API (F4)', () => {
     }
   })
 
+  it('20 concurrent uploads from one client all succeed: over the cap they wait for a slot, they are not refused', async () => {
+    const c = connect(`http://127.0.0.1:${port}`)
+    try {
+      const t = Date.now()
+      const results = await Promise.allSettled(Array.from({ length: 20 }, async (_, i) => await c.publish(alice, 'motd', Buffer.from(`burst ${i}`), { timestamp: t + i })))
+      // each one is judged: accepted, or not newer than one that landed before it; none is turned away
+      const codes = results.map(r => r.status === 'fulfilled' ? r.value.outcome : GrpcStatus[(r.reason as ClientError).code])
+      expect(codes.filter(c => c !== 'ACCEPTED' && c !== 'FAILED_PRECONDITION')).toEqual([])
+      expect(codes).toContain('ACCEPTED')
+    } finally { c.close() }
+  })
+
   it('clan-core\'s calls work over [::1]: file update and file delete with --url http://[::1]:PORT and http://localhost:PORT', async () => {
     const keyPath = join(node.dir, 'alice.pem')
     writeFileSync(keyPath, signingKeyToPem(alice), { mode: 0o600 })
