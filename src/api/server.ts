@@ -8,8 +8,7 @@
 import * as grpc from '@grpc/grpc-js'
 import { HealthImplementation } from 'grpc-health-check'
 import { ReflectionService } from '@grpc/reflection'
-import { chmod, lstat, unlink } from 'node:fs/promises'
-import { connect as netConnect } from 'node:net'
+import { chmod, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Logger } from 'pino'
 import { bindTargets } from '../config/api-listen.js'
@@ -21,6 +20,7 @@ import { packageVersion } from '../package-root.js'
 import { abortOf, CallBudget, callGuard, rateLimitedLog } from './call-guard.js'
 import { ApiError, refusal, toServiceError } from './errors.js'
 import { API_LIMITS } from './limits.js'
+import { removeStaleSocket } from './stale-socket.js'
 import { DataMesherService, messageLimit, packageDefinition, type WireEventKind, type WireFileVersion, type WirePeer } from './proto.js'
 
 export interface NodeInfo {
@@ -275,28 +275,4 @@ async function bind (l: Listener, target: string): Promise<number> {
 
 function byName (a: SignedRecord, b: SignedRecord): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0
-}
-
-/**
- * A socket left by a crash must not prevent start; a live daemon's socket must, and so
- * must anything that is not a socket (L5): that is someone's file, not ours to delete.
- */
-async function removeStaleSocket (path: string): Promise<void> {
-  let kind: string
-  try {
-    const st = await lstat(path)
-    if (st.isSocket()) kind = 'socket'
-    else kind = st.isFile() ? 'regular file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symbolic link' : 'special file'
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
-    throw err
-  }
-  if (kind !== 'socket') throw new Error(`api.socket: ${path} exists and is a ${kind}, not a socket; refusing to remove it (move it away or choose another api.socket)`)
-  const alive = await new Promise<boolean>(resolve => {
-    const s = netConnect(path)
-    s.once('connect', () => { s.destroy(); resolve(true) })
-    s.once('error', () => resolve(false))
-  })
-  if (alive) throw new Error(`another daemon is serving ${path}`)
-  await unlink(path).catch(err => { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err })
 }
