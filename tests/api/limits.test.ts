@@ -116,6 +116,24 @@ describe('gRPC memory bounds (F7)', () => {
     expect((await node.client.getFile('big')).content.length).toBe(10 * MiB)
   }, 120_000)
 
+  it('40 GetFile streams of a 10 MiB file over TCP, never read: refused at once (no content over TCP), memory flat', async () => {
+    const before = rss()
+    const sessions = Array.from({ length: 4 }, () => session(tcp))
+    const s = sampler(() => closeAll(sessions))
+    const reqs = Array.from({ length: 40 }, (_, i) => {
+      const req = call(sessions[i % sessions.length], 'GetFile')
+      req.end(frame(field(1, 'big')))
+      return req
+    })
+    const t = track(reqs)
+    const ended = await t.settled(20_000)
+    const peak = s.stop()
+    closeAll(sessions)
+    console.log(`  unread GetFile x40 over TCP: RSS ${fmt(before)} -> peak ${fmt(peak)}; ${t.summary()}`)
+    expect(ended.filter(o => o.grpcStatus === GrpcStatus.PERMISSION_DENIED)).toHaveLength(40)
+    expect(peak).toBeLessThan(RSS_LIMIT)
+  }, 60_000)
+
   it('30 half-sent 10 MiB UpdateFile messages over TCP: bounded, timed out, honest clients served', async () => {
     const before = rss()
     const sessions = Array.from({ length: 30 }, () => session(tcp)) // one connection each: http2's own per-connection memory cap does not come into play
