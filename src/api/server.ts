@@ -1,18 +1,26 @@
 // The gRPC API (proto/datamesher/v1): a thin adapter from RPCs to the Replica. It accepts
 // only signed records, so it grants no more than a signing key already does.
+//
+// One grpc.Server per kind of listener: the unix socket (mode 0660, the daemon's group:
+// the file system decides who connects) serves everything; loopback TCP (any local user)
+// serves signed writes, metadata and status but never file content (F4, DESIGN.md §7).
+// Each has its own call budget (src/api/limits.ts), so a flood on one cannot starve the other.
 import * as grpc from '@grpc/grpc-js'
 import { HealthImplementation } from 'grpc-health-check'
 import { ReflectionService } from '@grpc/reflection'
 import { chmod, unlink } from 'node:fs/promises'
-import { connect as netConnect } from 'node:net'
 import { dirname } from 'node:path'
 import type { Logger } from 'pino'
+import { bindTargets } from '../config/api-listen.js'
 import { decodeRecord, encodeRecord, RecordFormatError, type SignedRecord } from '../crypto/record.js'
 import { nameProblem } from '../crypto/names.js'
 import { ensureDir } from '../store/atomic-file.js'
 import type { ChangeKind, Replica } from '../store/replica.js'
 import { packageVersion } from '../package-root.js'
+import { abortOf, CallBudget, callGuard, rateLimitedLog } from './call-guard.js'
 import { ApiError, refusal, toServiceError } from './errors.js'
+import { API_LIMITS } from './limits.js'
+import { removeStaleSocket } from './stale-socket.js'
 import { DataMesherService, messageLimit, packageDefinition, type WireEventKind, type WireFileVersion, type WirePeer } from './proto.js'
 
 export interface NodeInfo {
@@ -27,63 +35,103 @@ export interface NodeInfo {
 export interface ApiOptions {
   replica: Replica
   log: Logger
-  maxFileSize: number
+  /** limits.max_file_size now: read for every call, so a reload that changes it applies at once (L6) */
+  maxFileSize: () => number
   socket?: string
-  listen?: string
+  /** loopback "host:port" entries (src/config/api-listen.ts) */
+  listen?: string[]
   /** identity and peers, from the mesh when it runs */
   nodeInfo: () => NodeInfo
 }
 
 const EVENT_KIND: Record<ChangeKind, WireEventKind> = { updated: 'UPDATED', deleted: 'DELETED', expired: 'EXPIRED', revoked: 'REVOKED' }
 
+type ListenerKind = 'socket' | 'tcp'
+
+interface Listener {
+  kind: ListenerKind
+  server: grpc.Server
+  health: HealthImplementation
+  budget: CallBudget
+  bound: boolean
+}
+
+type Watcher = grpc.ServerWritableStream<{ names: string[], includeCurrent: boolean }, unknown>
+
 export class ApiServer {
-  private readonly server: grpc.Server
-  private readonly health: HealthImplementation
-  private readonly watchers = new Set<grpc.ServerWritableStream<unknown, unknown>>()
+  private readonly listeners: Record<ListenerKind, Listener>
+  private readonly watchers = new Set<Watcher>()
+  private socketBound = false
   readonly bound: string[] = []
 
   constructor (private readonly o: ApiOptions) {
-    const limit = messageLimit(o.maxFileSize)
-    this.server = new grpc.Server({ 'grpc.max_receive_message_length': limit, 'grpc.max_send_message_length': limit })
-    this.server.addService(DataMesherService.service, this.handlers())
-    this.health = new HealthImplementation({ '': 'NOT_SERVING', 'datamesher.v1.DataMesher': 'NOT_SERVING' })
-    this.health.addToServer(this.server)
-    new ReflectionService(packageDefinition).addToServer(this.server)
+    this.listeners = { socket: this.listener('socket'), tcp: this.listener('tcp') }
   }
 
+  private listener (kind: ListenerKind): Listener {
+    const budget = new CallBudget()
+    const refused = rateLimitedLog((call, why, suppressed) => this.o.log.warn({ listener: kind, call, why, suppressed }, 'API call refused by a limit'))
+    const guard = callGuard(budget, refused)
+    const server = new grpc.Server(serverOptions(this.o.maxFileSize, guard))
+    server.addService(DataMesherService.service, this.handlers(kind))
+    const health = new HealthImplementation({ '': 'NOT_SERVING', 'datamesher.v1.DataMesher': 'NOT_SERVING' })
+    health.addToServer(server)
+    new ReflectionService(packageDefinition).addToServer(server)
+    return { kind, server, health, budget, bound: false }
+  }
+
+  /** Serves on every configured listener, or on none: a failure undoes what was bound (L1). */
   async start (): Promise<void> {
-    if (this.o.socket !== undefined) {
-      await ensureDir(dirname(this.o.socket), 0o750)
-      await removeStaleSocket(this.o.socket)
-      await this.bind(`unix://${this.o.socket}`)
-      await chmod(this.o.socket, 0o660)
+    try {
+      if (this.o.socket !== undefined) {
+        await ensureDir(dirname(this.o.socket), 0o750)
+        await removeStaleSocket(this.o.socket)
+      }
+      // TCP first: the socket, which the service manager and tests wait for, comes last
+      for (const entry of this.o.listen ?? []) {
+        for (const { target, optional } of bindTargets(entry)) {
+          try {
+            const port = await bind(this.listeners.tcp, target)
+            this.bound.push(target.replace(/:\d+$/, `:${port}`))
+          } catch (err) {
+            if (!optional) throw err
+            this.o.log.warn({ target, err: (err as Error).message }, 'optional API address not available (no IPv6 loopback?); serving on the others')
+          }
+        }
+      }
+      if (this.o.socket !== undefined) {
+        await bind(this.listeners.socket, `unix://${this.o.socket}`)
+        this.socketBound = true
+        await chmod(this.o.socket, 0o660)
+      }
+    } catch (err) {
+      await this.close(0)
+      throw err
     }
-    if (this.o.listen !== undefined) {
-      const port = await this.bind(this.o.listen)
-      this.bound.push(this.o.listen.replace(/:\d+$/, `:${port}`))
+    for (const l of Object.values(this.listeners)) {
+      l.budget.open = true
+      l.health.setStatus('', 'SERVING')
+      l.health.setStatus('datamesher.v1.DataMesher', 'SERVING')
     }
-    this.health.setStatus('', 'SERVING')
-    this.health.setStatus('datamesher.v1.DataMesher', 'SERVING')
   }
 
-  private async bind (target: string): Promise<number> {
-    return await new Promise((resolve, reject) => {
-      this.server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, port) => {
-        if (err !== null) reject(new Error(`cannot listen on ${target}: ${err.message}`))
-        else resolve(port)
-      })
-    })
-  }
+  async stop (): Promise<void> { await this.close(2000) }
 
-  async stop (): Promise<void> {
-    this.health.setStatus('', 'NOT_SERVING')
+  /** Ends the watches, lets calls in progress finish for up to graceMs, and removes the socket. */
+  private async close (graceMs: number): Promise<void> {
     for (const w of this.watchers) w.end()
     this.watchers.clear()
-    await new Promise<void>(resolve => {
-      const force = setTimeout(() => { this.server.forceShutdown(); resolve() }, 2000)
-      this.server.tryShutdown(() => { clearTimeout(force); resolve() })
-    })
-    if (this.o.socket !== undefined) await unlink(this.o.socket).catch(() => {})
+    await Promise.all(Object.values(this.listeners).map(async l => {
+      l.budget.open = false
+      l.health.setStatus('', 'NOT_SERVING')
+      if (!l.bound) { l.server.forceShutdown(); return }
+      await new Promise<void>(resolve => {
+        const force = setTimeout(() => { l.server.forceShutdown(); resolve() }, graceMs)
+        l.server.tryShutdown(() => { clearTimeout(force); resolve() })
+      })
+    }))
+    if (this.socketBound && this.o.socket !== undefined) await unlink(this.o.socket).catch(() => {})
+    this.socketBound = false
   }
 
   private version (record: SignedRecord): WireFileVersion {
@@ -125,7 +173,7 @@ export class ApiServer {
     }
   }
 
-  private handlers (): grpc.UntypedServiceImplementation {
+  private handlers (listener: ListenerKind): grpc.UntypedServiceImplementation {
     const unary = <Req>(fn: (req: Req) => Promise<unknown>): grpc.handleUnaryCall<Req, unknown> => (call, cb) => {
       fn(call.request).then(res => cb(null, res), err => {
         const e = toServiceError(err)
@@ -142,6 +190,11 @@ export class ApiServer {
       DeleteFile: unary<{ record: Buffer }>(async req => await this.offer(req.record, Buffer.alloc(0), true)),
       GetFile: unary<{ name: string }>(async req => {
         checkName(req.name)
+        if (listener === 'tcp') {
+          // TCP cannot tell which local user asks; the socket's mode and files/ can (F4)
+          throw new ApiError(grpc.status.PERMISSION_DENIED,
+            `file content is not served over TCP, where any local user could read it: use the unix socket (${this.o.socket !== undefined ? `unix://${this.o.socket}` : 'api.socket'}) or read ${this.o.replica.deliveredPath(req.name)}`)
+        }
         const record = this.o.replica.get(req.name)
         if (record === undefined) throw new ApiError(grpc.status.NOT_FOUND, `no version of "${req.name}" is held`)
         const read = await this.o.replica.readContent(req.name)
@@ -161,39 +214,70 @@ export class ApiServer {
           counters: info.counters ?? {}
         }
       }),
-      WatchFiles: (call: grpc.ServerWritableStream<{ names: string[], includeCurrent: boolean }, unknown>) => {
-        const names = new Set(call.request.names)
-        const wanted = (name: string): boolean => names.size === 0 || names.has(name)
-        this.watchers.add(call)
-        const off = this.o.replica.onChange(c => {
-          if (wanted(c.record.name)) call.write({ kind: EVENT_KIND[c.kind], version: this.version(c.record), origin: c.origin })
-        })
-        const done = (): void => { off(); this.watchers.delete(call) }
-        call.on('cancelled', done)
-        call.on('close', done)
-        call.on('error', done)
-        if (call.request.includeCurrent) {
-          for (const r of this.o.replica.list().sort(byName)) {
-            if (wanted(r.name)) call.write({ kind: 'CURRENT', version: this.version(r), origin: 'current' })
-          }
-        }
-        call.sendMetadata(new grpc.Metadata()) // lets the client know the watch is established
-      }
+      WatchFiles: (call: Watcher) => this.watch(call)
     }
   }
+
+  /**
+   * A watch gets every change as it happens. A watcher that does not read is dropped with
+   * RESOURCE_EXHAUSTED once maxQueuedEvents wait for it: nothing grows for it (F7).
+   */
+  private watch (call: Watcher): void {
+    const names = new Set(call.request.names)
+    const wanted = (name: string): boolean => names.size === 0 || names.has(name)
+    const current = call.request.includeCurrent ? this.o.replica.list().filter(r => wanted(r.name)).sort(byName) : []
+    const mayQueue = API_LIMITS.maxQueuedEvents + current.length // the initial list is bounded by the config
+    this.watchers.add(call)
+    const off = this.o.replica.onChange(c => {
+      if (!wanted(c.record.name)) return
+      if (call.writableLength >= mayQueue) {
+        done()
+        this.o.log.warn({ queued: call.writableLength, peer: call.getPeer() }, 'dropping a watcher that does not read')
+        const why = `this watch did not read its events (${call.writableLength} waiting); it was dropped: watch again and read as events arrive`
+        const abort = abortOf.get(call.metadata)
+        if (abort !== undefined) abort(grpc.status.RESOURCE_EXHAUSTED, why)
+        else call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: why })
+        return
+      }
+      call.write({ kind: EVENT_KIND[c.kind], version: this.version(c.record), origin: c.origin })
+    })
+    const done = (): void => { off(); this.watchers.delete(call) }
+    call.on('cancelled', done)
+    call.on('close', done)
+    call.on('error', done)
+    for (const r of current) call.write({ kind: 'CURRENT', version: this.version(r), origin: 'current' })
+    call.sendMetadata(new grpc.Metadata()) // lets the client know the watch is established
+  }
+}
+
+/**
+ * The grpc-js options of one listener. grpc-js reads the message limits from this very
+ * object for every new call, so getters make a reload of limits.max_file_size take effect
+ * at the next call (L6); the replica refuses what is above the configured size anyway.
+ */
+function serverOptions (maxFileSize: () => number, guard: grpc.ServerInterceptor): grpc.ServerOptions {
+  const options: grpc.ServerOptions = {
+    'grpc.max_concurrent_streams': API_LIMITS.maxStreamsPerConnection,
+    'grpc.keepalive_time_ms': API_LIMITS.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': API_LIMITS.keepaliveTimeoutMs,
+    'grpc.max_connection_idle_ms': API_LIMITS.maxConnectionIdleMs,
+    interceptors: [guard]
+  }
+  for (const key of ['grpc.max_receive_message_length', 'grpc.max_send_message_length']) {
+    Object.defineProperty(options, key, { enumerable: true, get: () => messageLimit(maxFileSize()) })
+  }
+  return options
+}
+
+async function bind (l: Listener, target: string): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    l.server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, port) => {
+      if (err !== null) reject(new Error(`cannot listen on ${target}: ${err.message}`))
+      else { l.bound = true; resolve(port) }
+    })
+  })
 }
 
 function byName (a: SignedRecord, b: SignedRecord): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0
-}
-
-/** A socket file left by a crash must not prevent start; a live daemon's socket must. */
-async function removeStaleSocket (path: string): Promise<void> {
-  const alive = await new Promise<boolean>(resolve => {
-    const s = netConnect(path)
-    s.once('connect', () => { s.destroy(); resolve(true) })
-    s.once('error', () => resolve(false))
-  })
-  if (alive) throw new Error(`another daemon is serving ${path}`)
-  await unlink(path).catch(err => { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err })
 }

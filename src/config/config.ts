@@ -11,6 +11,10 @@ import type { Policy } from '../rule/which-version-wins.js'
 import { DEFAULTS, LOG_LEVELS, type LogLevel } from './defaults.js'
 import { nameLayoutProblem } from './name-layout.js'
 import { parseDuration } from './durations.js'
+import { listenProblem } from './api-listen.js'
+import { parseHostPort } from './host-port.js'
+
+export { parseHostPort }
 
 export type Transport = 'quic' | 'tcp'
 
@@ -33,8 +37,8 @@ export interface Config {
   api: {
     /** unix socket path; undefined = disabled */
     socket?: string
-    /** host:port for loopback TCP; undefined = disabled */
-    listen?: string
+    /** loopback "host:port" entries for TCP ("localhost:P" = 127.0.0.1 and [::1]); [] = disabled */
+    listen: string[]
   }
   /** name → base64 signer keys */
   files: Map<string, Set<string>>
@@ -109,9 +113,8 @@ export function fromTable (doc: Table): Config {
   const identityKey = str(cluster, 'identity_key', 'cluster.', '')
 
   const socket = str(api, 'socket', 'api.', DEFAULTS.api.socket)
-  const listen = str(api, 'listen', 'api.', DEFAULTS.api.listen)
-  if (listen !== '' && parseHostPort(listen) === undefined) throw new ConfigError('api.listen', `must be "host:port" (or "" to disable), got "${listen}"`)
-  if (socket === '' && listen === '') throw new ConfigError('api', 'socket and listen are both disabled; the daemon would be unreachable')
+  const listen = listenList(api)
+  if (socket === '' && listen.length === 0) throw new ConfigError('api', 'socket and listen are both disabled; the daemon would be unreachable')
 
   const maxFileSize = limits.max_file_size ?? DEFAULTS.limits.maxFileSize
   if (!Number.isInteger(maxFileSize) || (maxFileSize as number) < 0) throw new ConfigError('limits.max_file_size', `must be a non-negative integer of bytes, got ${JSON.stringify(maxFileSize)}`)
@@ -153,7 +156,7 @@ export function fromTable (doc: Table): Config {
     },
     api: {
       socket: socket === '' ? undefined : absolutePath(socket, 'api.socket'),
-      listen: listen === '' ? undefined : listen
+      listen
     },
     files: fileMap,
     limits: {
@@ -172,12 +175,17 @@ export function policyOf (config: Config): Policy {
   }
 }
 
-export function parseHostPort (s: string): { host: string, port: number } | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(s)
-  if (m === null) return undefined
-  const port = Number(m[3])
-  if (port < 1 || port > 65535) return undefined
-  return { host: m[1] ?? m[2], port }
+
+/** `api.listen`: one "host:port" (the original form), a list of them, or "" / [] to disable. */
+function listenList (api: Table): string[] {
+  const v = api.listen ?? DEFAULTS.api.listen
+  const entries = typeof v === 'string' ? (v === '' ? [] : [v]) : v
+  if (!Array.isArray(entries) || entries.some(x => typeof x !== 'string')) throw new ConfigError('api.listen', 'must be "host:port" or a list of them')
+  entries.forEach((e: string, i) => {
+    const problem = listenProblem(e)
+    if (problem !== undefined) throw new ConfigError(typeof v === 'string' ? 'api.listen' : `api.listen[${i}]`, problem)
+  })
+  return entries as string[]
 }
 
 function bootstrapProblem (s: string): string | undefined {

@@ -11,7 +11,8 @@ export const DEFAULTS = {
   },
   api: {
     socket: '/run/data-mesher/api.sock',
-    listen: '127.0.0.1:7331'
+    /** loopback TCP; "localhost" listens on 127.0.0.1 and [::1] (clan's CLI uses both spellings) */
+    listen: 'localhost:7331'
   },
   limits: {
     maxFileSize: 10 * 1024 * 1024,

@@ -32,17 +32,19 @@ export class Daemon {
     try {
       mesh = await startMesh({ config, replica, log })
       const m = mesh
+      let daemon: Daemon | undefined
       const api = new ApiServer({
         replica,
         log,
-        maxFileSize: config.limits.maxFileSize,
+        maxFileSize: () => (daemon?.config ?? config).limits.maxFileSize, // follows reloads (L6)
         socket: config.api.socket,
         listen: config.api.listen,
         nodeInfo: () => ({ ...m.status(), counters: flattenStats(m.stats()) })
       })
       await api.start()
       log.info({ socket: config.api.socket, listen: api.bound, peerId: m.status().peerId }, 'API serving')
-      return new Daemon(config, replica, m, api, log, o.configPath)
+      daemon = new Daemon(config, replica, m, api, log, o.configPath)
+      return daemon
     } catch (err) {
       await mesh?.stop().catch(() => {})
       await replica.close()

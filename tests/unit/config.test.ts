@@ -11,7 +11,7 @@ describe('config', () => {
       logLevel: 'info',
       stateDir: '/var/lib/data-mesher',
       cluster: { port: 7946, syncInterval: 5000, interfaces: [], bootstrapNodes: [], allowedNodes: [], transports: ['quic', 'tcp'] },
-      api: { socket: '/run/data-mesher/api.sock', listen: '127.0.0.1:7331' },
+      api: { socket: '/run/data-mesher/api.sock', listen: ['localhost:7331'] },
       limits: { maxFileSize: 10 * 1024 * 1024, maxClockSkew: 300_000 }
     })
   })
@@ -39,7 +39,7 @@ max_file_size = 1000
 max_clock_skew = 60
 `)
     expect(c.cluster).toMatchObject({ port: 8000, syncInterval: 2000, identityKey: '/etc/dm/id.key', transports: ['tcp'] })
-    expect(c.api).toEqual({ socket: '/run/x.sock', listen: undefined })
+    expect(c.api).toEqual({ socket: '/run/x.sock', listen: [] })
     expect(c.limits).toEqual({ maxFileSize: 1000, maxClockSkew: 60_000 })
     expect(policyOf(c).files.get('authorized_keys')?.has(K)).toBe(true)
   })

@@ -33,12 +33,16 @@ export const daemonCommand: Command = {
     if (typeof values.config !== 'string') throw new UsageError('--config PATH is required (or --dev for a try-out node)')
     let config
     try { config = await loadConfig(values.config) } catch (err) { throw new Refused((err as Error).message) }
-    await runDaemon(config, values.config)
+    try { await runDaemon(config, values.config) } catch (err) {
+      // a failed start has closed what it opened; exit even if a library keeps a handle (L1)
+      exitSoon(250)
+      throw new Refused((err as Error).message)
+    }
     exitSoon()
   }
 }
 
 /** After a clean stop nothing should keep the process alive; if a library does, exit anyway. */
-function exitSoon (): void {
-  setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref()
+function exitSoon (ms = 1000): void {
+  setTimeout(() => process.exit(process.exitCode ?? 0), ms).unref()
 }
