@@ -240,7 +240,8 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       const peers: PeerStatus[] = []
       for (const p of libp2p.getPeers()) {
         if (!identified.has(p.toString())) continue
-        const conns = libp2p.getConnections(p).sort((a, b) => a.timeline.open - b.timeline.open)
+        // a copy: getConnections() returns libp2p's own list, which must not be reordered
+        const conns = [...libp2p.getConnections(p)].sort((a, b) => a.timeline.open - b.timeline.open)
         const c = conns[0]
         if (c === undefined) continue
         peers.push({ peerId: p.toString(), address: c.remoteAddr.toString(), since: c.timeline.open, latencyMs: Math.round(c.rtt ?? 0) })

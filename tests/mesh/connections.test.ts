@@ -1,0 +1,94 @@
+// Connection admission under attack (issue 11: F5, F6, L4). A real victim node, real
+// honest nodes joining through it, and an attacker on another loopback address
+// (127.0.0.2: Linux routes all of 127.0.0.0/8 to lo), so that the per-IP limits can be
+// told apart from the honest nodes, which all come from 127.0.0.1.
+import { connect, type Socket } from 'node:net'
+import { afterEach, expect, it } from 'vitest'
+import { multiaddr } from '@multiformats/multiaddr'
+import { Cluster, bytes, connected, waitFor, type TestNode } from './helpers.js'
+import { RogueSet } from './rogue.js'
+import type { Transport } from '../../src/config/config.js'
+
+let cluster: Cluster | undefined
+const rogues = new RogueSet()
+const cleanups: Array<() => unknown> = []
+afterEach(async () => {
+  await Promise.allSettled(cleanups.splice(0).map(async c => await c()))
+  await rogues.stopAll()
+  await cluster?.close(); cluster = undefined
+})
+
+/**
+ * Keeps `count` raw TCP sockets from `from` to `port` open that never say a word (the
+ * handshake never starts): each one the victim closes is replaced at once, and one more
+ * is tried every `extraMs` (F5 reopened them about 6 times a second).
+ */
+function idleSockets (port: number, count: number, from: string, extraMs: number): { stop: () => void, opened: () => number } {
+  const open = new Set<Socket>()
+  let opened = 0
+  let stopped = false
+  const one = (): void => {
+    if (stopped || open.size >= count + 4) return
+    opened++
+    const s = connect({ port, host: '127.0.0.1', localAddress: from })
+    open.add(s)
+    s.on('error', () => {})
+    s.on('close', () => {
+      open.delete(s)
+      if (!stopped) setTimeout(one, 5)
+    })
+  }
+  for (let i = 0; i < count; i++) one()
+  const extra = setInterval(one, extraMs)
+  return {
+    opened: () => opened,
+    stop: () => { stopped = true; clearInterval(extra); for (const s of open) s.destroy() }
+  }
+}
+
+async function firstRecord (joiner: TestNode, name: string, timeout: number): Promise<number> {
+  const t0 = performance.now()
+  await waitFor(() => joiner.replica.get(name) !== undefined, `${joiner.name} received ${name}`, [joiner], timeout)
+  return Math.round(performance.now() - t0)
+}
+
+it.each([['tcp'], ['quic', 'tcp']] as Transport[][])('F5 (%s): 64 idle sockets from a stranger, reopened 6 times a second, do not keep an admitted node out', async (...transports) => {
+  cluster = new Cluster({ transports })
+  const members = await Promise.all(['victim', 'early', 'late'].map(async n => await cluster!.make(n)))
+  const allowed = (await Promise.all(members.map(async n => await cluster!.identityOf(n)))).map(i => i.publicKey)
+  const [victim, early, late] = members
+  for (const n of members) n.opts.allowedNodes = allowed
+  await victim.start()
+  await victim.upload({ name: 'a.txt', content: bytes('for admitted nodes') })
+
+  // baseline: an admitted node joins through the victim with nobody attacking
+  early.opts.bootstrap = [victim.hostPort]
+  await early.start()
+  const base = await firstRecord(early, 'a.txt', 30_000)
+  await early.stop()
+
+  const attack = idleSockets(victim.port, 64, '127.0.0.2', 160)
+  cleanups.push(attack.stop)
+  await waitFor(() => attack.opened() >= 64 + 12, 'the attack is under way', [], 10_000) // ≥ 2 s of churn
+  late.opts.bootstrap = [victim.hostPort]
+  await late.start()
+  const attacked = await firstRecord(late, 'a.txt', 20_000)
+  console.log(`[connections] F5 ${transports.join('+')}: admitted node's first record without attacker ${base} ms, with 64 idle sockets ${attacked} ms (${attack.opened()} sockets opened)`)
+  expect(attacked).toBeLessThan(15_000)
+})
+
+it('L4: status() does not reorder the connection list libp2p owns', async () => {
+  cluster = new Cluster({ transports: ['tcp'] })
+  const a = await cluster.add('a')
+  const b = await cluster.add('b', { bootstrap: [a.hostPort] })
+  await connected([a, b])
+  // a second connection from b to a, then libp2p's own list for a turned newest-first
+  await b.mesh.libp2p.dial(multiaddr(`/ip4/127.0.0.1/tcp/${a.port}/p2p/${a.peerId}`), { force: true })
+  await waitFor(() => a.mesh.libp2p.getConnections(b.mesh.libp2p.peerId).length >= 2, 'two connections')
+  const list = a.mesh.libp2p.getConnections(b.mesh.libp2p.peerId)
+  list.sort((x, y) => y.timeline.open - x.timeline.open)
+  const before = list.map(c => c.id)
+  a.mesh.status()
+  expect(a.mesh.libp2p.getConnections(b.mesh.libp2p.peerId).map(c => c.id)).toEqual(before)
+})
+
