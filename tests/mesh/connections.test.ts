@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net'
 import { afterEach, expect, it } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Cluster, bytes, connected, waitFor, type TestNode } from './helpers.js'
-import { RogueSet } from './rogue.js'
+import { RogueSet, type Rogue } from './rogue.js'
 import { DEFAULT_MESH_SETTINGS } from '../../src/mesh/settings.js'
 import type { Transport } from '../../src/config/config.js'
 
@@ -84,6 +84,59 @@ it.each([['tcp'], ['quic', 'tcp']] as Transport[][])('F5 (%s): 64 idle sockets f
   const attacked = await firstRecord(late, 'a.txt', 20_000)
   console.log(`[connections] F5 ${transports.join('+')}: admitted node's first record without attacker ${base} ms, with 64 idle sockets ${attacked} ms (${attack.opened()} sockets opened); an idle socket is closed after ${cut} ms`)
   expect(attacked).toBeLessThan(15_000)
+})
+
+/** From each rogue, `perRogue` connections to `victim`, opened a few at a time; resolves with how many opened. */
+async function flood (rogues: Rogue[], victim: TestNode, perRogue: number): Promise<number> {
+  let ok = 0
+  await Promise.all(rogues.map(async r => {
+    for (let i = 0; i < perRogue; i += 8) {
+      const batch = Array.from({ length: Math.min(8, perRogue - i) }, async () => await r.dialAgain(victim))
+      for (const got of await Promise.allSettled(batch)) if (got.status === 'fulfilled') ok++
+    }
+  }))
+  return ok
+}
+
+/** Open connections `victim` holds from the rogues. */
+function heldFrom (victim: TestNode, rogues: Rogue[]): number {
+  const ids = new Set(rogues.map(r => r.peerId))
+  return victim.mesh.libp2p.getConnections().filter(c => c.status === 'open' && ids.has(c.remotePeer.toString())).length
+}
+
+/** A victim holding a record; an honest node joining through it (no allowed_nodes) must get the record. */
+async function joinDuring (attack: (victim: TestNode) => Promise<string>, label: string): Promise<void> {
+  cluster = new Cluster({ transports: ['tcp'] })
+  const victim = await cluster.add('victim')
+  await victim.upload({ name: 'a.txt', content: bytes('for everyone') })
+  const early = await cluster.add('early', { bootstrap: [victim.hostPort] })
+  const base = await firstRecord(early, 'a.txt', 30_000)
+  await early.stop()
+
+  const more = await attack(victim)
+  const late = await cluster.add('late', { bootstrap: [victim.hostPort] })
+  const attacked = await firstRecord(late, 'a.txt', 20_000)
+  await waitFor(() => late.mesh.status().peers.some(p => p.peerId === victim.peerId), 'the newcomer has the victim as a peer', [], 10_000)
+  console.log(`[connections] ${label}: newcomer's first record without attacker ${base} ms, during the attack ${attacked} ms; ${more}`)
+}
+
+it('F6: one stranger peer id opening 64 connections (from 127.0.0.2) gets maxConnectionsPerPeer of them; a newcomer joins during the attack', async () => {
+  const rogue = await rogues.start('127.0.0.2')
+  await joinDuring(async victim => {
+    const opened = await flood([rogue], victim, 64)
+    await waitFor(() => heldFrom(victim, [rogue]) <= DEFAULT_MESH_SETTINGS.maxConnectionsPerPeer, 'the victim holds at most maxConnectionsPerPeer from the rogue', [], 10_000)
+    return `the rogue opened ${opened} of 64, the victim holds ${heldFrom(victim, [rogue])}`
+  }, 'F6 one peer id')
+})
+
+it('F6: 22 stranger peer ids from one IP (127.0.0.2), 3 connections each (66 > maxConnections 64), get maxInboundPerIp connections; a newcomer joins during the attack', async () => {
+  const many: Rogue[] = []
+  for (let i = 0; i < 22; i++) many.push(await rogues.start('127.0.0.2'))
+  await joinDuring(async victim => {
+    const opened = await flood(many, victim, 3)
+    await waitFor(() => heldFrom(victim, many) <= DEFAULT_MESH_SETTINGS.maxInboundPerIp, 'the victim holds at most maxInboundPerIp from 127.0.0.2', [], 10_000)
+    return `the rogues opened ${opened} of 66, the victim holds ${heldFrom(victim, many)}`
+  }, 'F6 one IP')
 })
 
 it('L4: status() does not reorder the connection list libp2p owns', async () => {
