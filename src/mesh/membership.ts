@@ -218,14 +218,20 @@ export class Membership {
     return AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.settings.dialTimeout)])
   }
 
-  /** Closes `count` random connections that are past their grace period. */
+  /**
+   * Closes `count` peers past their grace period: those holding the most connections
+   * first (a peer is capped at maxConnectionsPerPeer, connection-limits.ts), random
+   * among equals.
+   */
   private trim (count: number): void {
     const now = Date.now()
     const old = this.libp2p.getPeers().filter(p => {
       const conns = this.libp2p.getConnections(p)
       return conns.length > 0 && conns.every(c => now - c.timeline.open > this.settings.trimGrace)
     })
-    for (const p of shuffle(old).slice(0, count)) {
+    const held = (p: PeerId): number => this.libp2p.getConnections(p).length
+    const order = shuffle(old).sort((a, b) => held(b) - held(a)) // sort is stable: random among equals
+    for (const p of order.slice(0, count)) {
       this.counters.trimmed++
       this.libp2p.hangUp(p).catch(() => {})
     }
