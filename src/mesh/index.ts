@@ -56,7 +56,7 @@ export interface MeshStats {
   fetch: FetchCounters
   announce: { sent: number, received: number, skipped: number, streamsOpened: number }
   sync: { rounds: number, equal: number, exchanged: number, recordsReceived: number, recordsSent: number, failed: number }
-  peers: { known: number, dials: number, dialFailures: number, trimmed: number, penalized: number }
+  peers: { known: number, candidates: number, dials: number, dialFailures: number, learnedDials: number, trimmed: number, penalized: number }
   offers: { accepted: number, held: number, ignored: number, refused: number, failed: number }
 }
 
@@ -254,7 +254,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
         fetch: { ...fetcher.counters },
         announce: { ...announcer.counters },
         sync: { ...syncer.counters },
-        peers: { known: membership.knownPeers(), ...membership.counters, penalized: admission.penalized().length },
+        peers: { known: membership.knownPeers(), candidates: membership.candidatePeers(), ...membership.counters, penalized: admission.penalized().length },
         offers: { ...offers }
       }
     },

@@ -43,6 +43,14 @@ export interface MeshSettings {
   maxKnownPeers: number
   /** a known peer that never answered for this long is forgotten */
   forgetAfter: number
+  /** peers learnt (peer exchange, identify of a peer that dialed us) but not reached yet, at most; the oldest is dropped first (F10) */
+  maxCandidatePeers: number
+  /** learnt addresses dialed per minute, at most: each address is one connection attempt to a host:port someone else chose (F10) */
+  learnedDialsPerMinute: number
+  /** ... and at most this many at once (the token bucket's size) */
+  learnedDialBurst: number
+  /** addresses of one learnt peer that are kept and dialed, at most */
+  learnedAddrsPerDial: number
   /** libp2p's connection monitor pings every peer this often (latency in status) */
   pingInterval: number
   /**
@@ -129,6 +137,10 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   backoffMax: 60_000,
   maxKnownPeers: 1_000,
   forgetAfter: 24 * 3_600_000,
+  maxCandidatePeers: 64,
+  learnedDialsPerMinute: 30,
+  learnedDialBurst: 8,
+  learnedAddrsPerDial: 4,
   pingInterval: 30_000,
   quicMaxIdleTimeout: 5_000,
   quicKeepAliveInterval: 1_500,
