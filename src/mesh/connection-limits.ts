@@ -19,7 +19,12 @@ export function ipKey (ma: Multiaddr): string | undefined {
   if (c.name === 'ip4') return c.value
   const v4mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(c.value)
   if (v4mapped !== null) return v4mapped[1]
-  return expandV6(c.value).slice(0, 4).join(':') + '::/64'
+  const groups = expandV6(c.value)
+  if (groups.slice(0, 5).every(g => g === '0') && groups[5] === 'ffff') { // ::ffff:a00:1 is 10.0.0.1
+    const [hi, lo] = [parseInt(groups[6], 16), parseInt(groups[7], 16)]
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`
+  }
+  return groups.slice(0, 4).join(':') + '::/64'
 }
 
 function expandV6 (addr: string): string[] {
