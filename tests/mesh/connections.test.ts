@@ -136,6 +136,8 @@ it('F6: one stranger peer id keeping 64 connections open (from 127.0.0.2) gets m
     return () => `the rogue dialed ${attack.tried()} times (${attack.opened()} got through the handshake), the victim holds ${heldFrom(victim, [rogue])} of its connections`
   }, 'F6 one peer id')
   expect(heldFrom(cluster!.nodes[0], [rogue])).toBeLessThanOrEqual(DEFAULT_MESH_SETTINGS.maxConnectionsPerPeer)
+  const seenFrom = cluster!.nodes[0].mesh.libp2p.getConnections().filter(c => c.remotePeer.toString() === rogue.peerId).map(c => c.remoteAddr.toString())
+  expect(seenFrom.every(a => a.startsWith('/ip4/127.0.0.2/'))).toBe(true) // the rogue is told apart by its address
 })
 
 it('F6: 22 stranger peer ids from one IP (127.0.0.2), keeping 3 connections each (66 > maxConnections 64), get maxInboundPerIp connections; a newcomer joins during the attack', async () => {

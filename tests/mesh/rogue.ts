@@ -47,10 +47,11 @@ export class Rogue {
    */
   static async startFrom (from: string): Promise<Rogue> {
     const identity = identityFromKey(generateSigningKey())
+    const dialOpts = { noDelay: true, localAddress: from } // passed to net.connect (the type lists fewer of its options)
     const libp2p = await createLibp2p({
       privateKey: identity.privateKey,
       addresses: { listen: [`/ip4/${from}/tcp/0`] },
-      transports: [tcp({ dialOpts: { localAddress: from } })],
+      transports: [tcp({ dialOpts })],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionManager: { maxConnections: 10_000, reconnectRetries: 0 },
