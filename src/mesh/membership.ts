@@ -1,17 +1,16 @@
 // Keeping the node connected: dial bootstrap nodes until one answers (a bootstrap node
-// that is down is retried, never fatal), remember peers learned through peer exchange
-// and identify, keep between targetPeers and maxPeers connections, redial after a loss
+// that is down is retried, never fatal), remember the peers whose connection completed
+// identify, dial peers learnt through peer exchange at a bounded rate (learned-peers.ts), keep between targetPeers and maxPeers connections, redial after a loss
 // with jittered exponential backoff, and now and then dial one more known peer so that
 // two halves of a healed partition find each other again.
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import type { MeshLibp2p } from './node.js'
-import type { BootstrapTarget } from './addresses.js'
+import { usesTransport, type BootstrapTarget } from './addresses.js'
 import { jitter, type MeshSettings } from './settings.js'
 import { shuffle } from './fetch.js'
 import { LearnedPeers, type Candidate } from './learned-peers.js'
-import { usesTransport } from './addresses.js'
 import type { Transport } from '../config/config.js'
 
 interface Backoff { failures: number, nextAttempt: number }
