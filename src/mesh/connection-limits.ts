@@ -35,13 +35,26 @@ function expandV6 (addr: string): string[] {
   return [...h, ...zeros, ...t].map(g => g.toLowerCase().replace(/^0+(?=.)/, ''))
 }
 
-/** Two gaters as one: a connection is denied when either denies it. */
+type Deny = (...args: unknown[]) => boolean | Promise<boolean>
+
+/**
+ * Two gaters as one: a connection is denied when either denies it; the second is not
+ * asked once the first has denied. The answer stays synchronous when both are: libp2p
+ * awaits it either way, but an always-async version defers every check and made a
+ * timing race visible (tests/mesh/announce.test.ts "inline content that does not match
+ * its record" then failed 4 runs in 6: the punished rogue still saw a connection open).
+ */
 export function combineGaters (a: ConnectionGater, b: ConnectionGater): ConnectionGater {
-  const out: Record<string, (...args: unknown[]) => Promise<boolean>> = {}
+  const out: Record<string, Deny> = {}
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    const fa = (a as Record<string, ((...args: unknown[]) => boolean | Promise<boolean>) | undefined>)[key]
-    const fb = (b as Record<string, ((...args: unknown[]) => boolean | Promise<boolean>) | undefined>)[key]
-    out[key] = async (...args) => (await fa?.(...args)) === true || (await fb?.(...args)) === true
+    const fa = (a as Record<string, Deny | undefined>)[key]
+    const fb = (b as Record<string, Deny | undefined>)[key]
+    out[key] = (...args) => {
+      const ra = fa?.(...args)
+      if (ra === true) return true
+      if (ra instanceof Promise) return ra.then(async denied => denied || (await fb?.(...args)) === true)
+      return fb?.(...args) ?? false
+    }
   }
   return out as ConnectionGater
 }
