@@ -68,10 +68,11 @@ it('F10: peer-exchange answers full of throw-away peers pointing at third partie
     await new Promise(resolve => setTimeout(resolve, 250))
   }
   const hits = trap.hits()
+  const elapsed = Date.now() - t0 // the bucket was full at most at t0 (it holds learnedDialBurst)
   const stats = victim.mesh.stats().peers
   const storeAfter = (await victim.mesh.libp2p.peerStore.all()).length
-  const bound = D.learnedDialBurst + Math.ceil(D.learnedDialsPerMinute * window / 60_000)
-  console.log(`[learnt-peers] F10: ${answers} answers × ${D.peerExchangeMaxPeers} throw-away peers × ${trap.addrs.length} addresses in ${window} ms → ` +
+  const bound = D.learnedDialBurst + Math.ceil(D.learnedDialsPerMinute * elapsed / 60_000)
+  console.log(`[learnt-peers] F10: ${answers} answers × ${D.peerExchangeMaxPeers} throw-away peers × ${trap.addrs.length} addresses in ${elapsed} ms → ` +
     `${hits} connections to the third parties (bound ${bound}), known peers ${genuine} → ${stats.known}, candidates ${stats.candidates}, learnt addresses dialed ${stats.learnedDials} (dials ${stats.dials}, failed ${stats.dialFailures}), peer store ${storeBefore} → ${storeAfter} entries`)
 
   expect(answers).toBeGreaterThanOrEqual(5) // the attack ran: 160+ throw-away ids were offered
