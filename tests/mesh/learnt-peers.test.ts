@@ -4,6 +4,8 @@
 // dial learnt addresses at a bounded rate, must not remember peers it never reached, and
 // must keep working with its genuine peers.
 import { createServer, type Server } from 'node:net'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { afterEach, expect, it } from 'vitest'
 import { Cluster, bytes, connected, converged, freePort } from './helpers.js'
 import { RogueSet } from './rogue.js'
@@ -11,6 +13,10 @@ import { generateSigningKey } from '../../src/crypto/keys.js'
 import { identityFromKey } from '../../src/mesh/identity.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS } from '../../src/mesh/settings.js'
 import { StreamReader, frame } from '../../src/mesh/wire.js'
+
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+const MiB = 1024 * 1024
 
 let cluster: Cluster | undefined
 const rogues = new RogueSet()
@@ -61,6 +67,8 @@ it('F10: peer-exchange answers full of throw-away peers pointing at third partie
   }, { maxInboundStreams: 64 })
 
   // the rogue stays connected (redialing if dropped), so the victim keeps asking it
+  gc()
+  const heapBefore = process.memoryUsage().heapUsed
   const window = 20_000
   const t0 = Date.now()
   while (Date.now() - t0 < window) {
@@ -71,9 +79,11 @@ it('F10: peer-exchange answers full of throw-away peers pointing at third partie
   const elapsed = Date.now() - t0 // the bucket was full at most at t0 (it holds learnedDialBurst)
   const stats = victim.mesh.stats().peers
   const storeAfter = (await victim.mesh.libp2p.peerStore.all()).length
+  gc()
+  const heapGrowth = Math.round((process.memoryUsage().heapUsed - heapBefore) / MiB) // the whole process: 3 nodes and the rogue
   const bound = D.learnedDialBurst + Math.ceil(D.learnedDialsPerMinute * elapsed / 60_000)
   console.log(`[learnt-peers] F10: ${answers} answers × ${D.peerExchangeMaxPeers} throw-away peers × ${trap.addrs.length} addresses in ${elapsed} ms → ` +
-    `${hits} connections to the third parties (bound ${bound}), known peers ${genuine} → ${stats.known}, candidates ${stats.candidates}, learnt addresses dialed ${stats.learnedDials} (dials ${stats.dials}, failed ${stats.dialFailures}), peer store ${storeBefore} → ${storeAfter} entries`)
+    `${hits} connections to the third parties (bound ${bound}), known peers ${genuine} → ${stats.known}, candidates ${stats.candidates}, learnt addresses dialed ${stats.learnedDials} (dials ${stats.dials}, failed ${stats.dialFailures}), peer store ${storeBefore} → ${storeAfter} entries, heap +${heapGrowth} MiB after GC`)
 
   expect(answers).toBeGreaterThanOrEqual(5) // the attack ran: 160+ throw-away ids were offered
   expect(hits).toBeLessThanOrEqual(bound)
