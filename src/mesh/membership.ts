@@ -175,6 +175,8 @@ export class Membership {
       if (!connected.has(k.peerId.toString()) && k.failures > 0 && now - k.lastSeen > s.forgetAfter) this.forget(k)
     }
 
+    const open = this.libp2p.getConnections().filter(c => c.status === 'open').length
+    if (open > s.maxPeers) this.trimDuplicates(open - s.maxPeers)
     if (connected.size > s.maxPeers) this.trim(connected.size - s.maxPeers)
 
     const room = Math.min(s.targetPeers - connected.size, s.maxParallelDials) - this.dialing.size
@@ -267,6 +269,23 @@ export class Membership {
 
   private dialSignal (): AbortSignal {
     return AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.settings.dialTimeout)])
+  }
+
+  /**
+   * Trimming by connection: with more connections than maxPeers, closes up to `count`
+   * second (third…) connections to one peer, newest first, past their grace period. The
+   * oldest connection to each peer stays (our streams to a peer use its first open one).
+   */
+  private trimDuplicates (count: number): void {
+    const now = Date.now()
+    const extra = this.libp2p.getPeers().flatMap(p =>
+      [...this.libp2p.getConnections(p)].filter(c => c.status === 'open').sort((a, b) => a.timeline.open - b.timeline.open).slice(1))
+      .filter(c => now - c.timeline.open > this.settings.trimGrace)
+      .sort((a, b) => b.timeline.open - a.timeline.open)
+    for (const c of extra.slice(0, count)) {
+      this.counters.trimmed++
+      c.close({ signal: AbortSignal.timeout(this.settings.dialTimeout) }).catch(err => c.abort(err as Error))
+    }
   }
 
   /**

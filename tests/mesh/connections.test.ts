@@ -152,6 +152,21 @@ it('F6: 22 stranger peer ids from one IP (127.0.0.2), keeping 3 connections each
   expect(heldFrom(cluster!.nodes[0], many)).toBeLessThanOrEqual(DEFAULT_MESH_SETTINGS.maxInboundPerIp)
 })
 
+it('F6: trimming counts connections: a peer\'s surplus connections are closed past their grace period, its oldest one stays', async () => {
+  cluster = new Cluster({ transports: ['tcp'], settings: { maxPeers: 1, targetPeers: 1, trimGrace: 500 } })
+  const a = await cluster.add('a')
+  const b = await cluster.add('b', { bootstrap: [a.hostPort] })
+  await connected([a, b])
+  const bId = b.mesh.libp2p.peerId
+  const first = a.mesh.libp2p.getConnections(bId)[0].id
+  for (let i = 0; i < 2; i++) await b.mesh.libp2p.dial(multiaddr(`/ip4/127.0.0.1/tcp/${a.port}/p2p/${a.peerId}`), { force: true })
+  await waitFor(() => a.mesh.libp2p.getConnections(bId).length === 3, 'three connections between a and b')
+  await waitFor(() => a.mesh.libp2p.getConnections(bId).length === 1, 'a trimmed the surplus connections', [], 15_000)
+  expect(a.mesh.libp2p.getConnections(bId)[0].id).toBe(first)
+  expect(a.mesh.stats().peers.trimmed + b.mesh.stats().peers.trimmed).toBeGreaterThanOrEqual(2) // either side may close a surplus one
+  expect(a.mesh.status().peers.map(p => p.peerId)).toEqual([b.peerId])
+})
+
 it('L4: status() does not reorder the connection list libp2p owns', async () => {
   cluster = new Cluster({ transports: ['tcp'] })
   const a = await cluster.add('a')
