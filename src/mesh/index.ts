@@ -56,7 +56,7 @@ export interface MeshStats {
   fetch: FetchCounters
   announce: { sent: number, received: number, skipped: number, streamsOpened: number }
   sync: { rounds: number, equal: number, exchanged: number, recordsReceived: number, recordsSent: number, failed: number }
-  peers: { known: number, dials: number, dialFailures: number, trimmed: number, penalized: number }
+  peers: { known: number, candidates: number, dials: number, dialFailures: number, learnedDials: number, trimmed: number, penalized: number }
   offers: { accepted: number, held: number, ignored: number, refused: number, failed: number }
 }
 
@@ -246,7 +246,8 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       const peers: PeerStatus[] = []
       for (const p of libp2p.getPeers()) {
         if (!identified.has(p.toString())) continue
-        const conns = libp2p.getConnections(p).sort((a, b) => a.timeline.open - b.timeline.open)
+        // a copy: getConnections() returns libp2p's own list, which must not be reordered
+        const conns = [...libp2p.getConnections(p)].sort((a, b) => a.timeline.open - b.timeline.open)
         const c = conns[0]
         if (c === undefined) continue
         peers.push({ peerId: p.toString(), address: c.remoteAddr.toString(), since: c.timeline.open, latencyMs: Math.round(c.rtt ?? 0) })
@@ -259,7 +260,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
         fetch: { ...fetcher.counters },
         announce: { ...announcer.counters },
         sync: { ...syncer.counters },
-        peers: { known: membership.knownPeers(), ...membership.counters, penalized: admission.penalized().length },
+        peers: { known: membership.knownPeers(), candidates: membership.candidatePeers(), ...membership.counters, penalized: admission.penalized().length },
         offers: { ...offers }
       }
     },

@@ -1,15 +1,17 @@
 // Keeping the node connected: dial bootstrap nodes until one answers (a bootstrap node
-// that is down is retried, never fatal), remember peers learned through peer exchange
-// and identify, keep between targetPeers and maxPeers connections, redial after a loss
+// that is down is retried, never fatal), remember the peers whose connection completed
+// identify, dial peers learnt through peer exchange at a bounded rate (learned-peers.ts), keep between targetPeers and maxPeers connections, redial after a loss
 // with jittered exponential backoff, and now and then dial one more known peer so that
 // two halves of a healed partition find each other again.
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import type { MeshLibp2p } from './node.js'
-import type { BootstrapTarget } from './addresses.js'
+import { usesTransport, type BootstrapTarget } from './addresses.js'
 import { jitter, type MeshSettings } from './settings.js'
 import { shuffle } from './fetch.js'
+import { LearnedPeers, type Candidate } from './learned-peers.js'
+import type { Transport } from '../config/config.js'
 
 interface Backoff { failures: number, nextAttempt: number }
 
@@ -35,7 +37,9 @@ export class Membership {
   private stopped = false
   /** aborts dials in flight on stop (a QUIC dial to a vanished peer only ends at its timeout) */
   private readonly abort = new AbortController()
-  counters = { dials: 0, dialFailures: 0, trimmed: 0 }
+  /** peers we were told about and have not reached yet (F10: never trusted, dialed at a bounded rate) */
+  private readonly learned: LearnedPeers
+  counters = { dials: 0, dialFailures: 0, trimmed: 0, learnedDials: 0 }
 
   constructor (
     private readonly libp2p: MeshLibp2p,
@@ -49,6 +53,7 @@ export class Membership {
     const self = libp2p.peerId.toString()
     this.bootstrap = bootstrap.map(b => ({ ...b, failures: 0, nextAttempt: 0, self: b.peerId === self }))
     this.nextExplore = Date.now() + jitter(settings.exploreInterval, 0.5)
+    this.learned = new LearnedPeers(settings)
   }
 
   start (): void {
@@ -81,26 +86,40 @@ export class Membership {
    * Identify completed: the connection really works (a peer that refuses us closes the
    * connection before any protocol runs). Only now is the peer remembered and its backoff
    * reset, so that a node refused by admission backs off instead of reconnecting in a loop.
+   * (A peer that dialed us counts too: it holds its key and answered on a live connection;
+   * if its announced addresses do not answer later, its failures make it the first to go.)
    */
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, listenAddrs: Multiaddr[] }>): void => {
     const { peerId, listenAddrs } = evt.detail
     const id = peerId.toString()
     for (const b of this.bootstrap) if (b.seen === id) b.failures = 0
-    if (listenAddrs.length > 0 && this.admits(peerId)) this.remember(peerId, true)
+    if (listenAddrs.length > 0 && this.admits(peerId)) {
+      this.learned.remove(id)
+      this.remember(peerId, true)
+    }
     const k = this.known.get(id)
     if (k !== undefined) k.failures = 0
   }
 
-  /** Peers learned from peer exchange. */
+  /** Peers learned from peer exchange: candidates, not known peers, until a connection to them completes identify. */
   learn (peers: Array<{ peerId: PeerId, addrs: Multiaddr[] }>): void {
     let fresh = false
+    const transports = this.transports()
     for (const { peerId, addrs } of peers) {
-      if (peerId.equals(this.libp2p.peerId) || !this.admits(peerId) || addrs.length === 0) continue
-      if (!this.known.has(peerId.toString())) fresh = true
-      this.libp2p.peerStore.merge(peerId, { multiaddrs: addrs }).catch(() => {})
-      this.remember(peerId, false)
+      const id = peerId.toString()
+      if (peerId.equals(this.libp2p.peerId) || !this.admits(peerId) || this.known.has(id)) continue
+      const usable = addrs.filter(a => usesTransport(a, transports))
+      if (usable.length === 0) continue
+      if (!this.learned.has(id)) fresh = true
+      this.learned.add(peerId, usable)
     }
     if (fresh && this.libp2p.getPeers().length < this.settings.targetPeers) this.soon()
+  }
+
+  /** The transports this node listens on (and so can dial). */
+  private transports (): Transport[] {
+    const mine = this.libp2p.getMultiaddrs()
+    return (['tcp', 'quic'] as const).filter(t => mine.some(m => usesTransport(m, [t])))
   }
 
   private remember (peerId: PeerId, connected: boolean): void {
@@ -156,6 +175,8 @@ export class Membership {
       if (!connected.has(k.peerId.toString()) && k.failures > 0 && now - k.lastSeen > s.forgetAfter) this.forget(k)
     }
 
+    const open = this.libp2p.getConnections().filter(c => c.status === 'open').length
+    if (open > s.maxPeers) this.trimDuplicates(open - s.maxPeers)
     if (connected.size > s.maxPeers) this.trim(connected.size - s.maxPeers)
 
     const room = Math.min(s.targetPeers - connected.size, s.maxParallelDials) - this.dialing.size
@@ -172,9 +193,41 @@ export class Membership {
     const candidates: Array<{ boot?: Bootstrap, known?: Known }> = connected.size === 0
       ? [...shuffle(boots).map(boot => ({ boot })), ...shuffle(peers).map(known => ({ known }))]
       : shuffle([...boots.map(boot => ({ boot })), ...peers.map(known => ({ known }))])
-    for (const c of candidates.slice(0, explore ? 1 : room)) {
+    const slots = explore ? 1 : room
+    for (const c of candidates.slice(0, slots)) {
       if (c.boot !== undefined) void this.dialBootstrap(c.boot)
       else if (c.known !== undefined) void this.dialKnown(c.known)
+    }
+    // what is left goes to learnt candidates, oldest first, as far as their rate allows
+    let left = slots - candidates.length
+    for (const c of this.learned.list()) {
+      if (left <= 0) break
+      const id = c.peerId.toString()
+      if (connected.has(id) || this.dialing.has(id) || !this.admits(c.peerId)) continue
+      const n = this.learned.take(c.addrs.length)
+      if (n === 0) break
+      left--
+      void this.dialCandidate(c, n)
+    }
+  }
+
+  /** Dials a learnt candidate at (the first `n` of) its learnt addresses; it gets one chance. */
+  private async dialCandidate (c: Candidate, n: number): Promise<void> {
+    const id = c.peerId.toString()
+    this.dialing.add(id)
+    this.counters.dials++
+    this.counters.learnedDials += n
+    this.learned.remove(id) // identify moves it to the known peers; a failure forgets it
+    try {
+      // with /p2p/<id>, the handshake proves that this peer id is at this address
+      await this.libp2p.dial(c.addrs.slice(0, n).map(a => a.encapsulate(`/p2p/${id}`)), { signal: this.dialSignal() })
+    } catch (err) {
+      this.counters.dialFailures++
+      this.log.debug({ peer: id, err: (err as Error).message }, 'dial to a learnt peer failed')
+      // libp2p notes the failure in its peer store: an entry per throw-away id otherwise
+      if (this.libp2p.getConnections(c.peerId).length === 0 && !this.known.has(id)) this.libp2p.peerStore.delete(c.peerId).catch(() => {})
+    } finally {
+      this.dialing.delete(id)
     }
   }
 
@@ -218,20 +271,46 @@ export class Membership {
     return AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.settings.dialTimeout)])
   }
 
-  /** Closes `count` random connections that are past their grace period. */
+  /**
+   * Trimming by connection: with more connections than maxPeers, closes up to `count`
+   * second (third…) connections to one peer, newest first, past their grace period. The
+   * oldest connection to each peer stays (our streams to a peer use its first open one).
+   */
+  private trimDuplicates (count: number): void {
+    const now = Date.now()
+    const extra = this.libp2p.getPeers().flatMap(p =>
+      [...this.libp2p.getConnections(p)].filter(c => c.status === 'open').sort((a, b) => a.timeline.open - b.timeline.open).slice(1))
+      .filter(c => now - c.timeline.open > this.settings.trimGrace)
+      .sort((a, b) => b.timeline.open - a.timeline.open)
+    for (const c of extra.slice(0, count)) {
+      this.counters.trimmed++
+      c.close({ signal: AbortSignal.timeout(this.settings.dialTimeout) }).catch(err => c.abort(err as Error))
+    }
+  }
+
+  /**
+   * Closes `count` peers past their grace period: those holding the most connections
+   * first (a peer is capped at maxConnectionsPerPeer, connection-limits.ts), random
+   * among equals.
+   */
   private trim (count: number): void {
     const now = Date.now()
     const old = this.libp2p.getPeers().filter(p => {
       const conns = this.libp2p.getConnections(p)
       return conns.length > 0 && conns.every(c => now - c.timeline.open > this.settings.trimGrace)
     })
-    for (const p of shuffle(old).slice(0, count)) {
+    const held = (p: PeerId): number => this.libp2p.getConnections(p).length
+    const order = shuffle(old).sort((a, b) => held(b) - held(a)) // sort is stable: random among equals
+    for (const p of order.slice(0, count)) {
       this.counters.trimmed++
       this.libp2p.hangUp(p).catch(() => {})
     }
   }
 
   knownPeers (): number { return this.known.size }
+
+  /** Learnt peers not reached yet. */
+  candidatePeers (): number { return this.learned.size }
 
   stop (): void {
     this.stopped = true

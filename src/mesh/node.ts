@@ -12,6 +12,7 @@ import type { NodeIdentity } from './identity.js'
 import type { Admission } from './admission.js'
 import type { MeshSettings } from './settings.js'
 import { listenAddresses } from './addresses.js'
+import { ConnectionLimits, combineGaters } from './connection-limits.js'
 
 export type MeshLibp2p = Libp2p<{ identify: Identify, ping: Ping }>
 
@@ -21,7 +22,8 @@ export async function createNode (config: Config, identity: NodeIdentity, admiss
   // QUIC is a native module: load it only when it is used, so a platform without its
   // binary (the lock has none for aarch64) still runs with transports = ["tcp"].
   const quic = transports.includes('quic') ? await loadQuic() : undefined
-  return await createLibp2p({
+  const limits = new ConnectionLimits(settings)
+  const node = await createLibp2p({
     start: false,
     privateKey: identity.privateKey,
     addresses: { listen },
@@ -31,11 +33,12 @@ export async function createNode (config: Config, identity: NodeIdentity, admiss
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionGater: admission.gater(),
+    connectionGater: combineGaters(admission.gater(), limits.gater()),
     connectionManager: {
       maxConnections: settings.maxConnections,
       inboundConnectionThreshold: settings.inboundConnectionThreshold,
       maxIncomingPendingConnections: settings.maxIncomingPendingConnections,
+      inboundUpgradeTimeout: settings.handshakeTimeout,
       dialTimeout: settings.dialTimeout,
       // reconnecting is ours (membership.ts): no KEEP_ALIVE tags, so libp2p's own queue stays idle
       reconnectRetries: 0
@@ -46,6 +49,8 @@ export async function createNode (config: Config, identity: NodeIdentity, admiss
       ping: ping()
     }
   })
+  limits.attach(node)
+  return node
 }
 
 async function loadQuic (): Promise<typeof import('@chainsafe/libp2p-quic').quic> {

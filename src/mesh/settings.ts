@@ -17,8 +17,16 @@ export interface MeshSettings {
   maxConnections: number
   /** inbound connections accepted per second from one IP (libp2p default 5; many nodes share a host in tests and benches) */
   inboundConnectionThreshold: number
-  /** inbound connections in the middle of their handshake, at most */
+  /** inbound connections in the middle of their handshake, at most (all IPs together) */
   maxIncomingPendingConnections: number
+  /** inbound handshakes in progress from one IP (an IPv6 /64), at most: well below maxIncomingPendingConnections, so one stranger cannot take them all (F5) */
+  maxPendingPerIp: number
+  /** an inbound connection must finish its handshake (Noise + Yamux, or QUIC's) within this, or it is closed (libp2p's inboundUpgradeTimeout) */
+  handshakeTimeout: number
+  /** inbound connections from one IP (an IPv6 /64), at most; above the nodes that share one host in tests and benches (F6) */
+  maxInboundPerIp: number
+  /** connections with one peer id, both directions, at most (two nodes dialing each other at once make 2) (F6) */
+  maxConnectionsPerPeer: number
   /** a dial (all addresses of one peer) gives up after this */
   dialTimeout: number
   /** dials in flight from the membership loop, at most */
@@ -35,6 +43,14 @@ export interface MeshSettings {
   maxKnownPeers: number
   /** a known peer that never answered for this long is forgotten */
   forgetAfter: number
+  /** peers learnt (peer exchange, identify of a peer that dialed us) but not reached yet, at most; the oldest is dropped first (F10) */
+  maxCandidatePeers: number
+  /** learnt addresses dialed per minute, at most: each address is one connection attempt to a host:port someone else chose (F10) */
+  learnedDialsPerMinute: number
+  /** ... and at most this many at once (the token bucket's size) */
+  learnedDialBurst: number
+  /** addresses of one learnt peer that are kept and dialed, at most */
+  learnedAddrsPerDial: number
   /** libp2p's connection monitor pings every peer this often (latency in status) */
   pingInterval: number
   /**
@@ -115,6 +131,10 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   maxConnections: 64,
   inboundConnectionThreshold: 1000,
   maxIncomingPendingConnections: 64,
+  maxPendingPerIp: 8,
+  handshakeTimeout: 5_000,
+  maxInboundPerIp: 24,
+  maxConnectionsPerPeer: 3,
   dialTimeout: 10_000,
   maxParallelDials: 4,
   maintainInterval: 2_000,
@@ -123,6 +143,10 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   backoffMax: 60_000,
   maxKnownPeers: 1_000,
   forgetAfter: 24 * 3_600_000,
+  maxCandidatePeers: 64,
+  learnedDialsPerMinute: 30,
+  learnedDialBurst: 8,
+  learnedAddrsPerDial: 4,
   pingInterval: 30_000,
   quicMaxIdleTimeout: 5_000,
   quicKeepAliveInterval: 1_500,

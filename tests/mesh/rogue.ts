@@ -1,6 +1,12 @@
 // A hand-driven libp2p peer for the hostile tests: same transports and handshake as a
 // real node, but it sends whatever bytes the test wants on the data-mesher protocols.
 import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Config, Transport } from '../../src/config/config.js'
 import { generateSigningKey } from '../../src/crypto/keys.js'
@@ -14,8 +20,8 @@ import type { TestNode } from './helpers.js'
 /** The rogues a test file started, stopped together in its afterEach. */
 export class RogueSet {
   private readonly all: Rogue[] = []
-  async start (): Promise<Rogue> {
-    const r = await Rogue.start()
+  async start (from?: string): Promise<Rogue> {
+    const r = from === undefined ? await Rogue.start() : await Rogue.startFrom(from)
     this.all.push(r)
     return r
   }
@@ -32,6 +38,31 @@ export class Rogue {
     const libp2p = await createNode(config, identity, new Admission([], identity.peerId.toString()), DEFAULT_MESH_SETTINGS)
     await libp2p.start()
     return new Rogue(libp2p)
+  }
+
+  /**
+   * A TCP-only rogue whose dials come from another loopback address (`from`, e.g.
+   * 127.0.0.2: Linux routes all of 127.0.0.0/8 to lo), so that per-IP limits can tell it
+   * from the honest nodes on 127.0.0.1. No limits of its own on connections it opens.
+   */
+  static async startFrom (from: string): Promise<Rogue> {
+    const identity = identityFromKey(generateSigningKey())
+    const dialOpts = { noDelay: true, localAddress: from } // passed to net.connect (the type lists fewer of its options)
+    const libp2p = await createLibp2p({
+      privateKey: identity.privateKey,
+      addresses: { listen: [`/ip4/${from}/tcp/0`] },
+      transports: [tcp({ dialOpts })],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionManager: { maxConnections: 10_000, reconnectRetries: 0 },
+      services: { identify: identify(), ping: ping() }
+    })
+    return new Rogue(libp2p)
+  }
+
+  /** Opens a new connection to `node` even when one is open already (libp2p would reuse it). */
+  async dialAgain (node: TestNode): Promise<Connection> {
+    return await this.libp2p.dial(multiaddr(`/ip4/127.0.0.1/tcp/${node.port}/p2p/${node.peerId}`), { signal: AbortSignal.timeout(10_000), force: true })
   }
 
   get peerId (): string { return this.libp2p.peerId.toString() }
