@@ -4,12 +4,14 @@
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
+import { parseNamespaceName } from '../crypto/names.js'
 import type { SignedRecord } from '../crypto/record.js'
 import { compareVersions, contentProblem, judge, stillAuthorized } from '../rule/which-version-wins.js'
 import type { Change, Replica, SubmitResult } from '../store/replica.js'
 import { Admission } from './admission.js'
 import { parseBootstrap } from './addresses.js'
-import { Announcer } from './announce.js'
+import { Announcer, versionId, type AnnounceCounters, type Arrival, type NoticeVerdict } from './announce.js'
+import type { Notice } from './broadcast-tree.js'
 import { Fetcher, Limiter, shuffle, type FetchCounters } from './fetch.js'
 import { loadIdentity, type NodeIdentity } from './identity.js'
 import { Membership } from './membership.js'
@@ -54,7 +56,7 @@ export interface MeshStatus {
 
 export interface MeshStats {
   fetch: FetchCounters
-  announce: { sent: number, received: number, skipped: number, streamsOpened: number }
+  announce: AnnounceCounters
   sync: { rounds: number, equal: number, exchanged: number, recordsReceived: number, recordsSent: number, failed: number }
   peers: { known: number, dials: number, dialFailures: number, trimmed: number, penalized: number }
   offers: { accepted: number, held: number, ignored: number, refused: number, failed: number }
@@ -75,6 +77,8 @@ export interface Mesh {
   readonly peerId: string
   status: () => MeshStatus
   stats: () => MeshStats
+  /** This node's eager and lazy links in the broadcast tree (tests, diagnostics). */
+  links: () => { eager: string[], lazy: string[] }
   /** Runs one anti-entropy round with every connected peer now (tests, and after a config reload). */
   syncNow: () => Promise<void>
   /** The libp2p node (tests and diagnostics). */
@@ -109,7 +113,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
 
   const offers = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0 }
   /** records being stored, by name and signature; `provide` hands a waiting fetch content that arrived inline meanwhile */
-  const offering = new Map<string, { done: Promise<void>, provide: (content: Uint8Array) => void }>()
+  const offering = new Map<string, { record: SignedRecord, done: Promise<void>, provide: (content: Uint8Array) => void }>()
   let stopped = false
 
   const fetcher = new Fetcher(libp2p, replica, settings, log, punish, admits)
@@ -118,9 +122,10 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   /**
    * Offers a record a peer sent to the replica. `content` is what came inline with an
    * announcement; otherwise content is fetched, and only once the record passed the rule.
+   * Says whether the record was new here or a duplicate (for the broadcast tree).
    */
-  const offer = (record: SignedRecord, from: PeerId, content?: Uint8Array): void => {
-    if (stopped || !admits(from)) return // e.g. the rest of a sync batch from a peer just punished
+  const offer = (record: SignedRecord, from: PeerId, content?: Uint8Array): Arrival => {
+    if (stopped || !admits(from)) return 'dropped' // e.g. the rest of a sync batch from a peer just punished
     // Judged here first, record only (signature included, ~50 µs), so that only records
     // that would be accepted or held wait for a turn: junk, config skew and replays are
     // dropped at once and cannot queue up ahead of honest updates.
@@ -131,20 +136,20 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     const policy = replica.getPolicy()
     if (current !== undefined && compareVersions(record, current) <= 0 && stillAuthorized(policy, current)) {
       announcer.markKnown(from, record)
-      return
+      return 'duplicate'
     }
     // The held record is compared only with records that would be held too: a version in
     // the present is judged against the current one alone, however far ahead the held one
     // is (a held record never hides a current one, issue 11 F1).
     const held = replica.getHeld(record.name)
     const fromTheFuture = record.timestamp > replica.clock() + policy.maxClockSkew
-    if (fromTheFuture && held !== undefined && compareVersions(record, held) <= 0 && stillAuthorized(policy, held)) return
+    if (fromTheFuture && held !== undefined && compareVersions(record, held) <= 0 && stillAuthorized(policy, held)) return 'duplicate'
     const verdict = judge(record, current, policy, replica.clock(), undefined, replica.getFloor(record.name))
-    if (verdict.action === 'ignore') return // a replay or a version we already have
+    if (verdict.action === 'ignore') return verdict.why === 'below-floor' ? 'dropped' : 'duplicate' // a replay or a version we already have
     if (verdict.action === 'refuse') {
       offers.refused++
       if (PUNISHABLE.has(verdict.code)) punish(from, `sent a record that fails verification: ${verdict.reason}`)
-      return
+      return 'dropped'
     }
     // verified and for a configured name. Only a current version counts as what the peer
     // holds: the announcer sends current versions, and a held one must not stand for them.
@@ -152,7 +157,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     const badInline = content !== undefined ? contentProblem(record, content) : undefined
     if (badInline !== undefined) {
       punish(from, `sent inline content that does not match its record: ${badInline}`)
-      return
+      return 'dropped'
     }
     if (content === undefined) fetcher.hint(record, from) // another source, should the first fail
     // Signature and content verified, and newer than ours: pass it on now, while it is
@@ -165,7 +170,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       // content that came inline from another peer ends the wait
       if (content !== undefined) inFlight.provide(content)
       if (forward) announcer.broadcast(record, content, from.toString())
-      return
+      return 'duplicate'
     }
     if (forward) announcer.broadcast(record, content, from.toString())
     let provide: (c: Uint8Array) => void = () => {}
@@ -184,12 +189,36 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
         log.debug({ peer: from.toString(), name: record.name, err: err.message }, 'could not take record from peer')
       })
       .finally(() => { offering.delete(key) })
-    offering.set(key, { done: p, provide })
+    offering.set(key, { record, done: p, provide })
+    return 'new'
   }
 
-  const announcer = new Announcer(libp2p, settings, log, punish, admits, offer)
+  const sameId = (r: SignedRecord | undefined, id: Uint8Array): boolean => r !== undefined && Buffer.from(versionId(r)).equals(id)
+  /** A notice of a version: lacking it means a name this node accepts, no newer version here, and that version neither stored nor on its way in. */
+  const judgeNotice = (n: Notice): NoticeVerdict => {
+    const policy = replica.getPolicy()
+    const ns = parseNamespaceName(n.name)
+    if (!policy.files.has(n.name) && !(ns !== undefined && policy.namespaces.has(ns.namespace))) return 'stale'
+    const current = replica.get(n.name)
+    if (current !== undefined && sameId(current, n.id)) return { holds: current }
+    if (current !== undefined && n.timestamp < current.timestamp) return 'stale'
+    if (sameId(replica.getHeld(n.name), n.id)) return 'stale'
+    for (const o of offering.values()) if (o.record.name === n.name && sameId(o.record, n.id)) return 'stale'
+    return 'missing'
+  }
+  /** A peer grafted (name, id): it gets the current version (the one it asked for, or newer), small content inline. */
+  const forGraft = async (name: string, _id: Uint8Array): Promise<{ record: SignedRecord, content?: Uint8Array } | undefined> => {
+    const record = replica.get(name)
+    if (record === undefined || !stillAuthorized(replica.getPolicy(), record)) return undefined
+    if (record.size === 0) return { record, content: new Uint8Array(0) }
+    if (record.size > settings.announceInlineMax) return { record }
+    const got = await replica.readContent(name)
+    return got !== undefined && got.record === record ? got : { record }
+  }
+
+  const announcer = new Announcer(libp2p, settings, log, punish, admits, { onRecord: offer, judgeNotice, forGraft })
   const syncer = new Syncer(libp2p, replica, settings, config.cluster.syncInterval, log, punish, admits,
-    (records, from) => { for (const r of records) offer(r, from) })
+    (records, from) => { for (const r of records) void offer(r, from) })
   const membership = new Membership(libp2p, bootstrap, settings, log, admits, (peer: PeerId, conn: Connection) => {
     void peerExchange.ask(peer)
     libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(settings.peerExchangeTimeout) }).then(ms => { conn.rtt = ms }, () => {})
@@ -242,6 +271,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   return {
     peerId: self,
     libp2p,
+    links: () => announcer.links(),
     status (): MeshStatus {
       const peers: PeerStatus[] = []
       for (const p of libp2p.getPeers()) {
