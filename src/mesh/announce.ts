@@ -119,6 +119,8 @@ export class Announcer {
   private readonly channels = new Map<string, Channel>()
   /** peer → name → the newest version that peer is known to hold (sent to it, or received from it) */
   private readonly known = new Map<string, Map<string, SignedRecord>>()
+  /** peer → name → the newest version it was sent a notice of (a version is noticed to a peer once) */
+  private readonly noticed = new Map<string, Map<string, SignedRecord>>()
   private readonly tree: BroadcastTree
   private stopped = false
   counters: AnnounceCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, ihaveBytes: 0, grafts: 0, prunes: 0, skipped: 0, streamsOpened: 0 }
@@ -142,18 +144,9 @@ export class Announcer {
    * version again. The caller passes only records of configured names, which bounds this
    * map by peers × names.
    */
-  markKnown (peer: PeerId | string, record: SignedRecord): void {
-    const id = peer.toString()
-    let m = this.known.get(id)
-    if (m === undefined) { m = new Map(); this.known.set(id, m) }
-    const prev = m.get(record.name)
-    if (prev === undefined || compareVersions(record, prev) > 0) m.set(record.name, record)
-  }
+  markKnown (peer: PeerId | string, record: SignedRecord): void { remember(this.known, peer.toString(), record) }
 
-  private isKnown (peer: string, record: SignedRecord): boolean {
-    const prev = this.known.get(peer)?.get(record.name)
-    return prev !== undefined && compareVersions(prev, record) >= 0
-  }
+  private isKnown (peer: string, record: SignedRecord): boolean { return atLeast(this.known, peer, record) }
 
   /** Eager and lazy connected peers (tests, diagnostics). */
   links (): { eager: string[], lazy: string[] } {
@@ -172,7 +165,9 @@ export class Announcer {
       const id = peer.toString()
       if (id === except || !this.admits(peer)) continue
       if (this.isKnown(id, record)) { this.counters.skipped++; continue }
-      this.enqueue(peer, { kind: this.tree.isEager(id) ? 'full' : 'ihave', record, inline })
+      const kind = this.tree.isEager(id) ? 'full' : 'ihave'
+      if (kind === 'ihave' && atLeast(this.noticed, id, record)) continue // (a record is broadcast again once stored)
+      this.enqueue(peer, { kind, record, inline })
     }
   }
 
@@ -233,6 +228,7 @@ export class Announcer {
   dropPeer (peer: PeerId): void {
     const id = peer.toString()
     this.known.delete(id)
+    this.noticed.delete(id)
     this.tree.linkDown(id)
     const ch = this.channels.get(id)
     if (ch === undefined) return
@@ -273,7 +269,7 @@ export class Announcer {
           this.counters.grafts += grafts.length
           this.counters.ihaveBytes += ihaveBytes
           for (const o of batch) {
-            if (o.kind === 'ihave') { this.counters.ihaveSent++; continue }
+            if (o.kind === 'ihave') { this.counters.ihaveSent++; remember(this.noticed, id, o.record); continue }
             this.counters.fullSent++
             this.markKnown(peer, o.record)
           }
@@ -429,8 +425,22 @@ export class Announcer {
     }
     this.channels.clear()
     this.known.clear()
+    this.noticed.clear()
     this.tree.stop()
   }
+}
+
+/** Records in `map` that `peer` holds `record`'s version or a newer one (bounded by peers × configured names). */
+function remember (map: Map<string, Map<string, SignedRecord>>, peer: string, record: SignedRecord): void {
+  let m = map.get(peer)
+  if (m === undefined) { m = new Map(); map.set(peer, m) }
+  const prev = m.get(record.name)
+  if (prev === undefined || compareVersions(record, prev) > 0) m.set(record.name, record)
+}
+
+function atLeast (map: Map<string, Map<string, SignedRecord>>, peer: string, record: SignedRecord): boolean {
+  const prev = map.get(peer)?.get(record.name)
+  return prev !== undefined && compareVersions(prev, record) >= 0
 }
 
 function nameBytes (name: string): Buffer {
