@@ -2,9 +2,14 @@
 // cluster: once duplicates have pruned it, a node receives about one full copy of each
 // update; when the tree is cut during a broadcast (eager neighbours stopped, links hung
 // up), the notices and anti-entropy still bring every update to every node.
-import { afterEach, expect, it } from 'vitest'
-import { Cluster, bytes, connected, converged, type TestNode } from './helpers.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Cluster, bytes, connected, converged, waitFor, type TestNode } from './helpers.js'
+import { RogueSet, type Rogue } from './rogue.js'
 import type { MeshStats } from '../../src/mesh/index.js'
+import { MAX_MESSAGE_FRAME, decodeGraft, decodeIhave, encodeGraft, encodeIhave, versionId, type Notice } from '../../src/mesh/announce.js'
+import { DEFAULT_MESH_SETTINGS, PROTOCOLS } from '../../src/mesh/settings.js'
+import { StreamReader, frame } from '../../src/mesh/wire.js'
+import { decodeRecord, signRecord, type SignedRecord } from '../../src/crypto/record.js'
 
 let cluster: Cluster | undefined
 afterEach(async () => { await cluster?.close(); cluster = undefined })
@@ -98,3 +103,63 @@ it('10 nodes, links hung up during a broadcast: every node has every update with
   }
   expect(sum(nodes.map(n => n.mesh.stats()), s => s.peers.penalized)).toBe(0)
 }, 300_000)
+
+describe('hostile peers and the tree messages', () => {
+  const rogues = new RogueSet()
+  afterEach(async () => { await rogues.stopAll() })
+
+  /** A rogue that records every announce message a node sends it, by type (FULL records decoded). */
+  async function listeningRogue (): Promise<{ rogue: Rogue, got: { full: SignedRecord[], ihave: Notice[], graft: Array<{ name: string }>, prune: number } }> {
+    const rogue = await rogues.start()
+    const got = { full: [] as SignedRecord[], ihave: [] as Notice[], graft: [] as Array<{ name: string }>, prune: 0 }
+    await rogue.libp2p.handle(PROTOCOLS.announce, async (stream) => {
+      const reader = new StreamReader(stream, Date.now() + 60_000, 4 * 1024 * 1024)
+      try {
+        for (;;) {
+          const head = await reader.frame(MAX_MESSAGE_FRAME)
+          if (head === undefined) return
+          if (head[0] === 0x01) { await reader.frame(1024 * 1024); got.full.push(decodeRecord(head.subarray(1))) }
+          if (head[0] === 0x02) got.ihave.push(...decodeIhave(head))
+          if (head[0] === 0x03) got.graft.push(decodeGraft(head))
+          if (head[0] === 0x04) got.prune++
+        }
+      } catch { stream.abort(new Error('rogue reader done')) }
+    }, { maxInboundStreams: 16 })
+    return { rogue, got }
+  }
+
+  it('B1: GRAFT repeated for the same version brings it once per connection (no amplification: ~70 bytes asking for up to 64 KiB)', async () => {
+    cluster = new Cluster({ transports: ['tcp'], syncInterval: 60_000 })
+    const n0 = await cluster.add('n0')
+    const record = await n0.upload({ name: 'a.txt', content: new Uint8Array(60 * 1024).fill(3) })
+    const { rogue, got } = await listeningRogue()
+    const graft = frame(encodeGraft('a.txt', versionId(record)))
+    await rogue.send(n0, PROTOCOLS.announce, Array.from({ length: 50 }, () => graft))
+    await waitFor(() => got.full.length >= 1, 'n0 answered the graft')
+    await new Promise(resolve => setTimeout(resolve, 1_000)) // room for more answers, if any were coming
+    expect(got.full.length).toBe(1)
+    expect(Buffer.from(versionId(got.full[0])).equals(versionId(record))).toBe(true)
+    expect(n0.mesh.stats().peers.penalized).toBe(0) // a GRAFT is no offence
+    expect(n0.mesh.links().eager).toContain(rogue.peerId)
+  })
+
+  it('B2: notices of unaccepted names, older versions or the current version are ignored; one of a newer version lacking here is grafted once, after the graft timeout', async () => {
+    cluster = new Cluster({ transports: ['tcp'], syncInterval: 60_000 })
+    const n0 = await cluster.add('n0')
+    const current = await n0.upload({ name: 'a.txt', content: bytes('current') })
+    const { rogue, got } = await listeningRogue()
+    const older = signRecord(cluster.signer, { name: 'a.txt', content: bytes('older'), timestamp: current.timestamp - 1 })
+    const junk = signRecord(cluster.signer, { name: 'not-configured.txt', content: bytes('x'), timestamp: current.timestamp + 1 })
+    const newer = signRecord(cluster.signer, { name: 'a.txt', content: bytes('newer'), timestamp: current.timestamp + 1 })
+    const notices = (rs: SignedRecord[]): Uint8Array => frame(encodeIhave(rs))
+    const t0 = Date.now()
+    // a flood of the same notices is one wait and one graft
+    await rogue.send(n0, PROTOCOLS.announce, [notices([older, junk, current]), ...Array.from({ length: 20 }, () => notices([newer]))])
+    await waitFor(() => got.graft.length >= 1, 'n0 grafted the rogue for the newer version')
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(DEFAULT_MESH_SETTINGS.announceGraftTimeout - 20)
+    await new Promise(resolve => setTimeout(resolve, 1_000))
+    expect(got.graft).toEqual([{ name: 'a.txt', id: versionId(newer) }])
+    expect(n0.mesh.stats().announce.ihaveReceived).toBe(23)
+    expect(n0.mesh.stats().peers.penalized).toBe(0)
+  })
+})
