@@ -1,4 +1,4 @@
-// The mesh: wires the libp2p node, membership, peer exchange, eager spread (announce),
+// The mesh: wires the libp2p node, membership, peer exchange, the broadcast tree (announce),
 // content fetch and anti-entropy (sync) to the replica. It never writes files: every
 // record a peer sends is offered to replica.submit(), which decides through the rule.
 import type { Connection, PeerId } from '@libp2p/interface'
