@@ -62,7 +62,7 @@ export interface MeshStats {
   offers: { accepted: number, held: number, ignored: number, refused: number, failed: number }
 }
 
-/** MeshStats as flat counters for the API: { "announce.sent": 3, "fetch.fetched_bytes": 1024, ... }. */
+/** MeshStats as flat counters for the API: { "announce.full_sent": 3, "fetch.fetched_bytes": 1024, ... }. */
 export function flattenStats (stats: MeshStats): Record<string, number> {
   const out: Record<string, number> = {}
   for (const [group, values] of Object.entries(stats)) {

@@ -51,8 +51,9 @@ it('after the tree settles, each node receives about one full copy of each updat
     `(mean degree ${degree.toFixed(1)}; ${delta(s => s.announce.ihaveSent)} notices in ${delta(s => s.announce.ihaveBytes)} bytes, ` +
     `${delta(s => s.announce.grafts)} grafts, ${delta(s => s.announce.prunes)} prunes)`)
   expect(fullPerNode).toBeGreaterThanOrEqual(0.9) // the tree, not anti-entropy, delivered
-  expect(fullPerNode).toBeLessThan(1.5)
-  expect(duplicatesPerNode).toBeLessThan(0.5)
+  // measured 1.00 and 0.00 (the 2.0.0 flood: 8.8 full copies); slack for grafts that a loaded host makes early
+  expect(fullPerNode).toBeLessThan(2)
+  expect(duplicatesPerNode).toBeLessThan(1)
   expect(delta(s => s.announce.ihaveSent)).toBeGreaterThan(0)
   expect(degree).toBeGreaterThanOrEqual(4) // flooding would have sent each node about degree - 1 copies
   expect(sum(after, s => s.peers.penalized)).toBe(0)
