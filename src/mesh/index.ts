@@ -4,16 +4,15 @@
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
-import { parseNamespaceName } from '../crypto/names.js'
 import type { SignedRecord } from '../crypto/record.js'
 import { compareVersions, contentProblem, judge, stillAuthorized } from '../rule/which-version-wins.js'
 import type { Change, Replica, SubmitResult } from '../store/replica.js'
 import { Admission } from './admission.js'
 import { parseBootstrap } from './addresses.js'
-import { Announcer, versionId, type AnnounceCounters, type Arrival, type NoticeVerdict } from './announce.js'
-import type { Notice } from './broadcast-tree.js'
+import { Announcer, type AnnounceCounters, type Arrival } from './announce.js'
 import { Fetcher, Limiter, shuffle, type FetchCounters } from './fetch.js'
 import { loadIdentity, type NodeIdentity } from './identity.js'
+import { answerGraft, judgeNotice } from './local-versions.js'
 import { Membership } from './membership.js'
 import { createNode, type MeshLibp2p } from './node.js'
 import { PeerExchange } from './peer-exchange.js'
@@ -193,32 +192,13 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     return 'new'
   }
 
-  const sameId = (r: SignedRecord | undefined, id: Uint8Array): boolean => r !== undefined && Buffer.from(versionId(r)).equals(id)
-  /** A notice of a version: lacking it means a name this node accepts, no newer version here, and that version neither stored nor on its way in. */
-  const judgeNotice = (n: Notice): NoticeVerdict => {
-    const policy = replica.getPolicy()
-    const ns = parseNamespaceName(n.name)
-    if (!policy.files.has(n.name) && !(ns !== undefined && policy.namespaces.has(ns.namespace))) return 'stale'
-    const current = replica.get(n.name)
-    if (current !== undefined && sameId(current, n.id)) return { holds: current }
-    if (current !== undefined && n.timestamp < current.timestamp) return 'stale'
-    if (sameId(replica.getHeld(n.name), n.id)) return 'stale'
-    for (const o of offering.values()) if (o.record.name === n.name && sameId(o.record, n.id)) return 'stale'
-    return 'missing'
-  }
-  /** A peer grafted (name, id): it gets the current version (the one it asked for, or newer), small content inline. */
-  const forGraft = async (name: string, _id: Uint8Array): Promise<{ record: SignedRecord, content?: Uint8Array } | undefined> => {
-    const record = replica.get(name)
-    if (record === undefined || !stillAuthorized(replica.getPolicy(), record)) return undefined
-    if (record.size === 0) return { record, content: new Uint8Array(0) }
-    if (record.size > settings.announceInlineMax) return { record }
-    const got = await replica.readContent(name)
-    return got !== undefined && got.record === record ? got : { record }
-  }
-
-  const announcer = new Announcer(libp2p, settings, log, punish, admits, { onRecord: offer, judgeNotice, forGraft })
+  const announcer = new Announcer(libp2p, settings, log, punish, admits, {
+    onRecord: offer,
+    judgeNotice: judgeNotice(replica, () => [...offering.values()].map(o => o.record)),
+    forGraft: answerGraft(replica, settings.announceInlineMax)
+  })
   const syncer = new Syncer(libp2p, replica, settings, config.cluster.syncInterval, log, punish, admits,
-    (records, from) => { for (const r of records) void offer(r, from) })
+    (records, from) => { for (const r of records) offer(r, from) })
   const membership = new Membership(libp2p, bootstrap, settings, log, admits, (peer: PeerId, conn: Connection) => {
     void peerExchange.ask(peer)
     libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(settings.peerExchangeTimeout) }).then(ms => { conn.rtt = ms }, () => {})
