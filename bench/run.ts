@@ -307,6 +307,7 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
     const offCost = dm.listen((i, e) => {
       if (e.kind === 'UPDATED' && dmCostTs.get(e.version.name) === e.version.timestamp) dmCostSeen.get(e.version.name)?.add(i)
     })
+    const countersBefore = await announceCounters(dm, N)
     const dmCost = await costPerUpdate(dm.pids(), iso.dmNet, N, async k => {
       const name = dmCostNames[k]; const content = randomBytes(KiB); const ts = nextTs()
       dmCostTs.set(name, ts); dmCostSeen.set(name, new Set())
@@ -315,6 +316,11 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
       await waitUntil('data-mesher cost updates delivered', async () => dmCostNames.every(n => dmCostSeen.get(n)?.size === N), 120_000, 50)
     })
     offCost()
+    await sleep(500) // late duplicates and notices
+    const tree = treeCost(countersBefore, await announceCounters(dm, N), COST_UPDATES, N)
+    D.small_update_full_copies_per_node = round(tree.fullCopies, 2)
+    D.small_update_duplicates_per_node = round(tree.duplicates, 2)
+    D.small_update_notice_bytes_per_node = round(tree.noticeBytes, 0)
     D.small_update_cpu_ms_per_node = round(dmCost.cpuMs, 2)
     D.small_update_wire_bytes_per_node = round(dmCost.bytes, 0)
     S.small_update_cpu_ms_per_node = round(serfCost.cpuMs, 2)
@@ -789,6 +795,25 @@ async function main (): Promise<boolean> {
     await cleanup()
   }
   return true
+}
+
+/** The broadcast tree's counters summed over the cluster (GetStatus, src/mesh/announce.ts). */
+async function announceCounters (dm: DmCluster, N: number): Promise<{ full: number, duplicates: number, noticeBytes: number }> {
+  const all = await Promise.all(Array.from({ length: N }, async (_, i) => (await dm.client(i).getStatus()).counters))
+  const total = (k: string): number => all.reduce((a, c) => a + (c[k] ?? 0), 0)
+  return { full: total('announce.full_received'), duplicates: total('announce.duplicates'), noticeBytes: total('announce.ihave_bytes') }
+}
+
+/**
+ * Per update and node: full copies received (ideal 1: each of the N − 1 receivers gets
+ * one), of which duplicates, and the bytes of "I have" notices sent.
+ */
+function treeCost (a: { full: number, duplicates: number, noticeBytes: number }, b: typeof a, updates: number, N: number): { fullCopies: number, duplicates: number, noticeBytes: number } {
+  return {
+    fullCopies: (b.full - a.full) / (updates * (N - 1)),
+    duplicates: (b.duplicates - a.duplicates) / (updates * (N - 1)),
+    noticeBytes: (b.noticeBytes - a.noticeBytes) / (updates * N)
+  }
 }
 
 /** data-mesher / serf for every comparable figure (lower is better for data-mesher in all). */

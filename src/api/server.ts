@@ -28,7 +28,7 @@ export interface NodeInfo {
   publicKey: string
   addresses: string[]
   peers: WirePeer[]
-  /** the mesh's counters, flat ("announce.sent": 12) */
+  /** the mesh's counters, flat ("announce.full_sent": 12) */
   counters?: Record<string, number>
 }
 

@@ -1,11 +1,22 @@
-// /data-mesher/announce/2.0.0 — eager spread. When this node accepts a new version (from
-// its API or from a peer) it pushes the record to every connected peer that is not known
-// to have it already, with the content inline when the file is small. A receiver offers
-// it to its replica and, once it is verified, passes it on in turn.
+// /data-mesher/announce/3.0.0 — spreading a new version along a broadcast tree (Plumtree,
+// Leitão et al. 2007; the tree state is broadcast-tree.ts). When this node accepts a new
+// version (from its API or from a peer) it sends the full record, with the content inline
+// when the file is small, to its eager peers, and a short "I have" notice to its lazy
+// peers. A receiver offers a full record to its replica and, once it is verified, passes
+// it on in turn; a duplicate prunes the link; a notice of a version it lacks is followed,
+// if the tree does not bring that version in time, by a GRAFT to the notifier.
 //
 //   stream  = message*        one long-lived stream per peer and direction; only the opener writes
-//   message = frame(record) frame(inline)
+//   message = frame(0x01 record) frame(inline)                 FULL
+//           | frame(0x02 u16be(count) notice{count})           IHAVE, 1 ≤ count ≤ 256
+//           | frame(0x03 u8(len(name)) name record_id[32])     GRAFT: send me that version; the link is eager
+//           | frame(0x04)                                      PRUNE: the link is lazy
+//   notice  = u8(len(name)) name u64be(timestamp) record_id[32]
 //   inline  = the content when record.size ≤ announceInlineMax, else empty (then fetched, fetch.ts)
+//   record_id = sha256(encoded record), as fetch/2.0.0 names a version
+//
+// GRAFT and PRUNE travel on the sender's own outbound stream (the one it announces on),
+// so each stream still has one writer.
 //
 // Why one long-lived stream: opening a libp2p stream costs a multistream-select round and
 // a peer-store update on both sides, which dominated the CPU per update per node when every
@@ -13,38 +24,106 @@
 // stream after announceIdleClose; the receiver drops one silent for announceIdleTimeout.
 //
 // Each peer has its own queue and sender, so a slow peer delays only itself; a queue keeps
-// one (the newest) record per name and is bounded (anti-entropy repairs overflow).
+// one (the newest) record per name and is bounded (anti-entropy repairs overflow). Notices
+// wait announceIhaveDelay to be sent together; a full record goes at once.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
-import { decodeRecord, encodeRecord, RecordFormatError, type SignedRecord } from '../crypto/record.js'
+import { MAX_NAME_BYTES } from '../crypto/names.js'
+import { decodeRecord, encodeRecord, RecordFormatError, sha256, type SignedRecord } from '../crypto/record.js'
 import { compareVersions } from '../rule/which-version-wins.js'
+import { BroadcastTree, type Notice } from './broadcast-tree.js'
 import type { MeshLibp2p } from './node.js'
 import { MAX_RECORD_FRAME, PROTOCOLS, type MeshSettings } from './settings.js'
-import { StreamReader, WireError, closeWrite, concat, frame, send } from './wire.js'
+import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } from './wire.js'
 import type { Punish } from './fetch.js'
+
+export type { Notice } from './broadcast-tree.js'
 
 const EMPTY = new Uint8Array(0)
 /** messages are written in chunks of about this many bytes (one muxer frame each) */
 const WRITE_CHUNK = 64 * 1024
 
-interface Outgoing { record: SignedRecord, inline: Uint8Array }
+/** Message tags (the first byte of a message's first frame). */
+const FULL = 0x01
+const IHAVE = 0x02
+const GRAFT = 0x03
+const PRUNE = 0x04
+/** notices in one IHAVE message, at most (a protocol limit: a receiver refuses more) */
+export const IHAVE_MAX = 256
+const NOTICE_MAX_BYTES = 1 + MAX_NAME_BYTES + 8 + 32
+/** the first frame of a message is at most this long: a FULL's record or a full IHAVE */
+export const MAX_MESSAGE_FRAME = Math.max(1 + MAX_RECORD_FRAME, 1 + 2 + IHAVE_MAX * NOTICE_MAX_BYTES)
+
+const ids = new WeakMap<SignedRecord, Uint8Array>()
+/** sha256 of the encoded record, computed once per record object (a version is announced to many peers). */
+export function versionId (r: SignedRecord): Uint8Array {
+  let id = ids.get(r)
+  if (id === undefined) { id = sha256(encodeRecord(r)); ids.set(r, id) }
+  return id
+}
+
+interface Outgoing { kind: 'full' | 'ihave', record: SignedRecord, inline: Uint8Array }
 
 interface Channel {
+  /** full records and notices, one per name (the newest version) */
   pending: Map<string, Outgoing>
+  /** GRAFTs to send, by name (the newest asked for) */
+  grafts: Map<string, Notice>
+  /** a PRUNE to send */
+  prune: boolean
   running: boolean
   stream?: Stream
   idleTimer?: NodeJS.Timeout
+  /** set while notices wait to be sent together */
+  flushTimer?: NodeJS.Timeout
 }
 
-/** A record handed on to the mesh, with its content when it came inline. */
-export type OnRecord = (record: SignedRecord, from: PeerId, content: Uint8Array | undefined) => void
+/**
+ * What a full record received was to this node: 'new' (offered: a version it lacked),
+ * 'duplicate' (it has that version or a newer one, or is receiving it: the link is pruned)
+ * or 'dropped' (refused, or not judged at all).
+ */
+export type Arrival = 'new' | 'duplicate' | 'dropped'
+
+/** What a notice is to this node: a version it lacks, one it holds (then the notifier is known to hold it too), or neither. */
+export type NoticeVerdict = 'missing' | 'stale' | { holds: SignedRecord }
+
+/** The announcer's view of the node's versions (wired to the replica in index.ts). */
+export interface AnnounceDelegate {
+  /** a full record from `from`, with its content when it came inline */
+  onRecord: (record: SignedRecord, from: PeerId, content: Uint8Array | undefined) => Arrival
+  judgeNotice: (notice: Notice) => NoticeVerdict
+  /** the version to send a peer that grafted (name, id): the current one, with its content when small */
+  forGraft: (name: string, id: Uint8Array) => Promise<{ record: SignedRecord, content?: Uint8Array } | undefined>
+}
+
+export interface AnnounceCounters {
+  /** full records sent and received */
+  fullSent: number
+  fullReceived: number
+  /** full records received that this node already had (each prunes its link) */
+  duplicates: number
+  /** notices sent and received, and the bytes of the IHAVE messages sent */
+  ihaveSent: number
+  ihaveReceived: number
+  ihaveBytes: number
+  /** GRAFTs and PRUNEs sent */
+  grafts: number
+  prunes: number
+  /** versions not sent to a peer known to hold them */
+  skipped: number
+  streamsOpened: number
+}
 
 export class Announcer {
   private readonly channels = new Map<string, Channel>()
   /** peer → name → the newest version that peer is known to hold (sent to it, or received from it) */
   private readonly known = new Map<string, Map<string, SignedRecord>>()
+  /** peer → name → the newest version it was sent a notice of (a version is noticed to a peer once) */
+  private readonly noticed = new Map<string, Map<string, SignedRecord>>()
+  private readonly tree: BroadcastTree
   private stopped = false
-  counters = { sent: 0, received: 0, skipped: 0, streamsOpened: 0 }
+  counters: AnnounceCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, ihaveBytes: 0, grafts: 0, prunes: 0, skipped: 0, streamsOpened: 0 }
 
   constructor (
     private readonly libp2p: MeshLibp2p,
@@ -52,30 +131,32 @@ export class Announcer {
     private readonly log: Logger,
     private readonly punish: Punish,
     private readonly admits: (peer: PeerId) => boolean,
-    private readonly onRecord: OnRecord
-  ) {}
+    private readonly delegate: AnnounceDelegate
+  ) {
+    this.tree = new BroadcastTree(settings, {
+      stillMissing: n => this.delegate.judgeNotice(n) === 'missing',
+      sendGraft: (peer, n) => this.queueGraft(peer, n)
+    })
+  }
 
   /**
    * Remembers that `peer` holds `record` (or a newer version), so it is not sent that
    * version again. The caller passes only records of configured names, which bounds this
    * map by peers × names.
    */
-  markKnown (peer: PeerId | string, record: SignedRecord): void {
-    const id = peer.toString()
-    let m = this.known.get(id)
-    if (m === undefined) { m = new Map(); this.known.set(id, m) }
-    const prev = m.get(record.name)
-    if (prev === undefined || compareVersions(record, prev) > 0) m.set(record.name, record)
-  }
+  markKnown (peer: PeerId | string, record: SignedRecord): void { remember(this.known, peer.toString(), record) }
 
-  private isKnown (peer: string, record: SignedRecord): boolean {
-    const prev = this.known.get(peer)?.get(record.name)
-    return prev !== undefined && compareVersions(prev, record) >= 0
+  private isKnown (peer: string, record: SignedRecord): boolean { return atLeast(this.known, peer, record) }
+
+  /** Eager and lazy connected peers (tests, diagnostics). */
+  links (): { eager: string[], lazy: string[] } {
+    return this.tree.links(this.libp2p.getPeers().filter(p => this.admits(p)).map(String))
   }
 
   /**
-   * Queues `record` for every connected peer not known to hold it (and not `except`).
-   * `content` is sent inline when the file is small enough.
+   * Sends `record` to every connected peer not known to hold it (and not `except`): the
+   * full record to eager peers, with `content` inline when the file is small enough, a
+   * notice to lazy ones.
    */
   broadcast (record: SignedRecord, content?: Uint8Array, except?: string): void {
     if (this.stopped) return
@@ -84,58 +165,128 @@ export class Announcer {
       const id = peer.toString()
       if (id === except || !this.admits(peer)) continue
       if (this.isKnown(id, record)) { this.counters.skipped++; continue }
-      let ch = this.channels.get(id)
-      if (ch === undefined) { ch = { pending: new Map(), running: false }; this.channels.set(id, ch) }
-      const prev = ch.pending.get(record.name)
-      if (prev !== undefined && compareVersions(prev.record, record) >= 0) continue
-      ch.pending.delete(record.name) // re-insert at the end (Map keeps insertion order)
-      ch.pending.set(record.name, { record, inline })
-      if (ch.pending.size > this.settings.announceQueueMax) ch.pending.delete(ch.pending.keys().next().value!)
-      if (!ch.running) void this.drain(peer, ch)
+      const kind = this.tree.isEager(id) ? 'full' : 'ihave'
+      if (kind === 'ihave' && atLeast(this.noticed, id, record)) continue // (a record is broadcast again once stored)
+      this.enqueue(peer, { kind, record, inline })
     }
   }
 
-  /** Forgets a disconnected peer: its queue, its stream and what it was known to hold. */
+  private channel (id: string): Channel {
+    let ch = this.channels.get(id)
+    if (ch === undefined) { ch = { pending: new Map(), grafts: new Map(), prune: false, running: false }; this.channels.set(id, ch) }
+    return ch
+  }
+
+  private enqueue (peer: PeerId, o: Outgoing): void {
+    const ch = this.channel(peer.toString())
+    const prev = ch.pending.get(o.record.name)
+    if (prev !== undefined) {
+      const order = compareVersions(prev.record, o.record)
+      // a queued newer version stays; the same version stays too unless it goes up from notice to full record
+      if (order > 0 || (order === 0 && (prev.kind === 'full' || o.kind === 'ihave'))) return
+    }
+    ch.pending.delete(o.record.name) // re-insert at the end (Map keeps insertion order)
+    ch.pending.set(o.record.name, o)
+    if (ch.pending.size > this.settings.announceQueueMax) ch.pending.delete(ch.pending.keys().next().value!)
+    this.kick(peer, ch, o.kind === 'full')
+  }
+
+  /** Starts the peer's sender: now, or (notices only) after announceIhaveDelay so that they go together. */
+  private kick (peer: PeerId, ch: Channel, now: boolean): void {
+    if (ch.running) return
+    if (now) {
+      clearTimeout(ch.flushTimer)
+      ch.flushTimer = undefined
+      void this.drain(peer, ch)
+    } else if (ch.flushTimer === undefined) {
+      ch.flushTimer = setTimeout(() => {
+        ch.flushTimer = undefined
+        if (!ch.running && this.channels.get(peer.toString()) === ch) void this.drain(peer, ch)
+      }, this.settings.announceIhaveDelay)
+      ch.flushTimer.unref()
+    }
+  }
+
+  /** Queues GRAFT(notice) for `peer`; false when it is not connected. */
+  private queueGraft (id: string, notice: Notice): boolean {
+    if (this.stopped) return false
+    const peer = this.libp2p.getPeers().find(p => p.toString() === id)
+    if (peer === undefined || !this.admits(peer)) return false
+    const ch = this.channel(id)
+    ch.grafts.set(notice.name, notice)
+    this.kick(peer, ch, true)
+    return true
+  }
+
+  private queuePrune (peer: PeerId): void {
+    const ch = this.channel(peer.toString())
+    ch.prune = true
+    this.kick(peer, ch, true)
+  }
+
+  /** Forgets a disconnected peer: its queue, its stream, its link and what it was known to hold. */
   dropPeer (peer: PeerId): void {
     const id = peer.toString()
     this.known.delete(id)
+    this.noticed.delete(id)
+    this.tree.linkDown(id)
     const ch = this.channels.get(id)
     if (ch === undefined) return
     ch.pending.clear()
+    ch.grafts.clear()
+    ch.prune = false
     clearTimeout(ch.idleTimer)
+    clearTimeout(ch.flushTimer)
+    ch.flushTimer = undefined
     ch.stream?.abort(new Error('peer disconnected'))
     ch.stream = undefined
     if (!ch.running) this.channels.delete(id)
   }
 
+  private hasWork (ch: Channel): boolean { return ch.prune || ch.grafts.size > 0 || ch.pending.size > 0 }
+
   private async drain (peer: PeerId, ch: Channel): Promise<void> {
     ch.running = true
     clearTimeout(ch.idleTimer)
+    const id = peer.toString()
     try {
-      while (ch.pending.size > 0 && !this.stopped) {
+      while (this.hasWork(ch) && !this.stopped) {
+        const prune = ch.prune
+        const grafts = [...ch.grafts.values()]
+        ch.prune = false
+        ch.grafts.clear()
         const batch: Outgoing[] = []
         for (const [name, o] of ch.pending) {
-          batch.push(o)
           ch.pending.delete(name)
+          // it may have sent us this version since it was queued
+          if (this.isKnown(id, o.record)) { this.counters.skipped++; continue }
+          batch.push(o)
           if (batch.length >= this.settings.announceBatch) break
         }
         try {
-          await this.write(peer, ch, batch)
-          this.counters.sent += batch.length
-          for (const o of batch) this.markKnown(peer, o.record)
+          const ihaveBytes = await this.write(peer, ch, prune, grafts, batch)
+          if (prune) this.counters.prunes++
+          this.counters.grafts += grafts.length
+          this.counters.ihaveBytes += ihaveBytes
+          for (const o of batch) {
+            if (o.kind === 'ihave') { this.counters.ihaveSent++; remember(this.noticed, id, o.record); continue }
+            this.counters.fullSent++
+            this.markKnown(peer, o.record)
+          }
         } catch (err) {
           // the peer is gone or slow: drop what was for it; anti-entropy repairs
-          this.log.debug({ peer: peer.toString(), err: (err as Error).message, records: batch.length }, 'announce failed')
+          this.log.debug({ peer: id, err: (err as Error).message, records: batch.length }, 'announce failed')
           ch.stream?.abort(err as Error)
           ch.stream = undefined
-          if (this.libp2p.getConnections(peer).length === 0) ch.pending.clear()
+          if (this.libp2p.getConnections(peer).length === 0) { ch.pending.clear(); ch.grafts.clear(); ch.prune = false }
         }
       }
     } finally {
       ch.running = false
       if (this.stopped || this.libp2p.getConnections(peer).length === 0) {
         ch.stream?.abort(new Error('announcer stopped or peer gone'))
-        this.channels.delete(peer.toString())
+        clearTimeout(ch.flushTimer)
+        this.channels.delete(id)
       } else {
         ch.idleTimer = setTimeout(() => { void this.closeIdle(peer, ch) }, this.settings.announceIdleClose)
         ch.idleTimer.unref()
@@ -157,22 +308,34 @@ export class Announcer {
     return stream
   }
 
-  private async write (peer: PeerId, ch: Channel, batch: Outgoing[]): Promise<void> {
+  /** Writes one turn's messages (control first, then full records, then the notices); returns the IHAVE bytes. */
+  private async write (peer: PeerId, ch: Channel, prune: boolean, grafts: Notice[], batch: Outgoing[]): Promise<number> {
     const stream = await this.streamFor(peer, ch)
     const deadline = Date.now() + this.settings.announceTimeout
+    const messages: Uint8Array[] = []
+    if (prune) messages.push(frame(Uint8Array.of(PRUNE)))
+    for (const g of grafts) messages.push(frame(encodeGraft(g.name, g.id)))
+    for (const o of batch) if (o.kind === 'full') messages.push(frame(concat([Uint8Array.of(FULL), encodeRecord(o.record)])), frame(o.inline))
+    const notices = batch.filter(o => o.kind === 'ihave').map(o => o.record)
+    let ihaveBytes = 0
+    for (let i = 0; i < notices.length; i += IHAVE_MAX) {
+      const m = frame(encodeIhave(notices.slice(i, i + IHAVE_MAX)))
+      ihaveBytes += m.length
+      messages.push(m)
+    }
     let parts: Uint8Array[] = []
     let size = 0
-    for (const o of batch) {
-      const msg = [frame(encodeRecord(o.record)), frame(o.inline)]
-      parts.push(...msg)
-      size += msg[0].length + msg[1].length
+    for (const m of messages) {
+      parts.push(m)
+      size += m.length
       if (size >= WRITE_CHUNK) { await send(stream, concat(parts), deadline); parts = []; size = 0 }
     }
     if (parts.length > 0) await send(stream, concat(parts), deadline)
+    return ihaveBytes
   }
 
   private async closeIdle (peer: PeerId, ch: Channel): Promise<void> {
-    if (ch.running || ch.pending.size > 0 || this.channels.get(peer.toString()) !== ch) return
+    if (ch.running || this.hasWork(ch) || this.channels.get(peer.toString()) !== ch) return
     const stream = ch.stream
     ch.stream = undefined
     this.channels.delete(peer.toString())
@@ -183,26 +346,25 @@ export class Announcer {
     const peer = connection.remotePeer
     const s = this.settings
     // A burst may arrive faster than it is parsed: room for a few whole messages.
-    const limit = Math.max(1024 * 1024, 4 * (MAX_RECORD_FRAME + s.announceInlineMax + 16))
+    const limit = Math.max(1024 * 1024, 4 * (MAX_MESSAGE_FRAME + s.announceInlineMax + 16))
     const reader = new StreamReader(stream, Date.now() + s.announceIdleTimeout, limit)
     try {
       for (;;) {
         reader.setDeadline(Date.now() + s.announceIdleTimeout)
-        const bytes = await reader.frame(MAX_RECORD_FRAME)
-        if (bytes === undefined) break // the sender closed an idle stream
+        const head = await reader.frame(MAX_MESSAGE_FRAME)
+        if (head === undefined) break // the sender closed an idle stream
         reader.setDeadline(Date.now() + s.announceTimeout)
-        const inline = await reader.frame(s.announceInlineMax)
-        if (inline === undefined) throw reader.closed('stream ended between a record and its content')
-        let record: SignedRecord
-        try { record = decodeRecord(bytes) } catch (err) {
-          if (err instanceof RecordFormatError) throw new WireError('peer', `malformed record: ${err.message}`)
-          throw err
+        if (head.length === 0) throw new WireError('peer', 'empty announce message')
+        switch (head[0]) {
+          case FULL: await this.receiveFull(peer, head.subarray(1), reader); break
+          case IHAVE: this.receiveIhave(peer, decodeIhave(head)); break
+          case GRAFT: this.receiveGraft(peer, decodeGraft(head)); break
+          case PRUNE:
+            if (head.length !== 1) throw new WireError('peer', 'PRUNE with a payload')
+            this.tree.prune(peer.toString())
+            break
+          default: throw new WireError('peer', `unknown announce message type ${head[0]}`)
         }
-        if (inline.length !== 0 && inline.length !== record.size) {
-          throw new WireError('peer', `inline content of ${inline.length} bytes for a record of ${record.size}`)
-        }
-        this.counters.received++
-        this.onRecord(record, peer, inline.length === record.size ? inline : undefined)
       }
       await closeWrite(stream, Date.now() + 1000)
     } catch (err) {
@@ -212,14 +374,125 @@ export class Announcer {
     }
   }
 
+  private async receiveFull (peer: PeerId, bytes: Uint8Array, reader: StreamReader): Promise<void> {
+    const inline = await reader.frame(this.settings.announceInlineMax)
+    if (inline === undefined) throw reader.closed('stream ended between a record and its content')
+    let record: SignedRecord
+    try { record = decodeRecord(bytes) } catch (err) {
+      if (err instanceof RecordFormatError) throw new WireError('peer', `malformed record: ${err.message}`)
+      throw err
+    }
+    if (inline.length !== 0 && inline.length !== record.size) {
+      throw new WireError('peer', `inline content of ${inline.length} bytes for a record of ${record.size}`)
+    }
+    this.counters.fullReceived++
+    const arrival = this.delegate.onRecord(record, peer, inline.length === record.size ? inline : undefined)
+    if (arrival === 'new') this.tree.graft(peer.toString()) // the link brought something new: it is in the tree
+    else if (arrival === 'duplicate') {
+      this.counters.duplicates++
+      this.tree.prune(peer.toString())
+      this.queuePrune(peer)
+    }
+  }
+
+  private receiveIhave (peer: PeerId, notices: Notice[]): void {
+    this.counters.ihaveReceived += notices.length
+    for (const n of notices) {
+      const v = this.delegate.judgeNotice(n)
+      if (v === 'missing') this.tree.heardOf(peer.toString(), n)
+      else if (v !== 'stale') this.markKnown(peer, v.holds)
+    }
+  }
+
+  /** The link becomes eager, and the peer gets the version unless it is known to hold it (so a GRAFT never makes us repeat ourselves). */
+  private receiveGraft (peer: PeerId, g: { name: string, id: Uint8Array }): void {
+    this.tree.graft(peer.toString())
+    void this.delegate.forGraft(g.name, g.id).then(got => {
+      if (got === undefined || this.stopped || this.isKnown(peer.toString(), got.record)) return
+      const inline = got.content !== undefined && got.content.length === got.record.size && got.record.size <= this.settings.announceInlineMax ? got.content : EMPTY
+      this.enqueue(peer, { kind: 'full', record: got.record, inline })
+    }, (err: Error) => { this.log.debug({ name: g.name, err: err.message }, 'could not answer a graft') })
+  }
+
   stop (): void {
     this.stopped = true
     for (const ch of this.channels.values()) {
       ch.pending.clear()
+      ch.grafts.clear()
       clearTimeout(ch.idleTimer)
+      clearTimeout(ch.flushTimer)
       ch.stream?.abort(new Error('stopping'))
     }
     this.channels.clear()
     this.known.clear()
+    this.noticed.clear()
+    this.tree.stop()
   }
+}
+
+/** Records in `map` that `peer` holds `record`'s version or a newer one (bounded by peers × configured names). */
+function remember (map: Map<string, Map<string, SignedRecord>>, peer: string, record: SignedRecord): void {
+  let m = map.get(peer)
+  if (m === undefined) { m = new Map(); map.set(peer, m) }
+  const prev = m.get(record.name)
+  if (prev === undefined || compareVersions(record, prev) > 0) m.set(record.name, record)
+}
+
+function atLeast (map: Map<string, Map<string, SignedRecord>>, peer: string, record: SignedRecord): boolean {
+  const prev = map.get(peer)?.get(record.name)
+  return prev !== undefined && compareVersions(prev, record) >= 0
+}
+
+function nameBytes (name: string): Buffer {
+  const n = Buffer.from(name, 'utf8')
+  if (n.length === 0 || n.length > MAX_NAME_BYTES) throw new Error(`name of ${n.length} bytes cannot be announced`)
+  return n
+}
+
+export function encodeIhave (records: SignedRecord[]): Uint8Array {
+  const parts: Uint8Array[] = [Uint8Array.of(IHAVE), u16(records.length)]
+  for (const r of records) {
+    const n = nameBytes(r.name)
+    parts.push(Uint8Array.of(n.length), n, u64(r.timestamp), versionId(r))
+  }
+  return concat(parts)
+}
+
+export function encodeGraft (name: string, id: Uint8Array): Uint8Array {
+  const n = nameBytes(name)
+  return concat([Uint8Array.of(GRAFT), Uint8Array.of(n.length), n, id])
+}
+
+/** Parses a name at `at`: u8 length, 1..MAX_NAME_BYTES bytes; a peer fault when it does not fit. */
+function readName (b: Buffer, at: number, what: string): [string, number] {
+  if (at >= b.length) throw new WireError('peer', `${what}: truncated`)
+  const len = b[at]
+  if (len === 0 || at + 1 + len > b.length) throw new WireError('peer', `${what}: bad name length ${len}`)
+  return [b.subarray(at + 1, at + 1 + len).toString('utf8'), at + 1 + len]
+}
+
+export function decodeIhave (head: Uint8Array): Notice[] {
+  const b = Buffer.from(head.buffer, head.byteOffset, head.byteLength)
+  if (b.length < 3) throw new WireError('peer', 'IHAVE: truncated')
+  const count = b.readUInt16BE(1)
+  if (count === 0 || count > IHAVE_MAX) throw new WireError('peer', `IHAVE with ${count} notices (1 to ${IHAVE_MAX})`)
+  const out: Notice[] = []
+  let at = 3
+  for (let i = 0; i < count; i++) {
+    const [name, next] = readName(b, at, 'IHAVE')
+    if (next + 40 > b.length) throw new WireError('peer', 'IHAVE: truncated notice')
+    const timestamp = Number(b.readBigUInt64BE(next))
+    if (!Number.isSafeInteger(timestamp)) throw new WireError('peer', 'IHAVE: timestamp out of range')
+    out.push({ name, timestamp, id: new Uint8Array(b.subarray(next + 8, next + 40)) })
+    at = next + 40
+  }
+  if (at !== b.length) throw new WireError('peer', 'IHAVE: bytes after the last notice')
+  return out
+}
+
+export function decodeGraft (head: Uint8Array): { name: string, id: Uint8Array } {
+  const b = Buffer.from(head.buffer, head.byteOffset, head.byteLength)
+  const [name, at] = readName(b, 1, 'GRAFT')
+  if (at + 32 !== b.length) throw new WireError('peer', 'GRAFT: not a name and a 32-byte record id')
+  return { name, id: new Uint8Array(b.subarray(at)) }
 }

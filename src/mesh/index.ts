@@ -1,4 +1,4 @@
-// The mesh: wires the libp2p node, membership, peer exchange, eager spread (announce),
+// The mesh: wires the libp2p node, membership, peer exchange, the broadcast tree (announce),
 // content fetch and anti-entropy (sync) to the replica. It never writes files: every
 // record a peer sends is offered to replica.submit(), which decides through the rule.
 import type { Connection, PeerId } from '@libp2p/interface'
@@ -9,9 +9,10 @@ import { compareVersions, contentProblem, judge, stillAuthorized } from '../rule
 import type { Change, Replica, SubmitResult } from '../store/replica.js'
 import { Admission } from './admission.js'
 import { parseBootstrap } from './addresses.js'
-import { Announcer } from './announce.js'
+import { Announcer, type AnnounceCounters, type Arrival } from './announce.js'
 import { Fetcher, Limiter, shuffle, type FetchCounters } from './fetch.js'
 import { loadIdentity, type NodeIdentity } from './identity.js'
+import { answerGraft, judgeNotice } from './local-versions.js'
 import { Membership } from './membership.js'
 import { createNode, type MeshLibp2p } from './node.js'
 import { PeerExchange } from './peer-exchange.js'
@@ -54,13 +55,13 @@ export interface MeshStatus {
 
 export interface MeshStats {
   fetch: FetchCounters
-  announce: { sent: number, received: number, skipped: number, streamsOpened: number }
+  announce: AnnounceCounters
   sync: { rounds: number, equal: number, exchanged: number, recordsReceived: number, recordsSent: number, failed: number }
   peers: { known: number, candidates: number, dials: number, dialFailures: number, learnedDials: number, trimmed: number, penalized: number }
   offers: { accepted: number, held: number, ignored: number, refused: number, failed: number }
 }
 
-/** MeshStats as flat counters for the API: { "announce.sent": 3, "fetch.fetched_bytes": 1024, ... }. */
+/** MeshStats as flat counters for the API: { "announce.full_sent": 3, "fetch.fetched_bytes": 1024, ... }. */
 export function flattenStats (stats: MeshStats): Record<string, number> {
   const out: Record<string, number> = {}
   for (const [group, values] of Object.entries(stats)) {
@@ -75,6 +76,8 @@ export interface Mesh {
   readonly peerId: string
   status: () => MeshStatus
   stats: () => MeshStats
+  /** This node's eager and lazy links in the broadcast tree (tests, diagnostics). */
+  links: () => { eager: string[], lazy: string[] }
   /** Runs one anti-entropy round with every connected peer now (tests, and after a config reload). */
   syncNow: () => Promise<void>
   /** The libp2p node (tests and diagnostics). */
@@ -109,7 +112,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
 
   const offers = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0 }
   /** records being stored, by name and signature; `provide` hands a waiting fetch content that arrived inline meanwhile */
-  const offering = new Map<string, { done: Promise<void>, provide: (content: Uint8Array) => void }>()
+  const offering = new Map<string, { record: SignedRecord, done: Promise<void>, provide: (content: Uint8Array) => void }>()
   let stopped = false
 
   const fetcher = new Fetcher(libp2p, replica, settings, log, punish, admits)
@@ -118,9 +121,10 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   /**
    * Offers a record a peer sent to the replica. `content` is what came inline with an
    * announcement; otherwise content is fetched, and only once the record passed the rule.
+   * Says whether the record was new here or a duplicate (for the broadcast tree).
    */
-  const offer = (record: SignedRecord, from: PeerId, content?: Uint8Array): void => {
-    if (stopped || !admits(from)) return // e.g. the rest of a sync batch from a peer just punished
+  const offer = (record: SignedRecord, from: PeerId, content?: Uint8Array): Arrival => {
+    if (stopped || !admits(from)) return 'dropped' // e.g. the rest of a sync batch from a peer just punished
     // Judged here first, record only (signature included, ~50 µs), so that only records
     // that would be accepted or held wait for a turn: junk, config skew and replays are
     // dropped at once and cannot queue up ahead of honest updates.
@@ -131,20 +135,20 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     const policy = replica.getPolicy()
     if (current !== undefined && compareVersions(record, current) <= 0 && stillAuthorized(policy, current)) {
       announcer.markKnown(from, record)
-      return
+      return 'duplicate'
     }
     // The held record is compared only with records that would be held too: a version in
     // the present is judged against the current one alone, however far ahead the held one
     // is (a held record never hides a current one, issue 11 F1).
     const held = replica.getHeld(record.name)
     const fromTheFuture = record.timestamp > replica.clock() + policy.maxClockSkew
-    if (fromTheFuture && held !== undefined && compareVersions(record, held) <= 0 && stillAuthorized(policy, held)) return
+    if (fromTheFuture && held !== undefined && compareVersions(record, held) <= 0 && stillAuthorized(policy, held)) return 'duplicate'
     const verdict = judge(record, current, policy, replica.clock(), undefined, replica.getFloor(record.name))
-    if (verdict.action === 'ignore') return // a replay or a version we already have
+    if (verdict.action === 'ignore') return verdict.why === 'below-floor' ? 'dropped' : 'duplicate' // a replay or a version we already have
     if (verdict.action === 'refuse') {
       offers.refused++
       if (PUNISHABLE.has(verdict.code)) punish(from, `sent a record that fails verification: ${verdict.reason}`)
-      return
+      return 'dropped'
     }
     // verified and for a configured name. Only a current version counts as what the peer
     // holds: the announcer sends current versions, and a held one must not stand for them.
@@ -152,7 +156,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     const badInline = content !== undefined ? contentProblem(record, content) : undefined
     if (badInline !== undefined) {
       punish(from, `sent inline content that does not match its record: ${badInline}`)
-      return
+      return 'dropped'
     }
     if (content === undefined) fetcher.hint(record, from) // another source, should the first fail
     // Signature and content verified, and newer than ours: pass it on now, while it is
@@ -165,7 +169,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       // content that came inline from another peer ends the wait
       if (content !== undefined) inFlight.provide(content)
       if (forward) announcer.broadcast(record, content, from.toString())
-      return
+      return 'duplicate'
     }
     if (forward) announcer.broadcast(record, content, from.toString())
     let provide: (c: Uint8Array) => void = () => {}
@@ -184,10 +188,15 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
         log.debug({ peer: from.toString(), name: record.name, err: err.message }, 'could not take record from peer')
       })
       .finally(() => { offering.delete(key) })
-    offering.set(key, { done: p, provide })
+    offering.set(key, { record, done: p, provide })
+    return 'new'
   }
 
-  const announcer = new Announcer(libp2p, settings, log, punish, admits, offer)
+  const announcer = new Announcer(libp2p, settings, log, punish, admits, {
+    onRecord: offer,
+    judgeNotice: judgeNotice(replica, () => [...offering.values()].map(o => o.record)),
+    forGraft: answerGraft(replica, settings.announceInlineMax)
+  })
   const syncer = new Syncer(libp2p, replica, settings, config.cluster.syncInterval, log, punish, admits,
     (records, from) => { for (const r of records) offer(r, from) })
   const membership = new Membership(libp2p, bootstrap, settings, log, admits, (peer: PeerId, conn: Connection) => {
@@ -242,6 +251,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   return {
     peerId: self,
     libp2p,
+    links: () => announcer.links(),
     status (): MeshStatus {
       const peers: PeerStatus[] = []
       for (const p of libp2p.getPeers()) {

@@ -74,7 +74,7 @@ export interface MeshSettings {
   /** the whole exchange must finish within this */
   peerExchangeTimeout: number
 
-  // --- announce (eager spread) -----------------------------------------------------
+  // --- announce (broadcast tree: full records on eager links, notices on lazy ones) ---
   /** records written per turn of a peer's sender (then the queue is looked at again) */
   announceBatch: number
   /** opening an announce stream, writing one batch, or receiving the rest of a started message: each within this */
@@ -87,6 +87,27 @@ export interface MeshSettings {
   announceIdleTimeout: number
   /** records waiting for one peer, at most; beyond, the oldest are dropped (anti-entropy repairs) */
   announceQueueMax: number
+  /**
+   * "I have" notices for a lazy link are collected this long before they are sent, so a
+   * burst of updates costs one message per peer. Only notices wait: a full record (or a
+   * GRAFT/PRUNE) is sent at once and takes the waiting notices along.
+   */
+  announceIhaveDelay: number
+  /** notices in one IHAVE message, at most (more go in the next message) */
+  announceIhaveMax: number
+  /**
+   * After the first notice of a version this node lacks, it waits this long for the full
+   * record to come down the tree before it asks the notifier for it (GRAFT). Well above
+   * one hop on a LAN or a loaded host (a notice itself waits announceIhaveDelay), well
+   * below the sync interval that would repair it anyway.
+   */
+  announceGraftTimeout: number
+  /** when a GRAFT brought nothing, the next notifier is asked after this long */
+  announceGraftRetry: number
+  /** notifiers remembered per missing version (each is asked in turn), at most */
+  announceGraftMaxPeers: number
+  /** missing versions waited for at once, at most; beyond, the oldest are forgotten (anti-entropy repairs) */
+  announceMissingMax: number
 
   // --- fetch ---------------------------------------------------------------------
   /** the request frame is read, and the response header arrives, within this */
@@ -163,6 +184,12 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   announceIdleClose: 60_000,
   announceIdleTimeout: 180_000,
   announceQueueMax: 4_096,
+  announceIhaveDelay: 20,
+  announceIhaveMax: 256,
+  announceGraftTimeout: 250,
+  announceGraftRetry: 150,
+  announceGraftMaxPeers: 4,
+  announceMissingMax: 4_096,
 
   fetchHeaderTimeout: 10_000,
   fetchMinRate: 256 * 1024,
@@ -185,7 +212,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
 
 /** Protocol ids (docs/PROTOCOLS.md). */
 export const PROTOCOLS = {
-  announce: '/data-mesher/announce/2.0.0',
+  announce: '/data-mesher/announce/3.0.0',
   fetch: '/data-mesher/fetch/2.0.0',
   sync: '/data-mesher/sync/2.0.0',
   peers: '/data-mesher/peers/1.0.0'

@@ -24,7 +24,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { encodeRecord, signRecord, type SignedRecord } from '../../src/crypto/record.ts'
 import { authorization } from '../../src/rule/which-version-wins.ts'
 import { Replica } from '../../src/store/replica.ts'
-import { Announcer } from '../../src/mesh/announce.ts'
+import { Announcer, MAX_MESSAGE_FRAME, encodeGraft } from '../../src/mesh/announce.ts'
 import { Fetcher, recordId } from '../../src/mesh/fetch.ts'
 import { decodePeers, PeerExchange } from '../../src/mesh/peer-exchange.ts'
 import { Syncer } from '../../src/mesh/sync.ts'
@@ -114,6 +114,8 @@ interface Run {
   stream: ScriptedStream
   punished: string[]
   records: SignedRecord[]
+  /** announce: notices judged */
+  notices?: number
 }
 
 /** A libp2p stand-in: one connected peer (`remote`) whose every new stream is `stream`. */
@@ -147,8 +149,14 @@ const punisher = (run: Run) => (_peer: PeerId, reason: string): void => { run.pu
 
 async function announceHandler (script: Uint8Array[], hold = false): Promise<Run> {
   const run = newRun(script, hold)
-  const a = new Announcer(fakeLibp2p(run.stream), S, quietLog, punisher(run), () => true, r => { run.records.push(r) })
+  // every record counts as dropped and every notice as stale, so the handler answers nothing (no PRUNE, no GRAFT)
+  const a = new Announcer(fakeLibp2p(run.stream), S, quietLog, punisher(run), () => true, {
+    onRecord: r => { run.records.push(r); return 'dropped' },
+    judgeNotice: n => { run.notices = (run.notices ?? 0) + 1; expect(n.id.length).toBe(32); return 'stale' },
+    forGraft: async () => undefined
+  })
   await a.handle(asStream(run.stream), connection())
+  a.stop()
   return run
 }
 
@@ -250,7 +258,16 @@ const record: fc.Arbitrary<Uint8Array> = fc.tuple(
 const records = fc.array(record, { maxLength: 5 })
 const digest = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest())
 
-const validAnnounce = records.map(rs => concat(rs.flatMap(r => [frame(r), frame(new Uint8Array(0))]))) // record, no inline content
+// announce/3.0.0 messages: FULL (record, no inline content), IHAVE, GRAFT, PRUNE
+const notice = fc.tuple(fc.constantFrom('motd', 'a.txt', 'x'), fc.nat(), fc.uint8Array({ minLength: 32, maxLength: 32 }))
+  .map(([name, ts, id]) => { const n = Buffer.from(name); return concat([Uint8Array.of(n.length), n, u64(ts), id]) })
+const announceMessage = fc.oneof(
+  record.map(r => concat([frame(concat([Uint8Array.of(0x01), r])), frame(new Uint8Array(0))])),
+  fc.array(notice, { minLength: 1, maxLength: 4 }).map(ns => frame(concat([Uint8Array.of(0x02), u16(ns.length), ...ns]))),
+  fc.uint8Array({ minLength: 32, maxLength: 32 }).map(id => frame(encodeGraft('motd', id))),
+  fc.constant(frame(Uint8Array.of(0x04)))
+)
+const validAnnounce = fc.array(announceMessage, { maxLength: 5 }).map(ms => concat(ms))
 const validFetchRequest = fc.oneof(
   fc.constant(null).map(() => ({ name: 'motd', id: recordId(stored) })), // the exact version the node holds (stored is set in beforeAll)
   fc.constant({ name: 'motd', id: stored0Digest() }), // fetch/1.0.0's request for it (name + sha256): not served
@@ -322,7 +339,7 @@ describe('fuzz: mesh frame reader (wire.ts)', () => {
 })
 
 describe('fuzz: protocol handlers (receiving side)', () => {
-  it('announce: frames of records, mutated or arbitrary', async () => {
+  it('announce: FULL, IHAVE, GRAFT and PRUNE messages, mutated or arbitrary', async () => {
     await fc.assert(fc.asyncProperty(input(validAnnounce), cuts, async (data, cs) => {
       const run = await announceHandler(chunked(data, cs))
       checkFaults(run)
@@ -330,7 +347,8 @@ describe('fuzz: protocol handlers (receiving side)', () => {
       // what reached the node is exactly what was sent: each record re-encodes to bytes of the input
       const all = Buffer.from(data)
       for (const r of run.records) expect(all.includes(Buffer.from(encodeRecord(r)))).toBe(true)
-      expect(run.stream.output().length).toBe(0) // announce is one-way
+      expect(run.notices ?? 0).toBeLessThanOrEqual(Buffer.from(data).length / 38) // a notice is ≥ 42 bytes
+      expect(run.stream.output().length).toBe(0) // nothing to answer: records dropped, notices stale, grafts for nothing held
     }), opts)
   })
 
@@ -373,7 +391,7 @@ describe('fuzz: protocol handlers (receiving side)', () => {
 
   it('a length prefix above each protocol\'s limit is refused at once (no deadline waited, nothing allocated)', async () => {
     const limits: Array<[string, (s: Uint8Array[]) => Promise<Run>, number]> = [
-      ['announce', s => announceHandler(s, true), MAX_RECORD_FRAME], ['fetch', s => fetchHandler(s, true), 2 + 255 + 32], ['sync', s => syncHandler(s, true), 36]
+      ['announce', s => announceHandler(s, true), MAX_MESSAGE_FRAME], ['fetch', s => fetchHandler(s, true), 2 + 255 + 32], ['sync', s => syncHandler(s, true), 36]
     ]
     await fc.assert(fc.asyncProperty(fc.constantFrom(...limits), fc.integer({ min: 1, max: 2 ** 35 - 1 }), async ([, handler, max], claimed) => {
       fc.pre(claimed > max)

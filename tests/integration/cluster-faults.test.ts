@@ -92,8 +92,8 @@ describe('key compromise drill (README "If a signing key leaks")', () => {
     for (const n of ns) expect(content(n, 'authorized_keys')).toBe('attacker key')
     // the mesh counters in GetStatus show how it travelled: pushed by the origin, taken by the others
     const counters = await Promise.all(ns.map(async n => (await n.client.getStatus()).counters))
-    expect(counters[0]['announce.sent']).toBeGreaterThanOrEqual(1)
-    for (const c of counters.slice(1)) expect(c['announce.received'] + c['sync.records_received']).toBeGreaterThanOrEqual(1)
+    expect(counters[0]['announce.full_sent']).toBeGreaterThanOrEqual(1)
+    for (const c of counters.slice(1)) expect(c['announce.full_received'] + c['sync.records_received']).toBeGreaterThanOrEqual(1)
     await expect(ns[1].client.publish(alice, 'authorized_keys', Buffer.from('honest'), { timestamp: now })).rejects.toThrow(/not newer/)
     // the operator removes the leaked key from the config of every node and reloads
     for (const n of ns) { n.writeConfig({ files: { authorized_keys: [A] } }); n.proc.kill('SIGHUP') }

@@ -47,7 +47,7 @@ describe('single node through the CLI', () => {
     expect(status.nodeId).toMatch(/^12D3KooW/)
     expect(status.files.map((f: { name: string }) => f.name)).toEqual(['motd'])
     expect(status.counters['offers.accepted']).toBe(0) // the mesh's counters: nothing came from a peer
-    expect(Object.keys(status.counters)).toContain('announce.sent')
+    expect(Object.keys(status.counters)).toContain('announce.full_sent')
     const viaEnv = await cli(['file', 'list'], { env: { DATA_MESHER_URL: node.url } })
     expect(viaEnv.stdout).toMatch(/^motd/)
   })

@@ -29,7 +29,7 @@ it.each(['tcp', 'quic'] as const)('%s: with allowed_nodes, a node not on the lis
   expect(stranger.mesh.status().peers).toEqual([])
   expect(stranger.replica.list()).toEqual([])
   expect(stranger.mesh.stats().peers.known).toBe(0) // learned no peer either
-  expect(stranger.mesh.stats().announce.received + stranger.mesh.stats().sync.recordsReceived).toBe(0)
+  expect(stranger.mesh.stats().announce.fullReceived + stranger.mesh.stats().sync.recordsReceived).toBe(0)
   for (const m of members) expect(m.mesh.status().peers.map(p => p.peerId)).not.toContain(stranger.peerId)
 
   // nor can a hand-made peer open any protocol on a member

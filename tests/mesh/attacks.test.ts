@@ -17,7 +17,7 @@ import { runInNewContext } from 'node:vm'
 import type { Stream } from '@libp2p/interface'
 import { afterEach, expect, it } from 'vitest'
 import { Cluster, bytes, connected, converged, waitFor, type TestNode } from './helpers.js'
-import { RogueSet, type Rogue } from './rogue.js'
+import { RogueSet, fullMessage, type Rogue } from './rogue.js'
 import { generateSigningKey } from '../../src/crypto/keys.js'
 import { encodeRecord, signRecord, type SignedRecord } from '../../src/crypto/record.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from '../../src/mesh/settings.js'
@@ -168,7 +168,7 @@ it('flood: replayed, duplicate and unconfigured-name records by the thousand (an
 
   const r = await rogue()
   await join(r, nodes)
-  const read0 = nodes.map(n => n.mesh.stats().announce.received)
+  const read0 = nodes.map(n => n.mesh.stats().announce.fullReceived)
   const heap = new Heap()
   const verifications = countVerifications()
   const streams = new Streams(r)
@@ -177,12 +177,11 @@ it('flood: replayed, duplicate and unconfigured-name records by the thousand (an
   let syncFloods = 0
   // announce: per node, 4 streams at a time (the inbound cap), each taking 256 records (no inline content) 4 times a second
   const PER_WRITE = 256
-  const EMPTY = frame(new Uint8Array(0))
   const announcePumps = nodes.flatMap(n => Array.from({ length: D.maxInboundStreams.announce }, async (_, p) => {
     let i = p * 997
     let s: Stream | undefined
     while (!stop) {
-      const batch = concat(Array.from({ length: PER_WRITE }, () => [frame(pick(i++)), EMPTY]).flat())
+      const batch = concat(Array.from({ length: PER_WRITE }, () => fullMessage(pick(i++))).flat())
       try {
         s ??= await streams.open_(n, PROTOCOLS.announce)
         if (await r.write(s, batch)) announced += PER_WRITE
@@ -222,7 +221,7 @@ it('flood: replayed, duplicate and unconfigured-name records by the thousand (an
   await halt()
   const mem = heap.stop()
   const verified = verifications()
-  const read = nodes.reduce((a, n, i) => a + n.mesh.stats().announce.received - read0[i], 0)
+  const read = nodes.reduce((a, n, i) => a + n.mesh.stats().announce.fullReceived - read0[i], 0)
   const synced = nodes.reduce((a, n) => a + n.mesh.stats().sync.recordsReceived, 0)
   report('flood (announce + sync)', base, attacked, 0,
     `${mem.text}; ${read} announced records and ${synced} synced records read by the nodes (${syncFloods} sync floods; flooding for ${warmup} ms before the first update), ${verified} signature checks`)

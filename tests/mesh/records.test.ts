@@ -33,7 +33,7 @@ it('a deletion spreads; a replayed older version, from a returning node or a pee
   // a peer pushes the old version straight at n1: ignored, and not a punishable offence
   rogue = await Rogue.start()
   await rogue.announce(nodes[1], [encodeRecord(v1)])
-  await waitFor(() => nodes[1].mesh.stats().announce.received >= 1, 'n1 received the replay')
+  await waitFor(() => nodes[1].mesh.stats().announce.fullReceived >= 1, 'n1 received the replay')
   // the node that was away comes back with v1: it offers it by anti-entropy and learns the deletion
   await stale.start()
   await converged(del, [...nodes, stale])

@@ -14,7 +14,7 @@ import { Admission } from '../../src/mesh/admission.js'
 import { identityFromKey } from '../../src/mesh/identity.js'
 import { createNode, type MeshLibp2p } from '../../src/mesh/node.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS } from '../../src/mesh/settings.js'
-import { frame } from '../../src/mesh/wire.js'
+import { concat, frame } from '../../src/mesh/wire.js'
 import type { TestNode } from './helpers.js'
 
 /** The rogues a test file started, stopped together in its afterEach. */
@@ -81,9 +81,9 @@ export class Rogue {
     return stream
   }
 
-  /** Sends records on the announce protocol, each as frame(record) frame(inline content, empty by default). */
+  /** Sends records on the announce protocol, each as a FULL message: frame(0x01 record) frame(inline content, empty by default). */
   async announce (node: TestNode, records: Uint8Array[], inline: Uint8Array[] = []): Promise<void> {
-    await this.send(node, PROTOCOLS.announce, records.flatMap((r, i) => [frame(r), frame(inline[i] ?? new Uint8Array(0))]))
+    await this.send(node, PROTOCOLS.announce, records.flatMap((r, i) => fullMessage(r, inline[i])))
   }
 
   connectedTo (node: TestNode): boolean {
@@ -133,4 +133,9 @@ export class Rogue {
   heldBy (node: TestNode): boolean {
     return node.mesh.libp2p.getConnections().some(c => c.remotePeer.toString() === this.peerId && c.status === 'open')
   }
+}
+
+/** An announce/3.0.0 FULL message: frame(0x01 record) frame(inline content, empty by default). */
+export function fullMessage (record: Uint8Array, inline: Uint8Array = new Uint8Array(0)): Uint8Array[] {
+  return [frame(concat([Uint8Array.of(0x01), record])), frame(inline)]
 }

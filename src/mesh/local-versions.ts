@@ -1,0 +1,42 @@
+// What the broadcast tree (announce.ts) asks about this node's own versions: whether a
+// notice names a version it lacks, and what to send a peer that grafted. Reads the
+// replica and the records being offered right now; decides nothing about acceptance
+// (that stays with the rule, when the full record arrives).
+import { parseNamespaceName } from '../crypto/names.js'
+import type { SignedRecord } from '../crypto/record.js'
+import { stillAuthorized } from '../rule/which-version-wins.js'
+import type { Replica } from '../store/replica.js'
+import { versionId, type AnnounceDelegate, type NoticeVerdict } from './announce.js'
+import type { Notice } from './broadcast-tree.js'
+
+const sameId = (r: SignedRecord | undefined, id: Uint8Array): boolean => r !== undefined && Buffer.from(versionId(r)).equals(id)
+
+/**
+ * A notice names a version this node lacks when the name is one it accepts, it has no
+ * newer version, and that version is neither stored (current or held) nor on its way in.
+ */
+export function judgeNotice (replica: Replica, incoming: () => Iterable<SignedRecord>): (n: Notice) => NoticeVerdict {
+  return (n) => {
+    const policy = replica.getPolicy()
+    const ns = parseNamespaceName(n.name)
+    if (!policy.files.has(n.name) && !(ns !== undefined && policy.namespaces.has(ns.namespace))) return 'stale'
+    const current = replica.get(n.name)
+    if (current !== undefined && sameId(current, n.id)) return { holds: current }
+    if (current !== undefined && n.timestamp < current.timestamp) return 'stale'
+    if (sameId(replica.getHeld(n.name), n.id)) return 'stale'
+    for (const r of incoming()) if (r.name === n.name && sameId(r, n.id)) return 'stale'
+    return 'missing'
+  }
+}
+
+/** A peer grafted (name, id): it gets the current version (the one it asked for, or a newer one), small content inline. */
+export function answerGraft (replica: Replica, inlineMax: number): AnnounceDelegate['forGraft'] {
+  return async (name) => {
+    const record = replica.get(name)
+    if (record === undefined || !stillAuthorized(replica.getPolicy(), record)) return undefined
+    if (record.size === 0) return { record, content: new Uint8Array(0) }
+    if (record.size > inlineMax) return { record } // the peer fetches it
+    const got = await replica.readContent(name)
+    return got !== undefined && got.record === record ? got : { record }
+  }
+}
