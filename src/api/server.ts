@@ -22,6 +22,10 @@ export interface NodeInfo {
   peers: WirePeer[]
   /** the mesh's counters, flat ("announce.sent": 12) */
   counters?: Record<string, number>
+  /** network identity: base64 network id, this node's certificate end (unix ms) and name */
+  networkId?: string
+  certificateNotAfter?: number
+  certificateName?: string
 }
 
 export interface ApiOptions {
@@ -153,7 +157,10 @@ export class ApiServer {
           files: this.o.replica.list().sort(byName).map(r => this.version(r)),
           held: this.o.replica.listHeld().sort(byName).map(r => this.version(r)),
           version: packageVersion(),
-          counters: info.counters ?? {}
+          counters: info.counters ?? {},
+          networkId: info.networkId ?? '',
+          certificateNotAfter: info.certificateNotAfter ?? 0,
+          certificateName: info.certificateName ?? ''
         }
       }),
       WatchFiles: (call: grpc.ServerWritableStream<{ names: string[], includeCurrent: boolean }, unknown>) => {

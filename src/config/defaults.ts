@@ -13,6 +13,12 @@ export const DEFAULTS = {
     socket: '/run/data-mesher/api.sock',
     listen: '127.0.0.1:7331'
   },
+  network: {
+    /** the log warns about this node's certificate from this long before it expires */
+    certificateWarnBefore: 14 * 86_400_000,
+    /** ... checking this often */
+    certificateCheckInterval: 3_600_000
+  },
   limits: {
     maxFileSize: 10 * 1024 * 1024,
     maxClockSkew: 5 * 60_000

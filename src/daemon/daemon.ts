@@ -2,7 +2,10 @@
 import type { Logger } from 'pino'
 import { ApiServer } from '../api/server.js'
 import { loadConfig, policyOf, type Config } from '../config/config.js'
-import { flattenStats, startMesh, type Mesh } from '../mesh/index.js'
+import { flattenStats, loadIdentity, startMesh, type Mesh } from '../mesh/index.js'
+import { loadNetworkIdentity, type NetworkIdentity } from '../config/network.js'
+import { encodeBase64Key } from '../crypto/keys.js'
+import { watchCertificateExpiry } from './certificate-expiry.js'
 import { Replica } from '../store/replica.js'
 import { createLogger } from './logger.js'
 import { SdNotify } from './sd-notify.js'
@@ -22,15 +25,20 @@ export class Daemon {
     readonly mesh: Mesh,
     readonly api: ApiServer,
     readonly log: Logger,
-    private readonly configPath?: string
+    private readonly configPath?: string,
+    readonly network?: NetworkIdentity,
+    private readonly stopExpiryWatch: () => void = () => {}
   ) {}
 
   static async start (config: Config, o: DaemonOptions = {}): Promise<Daemon> {
     const log = o.log ?? createLogger(config.logLevel)
+    // network identity (src/config/network.ts): refuses a certificate for another key or network
+    const identity = await loadIdentity(config)
+    const network = await loadNetworkIdentity(config, new Uint8Array(Buffer.from(identity.publicKey, 'base64')))
     const replica = await Replica.open(config.stateDir, policyOf(config), log)
     let mesh: Mesh | undefined
     try {
-      mesh = await startMesh({ config, replica, log })
+      mesh = await startMesh({ config, replica, log, identity, network })
       const m = mesh
       const api = new ApiServer({
         replica,
@@ -38,11 +46,16 @@ export class Daemon {
         maxFileSize: config.limits.maxFileSize,
         socket: config.api.socket,
         listen: config.api.listen,
-        nodeInfo: () => ({ ...m.status(), counters: flattenStats(m.stats()) })
+        nodeInfo: () => ({
+          ...m.status(),
+          counters: flattenStats(m.stats()),
+          ...(network !== undefined ? { networkId: encodeBase64Key(network.id), certificateNotAfter: network.certificate.notAfter, certificateName: network.certificate.name } : {})
+        })
       })
       await api.start()
+      const stopExpiryWatch = network !== undefined ? watchCertificateExpiry(network.certificate, log) : undefined
       log.info({ socket: config.api.socket, listen: api.bound, peerId: m.status().peerId }, 'API serving')
-      return new Daemon(config, replica, m, api, log, o.configPath)
+      return new Daemon(config, replica, m, api, log, o.configPath, network, stopExpiryWatch)
     } catch (err) {
       await mesh?.stop().catch(() => {})
       await replica.close()
@@ -75,6 +88,7 @@ export class Daemon {
 
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
+      this.stopExpiryWatch()
       await this.api.stop()
       await this.mesh.stop()
       await this.replica.close()

@@ -4,6 +4,7 @@
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
+import type { NetworkIdentity } from '../config/network.js'
 import type { SignedRecord } from '../crypto/record.js'
 import { compareVersions, contentProblem, judge, stillAuthorized } from '../rule/which-version-wins.js'
 import type { Change, Replica, SubmitResult } from '../store/replica.js'
@@ -30,6 +31,8 @@ export interface MeshOptions {
   settings?: Partial<MeshSettings>
   /** the node identity; default: loaded (or created) from the config */
   identity?: NodeIdentity
+  /** the network identity (src/config/network.ts); undefined = no admission by certificate */
+  network?: NetworkIdentity
 }
 
 /** A connected peer: one whose connection completed identify (a refused handshake is not a peer). */
