@@ -98,8 +98,12 @@ export interface MeshSettings {
   /** a misbehaving peer is disconnected and refused (both directions) for this long */
   penaltyDuration: number
 
+  // --- admission by certificate (network identity) ---------------------------------
+  /** a new connection must complete the certificate exchange within this, or it is closed */
+  certTimeout: number
+
   // --- per-connection stream limits ------------------------------------------------
-  maxInboundStreams: { announce: number, fetch: number, sync: number, peers: number }
+  maxInboundStreams: { announce: number, fetch: number, sync: number, peers: number, cert: number }
 }
 
 export const DEFAULT_MESH_SETTINGS: MeshSettings = {
@@ -147,7 +151,9 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
 
   penaltyDuration: 5 * 60_000,
 
-  maxInboundStreams: { announce: 4, fetch: 8, sync: 2, peers: 2 }
+  certTimeout: 10_000,
+
+  maxInboundStreams: { announce: 4, fetch: 8, sync: 2, peers: 2, cert: 2 }
 }
 
 /** Protocol ids (docs/PROTOCOLS.md). */
@@ -155,7 +161,9 @@ export const PROTOCOLS = {
   announce: '/data-mesher/announce/2.0.0',
   fetch: '/data-mesher/fetch/1.0.0',
   sync: '/data-mesher/sync/1.0.0',
-  peers: '/data-mesher/peers/1.0.0'
+  peers: '/data-mesher/peers/1.0.0',
+  /** the certificate exchange of admission by certificate (src/mesh/cert-admission.ts) */
+  cert: '/data-mesher/cert/1.0.0'
 } as const
 
 /** A frame that carries one record is at most this long. */

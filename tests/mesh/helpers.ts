@@ -12,7 +12,8 @@ import { encodeBase64Key, generateSigningKey, type SigningKey } from '../../src/
 import { signRecord, type SignOptions, type SignedRecord } from '../../src/crypto/record.js'
 import { Replica, type Change } from '../../src/store/replica.js'
 import { startMesh, type Mesh, type MeshSettings } from '../../src/mesh/index.js'
-import { loadIdentity } from '../../src/mesh/identity.js'
+import { identityFromKey, loadIdentity } from '../../src/mesh/identity.js'
+import type { NetworkIdentity } from '../../src/config/network.js'
 
 export { freePort }
 
@@ -42,6 +43,10 @@ export interface NodeOptions {
   syncInterval?: number
   files?: Map<string, Set<string>>
   clock?: () => number
+  /** network identity (admission by certificate); needs identityKey, the key its certificate is for */
+  network?: NetworkIdentity
+  /** the node's identity key (default: created in its state dir) */
+  identityKey?: SigningKey
 }
 
 export class TestNode {
@@ -73,11 +78,13 @@ export class TestNode {
       },
       api: {},
       files: o.files ?? this.cluster.files,
+      ...(o.network !== undefined ? { network: { id: encodeBase64Key(o.network.id) } } : {}),
       limits: { maxFileSize: 10 * 1024 * 1024, maxClockSkew: this.cluster.maxClockSkew }
     }
     const nodeLog = log.child({ node: this.name })
     this.replica = await Replica.open(this.dir, policyOf(this.config), nodeLog, o.clock)
-    this.mesh = await startMesh({ config: this.config, replica: this.replica, log: nodeLog, settings: { ...FAST, ...this.cluster.settings, ...o.settings } })
+    const identity = o.identityKey !== undefined ? identityFromKey(o.identityKey) : undefined
+    this.mesh = await startMesh({ config: this.config, replica: this.replica, log: nodeLog, settings: { ...FAST, ...this.cluster.settings, ...o.settings }, identity, network: o.network })
     this.running = true
     return this
   }
