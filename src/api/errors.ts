@@ -12,7 +12,8 @@ const REFUSAL_STATUS: Record<RefusalCode, Status> = {
   'not-signer': Status.PERMISSION_DENIED,
   'bad-signature': Status.INVALID_ARGUMENT,
   'bad-content': Status.INVALID_ARGUMENT,
-  'too-large': Status.RESOURCE_EXHAUSTED
+  'too-large': Status.RESOURCE_EXHAUSTED,
+  'not-certified': Status.PERMISSION_DENIED
 }
 
 export function refusal (code: RefusalCode, reason: string): ApiError {

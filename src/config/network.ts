@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises'
 import { certificateProblem, encodeCertificate, parseCertificate, type Certificate } from '../crypto/certificate.js'
 import { decodeBase64Key, encodeBase64Key } from '../crypto/keys.js'
 import { parsePublicKey } from '../crypto/public-keys.js'
+import type { Policy } from '../rule/which-version-wins.js'
+import type { SignedRecord } from '../crypto/record.js'
 import { ConfigError, type Config } from './config.js'
 
 export interface NetworkIdentity {
@@ -55,4 +57,10 @@ export async function loadNetworkIdentity (config: Config, identityPublicKey: Ui
   const problem = certificateProblem(certificate, identityPublicKey, { networks: trusted, now: Math.max(now, certificate.notBefore) })
   if (problem !== undefined && !/expired/.test(problem)) throw new ConfigError('cluster.identity_cert', `${path}: ${problem}`)
   return { id, trusted, certificate, certificateBytes: encodeCertificate(certificate) }
+}
+
+/** The rule's policy with the network identity: accepted networks, and the certificates that came with records. */
+export function networkPolicy (policy: Policy, network: NetworkIdentity | undefined, certificateOf: (record: SignedRecord) => Certificate | undefined): Policy {
+  if (network === undefined) return policy
+  return { ...policy, network: { id: network.id, trusted: network.trusted }, certificateOf }
 }

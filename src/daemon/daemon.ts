@@ -1,9 +1,11 @@
 // Wiring and lifecycle: config → replica (store) → mesh → API; signals; sd_notify.
 import type { Logger } from 'pino'
+import type { Policy } from '../rule/which-version-wins.js'
 import { ApiServer } from '../api/server.js'
 import { loadConfig, policyOf, type Config } from '../config/config.js'
 import { flattenStats, loadIdentity, startMesh, type Mesh } from '../mesh/index.js'
-import { loadNetworkIdentity, type NetworkIdentity } from '../config/network.js'
+import { loadNetworkIdentity, networkPolicy, type NetworkIdentity } from '../config/network.js'
+import { CertificateBook } from '../store/certificate-book.js'
 import { encodeBase64Key } from '../crypto/keys.js'
 import { watchCertificateExpiry } from './certificate-expiry.js'
 import { Replica } from '../store/replica.js'
@@ -27,23 +29,32 @@ export class Daemon {
     readonly log: Logger,
     private readonly configPath?: string,
     readonly network?: NetworkIdentity,
-    private readonly stopExpiryWatch: () => void = () => {}
+    private readonly stopExpiryWatch: () => void = () => {},
+    private readonly certificates?: CertificateBook,
+    private readonly stopBook: () => void = () => {}
   ) {}
+
+  private policy (config: Config): Policy {
+    return networkPolicy(policyOf(config), this.network, r => this.certificates?.get(r))
+  }
 
   static async start (config: Config, o: DaemonOptions = {}): Promise<Daemon> {
     const log = o.log ?? createLogger(config.logLevel)
     // network identity (src/config/network.ts): refuses a certificate for another key or network
     const identity = await loadIdentity(config)
     const network = await loadNetworkIdentity(config, new Uint8Array(Buffer.from(identity.publicKey, 'base64')))
-    const replica = await Replica.open(config.stateDir, policyOf(config), log)
+    const certificates = network !== undefined ? await CertificateBook.open(config.stateDir) : undefined
+    const replica = await Replica.open(config.stateDir, networkPolicy(policyOf(config), network, r => certificates?.get(r)), log)
+    const stopBook = certificates?.follow(replica) ?? (() => {})
     let mesh: Mesh | undefined
     try {
-      mesh = await startMesh({ config, replica, log, identity, network })
+      mesh = await startMesh({ config, replica, log, identity, network, certificates })
       const m = mesh
       const api = new ApiServer({
         replica,
         log,
         maxFileSize: config.limits.maxFileSize,
+        certificates,
         socket: config.api.socket,
         listen: config.api.listen,
         nodeInfo: () => ({
@@ -55,8 +66,9 @@ export class Daemon {
       await api.start()
       const stopExpiryWatch = network !== undefined ? watchCertificateExpiry(network.certificate, log) : undefined
       log.info({ socket: config.api.socket, listen: api.bound, peerId: m.status().peerId }, 'API serving')
-      return new Daemon(config, replica, m, api, log, o.configPath, network, stopExpiryWatch)
+      return new Daemon(config, replica, m, api, log, o.configPath, network, stopExpiryWatch, certificates, stopBook)
     } catch (err) {
+      stopBook()
       await mesh?.stop().catch(() => {})
       await replica.close()
       throw err
@@ -80,7 +92,7 @@ export class Daemon {
     }
     this.log.level = next.logLevel
     this.config = { ...this.config, logLevel: next.logLevel, files: next.files, namespaces: next.namespaces, limits: next.limits }
-    await this.replica.setPolicy(policyOf(this.config))
+    await this.replica.setPolicy(this.policy(this.config))
     // newly configured names (and versions that were revoked here) are pulled from peers now, not at the next round
     void this.mesh.syncNow().catch(err => this.log.warn({ err: (err as Error).message }, 'sync after reload failed'))
     this.log.info({ files: next.files.size, namespaces: next.namespaces }, 'configuration reloaded')
@@ -89,6 +101,7 @@ export class Daemon {
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
       this.stopExpiryWatch()
+      this.stopBook()
       await this.api.stop()
       await this.mesh.stop()
       await this.replica.close()

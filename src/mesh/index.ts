@@ -12,6 +12,9 @@ import { Admission } from './admission.js'
 import { parseBootstrap } from './addresses.js'
 import { Announcer } from './announce.js'
 import { CertificateGate } from './cert-admission.js'
+import { RecordCertificates } from './record-cert.js'
+import type { CertificateBook } from '../store/certificate-book.js'
+import { parseNamespaceName } from '../crypto/names.js'
 import { Fetcher, Limiter, shuffle, type FetchCounters } from './fetch.js'
 import { loadIdentity, type NodeIdentity } from './identity.js'
 import { Membership } from './membership.js'
@@ -34,6 +37,8 @@ export interface MeshOptions {
   identity?: NodeIdentity
   /** the network identity (src/config/network.ts); undefined = no admission by certificate */
   network?: NetworkIdentity
+  /** with a network: the certificates that travel with namespace records */
+  certificates?: CertificateBook
 }
 
 /** A connected peer: one whose connection completed identify (a refused handshake is not a peer). */
@@ -194,9 +199,20 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     offering.set(key, { done: p, provide })
   }
 
-  const announcer = new Announcer(libp2p, settings, log, punish, admits, offer)
+  // a namespace record under a network is judged with its certificate: fetched from the sender first
+  const book = opts.network !== undefined ? opts.certificates : undefined
+  const recordCerts = book !== undefined ? new RecordCertificates(libp2p, book, settings, log, punish) : undefined
+  const offerWithCertificate = (record: SignedRecord, from: PeerId, content?: Uint8Array): void => {
+    const ns = recordCerts !== undefined ? parseNamespaceName(record.name) : undefined
+    const current = replica.get(record.name)
+    if (ns === undefined || !replica.getPolicy().namespaces.has(ns.namespace) || book!.has(record) ||
+      (current !== undefined && compareVersions(record, current) <= 0)) { offer(record, from, content); return }
+    void recordCerts!.fetch(record, from).then(() => { offer(record, from, content) }) // without one the rule refuses it
+  }
+
+  const announcer = new Announcer(libp2p, settings, log, punish, admits, offerWithCertificate)
   const syncer = new Syncer(libp2p, replica, settings, config.cluster.syncInterval, log, punish, admits,
-    (records, from) => { for (const r of records) offer(r, from) })
+    (records, from) => { for (const r of records) offerWithCertificate(r, from) })
   // membership dials and remembers peers it may connect to; what follows a new connection waits for its certificate
   const membership = new Membership(libp2p, bootstrap, settings, log, p => admission.mayConnect(p), (peer: PeerId, conn: Connection) => {
     if (gate !== undefined && !gate.isVerified(peer)) {
@@ -225,6 +241,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   await libp2p.handle(PROTOCOLS.sync, guard(syncer.handle), { maxInboundStreams: s.sync })
   await libp2p.handle(PROTOCOLS.peers, guard(peerExchange.handle), { maxInboundStreams: s.peers })
   if (gate !== undefined) await libp2p.handle(PROTOCOLS.cert, gate.handle, { maxInboundStreams: s.cert })
+  if (recordCerts !== undefined) await libp2p.handle(PROTOCOLS.recordCert, guard(recordCerts.handle), { maxInboundStreams: s.recordCert })
   // A peer counts (in status) once identify ran on its connection: a node that refuses us
   // (allowed_nodes, penalty) closes the connection right after the handshake, before that.
   const identified = new Set<string>()

@@ -103,7 +103,7 @@ export interface MeshSettings {
   certTimeout: number
 
   // --- per-connection stream limits ------------------------------------------------
-  maxInboundStreams: { announce: number, fetch: number, sync: number, peers: number, cert: number }
+  maxInboundStreams: { announce: number, fetch: number, sync: number, peers: number, cert: number, recordCert: number }
 }
 
 export const DEFAULT_MESH_SETTINGS: MeshSettings = {
@@ -153,7 +153,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
 
   certTimeout: 10_000,
 
-  maxInboundStreams: { announce: 4, fetch: 8, sync: 2, peers: 2, cert: 2 }
+  maxInboundStreams: { announce: 4, fetch: 8, sync: 2, peers: 2, cert: 2, recordCert: 4 }
 }
 
 /** Protocol ids (docs/PROTOCOLS.md). */
@@ -163,7 +163,9 @@ export const PROTOCOLS = {
   sync: '/data-mesher/sync/1.0.0',
   peers: '/data-mesher/peers/1.0.0',
   /** the certificate exchange of admission by certificate (src/mesh/cert-admission.ts) */
-  cert: '/data-mesher/cert/1.0.0'
+  cert: '/data-mesher/cert/1.0.0',
+  /** the certificate that came with a namespace record (src/mesh/record-cert.ts) */
+  recordCert: '/data-mesher/record-cert/1.0.0'
 } as const
 
 /** A frame that carries one record is at most this long. */

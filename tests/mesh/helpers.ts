@@ -13,7 +13,8 @@ import { signRecord, type SignOptions, type SignedRecord } from '../../src/crypt
 import { Replica, type Change } from '../../src/store/replica.js'
 import { startMesh, type Mesh, type MeshSettings } from '../../src/mesh/index.js'
 import { identityFromKey, loadIdentity } from '../../src/mesh/identity.js'
-import type { NetworkIdentity } from '../../src/config/network.js'
+import { networkPolicy, type NetworkIdentity } from '../../src/config/network.js'
+import { CertificateBook } from '../../src/store/certificate-book.js'
 
 export { freePort }
 
@@ -47,12 +48,16 @@ export interface NodeOptions {
   network?: NetworkIdentity
   /** the node's identity key (default: created in its state dir) */
   identityKey?: SigningKey
+  namespaces?: string[]
 }
 
 export class TestNode {
   mesh!: Mesh
   replica!: Replica
   config!: Config
+  /** with a network: the certificates that came with namespace records */
+  certificates?: CertificateBook
+  private unfollow?: () => void
   running = false
 
   /** options may be changed before (re)start */
@@ -67,7 +72,7 @@ export class TestNode {
     this.config = {
       logLevel: 'error',
       stateDir: this.dir,
-      namespaces: [],
+      namespaces: o.namespaces ?? [],
       cluster: {
         port: this.port,
         interfaces: ['lo'],
@@ -82,9 +87,12 @@ export class TestNode {
       limits: { maxFileSize: 10 * 1024 * 1024, maxClockSkew: this.cluster.maxClockSkew }
     }
     const nodeLog = log.child({ node: this.name })
-    this.replica = await Replica.open(this.dir, policyOf(this.config), nodeLog, o.clock)
+    this.certificates = o.network !== undefined ? await CertificateBook.open(this.dir) : undefined
+    const book = this.certificates
+    this.replica = await Replica.open(this.dir, networkPolicy(policyOf(this.config), o.network, r => book?.get(r)), nodeLog, o.clock)
+    this.unfollow = book?.follow(this.replica)
     const identity = o.identityKey !== undefined ? identityFromKey(o.identityKey) : undefined
-    this.mesh = await startMesh({ config: this.config, replica: this.replica, log: nodeLog, settings: { ...FAST, ...this.cluster.settings, ...o.settings }, identity, network: o.network })
+    this.mesh = await startMesh({ config: this.config, replica: this.replica, log: nodeLog, settings: { ...FAST, ...this.cluster.settings, ...o.settings }, identity, network: o.network, certificates: book })
     this.running = true
     return this
   }
@@ -92,6 +100,7 @@ export class TestNode {
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
+    this.unfollow?.()
     await this.mesh.stop()
     await this.replica.close()
   }

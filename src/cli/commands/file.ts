@@ -5,10 +5,20 @@ import { parseDuration } from '../../config/durations.js'
 import { readSigningKey, type SigningKey } from '../../crypto/keys.js'
 import { decodeRecord, encodeRecord, signRecord, RecordFormatError } from '../../crypto/record.js'
 import { nameProblem } from '../../crypto/names.js'
+import { encodeCertificate, parseCertificate } from '../../crypto/certificate.js'
 import { JSON_OPTION, out, Refused, requireString, UsageError, URL_OPTION, type Command } from '../args.js'
 import { table, versionJson, versionLine } from '../format.js'
 
-const KEY_OPTIONS = { 'key-path': { type: 'string' }, expires: { type: 'string' } } as const
+// --key is clan-core's spelling of --key-path
+const KEY_OPTIONS = { 'key-path': { type: 'string' }, key: { type: 'string' }, expires: { type: 'string' } } as const
+const CERT_OPTION = { cert: { type: 'string' } } as const
+
+/** --cert CERT: the signer's certificate, sent with a namespace file to a node with a network. */
+async function readCert (values: Record<string, unknown>): Promise<Uint8Array | undefined> {
+  if (typeof values.cert !== 'string') return undefined
+  const bytes = await readInput(values.cert)
+  try { return encodeCertificate(parseCertificate(bytes)) } catch (err) { throw new Refused(`${values.cert} is not a certificate: ${(err as Error).message}`) }
+}
 
 async function readInput (path: string): Promise<Uint8Array> {
   try {
@@ -50,31 +60,33 @@ async function withClient<T> (values: Record<string, unknown>, fn: (c: DataMeshe
 
 const update: Command = {
   name: 'file update',
-  usage: 'data-mesher file update PATH [--name NAME] --key-path KEY [--expires DURATION] [--url URL] [--json]',
+  usage: 'data-mesher file update PATH [--name NAME] --key-path KEY [--cert CERT] [--expires DURATION] [--url URL] [--json]',
   summary: 'sign PATH locally (the key never leaves this machine) and upload it as the newest version of NAME (default: the file\'s base name; PATH "-" reads stdin)',
-  options: { name: { type: 'string' }, ...KEY_OPTIONS, ...URL_OPTION, ...JSON_OPTION },
+  options: { name: { type: 'string' }, ...KEY_OPTIONS, ...CERT_OPTION, ...URL_OPTION, ...JSON_OPTION },
   async run (values, [path, ...rest]) {
     if (path === undefined || rest.length > 0) throw new UsageError('expects exactly one PATH')
     const name = checkedName(typeof values.name === 'string' ? values.name : basename(path))
     const expires = expiresAt(values)
     const key = await readKey(values)
     const content = await readInput(path)
+    const cert = await readCert(values)
     const record = signRecord(key, { name, content, expires })
-    report(values, await withClient(values, async c => await c.updateFile(record, content)))
+    report(values, await withClient(values, async c => await c.updateFile(record, content, cert)))
   }
 }
 
 const remove: Command = {
   name: 'file delete',
-  usage: 'data-mesher file delete NAME... --key-path KEY [--url URL] [--json]',
+  usage: 'data-mesher file delete NAME... --key-path KEY [--cert CERT] [--url URL] [--json]',
   summary: 'sign and upload a tombstone for each NAME: the file is removed on every node',
-  options: { 'key-path': { type: 'string' }, ...URL_OPTION, ...JSON_OPTION },
+  options: { 'key-path': { type: 'string' }, key: { type: 'string' }, ...CERT_OPTION, ...URL_OPTION, ...JSON_OPTION },
   async run (values, names) {
     if (names.length === 0) throw new UsageError('expects at least one NAME')
     names.forEach(checkedName)
     const key = await readKey(values)
+    const cert = await readCert(values)
     await withClient(values, async c => {
-      for (const name of names) report(values, await c.deleteFile(signRecord(key, { name, tombstone: true })))
+      for (const name of names) report(values, await c.deleteFile(signRecord(key, { name, tombstone: true }), cert))
     })
   }
 }
@@ -168,7 +180,8 @@ function eventLine (values: Record<string, unknown>, e: FileEvent): string {
 }
 
 async function readKey (values: Record<string, unknown>): Promise<SigningKey> {
-  const path = requireString(values, 'key-path')
+  if (typeof values.key === 'string' && typeof values['key-path'] === 'string') throw new UsageError('--key and --key-path are the same option; give one')
+  const path = typeof values.key === 'string' ? values.key : requireString(values, 'key-path')
   try { return await readSigningKey(path) } catch (err) { throw new Refused((err as Error).message) }
 }
 
