@@ -32,6 +32,7 @@ export type RefusalCode =
   | 'too-large' // 3. size > max_file_size
   | 'bad-content' // 3. the content does not hash to the record
   | 'not-certified' // 2. a namespace file under a network: its signer holds no valid certificate of it
+  | 'wrong-network' // 1. bound to another network than this node's, or (un)bound when this node is not
 
 export type Verdict =
   | { action: 'accept' } // newest valid version: store it (content must match, see contentProblem)
@@ -45,6 +46,10 @@ export type Verdict =
  * (without it — sync's pre-filter — only the name and the key are).
  */
 export function authorization (policy: Policy, name: string, signer: Uint8Array, record?: SignedRecord): Verdict | undefined {
+  if (record !== undefined) {
+    const unbound = networkProblem(policy, record)
+    if (unbound !== undefined) return unbound
+  }
   const keys = policy.files.get(name)
   if (keys !== undefined) {
     if (keys.has(encodeBase64Key(signer))) return undefined
@@ -57,6 +62,24 @@ export function authorization (policy: Policy, name: string, signer: Uint8Array,
     return certified(policy, policy.network.trusted, record)
   }
   return refuse('not-configured', `"${name}" is not a configured file name`)
+}
+
+/**
+ * Network binding (DESIGN.md §7): a node with a network accepts only records bound to an
+ * accepted network id (network.id, or a certificate authority — the old id during a
+ * rotation); a node without one accepts only unbound records.
+ */
+function networkProblem (policy: Policy, record: SignedRecord): Verdict | undefined {
+  const bound = record.network
+  if (policy.network === undefined) {
+    if (bound === undefined) return undefined
+    return refuse('wrong-network', `"${record.name}" is bound to network ${encodeBase64Key(bound)}; this node has no network`)
+  }
+  if (bound === undefined) {
+    return refuse('wrong-network', `"${record.name}" is not bound to a network; this node is in network ${encodeBase64Key(policy.network.id)} (sign with --network-id)`)
+  }
+  if (policy.network.trusted.some(t => Buffer.from(t).equals(bound))) return undefined
+  return refuse('wrong-network', `"${record.name}" is bound to network ${encodeBase64Key(bound)}; this node is in network ${encodeBase64Key(policy.network.id)}`)
 }
 
 /**

@@ -120,7 +120,8 @@ export class TestNode {
   }
 
   async upload (o: SignOptions, key = this.cluster.signer): Promise<SignedRecord> {
-    const record = signRecord(key, o)
+    // a node with a network accepts only records bound to it
+    const record = signRecord(key, { ...(this.opts.network !== undefined ? { network: this.opts.network.id } : {}), ...o })
     const result = await this.replica.submit(record, o.content ?? new Uint8Array(0), 'api')
     if (result.outcome !== 'accepted') throw new Error(`upload of ${o.name} at ${this.name}: ${JSON.stringify(result)}`)
     return record

@@ -27,19 +27,20 @@ describe('the rule: namespace files under a network', () => {
   const signer = generateSigningKey()
   const name = `test_ns/${base64url(signer.publicKey)}`
   const record = signRecord(signer, { name, content: bytes('x') })
+  const bound = signRecord(signer, { name, content: bytes('x'), network: net.publicKey })
   const base: Policy = { files: new Map(), namespaces: new Set(['test_ns']), maxFileSize: 1024, maxClockSkew: 60_000 }
   const withCert = (cert: Certificate | undefined): Policy => ({ ...base, network: { id: net.publicKey, trusted: [net.publicKey] }, certificateOf: () => cert })
 
   it('accepts with a certificate of the network for the signer; refuses without, for another key, another network, or outside its window', () => {
     const now = Date.now()
     expect(judge(record, undefined, base, now).action).toBe('accept') // no network: open, as before
-    expect(judge(record, undefined, withCert(certify(signer)), now).action).toBe('accept')
-    expect(judge(record, undefined, withCert(undefined), now)).toMatchObject({ action: 'refuse', code: 'not-certified', reason: expect.stringMatching(/needs a certificate of this network.*--cert/) })
-    expect(judge(record, undefined, withCert(certify(generateSigningKey())), now)).toMatchObject({ code: 'not-certified', reason: expect.stringMatching(/different key/) })
-    expect(judge(record, undefined, withCert(certify(signer, { network: generateSigningKey() })), now)).toMatchObject({ code: 'not-certified', reason: expect.stringMatching(/another network/) })
-    expect(judge(record, undefined, withCert(certify(signer, { notBefore: now - 2 * DAY, validity: DAY })), now)).toMatchObject({ code: 'not-certified', reason: expect.stringMatching(/dated after its certificate ended/) })
+    expect(judge(bound, undefined, withCert(certify(signer)), now).action).toBe('accept')
+    expect(judge(bound, undefined, withCert(undefined), now)).toMatchObject({ action: 'refuse', code: 'not-certified', reason: expect.stringMatching(/needs a certificate of this network.*--cert/) })
+    expect(judge(bound, undefined, withCert(certify(generateSigningKey())), now)).toMatchObject({ code: 'not-certified', reason: expect.stringMatching(/different key/) })
+    expect(judge(bound, undefined, withCert(certify(signer, { network: generateSigningKey() })), now)).toMatchObject({ code: 'not-certified', reason: expect.stringMatching(/another network/) })
+    expect(judge(bound, undefined, withCert(certify(signer, { notBefore: now - 2 * DAY, validity: DAY })), now)).toMatchObject({ code: 'not-certified', reason: expect.stringMatching(/dated after its certificate ended/) })
     // a configured file name needs no certificate
-    const file = signRecord(signer, { name: 'motd', content: bytes('x') })
+    const file = signRecord(signer, { name: 'motd', content: bytes('x'), network: net.publicKey })
     expect(judge(file, undefined, { ...withCert(undefined), files: new Map([['motd', new Set([Buffer.from(signer.publicKey).toString('base64')])]]) }, now).action).toBe('accept')
   })
 })
@@ -57,25 +58,25 @@ describe('certified namespaces across a network', () => {
     const name = `test_ns/${base64url(keys[0].publicKey)}`
 
     // as the API does it: the certificate is kept beside the record, then the record is submitted
-    const record = signRecord(keys[0], { name, content: bytes('namespace_data') })
+    const record = signRecord(keys[0], { name, network: net.publicKey, content: bytes('namespace_data') })
     await n0.certificates!.persist(record, certify(keys[0]))
     expect(await n0.replica.submit(record, bytes('namespace_data'), 'api')).toMatchObject({ outcome: 'accepted' })
     await converged(record, nodes)
     for (const n of [n1, n2]) expect((await n.content(name))?.toString()).toBe('namespace_data')
 
     // without a certificate: refused at the origin, nothing spreads
-    const bare = signRecord(keys[0], { name, content: bytes('no_cert') })
+    const bare = signRecord(keys[0], { name, network: net.publicKey, content: bytes('no_cert') })
     expect(await n0.replica.submit(bare, bytes('no_cert'), 'api')).toMatchObject({ outcome: 'refused', code: 'not-certified' })
     // with a certificate for another key
-    const wrong = signRecord(keys[0], { name, content: bytes('wrong_cert') })
+    const wrong = signRecord(keys[0], { name, network: net.publicKey, content: bytes('wrong_cert') })
     await n0.certificates!.persist(wrong, certify(keys[1]))
     expect(await n0.replica.submit(wrong, bytes('wrong_cert'), 'api')).toMatchObject({ outcome: 'refused', code: 'not-certified' })
 
-    // checked on every node: a member whose own rule is lax (its policy without the network
-    // part) accepts and pushes a certificate-less version; the others refuse it
+    // checked on every node: a member whose own rule is lax (it believes in a certificate it
+    // does not have) accepts and pushes a certificate-less version; the others refuse it
     const lax = n2
-    await lax.replica.setPolicy(policyOf(lax.config))
-    const pushed = signRecord(keys[0], { name, content: bytes('pushed') })
+    await lax.replica.setPolicy({ ...policyOf(lax.config), network: { id: net.publicKey, trusted: [net.publicKey] }, certificateOf: () => certify(keys[0]) })
+    const pushed = signRecord(keys[0], { name, network: net.publicKey, content: bytes('pushed') })
     expect(await lax.replica.submit(pushed, bytes('pushed'), 'api')).toMatchObject({ outcome: 'accepted' })
     await waitFor(() => n0.mesh.stats().offers.refused + n1.mesh.stats().offers.refused >= 2, 'n0 and n1 refused the pushed version')
     await n0.mesh.syncNow()
