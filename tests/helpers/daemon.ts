@@ -17,6 +17,8 @@ export interface NodeOptions {
   cluster?: Record<string, unknown>
   env?: NodeJS.ProcessEnv
   dir?: string
+  /** api.listen (default "": the unix socket only) */
+  listen?: string
 }
 
 export interface RunningNode {
@@ -45,7 +47,7 @@ export function renderConfig (stateDir: string, socket: string, port: number, o:
     ...Object.entries(cluster).map(([k, v]) => `${k} = ${toml(v)}`),
     '[api]',
     `socket = ${toml(socket)}`,
-    'listen = ""',
+    `listen = ${toml(o.listen ?? '')}`,
     '[files]',
     ...Object.entries(o.files ?? {}).map(([k, v]) => `${toml(k)} = ${toml(v)}`),
     o.extra ?? ''
