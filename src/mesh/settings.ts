@@ -101,9 +101,11 @@ export interface MeshSettings {
   // --- admission by certificate (network identity) ---------------------------------
   /** a new connection must complete the certificate exchange within this, or it is closed */
   certTimeout: number
+  /** inbound streams per connection of the network-identity protocols (apart from maxInboundStreams: those run only with a network) */
+  maxInboundCertStreams: { cert: number, recordCert: number }
 
   // --- per-connection stream limits ------------------------------------------------
-  maxInboundStreams: { announce: number, fetch: number, sync: number, peers: number, cert: number, recordCert: number }
+  maxInboundStreams: { announce: number, fetch: number, sync: number, peers: number }
 }
 
 export const DEFAULT_MESH_SETTINGS: MeshSettings = {
@@ -152,8 +154,9 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   penaltyDuration: 5 * 60_000,
 
   certTimeout: 10_000,
+  maxInboundCertStreams: { cert: 2, recordCert: 4 },
 
-  maxInboundStreams: { announce: 4, fetch: 8, sync: 2, peers: 2, cert: 2, recordCert: 4 }
+  maxInboundStreams: { announce: 4, fetch: 8, sync: 2, peers: 2 }
 }
 
 /** Protocol ids (docs/PROTOCOLS.md). */
