@@ -69,6 +69,12 @@ export class ApiServer {
     if (this.o.listen !== undefined) {
       const port = await this.bind(this.o.listen)
       this.bound.push(this.o.listen.replace(/:\d+$/, `:${port}`))
+      // IPv4 loopback comes with IPv6 loopback (clan-core's CLI calls http://[::1]:7331);
+      // a host without IPv6 just keeps 127.0.0.1
+      if (this.o.listen.startsWith('127.0.0.1:')) {
+        await this.bind(`[::1]:${port}`).then(() => { this.bound.push(`[::1]:${port}`) },
+          (err: Error) => this.o.log.warn({ err: err.message }, 'API: IPv6 loopback unavailable, listening on 127.0.0.1 only'))
+      }
     }
     this.health.setStatus('', 'SERVING')
     this.health.setStatus('datamesher.v1.DataMesher', 'SERVING')

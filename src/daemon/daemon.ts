@@ -86,7 +86,8 @@ export class Daemon {
     for (const [key, a, b] of [
       ['state_dir', this.config.stateDir, next.stateDir],
       ['cluster', JSON.stringify(this.config.cluster), JSON.stringify(next.cluster)],
-      ['api', JSON.stringify(this.config.api), JSON.stringify(next.api)]
+      ['api', JSON.stringify(this.config.api), JSON.stringify(next.api)],
+      ['network', JSON.stringify(this.config.network), JSON.stringify(next.network)]
     ]) {
       if (a !== b) this.log.warn({ key }, 'changed in the config file; takes effect on restart, not reload')
     }

@@ -1,7 +1,7 @@
 // A real daemon with a network identity: it refuses to start with a certificate that is
 // not its own or not of its network, and shows (and warns about) its certificate's end.
 import { afterAll, describe, expect, it } from 'vitest'
-import { cli, startNode, type RunningNode } from '../helpers/daemon.ts'
+import { cli, freePort, startNode, type RunningNode } from '../helpers/daemon.ts'
 import { tempDir } from '../helpers/fs.ts'
 import { DAY, makeIdentity, makeNetwork } from './helpers.ts'
 
@@ -62,5 +62,19 @@ describe('daemon with a network identity', () => {
     const rotated = await startNode(netConfig(net.pubPath, foreign, [other.pubPath]))
     running.push(rotated)
     expect((await rotated.client.getStatus()).networkId).toBe(net.id)
+  })
+})
+
+describe('the API on loopback', () => {
+  it('listening on 127.0.0.1 also listens on [::1] (clan-core calls --url http://[::1]:7331)', async () => {
+    const port = await freePort()
+    const node = await startNode({ listen: `127.0.0.1:${port}` })
+    running.push(node)
+    for (const url of [`http://127.0.0.1:${port}`, `http://[::1]:${port}`, `[::1]:${port}`]) {
+      const r = await cli(['status', '--json', '--url', url])
+      expect(r.stderr, url).toBe('')
+      expect(JSON.parse(r.stdout).nodeId).toBe((await node.client.getStatus()).nodeId)
+    }
+    expect((await node.client.getStatus()).addresses).toContain(`grpc://[::1]:${port}`)
   })
 })
