@@ -17,7 +17,9 @@ export const DEFAULTS = {
     /** the log warns about this node's certificate from this long before it expires */
     certificateWarnBefore: 14 * 86_400_000,
     /** ... checking this often */
-    certificateCheckInterval: 3_600_000
+    certificateCheckInterval: 3_600_000,
+    /** a namespace record's certificate is kept this long while its record is not (yet) held */
+    certificateGrace: 10 * 60_000
   },
   limits: {
     maxFileSize: 10 * 1024 * 1024,

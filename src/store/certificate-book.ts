@@ -10,10 +10,12 @@ import { createHash } from 'node:crypto'
 import { decodeCertificate, encodeCertificate, type Certificate } from '../crypto/certificate.js'
 import { encodeRecord, type SignedRecord } from '../crypto/record.js'
 import { ensureDir, writeFileAtomic } from './atomic-file.js'
+import { DEFAULTS } from '../config/defaults.js'
 
 const PENDING_MAX = 1024
 
-interface Entry { name: string, cert: Certificate }
+/** when it came: an entry whose record is not held is dropped only after DEFAULTS.network.certificateGrace */
+interface Entry { name: string, cert: Certificate, since: number }
 
 export function recordKey (record: SignedRecord): string {
   return createHash('sha256').update(encodeRecord(record)).digest('hex')
@@ -23,17 +25,17 @@ export class CertificateBook {
   private readonly stored = new Map<string, Entry>()
   private readonly pending = new Map<string, Entry>()
 
-  private constructor (private readonly dir: string) {}
+  private constructor (private readonly dir: string, private readonly clock: () => number) {}
 
-  static async open (stateDir: string): Promise<CertificateBook> {
-    const book = new CertificateBook(join(stateDir, 'certificates'))
+  static async open (stateDir: string, clock: () => number = Date.now): Promise<CertificateBook> {
+    const book = new CertificateBook(join(stateDir, 'certificates'), clock)
     await ensureDir(book.dir)
     for (const file of await readdir(book.dir)) {
       const m = /^([0-9a-f]{64})\.([^/]+)\.cert$/.exec(file)
       if (m === null) continue
       try {
         const cert = decodeCertificate(new Uint8Array(await readFile(join(book.dir, file))))
-        book.stored.set(m[1], { name: Buffer.from(m[2], 'base64url').toString('utf8'), cert })
+        book.stored.set(m[1], { name: Buffer.from(m[2], 'base64url').toString('utf8'), cert, since: clock() })
       } catch { /* a damaged file: its record is judged without it (and refused) */ }
     }
     return book
@@ -56,7 +58,7 @@ export class CertificateBook {
     const key = recordKey(record)
     if (this.stored.has(key)) return
     this.pending.delete(key)
-    this.pending.set(key, { name: record.name, cert })
+    this.pending.set(key, { name: record.name, cert, since: this.clock() })
     if (this.pending.size > PENDING_MAX) this.pending.delete(this.pending.keys().next().value!)
   }
 
@@ -65,7 +67,7 @@ export class CertificateBook {
     const key = recordKey(record)
     this.pending.delete(key)
     await writeFileAtomic(this.path(key, record.name), Buffer.from(encodeCertificate(cert)), 0o644)
-    this.stored.set(key, { name: record.name, cert })
+    this.stored.set(key, { name: record.name, cert, since: this.clock() })
   }
 
   /** Certificate bytes by record key (what peers ask for). */
@@ -87,18 +89,22 @@ export class CertificateBook {
 
   /**
    * Persists pending certificates whose record `holds` (the replica's current or held
-   * version of its name), and drops every other one, stored or pending.
+   * version of its name), and drops the others, stored or pending, once they are older
+   * than the grace period (a record may still be on its way in: its content being
+   * fetched, or its turn to be stored awaited).
    */
   async settle (holds: (name: string) => SignedRecord[]): Promise<void> {
-    const keep = (e: Entry, key: string): boolean => holds(e.name).some(r => recordKey(r) === key)
+    const held = (e: Entry, key: string): boolean => holds(e.name).some(r => recordKey(r) === key)
+    const stale = (e: Entry): boolean => this.clock() - e.since > DEFAULTS.network.certificateGrace
     for (const [key, e] of [...this.pending]) {
-      this.pending.delete(key)
-      if (!keep(e, key)) continue
-      await writeFileAtomic(this.path(key, e.name), Buffer.from(encodeCertificate(e.cert)), 0o644)
-      this.stored.set(key, e)
+      if (held(e, key)) {
+        this.pending.delete(key)
+        await writeFileAtomic(this.path(key, e.name), Buffer.from(encodeCertificate(e.cert)), 0o644)
+        this.stored.set(key, e)
+      } else if (stale(e)) this.pending.delete(key)
     }
     for (const [key, e] of [...this.stored]) {
-      if (keep(e, key)) continue
+      if (held(e, key) || !stale(e)) continue
       this.stored.delete(key)
       await unlink(this.path(key, e.name)).catch(() => {})
     }
