@@ -123,3 +123,29 @@ it('a certificate that expires while connected closes the connection, and the no
   expect(n1.replica.get('b.txt')).toBeUndefined()
   expect(n0.mesh.status().peers).toEqual([])
 })
+
+it('a peer replaying a member\'s certificate, or sending garbage or an oversize frame on the cert protocol, is refused', async () => {
+  cluster = new Cluster({ transports: ['tcp'], settings: SETTINGS })
+  const net = generateSigningKey()
+  const key = generateSigningKey()
+  const n0 = await cluster.add('n0', { identityKey: key, network: identityIn(net, [net], certify(net, key, 'n0')) })
+  const stolen = encodeCertificate(certify(net, generateSigningKey(), 'n1')) // a real member's certificate: certificates are not secret
+  const attempts: Array<[string, Uint8Array]> = [
+    ['replayed certificate', frame(stolen)],
+    ['garbage', frame(new Uint8Array(100).fill(7))],
+    ['oversize frame', frame(new Uint8Array(5000))]
+  ]
+  for (const [what, bytes] of attempts) {
+    const before = n0.mesh.stats().certificates!.refusedInbound
+    rogue = await Rogue.start(['tcp'])
+    const conn = await rogue.dial(n0)
+    const stream = await conn.newStream(PROTOCOLS.cert, { signal: AbortSignal.timeout(5000) })
+    const got: Uint8Array[] = []
+    stream.addEventListener('message', evt => { got.push(evt.data.subarray()) })
+    stream.send(bytes)
+    await waitFor(() => n0.mesh.stats().certificates!.refusedInbound > before && !rogue!.heldBy(n0), `${what}: refused and disconnected`, [], 10_000)
+    expect(got, what).toEqual([]) // the member's own certificate was not sent back
+    expect(n0.mesh.stats().certificates!.verified, what).toBe(0)
+    await rogue.stop(); rogue = undefined
+  }
+})
