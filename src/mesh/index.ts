@@ -14,7 +14,6 @@ import { Announcer } from './announce.js'
 import { CertificateGate } from './cert-admission.js'
 import { RecordCertificates } from './record-cert.js'
 import type { CertificateBook } from '../store/certificate-book.js'
-import { parseNamespaceName } from '../crypto/names.js'
 import { Fetcher, Limiter, shuffle, type FetchCounters } from './fetch.js'
 import { loadIdentity, type NodeIdentity } from './identity.js'
 import { Membership } from './membership.js'
@@ -200,15 +199,8 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   }
 
   // a namespace record under a network is judged with its certificate: fetched from the sender first
-  const book = opts.network !== undefined ? opts.certificates : undefined
-  const recordCerts = book !== undefined ? new RecordCertificates(libp2p, book, settings, log, punish) : undefined
-  const offerWithCertificate = (record: SignedRecord, from: PeerId, content?: Uint8Array): void => {
-    const ns = recordCerts !== undefined ? parseNamespaceName(record.name) : undefined
-    const current = replica.get(record.name)
-    if (ns === undefined || !replica.getPolicy().namespaces.has(ns.namespace) || book!.has(record) ||
-      (current !== undefined && compareVersions(record, current) <= 0)) { offer(record, from, content); return }
-    void recordCerts!.fetch(record, from).then(() => { offer(record, from, content) }) // without one the rule refuses it
-  }
+  const recordCerts = opts.network !== undefined && opts.certificates !== undefined ? new RecordCertificates(libp2p, opts.certificates, settings, log, punish) : undefined
+  const offerWithCertificate = recordCerts?.beforeOffer(offer, replica) ?? offer
 
   const announcer = new Announcer(libp2p, settings, log, punish, admits, offerWithCertificate)
   const syncer = new Syncer(libp2p, replica, settings, config.cluster.syncInterval, log, punish, admits,

@@ -12,6 +12,11 @@ import type { Logger } from 'pino'
 import { decodeCertificate, MAX_CERT_BYTES } from '../crypto/certificate.js'
 import type { SignedRecord } from '../crypto/record.js'
 import { recordKey, type CertificateBook } from '../store/certificate-book.js'
+import type { Replica } from '../store/replica.js'
+import { parseNamespaceName } from '../crypto/names.js'
+import { compareVersions } from '../rule/which-version-wins.js'
+
+type Offer = (record: SignedRecord, from: PeerId, content?: Uint8Array) => void
 import type { MeshLibp2p } from './node.js'
 import { PROTOCOLS, type MeshSettings } from './settings.js'
 import { closeWrite, frame, send, StreamReader, WireError } from './wire.js'
@@ -41,6 +46,21 @@ export class RecordCertificates {
     } catch (err) {
       stream.abort(err as Error)
       if (err instanceof WireError && err.fault === 'peer') this.punish(connection.remotePeer, `record-cert: ${err.message}`)
+    }
+  }
+
+  /**
+   * Wraps the mesh's offer: a namespace record (of a configured namespace) whose
+   * certificate is not here yet waits for it from the peer that sent it; without one the
+   * rule refuses the record. A version not newer than ours skips the wait (offer drops it).
+   */
+  beforeOffer (offer: Offer, replica: Replica): Offer {
+    return (record, from, content) => {
+      const ns = parseNamespaceName(record.name)
+      const current = replica.get(record.name)
+      if (ns === undefined || !replica.getPolicy().namespaces.has(ns.namespace) || this.book.has(record) ||
+        (current !== undefined && compareVersions(record, current) <= 0)) { offer(record, from, content); return }
+      void this.fetch(record, from).then(() => { offer(record, from, content) })
     }
   }
 
