@@ -66,7 +66,13 @@ describe('network identity commands', () => {
     // openssl alone verifies what the CLI issued
     expect(execFileSync('bash', ['docs/examples/verify-certificate-with-openssl.sh', p('identity.cert'), p('network.pub'), p('identity.pub')]).toString()).toBe('certificate OK\n')
 
-    // bad input: a clear reason, exit 1 or 2, nothing written
+    // renewing in place overwrites the certificate
+    const renew = await cli(['certificate', 'sign', '--name', 'data-mesher', '--network-key', p('network.key'), '--identity-key', p('identity.pub'),
+      '--output', p('identity.cert'), '--validity', '24h'])
+    expect(renew.code).toBe(0)
+    expect(Date.parse(JSON.parse((await cli(['certificate', 'show', p('identity.cert'), '--json'])).stdout).notAfter) - Date.now()).toBeLessThanOrEqual(86_400_000)
+
+        // bad input: a clear reason, exit 1 or 2, nothing written
     const noKey = await cli(['certificate', 'sign', '--name', 'x', '--network-key', p('missing.key'), '--identity-key', p('identity.pub'), '--output', p('x.cert')])
     expect(noKey.code).toBe(1)
     expect(noKey.stderr).toMatch(/missing\.key/)

@@ -1,12 +1,11 @@
 // `certificate sign` and `certificate show`: node certificates (src/crypto/certificate.ts).
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { parseDuration } from '../../config/durations.js'
 import { certificateToPem, issueCertificate, parseCertificate, type Certificate } from '../../crypto/certificate.js'
 import { encodeBase64Key, readSigningKey } from '../../crypto/keys.js'
 import { peerIdOfKey } from '../../crypto/node-id.js'
 import { readPublicKeyFile } from '../../crypto/public-keys.js'
 import { JSON_OPTION, out, Refused, requireString, UsageError, type Command } from '../args.js'
-import { writeNewFile } from '../key-files.js'
 
 const sign: Command = {
   name: 'certificate sign',
@@ -29,7 +28,10 @@ const sign: Command = {
     }
     let cert: Certificate
     try { cert = issueCertificate(networkKey, { subject, name, validity }) } catch (err) { throw new UsageError((err as Error).message) }
-    await writeNewFile(output, certificateToPem(cert), 0o644)
+    // a certificate is not a key: renewing one in place is the normal case
+    try { await writeFile(output, certificateToPem(cert), { mode: 0o644 }) } catch (err) {
+      throw new Refused(`cannot write ${output}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    }
     out(`certified ${peerIdOfKey(subject)} as "${name}" until ${new Date(cert.notAfter).toISOString()} → ${output}`)
   }
 }
