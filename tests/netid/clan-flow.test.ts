@@ -117,6 +117,29 @@ describe('clan-core VM test flow', () => {
   })
 })
 
+describe('a stranger daemon', () => {
+  it('with a certificate of another network: refused by the members, learns nothing', async () => {
+    await ok(['generate', 'network', '--public-key-path', p('rogue-net.pub'), '--private-key-path', p('rogue-net.key')])
+    await ok(['generate', 'identity-key', '--public-key-path', p('rogue.pub'), '--private-key-path', p('rogue.key')])
+    await ok(['certificate', 'sign', '--name', 'rogue', '--network-key', p('rogue-net.key'), '--identity-key', p('rogue.pub'), '--output', p('rogue.cert')])
+    const before = (await nodes[0].client.getStatus()).counters['certificates.refused_inbound'] ?? 0
+    const stranger = await startNode({
+      files: { test_file: [adminPub] },
+      namespaces: ['test_ns'],
+      // it trusts the real network too, so only the members' refusal keeps it out
+      cluster: { interfaces: ['lo'], bootstrap_nodes: [`127.0.0.1:${nodes[0].port}`], identity_key: p('rogue.key'), identity_cert: p('rogue.cert'), certificate_authorities: [p('network.pub')] },
+      extra: `[network]\nid = ${JSON.stringify(p('rogue-net.pub'))}\n`
+    })
+    try {
+      await waitFor(async () => ((await nodes[0].client.getStatus()).counters['certificates.refused_inbound'] ?? 0) > before, 'alpha refused the stranger', [], 30_000)
+      const s = await stranger.client.getStatus()
+      expect(s.peers).toEqual([])
+      expect(s.files).toEqual([])
+      for (const n of nodes) expect((await n.client.getStatus()).peers.map(x => x.peerId)).not.toContain(s.nodeId)
+    } finally { await stranger.stop() }
+  })
+})
+
 describe('a node without a network (the seed\'s flow)', () => {
   it('takes unbound records and refuses bound ones', async () => {
     const plain = await startNode({ files: { motd: [adminPub] } })
