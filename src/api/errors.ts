@@ -13,7 +13,9 @@ const REFUSAL_STATUS: Record<RefusalCode, Status> = {
   'bad-key': Status.INVALID_ARGUMENT,
   'bad-signature': Status.INVALID_ARGUMENT,
   'bad-content': Status.INVALID_ARGUMENT,
-  'too-large': Status.RESOURCE_EXHAUSTED
+  'too-large': Status.RESOURCE_EXHAUSTED,
+  'not-certified': Status.PERMISSION_DENIED,
+  'wrong-network': Status.PERMISSION_DENIED
 }
 
 export function refusal (code: RefusalCode, reason: string): ApiError {

@@ -51,6 +51,11 @@ export interface WireStatus {
   held: WireFileVersion[]
   version: string
   counters: Record<string, number>
+  /** '' when no network is configured */
+  networkId: string
+  /** 0 when no network is configured */
+  certificateNotAfter: number
+  certificateName: string
 }
 
 export type WireOutcome = 'ACCEPTED' | 'HELD' | 'IDENTICAL'

@@ -14,6 +14,8 @@ import type { Logger } from 'pino'
 import { bindTargets } from '../config/api-listen.js'
 import { decodeRecord, encodeRecord, RecordFormatError, type SignedRecord } from '../crypto/record.js'
 import { nameProblem } from '../crypto/names.js'
+import { parseCertificate } from '../crypto/certificate.js'
+import type { CertificateBook } from '../store/certificate-book.js'
 import { ensureDir } from '../store/atomic-file.js'
 import type { ChangeKind, Replica } from '../store/replica.js'
 import { packageVersion } from '../package-root.js'
@@ -30,6 +32,10 @@ export interface NodeInfo {
   peers: WirePeer[]
   /** the mesh's counters, flat ("announce.full_sent": 12) */
   counters?: Record<string, number>
+  /** network identity: base64 network id, this node's certificate end (unix ms) and name */
+  networkId?: string
+  certificateNotAfter?: number
+  certificateName?: string
 }
 
 export interface ApiOptions {
@@ -42,6 +48,8 @@ export interface ApiOptions {
   listen?: string[]
   /** identity and peers, from the mesh when it runs */
   nodeInfo: () => NodeInfo
+  /** with a network: where the certificate sent with a namespace file is kept (src/store/certificate-book.ts) */
+  certificates?: CertificateBook
 }
 
 const EVENT_KIND: Record<ChangeKind, WireEventKind> = { updated: 'UPDATED', deleted: 'DELETED', expired: 'EXPIRED', revoked: 'REVOKED' }
@@ -147,13 +155,14 @@ export class ApiServer {
     }
   }
 
-  private async offer (bytes: Buffer, content: Buffer, mustBeTombstone: boolean): Promise<unknown> {
+  private async offer (bytes: Buffer, content: Buffer, mustBeTombstone: boolean, certificate?: Buffer): Promise<unknown> {
     let record: SignedRecord
     try { record = decodeRecord(bytes) } catch (err) {
       if (err instanceof RecordFormatError) throw new ApiError(grpc.status.INVALID_ARGUMENT, `malformed record: ${err.message}`)
       throw err
     }
     if (mustBeTombstone && !record.tombstone) throw new ApiError(grpc.status.INVALID_ARGUMENT, 'DeleteFile needs a signed tombstone (a deletion record)')
+    await this.takeCertificate(record, certificate)
     const result = await this.o.replica.submit(record, content, 'api')
     switch (result.outcome) {
       case 'accepted': return { outcome: 'ACCEPTED', version: this.version(record), heldUntil: 0 }
@@ -173,7 +182,17 @@ export class ApiServer {
     }
   }
 
-  private handlers (listener: ListenerKind): grpc.UntypedServiceImplementation {
+  /** A certificate sent with the record (namespace files under a network): kept beside it for the rule to judge. */
+  private async takeCertificate (record: SignedRecord, bytes: Buffer | undefined): Promise<void> {
+    if (bytes === undefined || bytes.length === 0 || this.o.certificates === undefined) return // no network: certificates play no part
+    let cert
+    try { cert = parseCertificate(bytes) } catch (err) {
+      throw new ApiError(grpc.status.INVALID_ARGUMENT, `malformed certificate: ${(err as Error).message}`)
+    }
+    await this.o.certificates.persist(record, cert)
+  }
+
+    private handlers (listener: ListenerKind): grpc.UntypedServiceImplementation {
     const unary = <Req>(fn: (req: Req) => Promise<unknown>): grpc.handleUnaryCall<Req, unknown> => (call, cb) => {
       fn(call.request).then(res => cb(null, res), err => {
         const e = toServiceError(err)
@@ -186,8 +205,8 @@ export class ApiServer {
       if (problem !== undefined) throw new ApiError(grpc.status.INVALID_ARGUMENT, problem)
     }
     return {
-      UpdateFile: unary<{ record: Buffer, content: Buffer }>(async req => await this.offer(req.record, req.content, false)),
-      DeleteFile: unary<{ record: Buffer }>(async req => await this.offer(req.record, Buffer.alloc(0), true)),
+      UpdateFile: unary<{ record: Buffer, content: Buffer, certificate?: Buffer }>(async req => await this.offer(req.record, req.content, false, req.certificate)),
+      DeleteFile: unary<{ record: Buffer, certificate?: Buffer }>(async req => await this.offer(req.record, Buffer.alloc(0), true, req.certificate)),
       GetFile: unary<{ name: string }>(async req => {
         checkName(req.name)
         if (listener === 'tcp') {
@@ -211,7 +230,10 @@ export class ApiServer {
           files: this.o.replica.list().sort(byName).map(r => this.version(r)),
           held: this.o.replica.listHeld().sort(byName).map(r => this.version(r)),
           version: packageVersion(),
-          counters: info.counters ?? {}
+          counters: info.counters ?? {},
+          networkId: info.networkId ?? '',
+          certificateNotAfter: info.certificateNotAfter ?? 0,
+          certificateName: info.certificateName ?? ''
         }
       }),
       WatchFiles: (call: Watcher) => this.watch(call)

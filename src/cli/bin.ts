@@ -3,12 +3,13 @@
 import '../polyfill.js'
 import { ClientError } from '../client/client.js'
 import { parse, Refused, UsageError, type Command } from './args.js'
+import { certificateCommands } from './commands/certificate.js'
 import { daemonCommand } from './commands/daemon.js'
 import { fileCommands } from './commands/file.js'
 import { generateCommands } from './commands/generate.js'
 import { statusCommands } from './commands/status.js'
 
-const COMMANDS: Command[] = [daemonCommand, ...generateCommands, ...fileCommands, ...statusCommands]
+const COMMANDS: Command[] = [daemonCommand, ...generateCommands, ...certificateCommands, ...fileCommands, ...statusCommands]
 
 function overview (): string {
   const width = Math.max(...COMMANDS.map(c => c.name.length))

@@ -35,7 +35,14 @@ export function table (rows: string[][]): string {
 }
 
 export function statusText (s: Status): string {
-  const lines = [`node     ${s.nodeId}`, `key      ${s.publicKey}`, `version  ${s.version}`, 'addresses:']
+  const lines = [`node     ${s.nodeId}`, `key      ${s.publicKey}`, `version  ${s.version}`]
+  if (s.networkId !== undefined && s.networkId !== '') {
+    lines.push(`network  ${s.networkId}`)
+    const left = s.certificateNotAfter - Date.now()
+    lines.push(`certificate "${s.certificateName}" ${left > 0 ? 'expires' : 'EXPIRED'} ${new Date(s.certificateNotAfter).toISOString()}` +
+      (left > 0 ? ` (in ${Math.floor(left / 86_400_000)} days)` : ''))
+  }
+  lines.push('addresses:')
   for (const a of s.addresses) lines.push(`  ${a}`)
   lines.push(`peers (${s.peers.length}):`)
   lines.push(table(s.peers.map(p => ['  ' + p.peerId, p.address, `since ${new Date(p.since).toISOString()}`, p.latencyMs > 0 ? `${p.latencyMs.toFixed(1)} ms` : ''])))

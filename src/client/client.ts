@@ -46,12 +46,13 @@ export class DataMesherClient {
     })
   }
 
-  async updateFile (record: SignedRecord | Uint8Array, content: Uint8Array): Promise<UpdateResult> {
-    return await this.call('UpdateFile', { record: recordBytes(record), content: Buffer.from(content) })
+  /** `certificate`: the signer's certificate bytes, for a namespace file on a node with a network. */
+  async updateFile (record: SignedRecord | Uint8Array, content: Uint8Array, certificate?: Uint8Array): Promise<UpdateResult> {
+    return await this.call('UpdateFile', { record: recordBytes(record), content: Buffer.from(content), certificate: Buffer.from(certificate ?? []) })
   }
 
-  async deleteFile (tombstone: SignedRecord | Uint8Array): Promise<UpdateResult> {
-    return await this.call('DeleteFile', { record: recordBytes(tombstone) })
+  async deleteFile (tombstone: SignedRecord | Uint8Array, certificate?: Uint8Array): Promise<UpdateResult> {
+    return await this.call('DeleteFile', { record: recordBytes(tombstone), certificate: Buffer.from(certificate ?? []) })
   }
 
   /** Signs locally (the key never leaves this process) and uploads. */

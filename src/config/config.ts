@@ -32,6 +32,10 @@ export interface Config {
     identityKey?: string
     /** base64 identity public keys or peer ids; empty = admission off */
     allowedNodes: string[]
+    /** this node's certificate file (network identity, src/config/network.ts); required with network.id */
+    identityCert?: string
+    /** extra network ids (paths or base64 keys) whose certificates are accepted, e.g. the old one during a rotation */
+    certificateAuthorities?: string[]
     transports: Transport[]
   }
   api: {
@@ -42,6 +46,8 @@ export interface Config {
   }
   /** name → base64 signer keys */
   files: Map<string, Set<string>>
+  /** [network]: the network id (a public key file path or the base64 key); undefined = no network identity */
+  network?: { id: string }
   limits: { maxFileSize: number, maxClockSkew: number }
 }
 
@@ -70,12 +76,12 @@ export function parseConfig (text: string, origin = 'config'): Config {
 }
 
 export function fromTable (doc: Table): Config {
-  onlyKeys(doc, '', ['log_level', 'state_dir', 'namespaces', 'cluster', 'api', 'files', 'limits'])
+  onlyKeys(doc, '', ['log_level', 'state_dir', 'namespaces', 'cluster', 'api', 'files', 'limits', 'network'])
   const cluster = table(doc, 'cluster')
   const api = table(doc, 'api')
   const limits = table(doc, 'limits')
   const files = table(doc, 'files')
-  onlyKeys(cluster, 'cluster.', ['port', 'interfaces', 'bootstrap_nodes', 'sync_interval', 'identity_key', 'allowed_nodes', 'transports'])
+  onlyKeys(cluster, 'cluster.', ['port', 'interfaces', 'bootstrap_nodes', 'sync_interval', 'identity_key', 'allowed_nodes', 'transports', 'identity_cert', 'certificate_authorities'])
   onlyKeys(api, 'api.', ['socket', 'listen'])
   onlyKeys(limits, 'limits.', ['max_file_size', 'max_clock_skew'])
 
@@ -111,6 +117,7 @@ export function fromTable (doc: Table): Config {
   })
   if (transports.length === 0) throw new ConfigError('cluster.transports', 'needs at least one of "quic", "tcp"')
   const identityKey = str(cluster, 'identity_key', 'cluster.', '')
+  const netid = networkKeys(doc, cluster) // network identity: [network] id, identity_cert, certificate_authorities
 
   const socket = str(api, 'socket', 'api.', DEFAULTS.api.socket)
   const listen = listenList(api)
@@ -152,17 +159,39 @@ export function fromTable (doc: Table): Config {
       syncInterval: duration(cluster, 'sync_interval', 'cluster.', DEFAULTS.cluster.syncInterval, 100),
       identityKey: identityKey === '' ? undefined : absolutePath(identityKey, 'cluster.identity_key'),
       allowedNodes,
-      transports: transports as Transport[]
+      transports: transports as Transport[],
+      identityCert: netid.identityCert,
+      certificateAuthorities: netid.certificateAuthorities
     },
     api: {
       socket: socket === '' ? undefined : absolutePath(socket, 'api.socket'),
       listen
     },
     files: fileMap,
+    ...(netid.id !== undefined ? { network: { id: netid.id } } : {}),
     limits: {
       maxFileSize: maxFileSize as number,
       maxClockSkew: duration(limits, 'max_clock_skew', 'limits.', DEFAULTS.limits.maxClockSkew, 0)
     }
+  }
+}
+
+/** [network] id, cluster.identity_cert, cluster.certificate_authorities: shapes only (files are read by src/config/network.ts). */
+function networkKeys (doc: Table, cluster: Table): { id?: string, identityCert?: string, certificateAuthorities: string[] } {
+  const network = table(doc, 'network')
+  onlyKeys(network, 'network.', ['id'])
+  const id = str(network, 'id', 'network.', '')
+  const cert = str(cluster, 'identity_cert', 'cluster.', '')
+  const cas = strList(cluster, 'certificate_authorities', 'cluster.')
+  cas.forEach((ca, i) => { if (ca.trim() === '') throw new ConfigError(`cluster.certificate_authorities[${i}]`, 'must be a public key file path or a base64 key, got ""') })
+  if (network.id !== undefined && id.trim() === '') throw new ConfigError('network.id', 'must be a public key file path or a base64 key, got ""')
+  if (id !== '' && cert === '') throw new ConfigError('cluster.identity_cert', 'is required when network.id is set (this node\'s certificate, from `data-mesher certificate sign`)')
+  if (id === '' && cert !== '') throw new ConfigError('network.id', 'is required when cluster.identity_cert is set')
+  if (id === '' && cas.length > 0) throw new ConfigError('network.id', 'is required when cluster.certificate_authorities is set')
+  return {
+    id: id === '' ? undefined : id,
+    identityCert: cert === '' ? undefined : absolutePath(cert, 'cluster.identity_cert'),
+    certificateAuthorities: cas
   }
 }
 

@@ -14,6 +14,14 @@ export const DEFAULTS = {
     /** loopback TCP; "localhost" listens on 127.0.0.1 and [::1] (clan's CLI uses both spellings) */
     listen: 'localhost:7331'
   },
+  network: {
+    /** the log warns about this node's certificate from this long before it expires */
+    certificateWarnBefore: 14 * 86_400_000,
+    /** ... checking this often */
+    certificateCheckInterval: 3_600_000,
+    /** a namespace record's certificate is kept this long while its record is not (yet) held */
+    certificateGrace: 10 * 60_000
+  },
   limits: {
     maxFileSize: 10 * 1024 * 1024,
     maxClockSkew: 5 * 60_000

@@ -4,15 +4,20 @@
 //   signed bytes = "data-mesher/v1" 0x00
 //                  u16be(len(name)) name(utf-8)
 //                  u64be(timestamp) u64be(expires) u8(flags) u64be(size) sha256(content)
+//                  [network id (32)]   only when flags bit 1 is set: a record bound to a network
 //   record       = signed bytes + signer public key (32) + Ed25519 signature (64)
+//
+// An unbound record (bit 1 clear) is byte for byte the format before network binding.
 import { createHash } from 'node:crypto'
 import { nameProblem } from './names.js'
 import { verifySignature, type SigningKey } from './keys.js'
 
 export const DOMAIN = Buffer.from('data-mesher/v1\0', 'latin1')
 export const FLAG_TOMBSTONE = 0x01
+/** the record is bound to a network: the 32-byte network id follows sha256(content) */
+export const FLAG_NETWORK = 0x02
 const FIXED_AFTER_NAME = 8 + 8 + 1 + 8 + 32
-export const MAX_RECORD_BYTES = DOMAIN.length + 2 + 255 + FIXED_AFTER_NAME + 32 + 64
+export const MAX_RECORD_BYTES = DOMAIN.length + 2 + 255 + FIXED_AFTER_NAME + 32 + 32 + 64
 export const EMPTY_SHA256 = sha256(new Uint8Array(0))
 
 export interface SignedRecord {
@@ -24,6 +29,8 @@ export interface SignedRecord {
   tombstone: boolean
   size: number
   sha256: Uint8Array
+  /** the network id (raw 32-byte network public key) the record is bound to; absent = unbound */
+  network?: Uint8Array
   signer: Uint8Array
   signature: Uint8Array
 }
@@ -43,16 +50,19 @@ export function signedBytes (r: UnsignedRecord): Uint8Array {
     if (!Number.isSafeInteger(value) || value < 0) throw new RecordFormatError(`${field} must be a non-negative integer, got ${value}`)
   }
   if (r.sha256.length !== 32) throw new RecordFormatError('sha256 must be 32 bytes')
+  if (r.network !== undefined && r.network.length !== 32) throw new RecordFormatError('a network id must be 32 bytes')
   const name = Buffer.from(r.name, 'utf8')
-  const out = Buffer.alloc(DOMAIN.length + 2 + name.length + FIXED_AFTER_NAME)
+  const bound = r.network !== undefined
+  const out = Buffer.alloc(DOMAIN.length + 2 + name.length + FIXED_AFTER_NAME + (bound ? 32 : 0))
   let o = DOMAIN.copy(out, 0)
   o = out.writeUInt16BE(name.length, o)
   o += name.copy(out, o)
   o = out.writeBigUInt64BE(BigInt(r.timestamp), o)
   o = out.writeBigUInt64BE(BigInt(r.expires), o)
-  o = out.writeUInt8(r.tombstone ? FLAG_TOMBSTONE : 0, o)
+  o = out.writeUInt8((r.tombstone ? FLAG_TOMBSTONE : 0) | (bound ? FLAG_NETWORK : 0), o)
   o = out.writeBigUInt64BE(BigInt(r.size), o)
   out.set(r.sha256, o)
+  if (r.network !== undefined) out.set(r.network, o + 32)
   return new Uint8Array(out)
 }
 
@@ -69,7 +79,9 @@ export function decodeRecord (bytes: Uint8Array): SignedRecord {
   }
   let o = DOMAIN.length
   const nameLength = b.readUInt16BE(o); o += 2
-  const expected = DOMAIN.length + 2 + nameLength + FIXED_AFTER_NAME + 32 + 64
+  const flagsAt = DOMAIN.length + 2 + nameLength + 16
+  const bound = flagsAt < b.length && (b.readUInt8(flagsAt) & FLAG_NETWORK) !== 0
+  const expected = DOMAIN.length + 2 + nameLength + FIXED_AFTER_NAME + (bound ? 32 : 0) + 32 + 64
   if (b.length !== expected) throw new RecordFormatError(`record is ${b.length} bytes, its name length says ${expected}`)
   const nameBytes = b.subarray(o, o + nameLength); o += nameLength
   const name = nameBytes.toString('utf8')
@@ -79,16 +91,18 @@ export function decodeRecord (bytes: Uint8Array): SignedRecord {
   const timestamp = readU64(b, o, 'timestamp'); o += 8
   const expires = readU64(b, o, 'expires'); o += 8
   const flags = b.readUInt8(o); o += 1
-  if ((flags & ~FLAG_TOMBSTONE) !== 0) throw new RecordFormatError(`unknown flag bits 0x${flags.toString(16)}`)
+  if ((flags & ~(FLAG_TOMBSTONE | FLAG_NETWORK)) !== 0) throw new RecordFormatError(`unknown flag bits 0x${flags.toString(16)}`)
   const size = readU64(b, o, 'size'); o += 8
   const digest = new Uint8Array(b.subarray(o, o + 32)); o += 32
+  const network = bound ? new Uint8Array(b.subarray(o, o + 32)) : undefined
+  if (bound) o += 32
   const signer = new Uint8Array(b.subarray(o, o + 32)); o += 32
   const signature = new Uint8Array(b.subarray(o, o + 64))
   const tombstone = (flags & FLAG_TOMBSTONE) !== 0
   if (tombstone && (size !== 0 || !Buffer.from(digest).equals(EMPTY_SHA256))) {
     throw new RecordFormatError('a tombstone must have size 0 and the sha256 of empty content')
   }
-  return { name, timestamp, expires, tombstone, size, sha256: digest, signer, signature }
+  return { name, timestamp, expires, tombstone, size, sha256: digest, ...(network !== undefined ? { network } : {}), signer, signature }
 }
 
 function readU64 (b: Buffer, o: number, field: string): number {
@@ -122,6 +136,8 @@ export interface SignOptions {
   tombstone?: boolean
   timestamp?: number
   expires?: number
+  /** bind the record to this network id (raw 32-byte network public key) */
+  network?: Uint8Array
 }
 
 /** Signs a version (or, with tombstone, a deletion) of a file. */
@@ -133,7 +149,8 @@ export function signRecord (key: SigningKey, o: SignOptions): SignedRecord {
     expires: o.expires ?? 0,
     tombstone: o.tombstone === true,
     size: content.length,
-    sha256: sha256(content)
+    sha256: sha256(content),
+    ...(o.network !== undefined ? { network: o.network } : {})
   }
   const signature = key.sign(signedBytes(unsigned))
   return { ...unsigned, signer: key.publicKey, signature }

@@ -1,8 +1,13 @@
 // Wiring and lifecycle: config → replica (store) → mesh → API; signals; sd_notify.
 import type { Logger } from 'pino'
+import type { Policy } from '../rule/which-version-wins.js'
 import { ApiServer } from '../api/server.js'
 import { loadConfig, policyOf, type Config } from '../config/config.js'
-import { flattenStats, startMesh, type Mesh } from '../mesh/index.js'
+import { flattenStats, loadIdentity, startMesh, type Mesh } from '../mesh/index.js'
+import { loadNetworkIdentity, networkPolicy, type NetworkIdentity } from '../config/network.js'
+import { CertificateBook } from '../store/certificate-book.js'
+import { encodeBase64Key } from '../crypto/keys.js'
+import { watchCertificateExpiry } from './certificate-expiry.js'
 import { Replica } from '../store/replica.js'
 import { createLogger } from './logger.js'
 import { SdNotify } from './sd-notify.js'
@@ -22,30 +27,50 @@ export class Daemon {
     readonly mesh: Mesh,
     readonly api: ApiServer,
     readonly log: Logger,
-    private readonly configPath?: string
+    private readonly configPath?: string,
+    readonly network?: NetworkIdentity,
+    private readonly stopExpiryWatch: () => void = () => {},
+    private readonly certificates?: CertificateBook,
+    private readonly stopBook: () => void = () => {}
   ) {}
+
+  private policy (config: Config): Policy {
+    return networkPolicy(policyOf(config), this.network, r => this.certificates?.get(r))
+  }
 
   static async start (config: Config, o: DaemonOptions = {}): Promise<Daemon> {
     const log = o.log ?? createLogger(config.logLevel)
-    const replica = await Replica.open(config.stateDir, policyOf(config), log)
+    // network identity (src/config/network.ts): refuses a certificate for another key or network
+    const identity = await loadIdentity(config)
+    const network = await loadNetworkIdentity(config, new Uint8Array(Buffer.from(identity.publicKey, 'base64')))
+    const certificates = network !== undefined ? await CertificateBook.open(config.stateDir) : undefined
+    const replica = await Replica.open(config.stateDir, networkPolicy(policyOf(config), network, r => certificates?.get(r)), log)
+    const stopBook = certificates?.follow(replica) ?? (() => {})
     let mesh: Mesh | undefined
     try {
-      mesh = await startMesh({ config, replica, log })
+      mesh = await startMesh({ config, replica, log, identity, network, certificates })
       const m = mesh
       let daemon: Daemon | undefined
       const api = new ApiServer({
         replica,
         log,
         maxFileSize: () => (daemon?.config ?? config).limits.maxFileSize, // follows reloads (L6)
+        certificates,
         socket: config.api.socket,
         listen: config.api.listen,
-        nodeInfo: () => ({ ...m.status(), counters: flattenStats(m.stats()) })
+        nodeInfo: () => ({
+          ...m.status(),
+          counters: flattenStats(m.stats()),
+          ...(network !== undefined ? { networkId: encodeBase64Key(network.id), certificateNotAfter: network.certificate.notAfter, certificateName: network.certificate.name } : {})
+        })
       })
       await api.start()
+      const stopExpiryWatch = network !== undefined ? watchCertificateExpiry(network.certificate, log) : undefined
       log.info({ socket: config.api.socket, listen: api.bound, peerId: m.status().peerId }, 'API serving')
-      daemon = new Daemon(config, replica, m, api, log, o.configPath)
+      daemon = new Daemon(config, replica, m, api, log, o.configPath, network, stopExpiryWatch, certificates, stopBook)
       return daemon
     } catch (err) {
+      stopBook()
       await mesh?.stop().catch(() => {})
       await replica.close()
       throw err
@@ -63,14 +88,15 @@ export class Daemon {
     for (const [key, a, b] of [
       ['state_dir', this.config.stateDir, next.stateDir],
       ['cluster', JSON.stringify(this.config.cluster), JSON.stringify(next.cluster)],
-      ['api', JSON.stringify(this.config.api), JSON.stringify(next.api)]
+      ['api', JSON.stringify(this.config.api), JSON.stringify(next.api)],
+      ['network', JSON.stringify(this.config.network), JSON.stringify(next.network)]
     ]) {
       if (a !== b) this.log.warn({ key }, 'changed in the config file; takes effect on restart, not reload')
     }
     const applied = { ...this.config, logLevel: next.logLevel, files: next.files, namespaces: next.namespaces, limits: next.limits }
     // all or nothing: setPolicy changes nothing when it fails (e.g. the floors of a
     // revocation cannot be written), and then neither does anything else here
-    try { await this.replica.setPolicy(policyOf(applied)) } catch (err) {
+    try { await this.replica.setPolicy(this.policy(applied)) } catch (err) {
       this.log.error({ err: (err as Error).message }, 'reload failed: keeping the running configuration; fix the cause and reload again')
       return
     }
@@ -83,6 +109,8 @@ export class Daemon {
 
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
+      this.stopExpiryWatch()
+      this.stopBook()
       await this.api.stop()
       await this.mesh.stop()
       await this.replica.close()

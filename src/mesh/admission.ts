@@ -47,9 +47,20 @@ export class Admission {
     return false
   }
 
-  /** May we exchange anything with this peer right now? */
-  admits (peer: PeerId | string): boolean {
+  /** With a network: whether the peer proved its certificate (src/mesh/cert-admission.ts). */
+  private verified?: (peer: PeerId | string) => boolean
+
+  /** Admission by certificate: from now on a peer is admitted only once `verified` says so. */
+  requireCertificate (verified: (peer: PeerId | string) => boolean): void { this.verified = verified }
+
+  /** May a connection with this peer be opened or kept (allow-list and penalty box)? */
+  mayConnect (peer: PeerId | string): boolean {
     return this.isAllowed(peer) && !this.isPenalized(peer)
+  }
+
+  /** May we exchange anything with this peer right now? (with a network: only once its certificate is verified) */
+  admits (peer: PeerId | string): boolean {
+    return this.mayConnect(peer) && (this.verified === undefined || this.verified(peer))
   }
 
   penalize (peer: PeerId | string, forMs: number): void {
@@ -66,7 +77,8 @@ export class Admission {
   }
 
   gater (): ConnectionGater {
-    const deny = (peer: PeerId): boolean => !this.admits(peer)
+    // the certificate exchange runs after the handshake, so the gater checks only the rest
+    const deny = (peer: PeerId): boolean => !this.mayConnect(peer)
     return {
       denyDialPeer: deny,
       denyInboundEncryptedConnection: deny,

@@ -1,15 +1,19 @@
 // The mesh: wires the libp2p node, membership, peer exchange, the broadcast tree (announce),
 // content fetch and anti-entropy (sync) to the replica. It never writes files: every
 // record a peer sends is offered to replica.submit(), which decides through the rule.
-import type { Connection, PeerId } from '@libp2p/interface'
+import type { Connection, PeerId, StreamHandler } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
+import type { NetworkIdentity } from '../config/network.js'
 import type { SignedRecord } from '../crypto/record.js'
 import { compareVersions, contentProblem, judge, stillAuthorized } from '../rule/which-version-wins.js'
 import type { Change, Replica, SubmitResult } from '../store/replica.js'
 import { Admission } from './admission.js'
 import { parseBootstrap } from './addresses.js'
 import { Announcer, type AnnounceCounters, type Arrival } from './announce.js'
+import { CertificateGate } from './cert-admission.js'
+import { RecordCertificates } from './record-cert.js'
+import type { CertificateBook } from '../store/certificate-book.js'
 import { Fetcher, Limiter, shuffle, type FetchCounters } from './fetch.js'
 import { loadIdentity, type NodeIdentity } from './identity.js'
 import { answerGraft, judgeNotice } from './local-versions.js'
@@ -31,6 +35,10 @@ export interface MeshOptions {
   settings?: Partial<MeshSettings>
   /** the node identity; default: loaded (or created) from the config */
   identity?: NodeIdentity
+  /** the network identity (src/config/network.ts); undefined = no admission by certificate */
+  network?: NetworkIdentity
+  /** with a network: the certificates that travel with namespace records */
+  certificates?: CertificateBook
 }
 
 /** A connected peer: one whose connection completed identify (a refused handshake is not a peer). */
@@ -59,6 +67,8 @@ export interface MeshStats {
   sync: { rounds: number, equal: number, exchanged: number, recordsReceived: number, recordsSent: number, failed: number }
   peers: { known: number, candidates: number, dials: number, dialFailures: number, learnedDials: number, trimmed: number, penalized: number }
   offers: { accepted: number, held: number, ignored: number, refused: number, failed: number }
+  /** admission by certificate (absent without a network) */
+  certificates?: { verified: number, refusedInbound: number, refusedOutbound: number, expired: number }
 }
 
 /** MeshStats as flat counters for the API: { "announce.full_sent": 3, "fetch.fetched_bytes": 1024, ... }. */
@@ -101,7 +111,14 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const admission = new Admission(config.cluster.allowedNodes, self)
   const bootstrap = config.cluster.bootstrapNodes.map(b => parseBootstrap(b, config.cluster.transports))
   const libp2p = await createNode(config, identity, admission, settings)
+  // admission by certificate: installed before any handler, so none runs for an unverified peer
+  const gate = opts.network !== undefined ? new CertificateGate(libp2p, opts.network, settings, log) : undefined
+  if (gate !== undefined) {
+    gate.install()
+    admission.requireCertificate(p => gate.isVerified(p))
+  }
   const admits = (p: PeerId | string): boolean => admission.admits(p)
+  const guard = (h: StreamHandler): StreamHandler => gate?.guard(h) ?? h
 
   const punish = (peer: PeerId, reason: string): void => {
     if (admission.isPenalized(peer)) return
@@ -192,18 +209,30 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     return 'new'
   }
 
+  // a namespace record under a network is judged with its certificate: fetched from the sender first
+  const recordCerts = opts.network !== undefined && opts.certificates !== undefined ? new RecordCertificates(libp2p, opts.certificates, settings, log, punish) : undefined
+  const offerWithCertificate = recordCerts?.beforeOffer(offer, replica) ?? offer
+
   const announcer = new Announcer(libp2p, settings, log, punish, admits, {
-    onRecord: offer,
+    onRecord: offerWithCertificate,
     judgeNotice: judgeNotice(replica, () => [...offering.values()].map(o => o.record)),
     forGraft: answerGraft(replica, settings.announceInlineMax)
   })
   const syncer = new Syncer(libp2p, replica, settings, config.cluster.syncInterval, log, punish, admits,
-    (records, from) => { for (const r of records) offer(r, from) })
-  const membership = new Membership(libp2p, bootstrap, settings, log, admits, (peer: PeerId, conn: Connection) => {
+    (records, from) => { for (const r of records) offerWithCertificate(r, from) })
+  // membership dials and remembers peers it may connect to; what follows a new connection waits for its certificate
+  const membership = new Membership(libp2p, bootstrap, settings, log, p => admission.mayConnect(p), (peer: PeerId, conn: Connection) => {
+    if (gate !== undefined && !gate.isVerified(peer)) {
+      void gate.waitVerified(peer).then(ok => { if (ok && !stopped) onConnected(peer, conn) })
+      return
+    }
+    onConnected(peer, conn)
+  })
+  const onConnected = (peer: PeerId, conn: Connection): void => {
     void peerExchange.ask(peer)
     libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(settings.peerExchangeTimeout) }).then(ms => { conn.rtt = ms }, () => {})
     if (conn.direction === 'outbound') void syncer.syncWith(peer)
-  })
+  }
   const peerExchange = new PeerExchange(libp2p, settings, log, punish, admits, peers => membership.learn(peers))
 
   const onChange = (c: Change): void => {
@@ -214,10 +243,12 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   }
 
   const s = settings.maxInboundStreams
-  await libp2p.handle(PROTOCOLS.announce, announcer.handle, { maxInboundStreams: s.announce })
-  await libp2p.handle(PROTOCOLS.fetch, fetcher.handle, { maxInboundStreams: s.fetch })
-  await libp2p.handle(PROTOCOLS.sync, syncer.handle, { maxInboundStreams: s.sync })
-  await libp2p.handle(PROTOCOLS.peers, peerExchange.handle, { maxInboundStreams: s.peers })
+  await libp2p.handle(PROTOCOLS.announce, guard(announcer.handle), { maxInboundStreams: s.announce })
+  await libp2p.handle(PROTOCOLS.fetch, guard(fetcher.handle), { maxInboundStreams: s.fetch })
+  await libp2p.handle(PROTOCOLS.sync, guard(syncer.handle), { maxInboundStreams: s.sync })
+  await libp2p.handle(PROTOCOLS.peers, guard(peerExchange.handle), { maxInboundStreams: s.peers })
+  if (gate !== undefined) await libp2p.handle(PROTOCOLS.cert, gate.handle, { maxInboundStreams: settings.maxInboundCertStreams.cert })
+  if (recordCerts !== undefined) await libp2p.handle(PROTOCOLS.recordCert, guard(recordCerts.handle), { maxInboundStreams: settings.maxInboundCertStreams.recordCert })
   // A peer counts (in status) once identify ran on its connection: a node that refuses us
   // (allowed_nodes, penalty) closes the connection right after the handshake, before that.
   const identified = new Set<string>()
@@ -255,7 +286,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     status (): MeshStatus {
       const peers: PeerStatus[] = []
       for (const p of libp2p.getPeers()) {
-        if (!identified.has(p.toString())) continue
+        if (!identified.has(p.toString()) || !admits(p)) continue
         // a copy: getConnections() returns libp2p's own list, which must not be reordered
         const conns = [...libp2p.getConnections(p)].sort((a, b) => a.timeline.open - b.timeline.open)
         const c = conns[0]
@@ -271,7 +302,8 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
         announce: { ...announcer.counters },
         sync: { ...syncer.counters },
         peers: { known: membership.knownPeers(), candidates: membership.candidatePeers(), ...membership.counters, penalized: admission.penalized().length },
-        offers: { ...offers }
+        offers: { ...offers },
+        ...(gate !== undefined ? { certificates: { ...gate.counters } } : {})
       }
     },
     async syncNow (): Promise<void> {
@@ -285,6 +317,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       membership.stop()
       syncer.stop()
       announcer.stop()
+      gate?.stop()
       libp2p.removeEventListener('peer:disconnect', onDisconnect)
       libp2p.removeEventListener('peer:identify', onIdentify)
       await libp2p.stop()

@@ -45,7 +45,8 @@ export async function createNode (config: Config, identity: NodeIdentity, admiss
     },
     connectionMonitor: { pingInterval: settings.pingInterval },
     services: {
-      identify: identify({ runOnConnectionOpen: true }),
+      // with a network, identify runs once the certificate exchange admitted the peer (cert-admission.ts)
+      identify: identify({ runOnConnectionOpen: config.network === undefined }),
       ping: ping()
     }
   })

@@ -141,6 +141,12 @@ export interface MeshSettings {
   /** a misbehaving peer is disconnected and refused (both directions) for this long */
   penaltyDuration: number
 
+  // --- admission by certificate (network identity) ---------------------------------
+  /** a new connection must complete the certificate exchange within this, or it is closed */
+  certTimeout: number
+  /** inbound streams per connection of the network-identity protocols (apart from maxInboundStreams: those run only with a network) */
+  maxInboundCertStreams: { cert: number, recordCert: number }
+
   // --- per-connection stream limits ------------------------------------------------
   maxInboundStreams: { announce: number, fetch: number, sync: number, peers: number }
 }
@@ -207,6 +213,9 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
 
   penaltyDuration: 5 * 60_000,
 
+  certTimeout: 10_000,
+  maxInboundCertStreams: { cert: 2, recordCert: 4 },
+
   maxInboundStreams: { announce: 4, fetch: 8, sync: 2, peers: 2 }
 }
 
@@ -215,7 +224,11 @@ export const PROTOCOLS = {
   announce: '/data-mesher/announce/3.0.0',
   fetch: '/data-mesher/fetch/2.0.0',
   sync: '/data-mesher/sync/2.0.0',
-  peers: '/data-mesher/peers/1.0.0'
+  peers: '/data-mesher/peers/1.0.0',
+  /** the certificate exchange of admission by certificate (src/mesh/cert-admission.ts) */
+  cert: '/data-mesher/cert/1.0.0',
+  /** the certificate that came with a namespace record (src/mesh/record-cert.ts) */
+  recordCert: '/data-mesher/record-cert/1.0.0'
 } as const
 
 /** A frame that carries one record is at most this long. */

@@ -2,6 +2,7 @@
 // own (the caller passes `now`). The API path, the mesh path, the store's start-up check
 // and config reloads all decide through this module and nothing else.
 import { publicKeyProblem } from '../crypto/key-validity.js'
+import { certificateProblem, type Certificate } from '../crypto/certificate.js'
 import { encodeBase64Key } from '../crypto/keys.js'
 import { parseNamespaceName } from '../crypto/names.js'
 import { encodeRecord, sha256, verifyRecordSignature, type SignedRecord } from '../crypto/record.js'
@@ -15,6 +16,14 @@ export interface Policy {
   maxFileSize: number
   /** milliseconds a timestamp may be ahead of the local clock */
   maxClockSkew: number
+  /**
+   * The node's network identity (DESIGN.md §7), absent without one. With it, a namespace
+   * file's signer must hold a certificate of one of `trusted` (network.id and
+   * certificate_authorities), valid at the record's timestamp.
+   */
+  network?: { id: Uint8Array, trusted: readonly Uint8Array[] }
+  /** the certificate that travels with a record (API upload or mesh), if one came */
+  certificateOf?: (record: SignedRecord) => Certificate | undefined
 }
 
 export type RefusalCode =
@@ -24,6 +33,8 @@ export type RefusalCode =
   | 'bad-signature' // 3. the signature does not verify
   | 'too-large' // 3. size > max_file_size
   | 'bad-content' // 3. the content does not hash to the record
+  | 'not-certified' // 2. a namespace file under a network: its signer holds no valid certificate of it
+  | 'wrong-network' // 1. bound to another network than this node's, or (un)bound when this node is not
 
 /**
  * 'below-floor': at or below the name's floor — the height the name had reached when a
@@ -38,8 +49,16 @@ export type Verdict =
   | { action: 'ignore', why: IgnoreReason } // 5. a no-op (a replay, or an older version)
   | { action: 'refuse', code: RefusalCode, reason: string }
 
-/** Steps 1–2: may this signer sign this name under the current configuration? */
-export function authorization (policy: Policy, name: string, signer: Uint8Array): Verdict | undefined {
+/**
+ * Steps 1–2: may this signer sign this name under the current configuration? Given the
+ * record, a namespace file under a network is also checked for its signer's certificate
+ * (without it — sync's pre-filter — only the name and the key are).
+ */
+export function authorization (policy: Policy, name: string, signer: Uint8Array, record?: SignedRecord): Verdict | undefined {
+  if (record !== undefined) {
+    const unbound = networkProblem(policy, record)
+    if (unbound !== undefined) return unbound
+  }
   const keys = policy.files.get(name)
   if (keys !== undefined) {
     if (keys.has(encodeBase64Key(signer))) return keyVerdict(name, signer)
@@ -47,8 +66,11 @@ export function authorization (policy: Policy, name: string, signer: Uint8Array)
   }
   const ns = parseNamespaceName(name)
   if (ns !== undefined && policy.namespaces.has(ns.namespace)) {
-    if (Buffer.from(ns.key).equals(signer)) return keyVerdict(name, signer)
-    return refuse('not-signer', `"${name}" is in namespace "${ns.namespace}" and may only be signed by the key it names`)
+    if (!Buffer.from(ns.key).equals(signer)) return refuse('not-signer', `"${name}" is in namespace "${ns.namespace}" and may only be signed by the key it names`)
+    const weak = keyVerdict(name, signer)
+    if (weak !== undefined) return weak
+    if (policy.network === undefined || record === undefined) return undefined
+    return certified(policy, policy.network.trusted, record)
   }
   return refuse('not-configured', `"${name}" is not a configured file name`)
 }
@@ -60,9 +82,43 @@ function keyVerdict (name: string, signer: Uint8Array): Verdict | undefined {
   return refuse('bad-key', `signer key ${encodeBase64Key(signer)} of "${name}" ${problem}`)
 }
 
+/**
+ * Network binding (DESIGN.md §7): a node with a network accepts only records bound to an
+ * accepted network id (network.id, or a certificate authority — the old id during a
+ * rotation); a node without one accepts only unbound records.
+ */
+function networkProblem (policy: Policy, record: SignedRecord): Verdict | undefined {
+  const bound = record.network
+  if (policy.network === undefined) {
+    if (bound === undefined) return undefined
+    return refuse('wrong-network', `"${record.name}" is bound to network ${encodeBase64Key(bound)}; this node has no network`)
+  }
+  if (bound === undefined) {
+    return refuse('wrong-network', `"${record.name}" is not bound to a network; this node is in network ${encodeBase64Key(policy.network.id)} (sign with --network-id)`)
+  }
+  if (policy.network.trusted.some(t => Buffer.from(t).equals(bound))) return undefined
+  return refuse('wrong-network', `"${record.name}" is bound to network ${encodeBase64Key(bound)}; this node is in network ${encodeBase64Key(policy.network.id)}`)
+}
+
+/**
+ * A namespace file under a network: the certificate that came with it must be for its
+ * signer, by an accepted network key, and valid at the record's timestamp — a pure
+ * function of record and certificate, so every node decides the same whenever the
+ * record reaches it (DECISIONS.md "Certified namespaces").
+ */
+function certified (policy: Policy, trusted: readonly Uint8Array[], record: SignedRecord): Verdict | undefined {
+  const cert = policy.certificateOf?.(record)
+  if (cert === undefined) {
+    return refuse('not-certified', `"${record.name}" is a namespace file: its signer ${encodeBase64Key(record.signer)} needs a certificate of this network, sent with the file (file update --cert CERT)`)
+  }
+  const problem = certificateProblem(cert, record.signer, { networks: trusted, now: record.timestamp })
+  if (problem !== undefined) return refuse('not-certified', `"${record.name}": ${problem.replace('the certificate is not valid before', 'the record is dated before its certificate starts,').replace('the certificate expired at', 'the record is dated after its certificate ended at')}`)
+  return undefined
+}
+
 /** Whether a stored version may still be served under the (possibly reloaded) policy. */
 export function stillAuthorized (policy: Policy, record: SignedRecord): boolean {
-  return authorization(policy, record.name, record.signer) === undefined
+  return authorization(policy, record.name, record.signer, record) === undefined
 }
 
 /**
@@ -71,7 +127,7 @@ export function stillAuthorized (policy: Policy, record: SignedRecord): boolean 
  * name has one, is the timestamp at or below which no version is accepted any more.
  */
 export function judge (candidate: SignedRecord, current: SignedRecord | undefined, policy: Policy, now: number, content?: Uint8Array, floor?: number): Verdict {
-  const denied = authorization(policy, candidate.name, candidate.signer)
+  const denied = authorization(policy, candidate.name, candidate.signer, candidate)
   if (denied !== undefined) return denied
   if (!verifyRecordSignature(candidate)) return refuse('bad-signature', `the signature on "${candidate.name}" does not verify`)
   if (candidate.size > policy.maxFileSize) {

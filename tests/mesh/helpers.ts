@@ -12,7 +12,9 @@ import { encodeBase64Key, generateSigningKey, type SigningKey } from '../../src/
 import { signRecord, type SignOptions, type SignedRecord } from '../../src/crypto/record.js'
 import { Replica, type Change } from '../../src/store/replica.js'
 import { startMesh, type Mesh, type MeshSettings } from '../../src/mesh/index.js'
-import { loadIdentity } from '../../src/mesh/identity.js'
+import { identityFromKey, loadIdentity } from '../../src/mesh/identity.js'
+import { networkPolicy, type NetworkIdentity } from '../../src/config/network.js'
+import { CertificateBook } from '../../src/store/certificate-book.js'
 
 export { freePort }
 
@@ -42,12 +44,20 @@ export interface NodeOptions {
   syncInterval?: number
   files?: Map<string, Set<string>>
   clock?: () => number
+  /** network identity (admission by certificate); needs identityKey, the key its certificate is for */
+  network?: NetworkIdentity
+  /** the node's identity key (default: created in its state dir) */
+  identityKey?: SigningKey
+  namespaces?: string[]
 }
 
 export class TestNode {
   mesh!: Mesh
   replica!: Replica
   config!: Config
+  /** with a network: the certificates that came with namespace records */
+  certificates?: CertificateBook
+  private unfollow?: () => void
   running = false
 
   /** options may be changed before (re)start */
@@ -62,7 +72,7 @@ export class TestNode {
     this.config = {
       logLevel: 'error',
       stateDir: this.dir,
-      namespaces: [],
+      namespaces: o.namespaces ?? [],
       cluster: {
         port: this.port,
         interfaces: ['lo'],
@@ -73,11 +83,16 @@ export class TestNode {
       },
       api: {},
       files: o.files ?? this.cluster.files,
+      ...(o.network !== undefined ? { network: { id: encodeBase64Key(o.network.id) } } : {}),
       limits: { maxFileSize: 10 * 1024 * 1024, maxClockSkew: this.cluster.maxClockSkew }
     }
     const nodeLog = log.child({ node: this.name })
-    this.replica = await Replica.open(this.dir, policyOf(this.config), nodeLog, o.clock)
-    this.mesh = await startMesh({ config: this.config, replica: this.replica, log: nodeLog, settings: { ...FAST, ...this.cluster.settings, ...o.settings } })
+    this.certificates = o.network !== undefined ? await CertificateBook.open(this.dir) : undefined
+    const book = this.certificates
+    this.replica = await Replica.open(this.dir, networkPolicy(policyOf(this.config), o.network, r => book?.get(r)), nodeLog, o.clock)
+    this.unfollow = book?.follow(this.replica)
+    const identity = o.identityKey !== undefined ? identityFromKey(o.identityKey) : undefined
+    this.mesh = await startMesh({ config: this.config, replica: this.replica, log: nodeLog, settings: { ...FAST, ...this.cluster.settings, ...o.settings }, identity, network: o.network, certificates: book })
     this.running = true
     return this
   }
@@ -85,6 +100,7 @@ export class TestNode {
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
+    this.unfollow?.()
     await this.mesh.stop()
     await this.replica.close()
   }
@@ -104,7 +120,8 @@ export class TestNode {
   }
 
   async upload (o: SignOptions, key = this.cluster.signer): Promise<SignedRecord> {
-    const record = signRecord(key, o)
+    // a node with a network accepts only records bound to it
+    const record = signRecord(key, { ...(this.opts.network !== undefined ? { network: this.opts.network.id } : {}), ...o })
     const result = await this.replica.submit(record, o.content ?? new Uint8Array(0), 'api')
     if (result.outcome !== 'accepted') throw new Error(`upload of ${o.name} at ${this.name}: ${JSON.stringify(result)}`)
     return record

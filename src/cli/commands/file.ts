@@ -5,10 +5,36 @@ import { parseDuration } from '../../config/durations.js'
 import { readSigningKey, type SigningKey } from '../../crypto/keys.js'
 import { decodeRecord, encodeRecord, signRecord, RecordFormatError } from '../../crypto/record.js'
 import { nameProblem } from '../../crypto/names.js'
+import { encodeCertificate, parseCertificate } from '../../crypto/certificate.js'
+import { readKeyPathOrBase64 } from '../../crypto/public-keys.js'
 import { JSON_OPTION, out, Refused, requireString, UsageError, URL_OPTION, type Command } from '../args.js'
 import { table, versionJson, versionLine } from '../format.js'
 
-const KEY_OPTIONS = { 'key-path': { type: 'string' }, expires: { type: 'string' } } as const
+// --key is clan-core's spelling of --key-path
+const KEY_OPTIONS = { 'key-path': { type: 'string' }, key: { type: 'string' }, expires: { type: 'string' } } as const
+const CERT_OPTION = { cert: { type: 'string' } } as const
+const NETWORK_OPTION = { 'network-id': { type: 'string' } } as const
+
+/**
+ * The network a record is bound to: --network-id (a public key file or the base64 key);
+ * when omitted, `ask` (the daemon's own network id, for update and delete), else unbound.
+ */
+async function networkOf (values: Record<string, unknown>, ask?: () => Promise<string>): Promise<Uint8Array | undefined> {
+  const given = values['network-id']
+  if (typeof given === 'string') {
+    try { return await readKeyPathOrBase64(given) } catch (err) { throw new Refused(`--network-id: ${(err as Error).message}`) }
+  }
+  if (ask === undefined) return undefined
+  const id = await ask()
+  return id === '' ? undefined : new Uint8Array(Buffer.from(id, 'base64'))
+}
+
+/** --cert CERT: the signer's certificate, sent with a namespace file to a node with a network. */
+async function readCert (values: Record<string, unknown>): Promise<Uint8Array | undefined> {
+  if (typeof values.cert !== 'string') return undefined
+  const bytes = await readInput(values.cert)
+  try { return encodeCertificate(parseCertificate(bytes)) } catch (err) { throw new Refused(`${values.cert} is not a certificate: ${(err as Error).message}`) }
+}
 
 async function readInput (path: string): Promise<Uint8Array> {
   try {
@@ -50,40 +76,45 @@ async function withClient<T> (values: Record<string, unknown>, fn: (c: DataMeshe
 
 const update: Command = {
   name: 'file update',
-  usage: 'data-mesher file update PATH [--name NAME] --key-path KEY [--expires DURATION] [--url URL] [--json]',
+  usage: 'data-mesher file update PATH [--name NAME] --key-path KEY [--network-id NETPUB] [--cert CERT] [--expires DURATION] [--url URL] [--json]',
   summary: 'sign PATH locally (the key never leaves this machine) and upload it as the newest version of NAME (default: the file\'s base name; PATH "-" reads stdin)',
-  options: { name: { type: 'string' }, ...KEY_OPTIONS, ...URL_OPTION, ...JSON_OPTION },
+  options: { name: { type: 'string' }, ...KEY_OPTIONS, ...CERT_OPTION, ...NETWORK_OPTION, ...URL_OPTION, ...JSON_OPTION },
   async run (values, [path, ...rest]) {
     if (path === undefined || rest.length > 0) throw new UsageError('expects exactly one PATH')
     const name = checkedName(typeof values.name === 'string' ? values.name : basename(path))
     const expires = expiresAt(values)
     const key = await readKey(values)
     const content = await readInput(path)
-    const record = signRecord(key, { name, content, expires })
-    report(values, await withClient(values, async c => await c.updateFile(record, content)))
+    const cert = await readCert(values)
+    report(values, await withClient(values, async c => {
+      const network = await networkOf(values, async () => (await c.getStatus()).networkId ?? '')
+      return await c.updateFile(signRecord(key, { name, content, expires, network }), content, cert)
+    }))
   }
 }
 
 const remove: Command = {
   name: 'file delete',
-  usage: 'data-mesher file delete NAME... --key-path KEY [--url URL] [--json]',
+  usage: 'data-mesher file delete NAME... --key-path KEY [--network-id NETPUB] [--cert CERT] [--url URL] [--json]',
   summary: 'sign and upload a tombstone for each NAME: the file is removed on every node',
-  options: { 'key-path': { type: 'string' }, ...URL_OPTION, ...JSON_OPTION },
+  options: { 'key-path': { type: 'string' }, key: { type: 'string' }, ...CERT_OPTION, ...NETWORK_OPTION, ...URL_OPTION, ...JSON_OPTION },
   async run (values, names) {
     if (names.length === 0) throw new UsageError('expects at least one NAME')
     names.forEach(checkedName)
     const key = await readKey(values)
+    const cert = await readCert(values)
     await withClient(values, async c => {
-      for (const name of names) report(values, await c.deleteFile(signRecord(key, { name, tombstone: true })))
+      const network = await networkOf(values, async () => (await c.getStatus()).networkId ?? '')
+      for (const name of names) report(values, await c.deleteFile(signRecord(key, { name, tombstone: true, network }), cert))
     })
   }
 }
 
 const sign: Command = {
   name: 'file sign',
-  usage: 'data-mesher file sign [PATH] --name NAME --key-path KEY --output RECORD [--expires DURATION] [--delete]',
-  summary: 'sign offline: write the signed record for PATH (or, with --delete, a tombstone) to RECORD, to submit later with `file submit`',
-  options: { name: { type: 'string' }, ...KEY_OPTIONS, output: { type: 'string', short: 'o' }, delete: { type: 'boolean' } },
+  usage: 'data-mesher file sign [PATH] --name NAME --key-path KEY --output RECORD [--network-id NETPUB] [--expires DURATION] [--delete]',
+  summary: 'sign offline: write the signed record for PATH (or, with --delete, a tombstone) to RECORD, to submit later with `file submit`; a node with a network needs --network-id',
+  options: { name: { type: 'string' }, ...KEY_OPTIONS, ...NETWORK_OPTION, output: { type: 'string', short: 'o' }, delete: { type: 'boolean' } },
   async run (values, positionals) {
     const name = checkedName(requireString(values, 'name'))
     const output = requireString(values, 'output')
@@ -92,7 +123,8 @@ const sign: Command = {
     const expires = expiresAt(values)
     const key = await readKey(values)
     const content = tombstone ? new Uint8Array(0) : await readInput(positionals[0])
-    const record = signRecord(key, { name, content, tombstone, expires })
+    const network = await networkOf(values)
+    const record = signRecord(key, { name, content, tombstone, expires, network })
     await writeFile(output, encodeRecord(record))
     out(`signed ${name} (${tombstone ? 'deletion' : `${content.length} bytes`}) → ${output}`)
   }
@@ -168,7 +200,8 @@ function eventLine (values: Record<string, unknown>, e: FileEvent): string {
 }
 
 async function readKey (values: Record<string, unknown>): Promise<SigningKey> {
-  const path = requireString(values, 'key-path')
+  if (typeof values.key === 'string' && typeof values['key-path'] === 'string') throw new UsageError('--key and --key-path are the same option; give one')
+  const path = typeof values.key === 'string' ? values.key : requireString(values, 'key-path')
   try { return await readSigningKey(path) } catch (err) { throw new Refused((err as Error).message) }
 }
 

@@ -4,6 +4,7 @@ import { connect } from '../../client/client.js'
 import { loadConfig } from '../../config/config.js'
 import { parseSigningKey, encodeBase64Key } from '../../crypto/keys.js'
 import { peerIdOfKey } from '../../crypto/node-id.js'
+import { readPublicKeyFile } from '../../crypto/public-keys.js'
 import { JSON_OPTION, out, Refused, UsageError, URL_OPTION, type Command } from '../args.js'
 import { statusText, versionJson } from '../format.js'
 
@@ -25,12 +26,20 @@ const status: Command = {
 
 const peerId: Command = {
   name: 'peer id',
-  usage: 'data-mesher peer id [--key-path KEY | --config PATH | --url URL] [--json]',
-  summary: "print a node's peer id and identity public key: from an identity key file, from the identity a config points at, or from the running daemon",
+  usage: 'data-mesher peer id [PUBFILE | --key-path KEY | --config PATH | --url URL] [--json]',
+  summary: "print a node's peer id and identity public key: from a public key file (PEM or base64), an identity key file, the identity a config points at, or the running daemon",
   options: { 'key-path': { type: 'string' }, config: { type: 'string' }, ...URL_OPTION, ...JSON_OPTION },
-  async run (values) {
+  async run (values, positionals) {
     let publicKey: string
     let id: string
+    if (positionals.length > 1) throw new UsageError('expects at most one PUBFILE')
+    if (positionals.length === 1) {
+      let raw: Uint8Array
+      try { raw = await readPublicKeyFile(positionals[0], true) } catch (err) { throw new Refused((err as Error).message) }
+      if (values.json === true) out(JSON.stringify({ peerId: peerIdOfKey(raw), publicKey: encodeBase64Key(raw) }))
+      else out(peerIdOfKey(raw))
+      return
+    }
     const keyPath = typeof values['key-path'] === 'string' ? values['key-path']
       : typeof values.config === 'string' ? await identityPathOf(values.config) : undefined
     if (keyPath !== undefined) {

@@ -1,0 +1,188 @@
+// Admission by certificate (DESIGN.md §7, docs/PROTOCOLS.md "Cert"): when a network is
+// configured, every new connection must prove, right after the secure channel is up,
+// that the peer's identity key holds a valid certificate of an accepted network. Until
+// it has, no data-mesher protocol (nor identify) is served to or used with that peer,
+// and a connection that fails, or does not finish within certTimeout, is closed.
+//
+//   dialer   → listener:  frame(dialer's certificate), closes its write side
+//   listener → dialer:    frame(listener's certificate), closes — only once the dialer's verified;
+//                         otherwise it resets the stream and closes the connection
+//
+// A certificate that expires while connected closes the connection (a timer per peer).
+import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import type { NetworkIdentity } from '../config/network.js'
+import { certificateProblem, decodeCertificate, MAX_CERT_BYTES, type Certificate } from '../crypto/certificate.js'
+import type { MeshLibp2p } from './node.js'
+import { PROTOCOLS, type MeshSettings } from './settings.js'
+import { closeWrite, frame, send, StreamReader } from './wire.js'
+
+/** setTimeout's longest delay; a later expiry is re-armed when it fires */
+const MAX_TIMER = 2 ** 31 - 1
+
+interface Verified { notAfter: number, timer: NodeJS.Timeout }
+
+export class CertificateGate {
+  private readonly verified = new Map<string, Verified>()
+  private readonly waiters = new Map<string, Set<(ok: boolean) => void>>()
+  private stopped = false
+  counters = { verified: 0, refusedInbound: 0, refusedOutbound: 0, expired: 0 }
+
+  constructor (
+    private readonly libp2p: MeshLibp2p,
+    private readonly network: NetworkIdentity,
+    private readonly settings: MeshSettings,
+    private readonly log: Logger,
+    private readonly clock: () => number = Date.now
+  ) {}
+
+  /** Before libp2p starts: the identify answer waits for (and needs) a verified peer too. */
+  install (): void {
+    const identify = this.libp2p.services.identify as unknown as { handleProtocol: StreamHandler }
+    const answer = identify.handleProtocol
+    identify.handleProtocol = this.guard(answer)
+    this.libp2p.addEventListener('connection:open', this.onOpen)
+    this.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
+  }
+
+  isVerified (peer: PeerId | string): boolean { return this.verified.has(peer.toString()) }
+
+  /** Resolves true once the peer is verified, false if it is refused, disconnects or the timeout passes. */
+  async waitVerified (peer: PeerId | string, timeout = this.settings.certTimeout): Promise<boolean> {
+    const id = peer.toString()
+    if (this.verified.has(id)) return true
+    if (this.stopped) return false
+    return await new Promise<boolean>(resolve => {
+      const set = this.waiters.get(id) ?? new Set()
+      this.waiters.set(id, set)
+      const done = (ok: boolean): void => { clearTimeout(timer); set.delete(done); resolve(ok) }
+      const timer = setTimeout(() => done(this.verified.has(id)), timeout)
+      set.add(done)
+    })
+  }
+
+  /** Wraps a protocol handler: it runs only for a verified peer (waiting for the exchange in flight). */
+  guard (handler: StreamHandler): StreamHandler {
+    return async (stream: Stream, connection: Connection) => {
+      if (!await this.waitVerified(connection.remotePeer)) {
+        stream.abort(new Error('not admitted: no valid certificate'))
+        return
+      }
+      await handler(stream, connection)
+    }
+  }
+
+  /** The listener's side of the exchange. */
+  readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
+    const deadline = Date.now() + this.settings.certTimeout
+    const reader = new StreamReader(stream, deadline, MAX_CERT_BYTES + 8)
+    try {
+      const bytes = await reader.frame(MAX_CERT_BYTES)
+      if (bytes === undefined) throw new Error('sent no certificate')
+      const cert = this.check(bytes, connection.remotePeer)
+      await send(stream, frame(this.network.certificateBytes), deadline)
+      await closeWrite(stream, deadline)
+      this.admit(connection, cert)
+    } catch (err) {
+      stream.abort(err as Error)
+      this.refuse(connection, (err as Error).message)
+    }
+  }
+
+  private readonly onOpen = (evt: CustomEvent<Connection>): void => {
+    const conn = evt.detail
+    if (this.stopped) return
+    if (conn.direction === 'outbound') { void this.exchange(conn); return }
+    // inbound: the dialer must present its certificate in time
+    setTimeout(() => {
+      if (conn.status === 'open' && !this.isVerified(conn.remotePeer)) this.refuse(conn, `no certificate within ${this.settings.certTimeout} ms`)
+    }, this.settings.certTimeout).unref()
+  }
+
+  /** The dialer's side: send ours, read theirs. */
+  private async exchange (conn: Connection): Promise<void> {
+    const deadline = Date.now() + this.settings.certTimeout
+    let stream: Stream | undefined
+    try {
+      stream = await conn.newStream(PROTOCOLS.cert, { signal: AbortSignal.timeout(this.settings.certTimeout) })
+      const reader = new StreamReader(stream, deadline, MAX_CERT_BYTES + 8)
+      await send(stream, frame(this.network.certificateBytes), deadline)
+      await closeWrite(stream, deadline)
+      const bytes = await reader.frame(MAX_CERT_BYTES)
+      if (bytes === undefined) throw new Error('refused our certificate or sent none')
+      this.admit(conn, this.check(bytes, conn.remotePeer))
+    } catch (err) {
+      stream?.abort(err as Error)
+      this.refuse(conn, (err as Error).message)
+    }
+  }
+
+  /** The certificate must be for the key the peer proved it holds (its peer id) in the secure channel. */
+  private check (bytes: Uint8Array, peer: PeerId): Certificate {
+    let cert: Certificate
+    try { cert = decodeCertificate(bytes) } catch (err) { throw new Error(`malformed certificate: ${(err as Error).message}`) }
+    const key = peer.publicKey?.type === 'Ed25519' ? peer.publicKey.raw : undefined
+    if (key === undefined) throw new Error('the peer id is not an Ed25519 key')
+    const problem = certificateProblem(cert, key, { networks: this.network.trusted, now: this.clock() })
+    if (problem !== undefined) throw new Error(problem)
+    return cert
+  }
+
+  private admit (conn: Connection, cert: Certificate): void {
+    if (this.stopped || conn.status !== 'open') return
+    const id = conn.remotePeer.toString()
+    const fresh = !this.verified.has(id)
+    const previous = this.verified.get(id)
+    if (previous !== undefined) clearTimeout(previous.timer)
+    this.verified.set(id, { notAfter: cert.notAfter, timer: this.expiryTimer(conn.remotePeer, cert.notAfter) })
+    if (fresh) {
+      this.counters.verified++
+      this.log.debug({ peer: id, name: cert.name, notAfter: new Date(cert.notAfter).toISOString() }, 'peer admitted by certificate')
+    }
+    for (const w of [...(this.waiters.get(id) ?? [])]) w(true)
+    this.waiters.delete(id)
+    // identify runs only now (not on connection open), so that only admitted peers are learned
+    this.libp2p.services.identify.identify(conn).catch(() => {})
+  }
+
+  private expiryTimer (peer: PeerId, notAfter: number): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      const id = peer.toString()
+      if (this.verified.get(id)?.timer !== timer) return
+      if (this.clock() < notAfter) { this.verified.set(id, { notAfter, timer: this.expiryTimer(peer, notAfter) }); return }
+      this.verified.delete(id)
+      this.counters.expired++
+      this.log.info({ peer: id, notAfter: new Date(notAfter).toISOString() }, 'peer certificate expired: disconnected')
+      this.libp2p.hangUp(peer).catch(() => {})
+    }, Math.min(MAX_TIMER, Math.max(0, notAfter - this.clock())))
+    timer.unref()
+    return timer
+  }
+
+  private refuse (conn: Connection, reason: string): void {
+    if (this.stopped) return
+    if (conn.direction === 'inbound') this.counters.refusedInbound++
+    else this.counters.refusedOutbound++
+    this.log.info({ peer: conn.remotePeer.toString(), direction: conn.direction, reason }, 'peer refused: no valid certificate of this network')
+    conn.abort(new Error(`not admitted: ${reason}`))
+  }
+
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const id = evt.detail.toString()
+    const v = this.verified.get(id)
+    if (v !== undefined) clearTimeout(v.timer)
+    this.verified.delete(id)
+    for (const w of [...(this.waiters.get(id) ?? [])]) w(false)
+    this.waiters.delete(id)
+  }
+
+  stop (): void {
+    this.stopped = true
+    this.libp2p.removeEventListener('connection:open', this.onOpen)
+    this.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
+    for (const v of this.verified.values()) clearTimeout(v.timer)
+    this.verified.clear()
+    for (const set of this.waiters.values()) for (const w of [...set]) w(false)
+    this.waiters.clear()
+  }
+}

@@ -1,0 +1,107 @@
+// Certificates of namespace files travel beside their records (DESIGN.md §7): announce
+// and sync carry records only, and a node that receives a namespace record it has no
+// certificate for asks the peer that sent it, before judging the record:
+//
+//   requester → server:  frame( sha256(record)[32] ), closes
+//   server → requester:  frame( certificate ) | frame( ) when it has none, closes
+//
+// A missing or unusable certificate is not punished (the record is just not accepted);
+// a malformed answer is.
+import type { Arrival } from './announce.js'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import { decodeCertificate, MAX_CERT_BYTES } from '../crypto/certificate.js'
+import type { SignedRecord } from '../crypto/record.js'
+import { recordKey, type CertificateBook } from '../store/certificate-book.js'
+import type { Replica } from '../store/replica.js'
+import { parseNamespaceName } from '../crypto/names.js'
+import { compareVersions } from '../rule/which-version-wins.js'
+
+/** the mesh's offer; its answer tells the broadcast tree whether the record was new to this node */
+type Offer = (record: SignedRecord, from: PeerId, content?: Uint8Array) => Arrival
+import type { MeshLibp2p } from './node.js'
+import { PROTOCOLS, type MeshSettings } from './settings.js'
+import { closeWrite, frame, send, StreamReader, WireError } from './wire.js'
+
+export class RecordCertificates {
+  private readonly inFlight = new Map<string, Promise<boolean>>()
+  counters = { fetched: 0, missing: 0, served: 0 }
+
+  constructor (
+    private readonly libp2p: MeshLibp2p,
+    private readonly book: CertificateBook,
+    private readonly settings: MeshSettings,
+    private readonly log: Logger,
+    private readonly punish: (peer: PeerId, reason: string) => void
+  ) {}
+
+  readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
+    const deadline = Date.now() + this.settings.certTimeout
+    const reader = new StreamReader(stream, deadline, 64)
+    try {
+      const key = await reader.frame(32)
+      if (key === undefined || key.length !== 32) throw new WireError('peer', 'record-cert request is not a 32-byte record hash')
+      const bytes = this.book.bytesByKey(Buffer.from(key).toString('hex'))
+      await send(stream, frame(bytes ?? new Uint8Array(0)), deadline)
+      await closeWrite(stream, deadline)
+      if (bytes !== undefined) this.counters.served++
+    } catch (err) {
+      stream.abort(err as Error)
+      if (err instanceof WireError && err.fault === 'peer') this.punish(connection.remotePeer, `record-cert: ${err.message}`)
+    }
+  }
+
+  /**
+   * Wraps the mesh's offer: a namespace record (of a configured namespace) whose
+   * certificate is not here yet waits for it from the peer that sent it; without one the
+   * rule refuses the record. A version not newer than ours skips the wait (offer drops it).
+   */
+  beforeOffer (offer: Offer, replica: Replica): Offer {
+    return (record, from, content) => {
+      const ns = parseNamespaceName(record.name)
+      const current = replica.get(record.name)
+      if (ns === undefined || !replica.getPolicy().namespaces.has(ns.namespace) || this.book.has(record) ||
+        (current !== undefined && compareVersions(record, current) <= 0)) return offer(record, from, content)
+      void this.fetch(record, from).then(() => { offer(record, from, content) })
+      return 'new' // its certificate is on the way: not a duplicate
+    }
+  }
+
+  /** Gets the certificate of `record` from `from` into the book; false when it has none. */
+  async fetch (record: SignedRecord, from: PeerId): Promise<boolean> {
+    if (this.book.has(record)) return true
+    const key = recordKey(record)
+    let p = this.inFlight.get(key)
+    if (p === undefined) {
+      p = this.ask(record, key, from).finally(() => this.inFlight.delete(key))
+      this.inFlight.set(key, p)
+    }
+    return await p
+  }
+
+  private async ask (record: SignedRecord, key: string, peer: PeerId): Promise<boolean> {
+    const conn = this.libp2p.getConnections(peer).find(c => c.status === 'open')
+    if (conn === undefined) return false
+    const deadline = Date.now() + this.settings.certTimeout
+    let stream: Stream | undefined
+    try {
+      stream = await conn.newStream(PROTOCOLS.recordCert, { signal: AbortSignal.timeout(this.settings.certTimeout) })
+      const reader = new StreamReader(stream, deadline, MAX_CERT_BYTES + 8)
+      await send(stream, frame(Buffer.from(key, 'hex')), deadline)
+      await closeWrite(stream, deadline)
+      const bytes = await reader.frame(MAX_CERT_BYTES)
+      if (bytes === undefined) throw reader.closed('no answer')
+      if (bytes.length === 0) { this.counters.missing++; return false }
+      let cert
+      try { cert = decodeCertificate(bytes) } catch (err) { throw new WireError('peer', `malformed certificate: ${(err as Error).message}`) }
+      this.book.offer(record, cert) // judged with the record, by the rule
+      this.counters.fetched++
+      return true
+    } catch (err) {
+      stream?.abort(err as Error)
+      if (err instanceof WireError && err.fault === 'peer') this.punish(peer, `record-cert: ${err.message}`)
+      else this.log.debug({ peer: peer.toString(), name: record.name, err: (err as Error).message }, 'could not get the certificate of a namespace record')
+      return false
+    }
+  }
+}
