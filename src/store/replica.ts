@@ -273,21 +273,25 @@ export class Replica {
       throw ioError(err, `recording the floors of ${revoked.length} revoked version(s)`, 'the running configuration is unchanged')
     }
     this.policy = policy
-    for (const record of revoked) await this.revoke(record)
-    for (const record of [...this.held.values()].filter(r => !stillAuthorized(policy, r))) {
+    // out of the index before anything is awaited (nor served, nor offered in a sync)
+    const unheld = [...this.held.values()].filter(r => !stillAuthorized(policy, r))
+    for (const record of unheld) {
       this.held.delete(record.name)
       this.log.warn({ name: record.name, timestamp: record.timestamp, reason: 'signer no longer allowed' }, 'held record dropped')
-      await this.disk.unhold(record, false).catch(() => {})
     }
+    for (const record of revoked) {
+      this.current.delete(record.name)
+      this.delivered.delete(record.name)
+    }
+    for (const record of revoked) await this.revoke(record)
+    for (const record of unheld) await this.disk.unhold(record, false).catch(() => {})
     this.scheduleExpiry()
     this.scheduleHold()
   }
 
-  /** Forgets a revoked version (its floor is already on disk): out of the index at once; its files are removed after. */
+  /** Announces a revoked version (already out of the index, its floor on disk) and removes its files. */
   private async revoke (record: SignedRecord): Promise<void> {
     const name = record.name
-    this.current.delete(name)
-    this.delivered.delete(name)
     this.log.warn({ name, signer: Buffer.from(record.signer).toString('base64'), floor: this.floors.get(name) }, 'signer no longer allowed: version revoked')
     this.emit({ kind: 'revoked', record, origin: 'config' })
     try { await this.disk.forget(name) } catch (err) {
