@@ -214,15 +214,18 @@ export class Fetcher {
         if (slot) content = await this.replica.openContent(record)
         else { status = STATUS_BUSY; this.counters.busy++ }
       }
+      // every write, the final close included, waits at most the stall timeout for the
+      // peer to read: one that stops reading near the end gives its slot back as early as
+      // one that stops at the start
+      const stall = (): number => Math.min(deadline, Date.now() + s.fetchServeStallTimeout)
       if (content === undefined) {
         await send(stream, frame(Uint8Array.of(status)), deadline)
       } else {
         deadline = Date.now() + s.fetchHeaderTimeout + s.fetchSlack + Math.ceil(content.size / s.fetchMinRate * 1000)
-        const stall = (): number => Math.min(deadline, Date.now() + s.fetchServeStallTimeout)
         await send(stream, frame(concat([Uint8Array.of(STATUS_OK), u64(content.size)])), stall())
         for await (const chunk of content.chunks(s.fetchChunk)) await send(stream, chunk, stall())
       }
-      await closeWrite(stream, deadline)
+      await closeWrite(stream, stall())
       if (content !== undefined) {
         this.counters.served++
         this.counters.servedBytes += content.size

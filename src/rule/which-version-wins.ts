@@ -50,9 +50,11 @@ export type Verdict =
   | { action: 'refuse', code: RefusalCode, reason: string }
 
 /**
- * Steps 1–2: may this signer sign this name under the current configuration? Given the
- * record, a namespace file under a network is also checked for its signer's certificate
- * (without it — sync's pre-filter — only the name and the key are).
+ * Steps 1–2: may this signer sign this name under the current configuration? A config
+ * lookup (and, given the record, its network binding and — for a namespace file under a
+ * network — its signer's certificate): it runs on every record a peer syncs, junk
+ * included, so it must stay cheap. Whether the signer is an acceptable Ed25519 point is
+ * checked by authenticity(), once the signature verified.
  */
 export function authorization (policy: Policy, name: string, signer: Uint8Array, record?: SignedRecord): Verdict | undefined {
   if (record !== undefined) {
@@ -61,25 +63,30 @@ export function authorization (policy: Policy, name: string, signer: Uint8Array,
   }
   const keys = policy.files.get(name)
   if (keys !== undefined) {
-    if (keys.has(encodeBase64Key(signer))) return keyVerdict(name, signer)
+    if (keys.has(encodeBase64Key(signer))) return undefined
     return refuse('not-signer', `key ${encodeBase64Key(signer)} is not allowed to sign "${name}"`)
   }
   const ns = parseNamespaceName(name)
   if (ns !== undefined && policy.namespaces.has(ns.namespace)) {
     if (!Buffer.from(ns.key).equals(signer)) return refuse('not-signer', `"${name}" is in namespace "${ns.namespace}" and may only be signed by the key it names`)
-    const weak = keyVerdict(name, signer)
-    if (weak !== undefined) return weak
     if (policy.network === undefined || record === undefined) return undefined
     return certified(policy, policy.network.trusted, record)
   }
   return refuse('not-configured', `"${name}" is not a configured file name`)
 }
 
-/** A small-order or non-canonical key signs nothing, wherever it is named (config keys are checked at load too). */
-function keyVerdict (name: string, signer: Uint8Array): Verdict | undefined {
-  const problem = publicKeyProblem(signer)
+/**
+ * Step 3 for the signature: it verifies, and its key is a canonical Ed25519 point not of
+ * small order (F8: with a small-order key anyone can "sign", node:crypto accepts such a
+ * forgery). In this order: the native verify is fast and rejects junk first; the point
+ * decode (pure JS, ~0.1 ms per new key) runs only for records that verified, so a peer
+ * cannot make this node decode thousands of made-up namespace keys for free.
+ */
+export function authenticity (record: SignedRecord): Verdict | undefined {
+  if (!verifyRecordSignature(record)) return refuse('bad-signature', `the signature on "${record.name}" does not verify`)
+  const problem = publicKeyProblem(record.signer)
   if (problem === undefined) return undefined
-  return refuse('bad-key', `signer key ${encodeBase64Key(signer)} of "${name}" ${problem}`)
+  return refuse('bad-key', `signer key ${encodeBase64Key(record.signer)} of "${record.name}" ${problem}`)
 }
 
 /**
@@ -116,7 +123,11 @@ function certified (policy: Policy, trusted: readonly Uint8Array[], record: Sign
   return undefined
 }
 
-/** Whether a stored version may still be served under the (possibly reloaded) policy. */
+/**
+ * Whether a stored version may still be served under the (possibly reloaded) policy. Its
+ * authenticity was checked when it was accepted (or read from disk), so this is the config
+ * lookup only.
+ */
 export function stillAuthorized (policy: Policy, record: SignedRecord): boolean {
   return authorization(policy, record.name, record.signer, record) === undefined
 }
@@ -129,7 +140,8 @@ export function stillAuthorized (policy: Policy, record: SignedRecord): boolean 
 export function judge (candidate: SignedRecord, current: SignedRecord | undefined, policy: Policy, now: number, content?: Uint8Array, floor?: number): Verdict {
   const denied = authorization(policy, candidate.name, candidate.signer, candidate)
   if (denied !== undefined) return denied
-  if (!verifyRecordSignature(candidate)) return refuse('bad-signature', `the signature on "${candidate.name}" does not verify`)
+  const forged = authenticity(candidate)
+  if (forged !== undefined) return forged
   if (candidate.size > policy.maxFileSize) {
     return refuse('too-large', `"${candidate.name}" is ${candidate.size} bytes, the limit is ${policy.maxFileSize}`)
   }
@@ -172,12 +184,15 @@ export function contentProblem (record: SignedRecord, content: Uint8Array): stri
 }
 
 /**
- * The floor a revocation leaves (DESIGN.md §7): the revoked version and everything older
- * stay out; capped at the time of revocation, so that a version signed after the reload
- * wins even when the revoked one was dated far in the future (a leaked key).
+ * The floor a revocation leaves (DESIGN.md §7): everything older than the revoked version
+ * stays out; capped at the time of revocation, so that a version signed after the reload
+ * wins even when the revoked one was dated far in the future (a leaked key). Just below
+ * the revoked version, not at it: that version itself is kept out by its signer not being
+ * configured, and if the key is configured again (a mistaken config push undone) that
+ * validly signed version may come back, as it would on a node that never saw the mistake.
  */
 export function revocationFloor (revoked: SignedRecord, now: number): number {
-  return Math.min(revoked.timestamp, now)
+  return Math.min(revoked.timestamp - 1, now)
 }
 
 export function isExpired (record: SignedRecord, now: number): boolean {

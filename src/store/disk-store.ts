@@ -17,8 +17,7 @@ import { constants as fsConstants, createReadStream } from 'node:fs'
 import { dirname, join, relative, sep } from 'node:path'
 import { decodeRecord, encodeRecord, type SignedRecord } from '../crypto/record.js'
 import { RECORD_SUFFIX } from '../crypto/names.js'
-import { isDeliverable, stillAuthorized, compareVersions, revocationFloor, type Policy } from '../rule/which-version-wins.js'
-import { verifyRecordSignature } from '../crypto/record.js'
+import { authenticity, isDeliverable, needsContent, stillAuthorized, compareVersions, revocationFloor, type Policy } from '../rule/which-version-wins.js'
 import type { Floors } from './floors.js'
 import { DirSyncer, ensureDir, renameInto, TEMP_PREFIX, unlinkDurable, writeFileAtomic, writeFileVerifiable } from './atomic-file.js'
 
@@ -60,13 +59,24 @@ export class DiskStore {
     await this.guard(async () => await writeFileVerifiable(this.stagedPath(record), content, 0o640, this.dirs))
   }
 
-  /** Steps 2 and 3. `deliver` says whether the content goes to files/<name>. */
-  async commit (record: SignedRecord, deliver: boolean): Promise<void> {
+  /**
+   * Steps 2 and 3. `deliver` says whether the content goes to files/<name>. Should step 3
+   * fail once the record is written, `previous` (the version the index still holds, or
+   * none) is written back before the error is thrown: a failed commit leaves the stored
+   * version as it was, as the index believes it is. (If even that write fails, the next
+   * start sorts it out: it rolls the new record forward from its staged content, or drops
+   * it with a floor.)
+   */
+  async commit (record: SignedRecord, deliver: boolean, previous: SignedRecord | undefined): Promise<void> {
     await this.guard(async () => {
       const recordPath = this.recordPath(record.name)
       await this.ensure(dirname(recordPath))
       await writeFileAtomic(recordPath, encodeRecord(record), 0o640, this.dirs)
-      await this.placeDelivered(record, deliver)
+      try { await this.placeDelivered(record, deliver) } catch (err) {
+        const undo = previous === undefined ? unlinkDurable(recordPath) : writeFileAtomic(recordPath, encodeRecord(previous), 0o640, this.dirs)
+        await undo.catch(() => {})
+        throw err
+      }
     })
   }
 
@@ -191,7 +201,7 @@ export class DiskStore {
     const byName = new Map(current.map(r => [r.name, r]))
     const held: SignedRecord[] = []
     for (const { name, record } of await this.readRecords(this.heldDir, warn)) {
-      const reason = await this.heldProblem(record, byName.get(name), policy)
+      const reason = await this.heldProblem(record, byName.get(name), policy, floors.get(name), now)
       if (reason !== undefined) {
         if (reason !== 'superseded') warn('dropping held record', { name, reason }) // superseded: nothing is lost
         await unlinkDurable(this.heldPath(name))
@@ -213,7 +223,7 @@ export class DiskStore {
       let record: SignedRecord | undefined
       try {
         const r = decodeRecord(await readFile(path))
-        if (r.name === name && verifyRecordSignature(r)) record = r
+        if (r.name === name && authenticity(r) === undefined) record = r
       } catch { record = undefined }
       out.push({ name, record })
     }
@@ -236,11 +246,14 @@ export class DiskStore {
   }
 
   /** Why a held record found at start cannot stay held, or undefined when it can. */
-  private async heldProblem (record: SignedRecord | undefined, current: SignedRecord | undefined, policy: Policy): Promise<string | undefined> {
+  private async heldProblem (record: SignedRecord | undefined, current: SignedRecord | undefined, policy: Policy, floor: number | undefined, now: number): Promise<string | undefined> {
     if (record === undefined) return 'unreadable or bad signature'
     if (!stillAuthorized(policy, record)) return 'signer no longer allowed'
+    if (floor !== undefined && record.timestamp <= floor) return 'at or below the floor of its name'
     if (current !== undefined && compareVersions(record, current) <= 0) return 'superseded'
-    if (isDeliverable(record, Infinity) && record.size > 0 && !await this.stagedReady(record)) return 'its staged content is missing or corrupt'
+    // content is needed only if the version is still deliverable when it is released
+    const releaseAt = Math.max(now, record.timestamp - policy.maxClockSkew)
+    if (needsContent(record, releaseAt) && !await this.stagedReady(record)) return 'its staged content is missing or corrupt'
     return undefined
   }
 

@@ -51,6 +51,13 @@ export class Replica {
   private readonly held = new Map<string, SignedRecord>()
   private readonly delivered = new Set<string>()
   private readonly locks = new Map<string, Promise<unknown>>()
+  /**
+   * Closed while a config reload applies: every write that starts meanwhile (any name)
+   * waits for it, so the reload sees no version half-written (see setPolicy).
+   */
+  private reloadGate: Promise<void> = Promise.resolve()
+  /** config reloads, one at a time */
+  private reloads: Promise<unknown> = Promise.resolve()
   private readonly listeners = new Set<(c: Change) => void>()
   /** stored files whose content was hashed and found right (openContent skips re-hashing them) */
   private readonly verified = new VerifiedFiles()
@@ -189,10 +196,14 @@ export class Replica {
   private async commit (record: SignedRecord, content: Uint8Array, origin: string, staged: boolean): Promise<void> {
     const now = this.clock()
     const deliver = isDeliverable(record, now)
+    const heldNow = this.held.get(record.name)
     try {
       if (deliver && !staged) await this.disk.stage(record, content)
-      await this.disk.commit(record, deliver)
+      // on failure the disk store puts the previous record back: memory and disk still agree
+      await this.disk.commit(record, deliver, this.current.get(record.name))
     } catch (err) {
+      // a blob staged for this attempt only goes (a held record's own blob stays for its retry)
+      if (deliver && !staged && !(heldNow !== undefined && sameRecord(heldNow, record))) await this.disk.dropStaged(record).catch(() => {})
       throw ioError(err, `storing "${record.name}"`)
     }
     this.current.set(record.name, record)
@@ -202,7 +213,8 @@ export class Replica {
     const held = this.held.get(record.name)
     if (held !== undefined && compareVersions(held, record) <= 0) {
       this.held.delete(record.name)
-      await this.disk.unhold(held, held === record).catch(err => this.log.warn({ err }, 'could not remove held record'))
+      // the released record's blob was moved to files/<name> when delivered; otherwise it goes
+      await this.disk.unhold(held, held === record && deliver).catch(err => this.log.warn({ err }, 'could not remove held record'))
     }
     this.log.info({ name: record.name, timestamp: record.timestamp, size: record.size, tombstone: record.tombstone, origin }, 'accepted')
     this.emit({ kind: record.tombstone ? 'deleted' : deliver ? 'updated' : 'expired', record, origin, content: deliver ? content : undefined })
@@ -231,11 +243,28 @@ export class Replica {
 
   /**
    * Config reload: versions whose signer lost its key stop being served (DESIGN.md §4),
-   * and their names keep a floor (§7). Applies wholly or not at all: the floors of what it
-   * revokes are written first; if that write fails, it throws a StoreIOError and the
-   * running policy and every stored version are unchanged (a later call can retry).
+   * and their names keep a floor (§7). Applies wholly or not at all (L3): it first lets
+   * the writes already under way finish and holds back every write that starts meanwhile
+   * (a version being written by a leaked key during the reload must not slip through, nor
+   * a held record be released while it is dropped); then it writes the floors of all it
+   * revokes in one go — if that fails, it throws a StoreIOError and the running policy and
+   * every stored version are unchanged (a later call can retry) — and only then installs
+   * the policy and removes what it revoked.
    */
   async setPolicy (policy: Policy): Promise<void> {
+    // the gate closes now, synchronously: a write asked for after this call waits for the
+    // reload; the writes already queued (snapshot taken now, so none of those waits for
+    // this gate) are what the reload waits for
+    let open!: () => void
+    this.reloadGate = new Promise<void>(resolve => { open = resolve })
+    const underWay = [...this.locks.values()]
+    const run = this.reloads.then(async () => await this.applyPolicy(policy, underWay)).finally(open)
+    this.reloads = run.catch(() => {})
+    await run
+  }
+
+  private async applyPolicy (policy: Policy, underWay: Array<Promise<unknown>>): Promise<void> {
+    await Promise.all(underWay)
     const now = this.clock()
     const revoked = [...this.current.values()].filter(r => !stillAuthorized(policy, r))
     try {
@@ -244,31 +273,25 @@ export class Replica {
       throw ioError(err, `recording the floors of ${revoked.length} revoked version(s)`, 'the running configuration is unchanged')
     }
     this.policy = policy
+    // out of the index before anything is awaited (nor served, nor offered in a sync)
     const unheld = [...this.held.values()].filter(r => !stillAuthorized(policy, r))
     for (const record of unheld) {
-      this.held.delete(record.name) // out of the index before anything is awaited
+      this.held.delete(record.name)
       this.log.warn({ name: record.name, timestamp: record.timestamp, reason: 'signer no longer allowed' }, 'held record dropped')
     }
-    // current again: a version accepted while the floors were written is revoked too
-    for (const record of [...this.current.values()]) {
-      if (!stillAuthorized(policy, record)) await this.withLock(record.name, async () => { await this.revoke(record, now) })
+    for (const record of revoked) {
+      this.current.delete(record.name)
+      this.delivered.delete(record.name)
     }
+    for (const record of revoked) await this.revoke(record)
     for (const record of unheld) await this.disk.unhold(record, false).catch(() => {})
     this.scheduleExpiry()
     this.scheduleHold()
   }
 
-  /** Forgets a revoked version: out of the index at once; its files are removed after. */
-  private async revoke (record: SignedRecord, now: number): Promise<void> {
-    if (this.current.get(record.name) !== record) return
+  /** Announces a revoked version (already out of the index, its floor on disk) and removes its files. */
+  private async revoke (record: SignedRecord): Promise<void> {
     const name = record.name
-    const floor = revocationFloor(record, now)
-    if ((this.floors.get(name) ?? -1) < floor) {
-      // accepted while setPolicy was writing the floors
-      await this.floors.raise([[name, floor]]).catch(err => this.log.error({ err, name }, 'could not record the floor of a revoked version'))
-    }
-    this.current.delete(name)
-    this.delivered.delete(name)
     this.log.warn({ name, signer: Buffer.from(record.signer).toString('base64'), floor: this.floors.get(name) }, 'signer no longer allowed: version revoked')
     this.emit({ kind: 'revoked', record, origin: 'config' })
     try { await this.disk.forget(name) } catch (err) {
@@ -343,20 +366,23 @@ export class Replica {
   private async release (record: SignedRecord): Promise<void> {
     if (this.held.get(record.name) !== record) return
     const now = this.clock()
-    const v = judge(record, this.current.get(record.name), this.policy, now)
+    const v = judge(record, this.current.get(record.name), this.policy, now, undefined, this.floors.get(record.name))
     if (v.action === 'hold') return // the clock went back: scheduleHold() finds it again
     let reason: string
     if (v.action === 'accept') {
-      const content = needsContent(record, now) ? await this.disk.readStaged(record) : EMPTY
-      const problem = content === undefined ? 'its staged content is missing' : contentProblem(record, content)
+      // an empty version has no staged blob; one that expired meanwhile needs no content,
+      // its record becomes current all the same so nothing older comes back (DESIGN.md §4)
+      const needed = needsContent(record, now)
+      const content = needed ? await this.disk.readStaged(record) : EMPTY
+      const problem = content === undefined ? 'its staged content is missing' : needed ? contentProblem(record, content) : undefined
       if (problem === undefined) {
-        await this.commit(record, content ?? EMPTY, 'held', true)
+        await this.commit(record, content ?? EMPTY, 'held', needed)
         this.holdRetry.reset(record.name)
         return
       }
       reason = problem
     } else {
-      reason = v.action === 'refuse' ? v.reason : 'the current version is newer'
+      reason = v.action === 'refuse' ? v.reason : v.why === 'below-floor' ? 'at or below the floor of its name' : 'the current version is newer'
     }
     this.held.delete(record.name)
     this.holdRetry.reset(record.name)
@@ -372,7 +398,7 @@ export class Replica {
 
   private async withLock<T> (name: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(name) ?? Promise.resolve()
-    const run = prev.then(fn, fn)
+    const run = Promise.all([prev, this.reloadGate]).then(fn, fn)
     const tail = run.catch(() => {})
     this.locks.set(name, tail)
     void tail.then(() => { if (this.locks.get(name) === tail) this.locks.delete(name) })

@@ -348,7 +348,7 @@ describe('floors: no rollback after a revocation or a corrupt record (F3)', () =
     expect(await r.submit(v1, text('old-contractor'), 'test')).toEqual({ outcome: 'ignored', why: 'below-floor' })
     expect(await r.submit(v2, text('v2'), 'test')).toEqual({ outcome: 'ignored', why: 'below-floor' })
     expect(await r.submit(v3, text('v3 by bob'), 'test')).toMatchObject({ outcome: 'refused', code: 'not-signer' })
-    expect(r.getFloor('motd')).toBe(v3.timestamp) // min(revoked timestamp, time of revocation)
+    expect(r.getFloor('motd')).toBe(v3.timestamp - 1) // min(revoked timestamp - 1, time of revocation)
     expect(existsSync(join(dir, 'files', 'motd'))).toBe(false)
     expect(JSON.parse(readFileSync(join(dir, 'floors.json'), 'utf8')).floors.motd).toBe(r.getFloor('motd'))
     await r.close()
@@ -368,7 +368,7 @@ describe('floors: no rollback after a revocation or a corrupt record (F3)', () =
     const again = await open(dir, reloaded)
     expect(again.r.get('motd')).toBeUndefined()
     expect(await again.r.submit(v1, text('old-contractor'), 'test')).toEqual({ outcome: 'ignored', why: 'below-floor' })
-    expect(again.r.getFloor('motd')).toBe(v3.timestamp)
+    expect(again.r.getFloor('motd')).toBe(v3.timestamp - 1)
   })
 
   it('a record file found corrupt at start leaves a floor at the time of discovery: no older version comes back', async () => {
