@@ -9,9 +9,11 @@ set -euo pipefail
 ROOTFS="${DM_ROOTFS:-/var/cache/data-mesher-test/rootfs}"
 SUITE=bookworm
 # Bump when the package list or the customisation below changes.
-VERSION=2
+VERSION=3
 MARKER="$ROOTFS/.dm-rootfs-ready"
-PACKAGES=systemd,systemd-sysv,dbus,iproute2,procps,iputils-ping,libstdc++6,ca-certificates
+# unbound and dnsutils (dig): the dm-dns twin (clan-dm-dns.test.ts); unbound is disabled
+# below and enabled only by the clusters that want it.
+PACKAGES=systemd,systemd-sysv,dbus,iproute2,procps,iputils-ping,libstdc++6,ca-certificates,unbound,dnsutils
 
 if [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$VERSION:$PACKAGES" ]; then
   echo "rootfs ready: $ROOTFS"
@@ -64,9 +66,15 @@ chroot "$TMP" useradd --system --uid 900 --gid 900 --home-dir /var/lib/data-mesh
 chroot "$TMP" groupadd --system --gid 901 dm-consumer
 chroot "$TMP" useradd --system --uid 901 --gid 901 --groups data-mesher --home-dir / \
   --no-create-home --shell /usr/sbin/nologin dm-consumer
+# Debian's unbound: off unless a cluster enables it (the dm-dns twin does, through a
+# wants link in its unit directory); in the daemon's group, as dm-dns puts it
+# (users.users.unbound.extraGroups), to read the zones delivered under files/dns.
+chroot "$TMP" systemctl disable unbound.service unbound-resolvconf.service >/dev/null 2>&1 || true
+chroot "$TMP" usermod --append --groups data-mesher unbound
 # Mount points for the harness's bind mounts.
 mkdir -p "$TMP/opt/data-mesher" "$TMP/etc/data-mesher" "$TMP/etc/dmt" \
-  "$TMP/usr/local/lib/systemd/system" "$TMP/usr/local/lib/dmt" "$TMP/var/log/dm-consumer"
+  "$TMP/usr/local/lib/systemd/system" "$TMP/usr/local/lib/dmt" "$TMP/var/log/dm-consumer" \
+  "$TMP/usr/local/lib/tmpfiles.d" "$TMP/etc/dmt-unbound"
 touch "$TMP/usr/local/bin/node" "$TMP/usr/local/bin/data-mesher"
 
 mv "$TMP" "$ROOTFS"

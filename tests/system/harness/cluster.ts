@@ -4,7 +4,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, writeFileSync } fr
 import { join } from 'node:path'
 import { Container } from './container.js'
 import { run } from './exec.js'
-import { CONSUMER_UID, DAEMON_UID, PREFIX, WORK_BASE } from './paths.js'
+import { C_TMPFILES_DIR, CONSUMER_UID, DAEMON_UID, PREFIX, WORK_BASE } from './paths.js'
 import { register, unregister } from './registry.js'
 import { writeSharedFiles } from './units.js'
 
@@ -15,6 +15,15 @@ export interface ClusterOptions {
   daemon?: boolean
   /** file names that get a .path consumer */
   watch?: string[]
+  /** /etc/hosts of every container: node index -> its names (IPv4), beside localhost */
+  hosts?: Record<number, string[]>
+  /** the tmpfiles.d rules of the NixOS module (nixos/render-tmpfiles.mjs): files/, the
+   * files/home link, these plugin directories; created at boot, before the daemon starts */
+  moduleTmpfiles?: { pluginDirectories?: string[] }
+  /** more unit files (or drop-ins, "x.service.d/y.conf") by path under the unit directory */
+  units?: Record<string, string>
+  /** units wanted by multi-user.target: ones of `units` or the rootfs's own (unbound.service) */
+  enable?: string[]
   /** runs after the directories exist and before any container boots (write configs, keys) */
   prepare?: (cluster: Cluster) => Promise<void>
 }
@@ -56,7 +65,13 @@ export class Cluster {
 
   private async setUp (): Promise<void> {
     mkdirSync(this.sharedDir, { recursive: true })
-    await writeSharedFiles(this.sharedDir, { daemon: this.opts.daemon ?? true, watch: this.opts.watch ?? [] })
+    await writeSharedFiles(this.sharedDir, {
+      daemon: this.opts.daemon ?? true,
+      watch: this.opts.watch ?? [],
+      tmpfiles: this.opts.moduleTmpfiles,
+      units: this.opts.units,
+      enable: this.opts.enable
+    })
 
     // The network: one namespace holding a bridge; nspawn adds one veth per container.
     await run(['ip', 'netns', 'add', this.id])
@@ -74,7 +89,13 @@ export class Cluster {
       chmodSync(node.stateDir, 0o750)
       chownSync(node.logDir, CONSUMER_UID, CONSUMER_UID)
       writeFileSync(join(node.testDir, 'net.env'), `ADDR4=${node.ip4}/24\nADDR6=${node.ip6}/64\n`)
+      if (this.opts.moduleTmpfiles !== undefined) node.binds.push(`--bind-ro=${join(this.sharedDir, 'tmpfiles')}:${C_TMPFILES_DIR}`)
+      if (this.opts.hosts !== undefined) node.binds.push(`--bind-ro=${join(this.sharedDir, 'hosts')}:/etc/hosts`)
       this.nodes.push(node)
+    }
+    if (this.opts.hosts !== undefined) {
+      const names = Object.entries(this.opts.hosts).map(([i, ns]) => `${this.node(Number(i)).ip4} ${ns.join(' ')}`)
+      writeFileSync(join(this.sharedDir, 'hosts'), ['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', ...names, ''].join('\n'))
     }
     await this.opts.prepare?.(this)
     await Promise.all(this.nodes.map(async (n) => { await n.boot() }))

@@ -46,6 +46,8 @@ export class Container {
   private exited?: Promise<void>
   nspawnPid?: number
   leaderPid?: number
+  /** more nspawn bind options (--bind=..., --bind-ro=...), set before the first boot */
+  readonly binds: string[] = []
   /** commands running inside right now (nsenter processes) */
   private readonly inFlight = new Set<ChildProcess>()
 
@@ -87,7 +89,8 @@ export class Container {
       `--bind-ro=${this.etcDir}:${C_CONFIG_DIR}`,
       `--bind-ro=${this.testDir}:${C_TEST_DIR}`,
       `--bind=${this.stateDir}:${C_STATE}`,
-      `--bind=${this.logDir}:${C_CONSUMER_LOG_DIR}`
+      `--bind=${this.logDir}:${C_CONSUMER_LOG_DIR}`,
+      ...this.binds
     ]
   }
 

@@ -34,6 +34,7 @@ export const C_CONFIG = `${C_CONFIG_DIR}/config.toml`
 export const C_TEST_DIR = '/etc/dmt'
 export const C_CONSUMER_LOG_DIR = '/var/log/dm-consumer'
 export const C_UNIT_DIR = '/usr/local/lib/systemd/system'
+export const C_TMPFILES_DIR = '/usr/local/lib/tmpfiles.d'
 export const C_API_URL = 'unix:///run/data-mesher/api.sock'
 
 /** fixed ids of the users baked into the rootfs (build-rootfs.sh) */

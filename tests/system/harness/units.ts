@@ -4,9 +4,9 @@
 // consumer. Written to a host directory that is bind-mounted read-only at
 // /usr/local/lib/systemd/system (a directory in systemd's default unit path).
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { C_CLI, C_CONFIG, C_CONSUMER_LOG_DIR, C_FILES, C_NODE, C_PROJECT, C_TEST_DIR, REPO } from './paths.js'
+import { C_CLI, C_CONFIG, C_CONSUMER_LOG_DIR, C_FILES, C_NODE, C_PROJECT, C_STATE, C_TEST_DIR, REPO } from './paths.js'
 
 /** systemd-escape for a unit instance name: "/" becomes "-", other odd bytes \xNN. */
 export function systemdEscape (s: string): string {
@@ -103,6 +103,19 @@ export interface SharedFilesOptions {
   daemon: boolean
   /** file names that get a consumer */
   watch: string[]
+  /** tmpfiles.d rules as the NixOS module renders them, into <dir>/tmpfiles */
+  tmpfiles?: { pluginDirectories?: string[] }
+  /** more units or drop-ins, by path under the unit directory */
+  units?: Record<string, string>
+  /** units to add to multi-user.target.wants */
+  enable?: string[]
+}
+
+/** The NixOS module's tmpfiles.d rules, from the project's renderer (nixos/render-tmpfiles.mjs). */
+export async function moduleTmpfilesRules (pluginDirectories: string[]): Promise<string[]> {
+  const url = pathToFileURL(join(REPO, 'nixos/render-tmpfiles.mjs')).href
+  const mod = await import(url) as { tmpfilesRules: (o: object) => string[] }
+  return mod.tmpfilesRules({ stateDir: C_STATE, user: 'data-mesher', group: 'data-mesher', pluginDirectories })
 }
 
 /**
@@ -126,6 +139,18 @@ export async function writeSharedFiles (dir: string, opts: SharedFilesOptions): 
   write(join(units, 'dm-consumer@.service'), CONSUMER_SERVICE)
   for (const name of opts.watch) {
     symlinkSync('../dm-consumer@.path', join(units, `paths.target.wants/dm-consumer@${systemdEscape(name)}.path`))
+  }
+  for (const [path, text] of Object.entries(opts.units ?? {})) {
+    mkdirSync(dirname(join(units, path)), { recursive: true })
+    write(join(units, path), text)
+  }
+  for (const name of opts.enable ?? []) {
+    // ours (in this directory) or the rootfs's own unit
+    symlinkSync(name in (opts.units ?? {}) ? `../${name}` : `/usr/lib/systemd/system/${name}`, join(units, 'multi-user.target.wants', name))
+  }
+  if (opts.tmpfiles !== undefined) {
+    mkdirSync(join(dir, 'tmpfiles'), { recursive: true })
+    write(join(dir, 'tmpfiles', 'data-mesher.conf'), (await moduleTmpfilesRules(opts.tmpfiles.pluginDirectories ?? [])).join('\n') + '\n')
   }
   if (opts.daemon) {
     write(join(units, 'data-mesher.service'), await daemonUnit())
