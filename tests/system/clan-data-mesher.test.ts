@@ -123,7 +123,7 @@ describe("clan-core's data-mesher VM test, under systemd (nspawn)", () => {
     }
     const ids = MACHINES.map((m) => vars.machine(m).peerId)
     for (const [i, n] of cluster.nodes.entries()) {
-      expect((await n.exec('data-mesher status --json')).stdout).toContain(ids[i]) // the peer.id var is the daemon's id
+      expect(JSON.parse((await n.cli('status --json')).stdout).nodeId).toBe(ids[i]) // the peer.id var is the daemon's id
       await waitFor(`${n.machine}: connected to the other two`, async () => {
         const s = JSON.parse((await n.cli('status --json')).stdout) as { peers: Array<{ peerId: string }> }
         const p = s.peers.map((x) => x.peerId)
