@@ -74,7 +74,7 @@ chroot "$TMP" usermod --append --groups data-mesher unbound
 # Mount points for the harness's bind mounts.
 mkdir -p "$TMP/opt/data-mesher" "$TMP/etc/data-mesher" "$TMP/etc/dmt" \
   "$TMP/usr/local/lib/systemd/system" "$TMP/usr/local/lib/dmt" "$TMP/var/log/dm-consumer" \
-  "$TMP/usr/local/lib/tmpfiles.d" "$TMP/etc/dmt-unbound"
+  "$TMP/usr/local/lib/tmpfiles.d"
 touch "$TMP/usr/local/bin/node" "$TMP/usr/local/bin/data-mesher"
 
 mv "$TMP" "$ROOTFS"
