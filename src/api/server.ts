@@ -14,7 +14,8 @@ import type { Logger } from 'pino'
 import { bindTargets } from '../config/api-listen.js'
 import { decodeRecord, encodeRecord, RecordFormatError, type SignedRecord } from '../crypto/record.js'
 import { nameProblem } from '../crypto/names.js'
-import { parseCertificate } from '../crypto/certificate.js'
+import { parseCertificate, type Certificate } from '../crypto/certificate.js'
+import { certificateFitsRecord } from '../rule/which-version-wins.js'
 import type { CertificateBook } from '../store/certificate-book.js'
 import { ensureDir } from '../store/atomic-file.js'
 import type { ChangeKind, Replica } from '../store/replica.js'
@@ -162,8 +163,16 @@ export class ApiServer {
       throw err
     }
     if (mustBeTombstone && !record.tombstone) throw new ApiError(grpc.status.INVALID_ARGUMENT, 'DeleteFile needs a signed tombstone (a deletion record)')
-    await this.takeCertificate(record, certificate)
-    const result = await this.o.replica.submit(record, content, 'api')
+    const cert = this.takeCertificate(record, certificate)
+    const result = await this.o.replica.submit(record, content, 'api').catch(err => {
+      if (cert !== undefined) this.o.certificates?.withdraw(record, cert)
+      throw err
+    })
+    if (cert !== undefined) {
+      // written only once the store holds the record: a refused, ignored or identical one leaves the disk alone
+      if (result.outcome === 'accepted' || result.outcome === 'held') await this.o.certificates?.persist(record, cert)
+      else this.o.certificates?.withdraw(record, cert)
+    }
     switch (result.outcome) {
       case 'accepted': return { outcome: 'ACCEPTED', version: this.version(record), heldUntil: 0 }
       case 'held': return { outcome: 'HELD', version: this.version(record), heldUntil: result.until }
@@ -182,17 +191,25 @@ export class ApiServer {
     }
   }
 
-  /** A certificate sent with the record (namespace files under a network): kept beside it for the rule to judge. */
-  private async takeCertificate (record: SignedRecord, bytes: Buffer | undefined): Promise<void> {
-    if (bytes === undefined || bytes.length === 0 || this.o.certificates === undefined) return // no network: certificates play no part
+  /**
+   * A certificate sent with the record (namespace files under a network): checked first
+   * (for the key in the name, of an accepted network, valid at the record's timestamp and
+   * now), then offered beside the record for the rule to judge; written to disk only once
+   * the record is taken (offer). Junk is refused before anything is kept (review 11-R1).
+   */
+  private takeCertificate (record: SignedRecord, bytes: Buffer | undefined): Certificate | undefined {
+    if (bytes === undefined || bytes.length === 0 || this.o.certificates === undefined) return undefined // no network: certificates play no part
     let cert
     try { cert = parseCertificate(bytes) } catch (err) {
       throw new ApiError(grpc.status.INVALID_ARGUMENT, `malformed certificate: ${(err as Error).message}`)
     }
-    await this.o.certificates.persist(record, cert)
+    const problem = certificateFitsRecord(this.o.replica.getPolicy(), record, cert, this.o.replica.clock())
+    if (problem !== undefined) throw new ApiError(grpc.status.PERMISSION_DENIED, `the certificate sent with "${record.name}" is not taken: ${problem}`)
+    this.o.certificates.offer(record, cert)
+    return cert
   }
 
-    private handlers (listener: ListenerKind): grpc.UntypedServiceImplementation {
+  private handlers (listener: ListenerKind): grpc.UntypedServiceImplementation {
     const unary = <Req>(fn: (req: Req) => Promise<unknown>): grpc.handleUnaryCall<Req, unknown> => (call, cb) => {
       fn(call.request).then(res => cb(null, res), err => {
         const e = toServiceError(err)
