@@ -144,6 +144,15 @@ export interface MeshSettings {
   // --- admission by certificate (network identity) ---------------------------------
   /** a new connection must complete the certificate exchange within this, or it is closed */
   certTimeout: number
+  /**
+   * an inbound connection whose dialer has not proved a certificate this long after the
+   * handshake is closed (the dialer sends it at once: a member needs one round trip)
+   */
+  certHandshakeTimeout: number
+  /** inbound connections not yet verified, in total: past it the oldest one is closed (a member's exchange takes a round trip) */
+  maxUnverified: number
+  /** inbound connections not yet verified, per IP (IPv6: per /64): past it the new one is closed at once */
+  maxUnverifiedPerIp: number
   /** inbound streams per connection of the network-identity protocols (apart from maxInboundStreams: those run only with a network) */
   maxInboundCertStreams: { cert: number, recordCert: number }
 
@@ -214,6 +223,9 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   penaltyDuration: 5 * 60_000,
 
   certTimeout: 10_000,
+  certHandshakeTimeout: 2_000,
+  maxUnverified: 16,
+  maxUnverifiedPerIp: 4,
   maxInboundCertStreams: { cert: 2, recordCert: 4 },
 
   maxInboundStreams: { announce: 4, fetch: 8, sync: 2, peers: 2 }
