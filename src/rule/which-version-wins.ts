@@ -136,10 +136,12 @@ function namespaceCertificateProblem (trusted: readonly Uint8Array[], record: Si
  * Whether `cert`, sent with `record` now, is one this node may keep beside it: the record
  * is a file of a configured namespace under this node's network, and the certificate is
  * for its signer (the key in the name), of an accepted network, valid at the record's
- * timestamp and not ended at `now`. Checked before a certificate is kept (API upload,
- * fetch from a peer), so junk never replaces or hides a good one (review 11-R1, R4).
+ * timestamp and (given `now`) not ended at `now`. Checked before a certificate is kept
+ * (API upload, fetch from a peer), so junk never replaces or hides a good one (review
+ * 11-R1, R4). Without `now` the answer does not depend on the clock: a peer that serves a
+ * certificate failing it is at fault.
  */
-export function certificateFitsRecord (policy: Policy, record: SignedRecord, cert: Certificate, now: number): string | undefined {
+export function certificateFitsRecord (policy: Policy, record: SignedRecord, cert: Certificate, now?: number): string | undefined {
   if (policy.network === undefined) return 'this node has no network: certificates play no part'
   const ns = parseNamespaceName(record.name)
   if (ns === undefined || !policy.namespaces.has(ns.namespace)) return `"${record.name}" is not a file of a configured namespace: it takes no certificate`
