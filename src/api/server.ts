@@ -259,7 +259,9 @@ export class ApiServer {
 
   /**
    * A watch gets every change as it happens. A watcher that does not read is dropped with
-   * RESOURCE_EXHAUSTED once maxQueuedEvents wait for it: nothing grows for it (F7).
+   * RESOURCE_EXHAUSTED once maxQueuedEvents wait for it, or once events written to it have
+   * waited watchDrainTimeoutMs (review 11-R5): nothing grows for it (F7), nor does its
+   * slot stay taken.
    */
   private watch (call: Watcher): void {
     const names = new Set(call.request.names)
@@ -267,24 +269,45 @@ export class ApiServer {
     const current = call.request.includeCurrent ? this.o.replica.list().filter(r => wanted(r.name)).sort(byName) : []
     const mayQueue = API_LIMITS.maxQueuedEvents + current.length // the initial list is bounded by the config
     this.watchers.add(call)
+    let written = 0
+    let flushed = 0
+    let drainTimer: NodeJS.Timeout | undefined
+    const drop = (why: string): void => {
+      done()
+      this.o.log.warn({ queued: call.writableLength, peer: call.getPeer() }, 'dropping a watcher that does not read')
+      const abort = abortOf.get(call.metadata)
+      if (abort !== undefined) abort(grpc.status.RESOURCE_EXHAUSTED, why)
+      else call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: why })
+    }
+    /** the events written by now must have been taken within watchDrainTimeoutMs */
+    const checkDrain = (): void => {
+      if (drainTimer !== undefined || flushed === written) return
+      const due = written
+      drainTimer = setTimeout(() => {
+        drainTimer = undefined
+        if (flushed < due) drop(`this watch did not take its events within ${API_LIMITS.watchDrainTimeoutMs / 1000} s; it was dropped: watch again and read as events arrive`)
+        else checkDrain()
+      }, API_LIMITS.watchDrainTimeoutMs)
+      drainTimer.unref()
+    }
+    const write = (event: unknown): void => {
+      written++
+      call.write(event, () => { flushed++ })
+      checkDrain()
+    }
     const off = this.o.replica.onChange(c => {
       if (!wanted(c.record.name)) return
       if (call.writableLength >= mayQueue) {
-        done()
-        this.o.log.warn({ queued: call.writableLength, peer: call.getPeer() }, 'dropping a watcher that does not read')
-        const why = `this watch did not read its events (${call.writableLength} waiting); it was dropped: watch again and read as events arrive`
-        const abort = abortOf.get(call.metadata)
-        if (abort !== undefined) abort(grpc.status.RESOURCE_EXHAUSTED, why)
-        else call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: why })
+        drop(`this watch did not read its events (${call.writableLength} waiting); it was dropped: watch again and read as events arrive`)
         return
       }
-      call.write({ kind: EVENT_KIND[c.kind], version: this.version(c.record), origin: c.origin })
+      write({ kind: EVENT_KIND[c.kind], version: this.version(c.record), origin: c.origin })
     })
-    const done = (): void => { off(); this.watchers.delete(call) }
+    const done = (): void => { off(); clearTimeout(drainTimer); this.watchers.delete(call) }
     call.on('cancelled', done)
     call.on('close', done)
     call.on('error', done)
-    for (const r of current) call.write({ kind: 'CURRENT', version: this.version(r), origin: 'current' })
+    for (const r of current) write({ kind: 'CURRENT', version: this.version(r), origin: 'current' })
     call.sendMetadata(new grpc.Metadata()) // lets the client know the watch is established
   }
 }
