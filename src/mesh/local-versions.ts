@@ -29,11 +29,14 @@ export function judgeNotice (replica: Replica, incoming: () => Iterable<SignedRe
   }
 }
 
-/** A peer grafted (name, id): it gets the current version (the one it asked for, or a newer one), small content inline. */
+/**
+ * A peer grafted (name, id): it gets the current version (the one it asked for, or a newer
+ * one), small content inline — unless `skip` says it needs none, asked before the read.
+ */
 export function answerGraft (replica: Replica, inlineMax: number): AnnounceDelegate['forGraft'] {
-  return async (name) => {
+  return async (name, _id, skip) => {
     const record = replica.get(name)
-    if (record === undefined || !stillAuthorized(replica.getPolicy(), record)) return undefined
+    if (record === undefined || skip(record) || !stillAuthorized(replica.getPolicy(), record)) return undefined
     if (record.size === 0) return { record, content: new Uint8Array(0) }
     if (record.size > inlineMax) return { record } // the peer fetches it
     const got = await replica.readContent(name)

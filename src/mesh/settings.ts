@@ -106,6 +106,13 @@ export interface MeshSettings {
   announceGraftRetry: number
   /** notifiers remembered per missing version (each is asked in turn), at most */
   announceGraftMaxPeers: number
+  /**
+   * GRAFTs answered per peer: a burst of this many, then this many per second
+   * (token bucket); the rest are not answered (the link still becomes eager; anti-entropy
+   * repairs what a dropped GRAFT would have brought). Bounds the disk reads a peer causes.
+   */
+  announceGraftAnswerBurst: number
+  announceGraftAnswersPerSecond: number
   /** missing versions waited for at once, at most; beyond, the oldest are forgotten (anti-entropy repairs) */
   announceMissingMax: number
 
@@ -204,6 +211,8 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   announceGraftTimeout: 250,
   announceGraftRetry: 150,
   announceGraftMaxPeers: 4,
+  announceGraftAnswerBurst: 256,
+  announceGraftAnswersPerSecond: 64,
   announceMissingMax: 4_096,
 
   fetchHeaderTimeout: 10_000,
