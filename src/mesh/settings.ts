@@ -115,6 +115,8 @@ export interface MeshSettings {
   announceGraftAnswersPerSecond: number
   /** missing versions waited for at once, at most; beyond, the oldest are forgotten (anti-entropy repairs) */
   announceMissingMax: number
+  /** of those, at most this many first heard of from one notifier; beyond, its own oldest is forgotten */
+  announceMissingPerPeer: number
 
   // --- fetch ---------------------------------------------------------------------
   /** the request frame is read, and the response header arrives, within this */
@@ -214,6 +216,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   announceGraftAnswerBurst: 256,
   announceGraftAnswersPerSecond: 64,
   announceMissingMax: 4_096,
+  announceMissingPerPeer: 256,
 
   fetchHeaderTimeout: 10_000,
   fetchMinRate: 256 * 1024,
