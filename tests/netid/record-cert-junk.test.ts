@@ -2,6 +2,7 @@
 // namespace file on its neighbours. The junk is not kept, its sender is punished, and the
 // certificate is then taken from an honest peer that has the real one.
 import { afterEach, expect, it } from 'vitest'
+import { existsSync, readdirSync } from 'node:fs'
 import { multiaddr } from '@multiformats/multiaddr'
 import { encodeCertificate, issueCertificate, type Certificate } from '../../src/crypto/certificate.ts'
 import { generateSigningKey, type SigningKey } from '../../src/crypto/keys.ts'
@@ -54,4 +55,6 @@ it('review 11-R4: junk from an admitted peer on /record-cert is not kept, its se
   await victim.mesh.libp2p.dial(multiaddr(`/ip4/127.0.0.1/tcp/${honest.port}/p2p/${honest.peerId}`))
   await waitFor(() => victim.has(record), 'the victim took the file from the honest node', [victim, honest], 30_000)
   expect((await victim.content(name))?.toString()).toBe('facts')
+  // kept on disk beside the record (and no write left under way when the cluster is removed)
+  await waitFor(() => existsSync(victim.dir + '/certificates') && readdirSync(victim.dir + '/certificates').some(f => f.endsWith('.cert')), 'the certificate stored', [victim], 10_000)
 })
