@@ -57,13 +57,26 @@ describe('a certificate sent with an API upload (review 11-R1)', () => {
     // an older version with a valid certificate: not newer, nothing written
     const older = signRecord(signer, { name, content: Buffer.from('old'), network: net.key.publicKey, timestamp: record.timestamp - 1000 })
     await expect(node.client.updateFile(older, Buffer.from('old'), encodeCertificate(good))).rejects.toThrow(/not newer/)
+    // a configured file sent with a certificate: the certificate is ignored, not kept
+    const admin = generateSigningKey()
+    node.writeConfig({
+      namespaces: ['test_ns'],
+      files: { motd: [Buffer.from(admin.publicKey).toString('base64')] },
+      cluster: { identity_key: id.keyPath, identity_cert: id.certPath, certificate_authorities: [] },
+      extra: `[network]\nid = ${JSON.stringify(net.pubPath)}\n`
+    })
+    let reloads = node.output().split('configuration reloaded').length
+    node.proc.kill('SIGHUP')
+    await waitFor(() => node!.output().split('configuration reloaded').length > reloads, 'the reload', [], 30_000)
+    const motd = signRecord(admin, { name: 'motd', content: Buffer.from('hi'), network: net.key.publicKey })
+    expect((await node.client.updateFile(motd, Buffer.from('hi'), encodeCertificate(good))).outcome).toBe('ACCEPTED')
     expect(certFiles(node)).toEqual(stored)
     expect(statSync(join(node.stateDir, 'certificates', Object.keys(stored)[0])).mtimeMs).toBe(before)
 
     // a reload judges the stored file again with its stored certificate: still served
-    const reloaded = node.output().split('configuration reloaded').length
+    reloads = node.output().split('configuration reloaded').length
     node.proc.kill('SIGHUP')
-    await waitFor(() => node!.output().split('configuration reloaded').length > reloaded, 'the reload', [], 30_000)
+    await waitFor(() => node!.output().split('configuration reloaded').length > reloads, 'the reload', [], 30_000)
     expect(node.output()).not.toContain('"revoked"')
     expect((await node.client.getFile(name)).content.toString()).toBe('facts')
     expect((await node.client.listFiles()).map(f => f.name)).toContain(name)
