@@ -2,7 +2,7 @@
 // before a byte of its message is read (over the cap it waits, unread, for up to
 // waitTimeoutMs, or is refused when too many wait), must then receive its whole request
 // within receiveTimeoutMs, and a content read must have been taken by the client within
-// sendTimeoutMs. Slots are given back only when the HTTP/2 stream is really done (its
+// sendTimeoutMs, any other unary answer within answerTimeoutMs (review 11-R5). Slots are given back only when the HTTP/2 stream is really done (its
 // data flushed or the stream closed), so memory held for a slow or silent client is
 // bounded by the slots, not by what the client chooses to do.
 import * as grpc from '@grpc/grpc-js'
@@ -144,6 +144,8 @@ export function callGuard (budget: CallBudget, onRefusal: (kind: CallKind, why: 
     }
     const timeout = (ms: number, details: string): NodeJS.Timeout => after(ms, () => { onRefusal(kind, details); abort(grpc.status.DEADLINE_EXCEEDED, details) })
     let receiving: NodeJS.Timeout | undefined
+    let answering = false
+    const unary = !method.requestStream && !method.responseStream
     const guarded: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
       start: next => next({
         onReceiveMetadata: (metadata, nextMetadata) => {
@@ -176,7 +178,16 @@ export function callGuard (budget: CallBudget, onRefusal: (kind: CallKind, why: 
           nextMessage(message)
         },
         onCancel: () => { ended = true; if (!aborting) done() }
-      })
+      }),
+      // the answer of a unary call must be taken in time (content has its own, longer limit;
+      // a watch streams: server.ts drops a watcher that does not drain)
+      sendMessage: (message, next) => {
+        if (unary && kind !== 'content' && !answering) {
+          answering = true
+          timeout(API_LIMITS.answerTimeoutMs, `the answer was not taken within ${API_LIMITS.answerTimeoutMs / 1000} s`)
+        }
+        next(message)
+      }
     })
     return guarded
   }

@@ -17,12 +17,19 @@ export const API_LIMITS = {
   maxContentReads: 4,
   /** a GetFile answer the client has not taken after this long is cut off */
   sendTimeoutMs: 30_000,
+  /** the answer of any other unary call (UpdateFile, DeleteFile, ListFiles, GetStatus, …)
+   *  not taken by the client this long after the handler gave it is cut off, and its slot
+   *  given back: a client that never reads (HTTP/2 window 0) cannot hold a slot for ever */
+  answerTimeoutMs: 10_000,
   /** WatchFiles streams open at once, per listener */
   maxWatchers: 64,
   /** events queued for one watcher beyond what HTTP/2 flow control lets through (64 KiB,
    *  about 130 events); one more and the watcher is dropped with RESOURCE_EXHAUSTED
    *  instead of being buffered */
   maxQueuedEvents: 128,
+  /** a watcher with events queued for it (not taken by the client) for this long is
+   *  dropped with RESOURCE_EXHAUSTED, however few they are */
+  watchDrainTimeoutMs: 20_000,
   /** calls of other kinds (ListFiles, GetStatus, health, reflection) at once, per listener */
   maxOtherCalls: 64,
   /** calls over a cap wait for a slot (unread: HTTP/2 flow control holds their bytes at

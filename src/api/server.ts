@@ -13,8 +13,9 @@ import { dirname } from 'node:path'
 import type { Logger } from 'pino'
 import { bindTargets } from '../config/api-listen.js'
 import { decodeRecord, encodeRecord, RecordFormatError, type SignedRecord } from '../crypto/record.js'
-import { nameProblem } from '../crypto/names.js'
-import { parseCertificate } from '../crypto/certificate.js'
+import { nameProblem, parseNamespaceName } from '../crypto/names.js'
+import { parseCertificate, type Certificate } from '../crypto/certificate.js'
+import { certificateFitsRecord } from '../rule/which-version-wins.js'
 import type { CertificateBook } from '../store/certificate-book.js'
 import { ensureDir } from '../store/atomic-file.js'
 import type { ChangeKind, Replica } from '../store/replica.js'
@@ -162,8 +163,16 @@ export class ApiServer {
       throw err
     }
     if (mustBeTombstone && !record.tombstone) throw new ApiError(grpc.status.INVALID_ARGUMENT, 'DeleteFile needs a signed tombstone (a deletion record)')
-    await this.takeCertificate(record, certificate)
-    const result = await this.o.replica.submit(record, content, 'api')
+    const cert = this.takeCertificate(record, certificate)
+    const result = await this.o.replica.submit(record, content, 'api').catch(err => {
+      if (cert !== undefined) this.o.certificates?.withdraw(record, cert)
+      throw err
+    })
+    if (cert !== undefined) {
+      // written only once the store holds the record: a refused, ignored or identical one leaves the disk alone
+      if (result.outcome === 'accepted' || result.outcome === 'held') await this.o.certificates?.persist(record, cert)
+      else this.o.certificates?.withdraw(record, cert)
+    }
     switch (result.outcome) {
       case 'accepted': return { outcome: 'ACCEPTED', version: this.version(record), heldUntil: 0 }
       case 'held': return { outcome: 'HELD', version: this.version(record), heldUntil: result.until }
@@ -182,17 +191,27 @@ export class ApiServer {
     }
   }
 
-  /** A certificate sent with the record (namespace files under a network): kept beside it for the rule to judge. */
-  private async takeCertificate (record: SignedRecord, bytes: Buffer | undefined): Promise<void> {
-    if (bytes === undefined || bytes.length === 0 || this.o.certificates === undefined) return // no network: certificates play no part
+  /**
+   * A certificate sent with the record (namespace files under a network): checked first
+   * (for the key in the name, of an accepted network, valid at the record's timestamp and
+   * now), then offered beside the record for the rule to judge; written to disk only once
+   * the record is taken (offer). Junk is refused before anything is kept (review 11-R1).
+   */
+  private takeCertificate (record: SignedRecord, bytes: Buffer | undefined): Certificate | undefined {
+    if (bytes === undefined || bytes.length === 0 || this.o.certificates === undefined) return undefined // no network: certificates play no part
+    const ns = parseNamespaceName(record.name)
+    if (ns === undefined || !this.o.replica.getPolicy().namespaces.has(ns.namespace)) return undefined // a configured file takes none: ignored, not kept
     let cert
     try { cert = parseCertificate(bytes) } catch (err) {
       throw new ApiError(grpc.status.INVALID_ARGUMENT, `malformed certificate: ${(err as Error).message}`)
     }
-    await this.o.certificates.persist(record, cert)
+    const problem = certificateFitsRecord(this.o.replica.getPolicy(), record, cert, this.o.replica.clock())
+    if (problem !== undefined) throw new ApiError(grpc.status.PERMISSION_DENIED, `the certificate sent with "${record.name}" is not taken: ${problem}`)
+    this.o.certificates.offer(record, cert)
+    return cert
   }
 
-    private handlers (listener: ListenerKind): grpc.UntypedServiceImplementation {
+  private handlers (listener: ListenerKind): grpc.UntypedServiceImplementation {
     const unary = <Req>(fn: (req: Req) => Promise<unknown>): grpc.handleUnaryCall<Req, unknown> => (call, cb) => {
       fn(call.request).then(res => cb(null, res), err => {
         const e = toServiceError(err)
@@ -242,7 +261,9 @@ export class ApiServer {
 
   /**
    * A watch gets every change as it happens. A watcher that does not read is dropped with
-   * RESOURCE_EXHAUSTED once maxQueuedEvents wait for it: nothing grows for it (F7).
+   * RESOURCE_EXHAUSTED once maxQueuedEvents wait for it, or once events written to it have
+   * waited watchDrainTimeoutMs (review 11-R5): nothing grows for it (F7), nor does its
+   * slot stay taken.
    */
   private watch (call: Watcher): void {
     const names = new Set(call.request.names)
@@ -250,24 +271,45 @@ export class ApiServer {
     const current = call.request.includeCurrent ? this.o.replica.list().filter(r => wanted(r.name)).sort(byName) : []
     const mayQueue = API_LIMITS.maxQueuedEvents + current.length // the initial list is bounded by the config
     this.watchers.add(call)
+    let written = 0
+    let flushed = 0
+    let drainTimer: NodeJS.Timeout | undefined
+    const drop = (why: string): void => {
+      done()
+      this.o.log.warn({ queued: call.writableLength, peer: call.getPeer() }, 'dropping a watcher that does not read')
+      const abort = abortOf.get(call.metadata)
+      if (abort !== undefined) abort(grpc.status.RESOURCE_EXHAUSTED, why)
+      else call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: why })
+    }
+    /** the events written by now must have been taken within watchDrainTimeoutMs */
+    const checkDrain = (): void => {
+      if (drainTimer !== undefined || flushed === written) return
+      const due = written
+      drainTimer = setTimeout(() => {
+        drainTimer = undefined
+        if (flushed < due) drop(`this watch did not take its events within ${API_LIMITS.watchDrainTimeoutMs / 1000} s; it was dropped: watch again and read as events arrive`)
+        else checkDrain()
+      }, API_LIMITS.watchDrainTimeoutMs)
+      drainTimer.unref()
+    }
+    const write = (event: unknown): void => {
+      written++
+      call.write(event, () => { flushed++ })
+      checkDrain()
+    }
     const off = this.o.replica.onChange(c => {
       if (!wanted(c.record.name)) return
       if (call.writableLength >= mayQueue) {
-        done()
-        this.o.log.warn({ queued: call.writableLength, peer: call.getPeer() }, 'dropping a watcher that does not read')
-        const why = `this watch did not read its events (${call.writableLength} waiting); it was dropped: watch again and read as events arrive`
-        const abort = abortOf.get(call.metadata)
-        if (abort !== undefined) abort(grpc.status.RESOURCE_EXHAUSTED, why)
-        else call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: why })
+        drop(`this watch did not read its events (${call.writableLength} waiting); it was dropped: watch again and read as events arrive`)
         return
       }
-      call.write({ kind: EVENT_KIND[c.kind], version: this.version(c.record), origin: c.origin })
+      write({ kind: EVENT_KIND[c.kind], version: this.version(c.record), origin: c.origin })
     })
-    const done = (): void => { off(); this.watchers.delete(call) }
+    const done = (): void => { off(); clearTimeout(drainTimer); this.watchers.delete(call) }
     call.on('cancelled', done)
     call.on('close', done)
     call.on('error', done)
-    for (const r of current) call.write({ kind: 'CURRENT', version: this.version(r), origin: 'current' })
+    for (const r of current) write({ kind: 'CURRENT', version: this.version(r), origin: 'current' })
     call.sendMetadata(new grpc.Metadata()) // lets the client know the watch is established
   }
 }

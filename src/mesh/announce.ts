@@ -93,8 +93,12 @@ export interface AnnounceDelegate {
   /** a full record from `from`, with its content when it came inline */
   onRecord: (record: SignedRecord, from: PeerId, content: Uint8Array | undefined) => Arrival
   judgeNotice: (notice: Notice) => NoticeVerdict
-  /** the version to send a peer that grafted (name, id): the current one, with its content when small */
-  forGraft: (name: string, id: Uint8Array) => Promise<{ record: SignedRecord, content?: Uint8Array } | undefined>
+  /**
+   * the version to send a peer that grafted (name, id): the current one, with its content
+   * when small; undefined when there is none or `skip(record)` says the peer needs none
+   * (asked before the content is read)
+   */
+  forGraft: (name: string, id: Uint8Array, skip: (record: SignedRecord) => boolean) => Promise<{ record: SignedRecord, content?: Uint8Array } | undefined>
 }
 
 export interface AnnounceCounters {
@@ -113,6 +117,8 @@ export interface AnnounceCounters {
   /** versions not sent to a peer known to hold them */
   skipped: number
   streamsOpened: number
+  /** GRAFTs received and not answered: an answer to the same peer and name under way, or over the peer's budget */
+  graftsIgnored: number
 }
 
 export class Announcer {
@@ -122,8 +128,12 @@ export class Announcer {
   /** peer → name → the newest version it was sent a notice of (a version is noticed to a peer once) */
   private readonly noticed = new Map<string, Map<string, SignedRecord>>()
   private readonly tree: BroadcastTree
+  /** "peer\nname": a GRAFT answer being prepared (one at a time per peer and name) */
+  private readonly graftsAnswering = new Set<string>()
+  /** peer → its GRAFT answer budget (token bucket: announceGraftAnswerBurst, announceGraftAnswersPerSecond) */
+  private readonly graftBudget = new Map<string, { tokens: number, at: number }>()
   private stopped = false
-  counters: AnnounceCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, ihaveBytes: 0, grafts: 0, prunes: 0, skipped: 0, streamsOpened: 0 }
+  counters: AnnounceCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, ihaveBytes: 0, grafts: 0, prunes: 0, skipped: 0, streamsOpened: 0, graftsIgnored: 0 }
 
   constructor (
     private readonly libp2p: MeshLibp2p,
@@ -229,6 +239,7 @@ export class Announcer {
     const id = peer.toString()
     this.known.delete(id)
     this.noticed.delete(id)
+    this.graftBudget.delete(id)
     this.tree.linkDown(id)
     const ch = this.channels.get(id)
     if (ch === undefined) return
@@ -404,14 +415,40 @@ export class Announcer {
     }
   }
 
-  /** The link becomes eager, and the peer gets the version unless it is known to hold it (so a GRAFT never makes us repeat ourselves). */
+  /**
+   * The link becomes eager, and the peer gets the version unless it is known to hold it or
+   * has it queued (so a GRAFT never makes us repeat ourselves). Checked before the content
+   * is read, one answer at a time per peer and name, within the peer's GRAFT budget: a
+   * peer repeating GRAFTs causes no more disk reads than it gets answers (review 11-R7).
+   */
   private receiveGraft (peer: PeerId, g: { name: string, id: Uint8Array }): void {
-    this.tree.graft(peer.toString())
-    void this.delegate.forGraft(g.name, g.id).then(got => {
-      if (got === undefined || this.stopped || this.isKnown(peer.toString(), got.record)) return
+    const id = peer.toString()
+    this.tree.graft(id)
+    const key = `${id}\n${g.name}`
+    if (this.graftsAnswering.has(key) || !this.takeGraftToken(id)) { this.counters.graftsIgnored++; return }
+    this.graftsAnswering.add(key)
+    const queued = (r: SignedRecord): boolean => {
+      const o = this.channels.get(id)?.pending.get(r.name)
+      return o !== undefined && o.kind === 'full' && compareVersions(o.record, r) >= 0
+    }
+    void this.delegate.forGraft(g.name, g.id, r => this.isKnown(id, r) || queued(r)).then(got => {
+      if (got === undefined || this.stopped || this.isKnown(id, got.record)) return
       const inline = got.content !== undefined && got.content.length === got.record.size && got.record.size <= this.settings.announceInlineMax ? got.content : EMPTY
       this.enqueue(peer, { kind: 'full', record: got.record, inline })
     }, (err: Error) => { this.log.debug({ name: g.name, err: err.message }, 'could not answer a graft') })
+      .finally(() => this.graftsAnswering.delete(key))
+  }
+
+  private takeGraftToken (peer: string): boolean {
+    const s = this.settings
+    const now = Date.now()
+    const b = this.graftBudget.get(peer) ?? { tokens: s.announceGraftAnswerBurst, at: now }
+    b.tokens = Math.min(s.announceGraftAnswerBurst, b.tokens + (now - b.at) * s.announceGraftAnswersPerSecond / 1000)
+    b.at = now
+    this.graftBudget.set(peer, b)
+    if (b.tokens < 1) return false
+    b.tokens--
+    return true
   }
 
   stop (): void {
@@ -426,6 +463,7 @@ export class Announcer {
     this.channels.clear()
     this.known.clear()
     this.noticed.clear()
+    this.graftBudget.clear()
     this.tree.stop()
   }
 }

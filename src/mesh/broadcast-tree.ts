@@ -14,7 +14,10 @@
 //   one, and so on. When none is left, the version is forgotten: anti-entropy repairs.
 //
 // Bounded: the lazy set holds connected peers only (linkDown forgets a peer); at most
-// `missingMax` versions are waited for, each with at most `graftMaxPeers` notifiers.
+// `missingMax` versions are waited for, each with at most `graftMaxPeers` notifiers, and
+// at most `missingPerPeer` of them first heard of from one notifier: past that, that
+// notifier's own oldest goes, so fake notices from one peer cannot push out the versions
+// honest peers told us of (review 11-R8).
 
 /** "I have this version": what an IHAVE message lists, and what a GRAFT asks for (timestamp aside). */
 export interface Notice {
@@ -30,6 +33,7 @@ export interface TreeSettings {
   announceGraftRetry: number
   announceGraftMaxPeers: number
   announceMissingMax: number
+  announceMissingPerPeer: number
 }
 
 export interface TreeActions {
@@ -43,6 +47,8 @@ interface Missing {
   notice: Notice
   /** notifiers not asked yet, in the order they told us */
   peers: string[]
+  /** the notifier that told us first: the entry counts against its share */
+  by: string
   timer: NodeJS.Timeout
 }
 
@@ -54,6 +60,8 @@ export class BroadcastTree {
   /** peers whose link is lazy; every other connected peer is eager */
   private readonly lazy = new Set<string>()
   private readonly missing = new Map<string, Missing>()
+  /** notifier → keys of the missing versions it told us of first, oldest first */
+  private readonly byNotifier = new Map<string, Set<string>>()
 
   constructor (private readonly settings: TreeSettings, private readonly actions: TreeActions) {}
 
@@ -86,12 +94,21 @@ export class BroadcastTree {
       if (!m.peers.includes(peer) && m.peers.length < this.settings.announceGraftMaxPeers) m.peers.push(peer)
       return
     }
-    if (this.missing.size >= this.settings.announceMissingMax) {
-      const [oldest, o] = this.missing.entries().next().value!
-      clearTimeout(o.timer)
-      this.missing.delete(oldest)
-    }
-    this.missing.set(key, { notice, peers: [peer], timer: this.after(this.settings.announceGraftTimeout, key) })
+    const own = this.byNotifier.get(peer) ?? new Set<string>()
+    if (own.size >= this.settings.announceMissingPerPeer) this.forget(own.values().next().value!)
+    if (this.missing.size >= this.settings.announceMissingMax) this.forget(this.missing.keys().next().value!)
+    this.missing.set(key, { notice, peers: [peer], by: peer, timer: this.after(this.settings.announceGraftTimeout, key) })
+    this.byNotifier.set(peer, own.add(key))
+  }
+
+  private forget (key: string): void {
+    const m = this.missing.get(key)
+    if (m === undefined) return
+    clearTimeout(m.timer)
+    this.missing.delete(key)
+    const own = this.byNotifier.get(m.by)
+    own?.delete(key)
+    if (own?.size === 0) this.byNotifier.delete(m.by)
   }
 
   /** Versions being waited for (tests, diagnostics). */
@@ -111,19 +128,20 @@ export class BroadcastTree {
   private due (key: string): void {
     const m = this.missing.get(key)
     if (m === undefined) return
-    if (!this.actions.stillMissing(m.notice)) { this.missing.delete(key); return }
+    if (!this.actions.stillMissing(m.notice)) { this.forget(key); return }
     for (let peer = m.peers.shift(); peer !== undefined; peer = m.peers.shift()) {
       if (!this.actions.sendGraft(peer, m.notice)) continue
       this.graft(peer)
       m.timer = this.after(this.settings.announceGraftRetry, key)
       return
     }
-    this.missing.delete(key) // nobody left to ask: anti-entropy repairs
+    this.forget(key) // nobody left to ask: anti-entropy repairs
   }
 
   stop (): void {
     for (const m of this.missing.values()) clearTimeout(m.timer)
     this.missing.clear()
+    this.byNotifier.clear()
     this.lazy.clear()
   }
 }

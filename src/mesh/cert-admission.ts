@@ -9,10 +9,16 @@
 //                         otherwise it resets the stream and closes the connection
 //
 // A certificate that expires while connected closes the connection (a timer per peer).
+//
+// Until verified, an inbound connection holds a slot a member may need (review 11-R3): it
+// is closed certHandshakeTimeout after it came up; at most maxUnverifiedPerIp of them per
+// IP (a new one past that is closed at once) and maxUnverified in all (past that the
+// oldest goes: a member's exchange takes one round trip, a stranger's never ends).
 import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { NetworkIdentity } from '../config/network.js'
 import { certificateProblem, decodeCertificate, MAX_CERT_BYTES, type Certificate } from '../crypto/certificate.js'
+import { ipKey } from './connection-limits.js'
 import type { MeshLibp2p } from './node.js'
 import { PROTOCOLS, type MeshSettings } from './settings.js'
 import { closeWrite, frame, send, StreamReader } from './wire.js'
@@ -25,8 +31,10 @@ interface Verified { notAfter: number, timer: NodeJS.Timeout }
 export class CertificateGate {
   private readonly verified = new Map<string, Verified>()
   private readonly waiters = new Map<string, Set<(ok: boolean) => void>>()
+  /** inbound connections whose peer has not proved a certificate yet, oldest first */
+  private readonly unverified = new Set<Connection>()
   private stopped = false
-  counters = { verified: 0, refusedInbound: 0, refusedOutbound: 0, expired: 0 }
+  counters = { verified: 0, refusedInbound: 0, refusedOutbound: 0, expired: 0, unverifiedClosed: 0 }
 
   constructor (
     private readonly libp2p: MeshLibp2p,
@@ -93,10 +101,33 @@ export class CertificateGate {
     const conn = evt.detail
     if (this.stopped) return
     if (conn.direction === 'outbound') { void this.exchange(conn); return }
-    // inbound: the dialer must present its certificate in time
+    // inbound: the dialer must present its certificate at once
+    if (this.isVerified(conn.remotePeer)) return
+    if (!this.takeUnverifiedSlot(conn)) return
     setTimeout(() => {
-      if (conn.status === 'open' && !this.isVerified(conn.remotePeer)) this.refuse(conn, `no certificate within ${this.settings.certTimeout} ms`)
-    }, this.settings.certTimeout).unref()
+      this.unverified.delete(conn)
+      if (conn.status === 'open' && !this.isVerified(conn.remotePeer)) this.refuse(conn, `no certificate within ${this.settings.certHandshakeTimeout} ms`)
+    }, this.settings.certHandshakeTimeout).unref()
+  }
+
+  /** Caps the inbound connections not yet verified, per IP and in all (see the top of this file). */
+  private takeUnverifiedSlot (conn: Connection): boolean {
+    const s = this.settings
+    for (const c of this.unverified) if (c.status !== 'open' || this.isVerified(c.remotePeer)) this.unverified.delete(c)
+    const ip = ipKey(conn.remoteAddr)
+    if (ip !== undefined && [...this.unverified].filter(c => ipKey(c.remoteAddr) === ip).length >= s.maxUnverifiedPerIp) {
+      this.counters.unverifiedClosed++
+      this.refuse(conn, `more than ${s.maxUnverifiedPerIp} connections from ${ip} without a certificate`)
+      return false
+    }
+    this.unverified.add(conn)
+    if (this.unverified.size > s.maxUnverified) {
+      const oldest = this.unverified.values().next().value!
+      this.unverified.delete(oldest)
+      this.counters.unverifiedClosed++
+      this.refuse(oldest, `more than ${s.maxUnverified} connections without a certificate: the oldest goes`)
+    }
+    return true
   }
 
   /** The dialer's side: send ours, read theirs. */
@@ -129,6 +160,7 @@ export class CertificateGate {
   }
 
   private admit (conn: Connection, cert: Certificate): void {
+    this.unverified.delete(conn)
     if (this.stopped || conn.status !== 'open') return
     const id = conn.remotePeer.toString()
     const fresh = !this.verified.has(id)
@@ -160,6 +192,7 @@ export class CertificateGate {
   }
 
   private refuse (conn: Connection, reason: string): void {
+    this.unverified.delete(conn)
     if (this.stopped) return
     if (conn.direction === 'inbound') this.counters.refusedInbound++
     else this.counters.refusedOutbound++
@@ -182,6 +215,7 @@ export class CertificateGate {
     this.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     for (const v of this.verified.values()) clearTimeout(v.timer)
     this.verified.clear()
+    this.unverified.clear()
     for (const set of this.waiters.values()) for (const w of [...set]) w(false)
     this.waiters.clear()
   }

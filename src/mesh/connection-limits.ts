@@ -35,6 +35,17 @@ function expandV6 (addr: string): string[] {
   return [...h, ...zeros, ...t].map(g => g.toLowerCase().replace(/^0+(?=.)/, ''))
 }
 
+/**
+ * The key under which a handshake's pending slot waits for its connection: the socket's
+ * address. An upgraded Connection's remoteAddr has /p2p/<peer id> appended, which the raw
+ * MultiaddrConnection's has not; without stripping it no slot was released when its
+ * connection came up, and one IP could open only maxPendingPerIp connections per
+ * handshakeTimeout (review 11-R2).
+ */
+function addressKey (ma: Multiaddr): string {
+  return ma.toString().replace(/\/p2p\/[^/]+$/, '')
+}
+
 type Deny = (...args: unknown[]) => boolean | Promise<boolean>
 
 /**
@@ -62,7 +73,7 @@ export function combineGaters (a: ConnectionGater, b: ConnectionGater): Connecti
 export class ConnectionLimits {
   /** IP key → handshakes in progress from it */
   private readonly pending = new Map<string, number>()
-  /** remote address → releases its pending slot (when the connection is up) */
+  /** remote address (without /p2p/<id>) → releases its pending slot (when the connection is up) */
   private readonly releases = new Map<string, () => void>()
   private libp2p?: MeshLibp2p
   counters = { refusedPending: 0, refusedPerIp: 0, refusedPerPeer: 0, closedPerIp: 0, closedPerPeer: 0 }
@@ -107,7 +118,7 @@ export class ConnectionLimits {
     if (pending >= s.maxPendingPerIp) { this.counters.refusedPending++; return false }
     if (pending + this.inboundFrom(ip) >= s.maxInboundPerIp) { this.counters.refusedPerIp++; return false }
     this.pending.set(ip, pending + 1)
-    const addr = maConn.remoteAddr.toString()
+    const addr = addressKey(maConn.remoteAddr)
     let released = false
     const release = (): void => {
       if (released) return
@@ -129,7 +140,7 @@ export class ConnectionLimits {
 
   private readonly onOpen = (evt: CustomEvent<Connection>): void => {
     const conn = evt.detail
-    this.releases.get(conn.remoteAddr.toString())?.()
+    this.releases.get(addressKey(conn.remoteAddr))?.()
     // libp2p files the connection in its own listener, which may run after this one
     setImmediate(() => this.enforce(conn))
   }

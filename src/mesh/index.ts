@@ -130,6 +130,8 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const offers = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0 }
   /** records being stored, by name and signature; `provide` hands a waiting fetch content that arrived inline meanwhile */
   const offering = new Map<string, { record: SignedRecord, done: Promise<void>, provide: (content: Uint8Array) => void }>()
+  /** the records in `offering`, by name: a notice looks up its name, not every record on its way in (review 11-R8) */
+  const offeringByName = new Map<string, Set<SignedRecord>>()
   let stopped = false
 
   const fetcher = new Fetcher(libp2p, replica, settings, log, punish, admits)
@@ -204,8 +206,14 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
         offers.failed++
         log.debug({ peer: from.toString(), name: record.name, err: err.message }, 'could not take record from peer')
       })
-      .finally(() => { offering.delete(key) })
+      .finally(() => {
+        offering.delete(key)
+        const same = offeringByName.get(record.name)
+        same?.delete(record)
+        if (same?.size === 0) offeringByName.delete(record.name)
+      })
     offering.set(key, { record, done: p, provide })
+    offeringByName.set(record.name, (offeringByName.get(record.name) ?? new Set()).add(record))
     return 'new'
   }
 
@@ -215,7 +223,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
 
   const announcer = new Announcer(libp2p, settings, log, punish, admits, {
     onRecord: offerWithCertificate,
-    judgeNotice: judgeNotice(replica, () => [...offering.values()].map(o => o.record)),
+    judgeNotice: judgeNotice(replica, name => offeringByName.get(name) ?? []),
     forGraft: answerGraft(replica, settings.announceInlineMax)
   })
   const syncer = new Syncer(libp2p, replica, settings, config.cluster.syncInterval, log, punish, admits,

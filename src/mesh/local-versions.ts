@@ -15,7 +15,7 @@ const sameId = (r: SignedRecord | undefined, id: Uint8Array): boolean => r !== u
  * A notice names a version this node lacks when the name is one it accepts, it has no
  * newer version, and that version is neither stored (current or held) nor on its way in.
  */
-export function judgeNotice (replica: Replica, incoming: () => Iterable<SignedRecord>): (n: Notice) => NoticeVerdict {
+export function judgeNotice (replica: Replica, incoming: (name: string) => Iterable<SignedRecord>): (n: Notice) => NoticeVerdict {
   return (n) => {
     const policy = replica.getPolicy()
     const ns = parseNamespaceName(n.name)
@@ -24,16 +24,19 @@ export function judgeNotice (replica: Replica, incoming: () => Iterable<SignedRe
     if (current !== undefined && sameId(current, n.id)) return { holds: current }
     if (current !== undefined && n.timestamp < current.timestamp) return 'stale'
     if (sameId(replica.getHeld(n.name), n.id)) return 'stale'
-    for (const r of incoming()) if (r.name === n.name && sameId(r, n.id)) return 'stale'
+    for (const r of incoming(n.name)) if (sameId(r, n.id)) return 'stale'
     return 'missing'
   }
 }
 
-/** A peer grafted (name, id): it gets the current version (the one it asked for, or a newer one), small content inline. */
+/**
+ * A peer grafted (name, id): it gets the current version (the one it asked for, or a newer
+ * one), small content inline — unless `skip` says it needs none, asked before the read.
+ */
 export function answerGraft (replica: Replica, inlineMax: number): AnnounceDelegate['forGraft'] {
-  return async (name) => {
+  return async (name, _id, skip) => {
     const record = replica.get(name)
-    if (record === undefined || !stillAuthorized(replica.getPolicy(), record)) return undefined
+    if (record === undefined || skip(record) || !stillAuthorized(replica.getPolicy(), record)) return undefined
     if (record.size === 0) return { record, content: new Uint8Array(0) }
     if (record.size > inlineMax) return { record } // the peer fetches it
     const got = await replica.readContent(name)

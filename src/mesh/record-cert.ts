@@ -5,8 +5,12 @@
 //   requester → server:  frame( sha256(record)[32] ), closes
 //   server → requester:  frame( certificate ) | frame( ) when it has none, closes
 //
-// A missing or unusable certificate is not punished (the record is just not accepted);
-// a malformed answer is.
+// A missing certificate is not punished (the record is just not accepted); a malformed
+// answer is, and so is a certificate for another key than the record's signer. One that
+// does not certify the record for another reason (another network, outside its window:
+// config skew is possible) is not kept either. Either way the next peer that sends the
+// record is asked in turn (review 11-R4). A record whose own signature does
+// not verify is not worth a question: it goes straight to the rule (refused, punished).
 import type { Arrival } from './announce.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
@@ -15,7 +19,7 @@ import type { SignedRecord } from '../crypto/record.js'
 import { recordKey, type CertificateBook } from '../store/certificate-book.js'
 import type { Replica } from '../store/replica.js'
 import { parseNamespaceName } from '../crypto/names.js'
-import { compareVersions } from '../rule/which-version-wins.js'
+import { authenticity, certificateFitsRecord, compareVersions } from '../rule/which-version-wins.js'
 
 /** the mesh's offer; its answer tells the broadcast tree whether the record was new to this node */
 type Offer = (record: SignedRecord, from: PeerId, content?: Uint8Array) => Arrival
@@ -24,8 +28,9 @@ import { PROTOCOLS, type MeshSettings } from './settings.js'
 import { closeWrite, frame, send, StreamReader, WireError } from './wire.js'
 
 export class RecordCertificates {
+  /** questions under way, by record key and peer: each sender is asked at most once at a time */
   private readonly inFlight = new Map<string, Promise<boolean>>()
-  counters = { fetched: 0, missing: 0, served: 0 }
+  counters = { fetched: 0, missing: 0, served: 0, unusable: 0 }
 
   constructor (
     private readonly libp2p: MeshLibp2p,
@@ -61,25 +66,28 @@ export class RecordCertificates {
       const ns = parseNamespaceName(record.name)
       const current = replica.get(record.name)
       if (ns === undefined || !replica.getPolicy().namespaces.has(ns.namespace) || this.book.has(record) ||
-        (current !== undefined && compareVersions(record, current) <= 0)) return offer(record, from, content)
-      void this.fetch(record, from).then(() => { offer(record, from, content) })
+        (current !== undefined && compareVersions(record, current) <= 0) ||
+        authenticity(record) !== undefined) return offer(record, from, content)
+      void this.fetch(record, from, replica).then(() => { offer(record, from, content) })
       return 'new' // its certificate is on the way: not a duplicate
     }
   }
 
-  /** Gets the certificate of `record` from `from` into the book; false when it has none. */
-  async fetch (record: SignedRecord, from: PeerId): Promise<boolean> {
+  /** Gets the certificate of `record` from `from` into the book; false when it has none (or junk). */
+  async fetch (record: SignedRecord, from: PeerId, replica: Replica): Promise<boolean> {
     if (this.book.has(record)) return true
     const key = recordKey(record)
-    let p = this.inFlight.get(key)
+    const ask = `${key}/${from.toString()}`
+    let p = this.inFlight.get(ask)
     if (p === undefined) {
-      p = this.ask(record, key, from).finally(() => this.inFlight.delete(key))
-      this.inFlight.set(key, p)
+      p = this.ask(record, key, from, replica).finally(() => this.inFlight.delete(ask))
+      this.inFlight.set(ask, p)
     }
     return await p
   }
 
-  private async ask (record: SignedRecord, key: string, peer: PeerId): Promise<boolean> {
+  private async ask (record: SignedRecord, key: string, peer: PeerId, replica: Replica): Promise<boolean> {
+    if (this.book.has(record)) return true // another sender's answer came meanwhile
     const conn = this.libp2p.getConnections(peer).find(c => c.status === 'open')
     if (conn === undefined) return false
     const deadline = Date.now() + this.settings.certTimeout
@@ -94,6 +102,15 @@ export class RecordCertificates {
       if (bytes.length === 0) { this.counters.missing++; return false }
       let cert
       try { cert = decodeCertificate(bytes) } catch (err) { throw new WireError('peer', `malformed certificate: ${(err as Error).message}`) }
+      const problem = certificateFitsRecord(replica.getPolicy(), record, cert)
+      if (problem !== undefined) {
+        // for another key: no honest peer keeps that (it checks as we do). Another network or
+        // window may be config skew (a rotation under way): not kept, not punished.
+        if (!Buffer.from(cert.subject).equals(record.signer)) throw new WireError('peer', `a certificate that does not certify the record: ${problem}`)
+        this.counters.unusable++
+        this.log.debug({ peer: peer.toString(), name: record.name, problem }, 'a peer\'s certificate for a namespace record is not usable here')
+        return false
+      }
       this.book.offer(record, cert) // judged with the record, by the rule
       this.counters.fetched++
       return true

@@ -106,8 +106,17 @@ export interface MeshSettings {
   announceGraftRetry: number
   /** notifiers remembered per missing version (each is asked in turn), at most */
   announceGraftMaxPeers: number
+  /**
+   * GRAFTs answered per peer: a burst of this many, then this many per second
+   * (token bucket); the rest are not answered (the link still becomes eager; anti-entropy
+   * repairs what a dropped GRAFT would have brought). Bounds the disk reads a peer causes.
+   */
+  announceGraftAnswerBurst: number
+  announceGraftAnswersPerSecond: number
   /** missing versions waited for at once, at most; beyond, the oldest are forgotten (anti-entropy repairs) */
   announceMissingMax: number
+  /** of those, at most this many first heard of from one notifier; beyond, its own oldest is forgotten */
+  announceMissingPerPeer: number
 
   // --- fetch ---------------------------------------------------------------------
   /** the request frame is read, and the response header arrives, within this */
@@ -144,6 +153,15 @@ export interface MeshSettings {
   // --- admission by certificate (network identity) ---------------------------------
   /** a new connection must complete the certificate exchange within this, or it is closed */
   certTimeout: number
+  /**
+   * an inbound connection whose dialer has not proved a certificate this long after the
+   * handshake is closed (the dialer sends it at once: a member needs one round trip)
+   */
+  certHandshakeTimeout: number
+  /** inbound connections not yet verified, in total: past it the oldest one is closed (a member's exchange takes a round trip) */
+  maxUnverified: number
+  /** inbound connections not yet verified, per IP (IPv6: per /64): past it the new one is closed at once */
+  maxUnverifiedPerIp: number
   /** inbound streams per connection of the network-identity protocols (apart from maxInboundStreams: those run only with a network) */
   maxInboundCertStreams: { cert: number, recordCert: number }
 
@@ -195,7 +213,10 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   announceGraftTimeout: 250,
   announceGraftRetry: 150,
   announceGraftMaxPeers: 4,
+  announceGraftAnswerBurst: 256,
+  announceGraftAnswersPerSecond: 64,
   announceMissingMax: 4_096,
+  announceMissingPerPeer: 256,
 
   fetchHeaderTimeout: 10_000,
   fetchMinRate: 256 * 1024,
@@ -214,6 +235,9 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   penaltyDuration: 5 * 60_000,
 
   certTimeout: 10_000,
+  certHandshakeTimeout: 2_000,
+  maxUnverified: 16,
+  maxUnverifiedPerIp: 4,
   maxInboundCertStreams: { cert: 2, recordCert: 4 },
 
   maxInboundStreams: { announce: 4, fetch: 8, sync: 2, peers: 2 }

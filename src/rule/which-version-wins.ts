@@ -56,7 +56,7 @@ export type Verdict =
  * included, so it must stay cheap. Whether the signer is an acceptable Ed25519 point is
  * checked by authenticity(), once the signature verified.
  */
-export function authorization (policy: Policy, name: string, signer: Uint8Array, record?: SignedRecord): Verdict | undefined {
+export function authorization (policy: Policy, name: string, signer: Uint8Array, record?: SignedRecord, now?: number): Verdict | undefined {
   if (record !== undefined) {
     const unbound = networkProblem(policy, record)
     if (unbound !== undefined) return unbound
@@ -70,7 +70,7 @@ export function authorization (policy: Policy, name: string, signer: Uint8Array,
   if (ns !== undefined && policy.namespaces.has(ns.namespace)) {
     if (!Buffer.from(ns.key).equals(signer)) return refuse('not-signer', `"${name}" is in namespace "${ns.namespace}" and may only be signed by the key it names`)
     if (policy.network === undefined || record === undefined) return undefined
-    return certified(policy, policy.network.trusted, record)
+    return certified(policy, policy.network.trusted, record, now)
   }
   return refuse('not-configured', `"${name}" is not a configured file name`)
 }
@@ -111,16 +111,42 @@ function networkProblem (policy: Policy, record: SignedRecord): Verdict | undefi
  * A namespace file under a network: the certificate that came with it must be for its
  * signer, by an accepted network key, and valid at the record's timestamp — a pure
  * function of record and certificate, so every node decides the same whenever the
- * record reaches it (DECISIONS.md "Certified namespaces").
+ * record reaches it (DECISIONS.md "Certified namespaces"). With `now` (a version arriving
+ * now, judge()), the certificate must also not have ended yet: otherwise the holder of an
+ * expired certificate could sign new versions dated inside its old window for ever
+ * (review 11-R6). Stored versions (start-up, reload, release) are judged without `now`.
  */
-function certified (policy: Policy, trusted: readonly Uint8Array[], record: SignedRecord): Verdict | undefined {
+function certified (policy: Policy, trusted: readonly Uint8Array[], record: SignedRecord, now?: number): Verdict | undefined {
   const cert = policy.certificateOf?.(record)
   if (cert === undefined) {
     return refuse('not-certified', `"${record.name}" is a namespace file: its signer ${encodeBase64Key(record.signer)} needs a certificate of this network, sent with the file (file update --cert CERT)`)
   }
+  const problem = namespaceCertificateProblem(trusted, record, cert, now)
+  return problem === undefined ? undefined : refuse('not-certified', problem)
+}
+
+function namespaceCertificateProblem (trusted: readonly Uint8Array[], record: SignedRecord, cert: Certificate, now?: number): string | undefined {
   const problem = certificateProblem(cert, record.signer, { networks: trusted, now: record.timestamp })
-  if (problem !== undefined) return refuse('not-certified', `"${record.name}": ${problem.replace('the certificate is not valid before', 'the record is dated before its certificate starts,').replace('the certificate expired at', 'the record is dated after its certificate ended at')}`)
+  if (problem !== undefined) return `"${record.name}": ${problem.replace('the certificate is not valid before', 'the record is dated before its certificate starts,').replace('the certificate expired at', 'the record is dated after its certificate ended at')}`
+  if (now !== undefined && now >= cert.notAfter) return `"${record.name}": its signer's certificate expired at ${new Date(cert.notAfter).toISOString()}; no new version is taken under it (renew the certificate)`
   return undefined
+}
+
+/**
+ * Whether `cert`, sent with `record` now, is one this node may keep beside it: the record
+ * is a file of a configured namespace under this node's network, and the certificate is
+ * for its signer (the key in the name), of an accepted network, valid at the record's
+ * timestamp and (given `now`) not ended at `now`. Checked before a certificate is kept
+ * (API upload, fetch from a peer), so junk never replaces or hides a good one (review
+ * 11-R1, R4). Without `now` the answer does not depend on the clock: a peer that serves a
+ * certificate failing it is at fault.
+ */
+export function certificateFitsRecord (policy: Policy, record: SignedRecord, cert: Certificate, now?: number): string | undefined {
+  if (policy.network === undefined) return 'this node has no network: certificates play no part'
+  const ns = parseNamespaceName(record.name)
+  if (ns === undefined || !policy.namespaces.has(ns.namespace)) return `"${record.name}" is not a file of a configured namespace: it takes no certificate`
+  if (!Buffer.from(ns.key).equals(record.signer)) return `"${record.name}" is in namespace "${ns.namespace}" and may only be signed by the key it names`
+  return namespaceCertificateProblem(policy.network.trusted, record, cert, now)
 }
 
 /**
@@ -138,7 +164,7 @@ export function stillAuthorized (policy: Policy, record: SignedRecord): boolean 
  * name has one, is the timestamp at or below which no version is accepted any more.
  */
 export function judge (candidate: SignedRecord, current: SignedRecord | undefined, policy: Policy, now: number, content?: Uint8Array, floor?: number): Verdict {
-  const denied = authorization(policy, candidate.name, candidate.signer, candidate)
+  const denied = authorization(policy, candidate.name, candidate.signer, candidate, now)
   if (denied !== undefined) return denied
   const forged = authenticity(candidate)
   if (forged !== undefined) return forged

@@ -53,7 +53,10 @@ export class CertificateBook {
     return cert === undefined ? undefined : encodeCertificate(cert)
   }
 
-  /** The certificate that came with `record`, before the record is judged. */
+  /**
+   * The certificate that came with `record`, before the record is judged: held in memory
+   * only. The caller has checked it (certificateFitsRecord); a stored one is never replaced.
+   */
   offer (record: SignedRecord, cert: Certificate): void {
     const key = recordKey(record)
     if (this.stored.has(key)) return
@@ -62,9 +65,20 @@ export class CertificateBook {
     if (this.pending.size > PENDING_MAX) this.pending.delete(this.pending.keys().next().value!)
   }
 
-  /** The API path: written before the record is submitted, so a crash cannot leave the record without it. */
+  /** Forgets `cert` offered for `record` when the record was not taken (refused, ignored, identical). */
+  withdraw (record: SignedRecord, cert: Certificate): void {
+    const key = recordKey(record)
+    if (this.pending.get(key)?.cert === cert) this.pending.delete(key)
+  }
+
+  /**
+   * The API path, once the replica accepted or holds `record`: writes its certificate to
+   * disk. A certificate already stored for the record stays (it was checked when it came):
+   * nothing is written for a record that is already held with one (review 11-R1).
+   */
   async persist (record: SignedRecord, cert: Certificate): Promise<void> {
     const key = recordKey(record)
+    if (this.stored.has(key)) return
     this.pending.delete(key)
     await writeFileAtomic(this.path(key, record.name), Buffer.from(encodeCertificate(cert)), 0o644)
     this.stored.set(key, { name: record.name, cert, since: this.clock() })

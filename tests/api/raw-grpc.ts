@@ -5,10 +5,10 @@ import { connect as netConnect } from 'node:net'
 
 const SERVICE = '/datamesher.v1.DataMesher/'
 
-/** "127.0.0.1:port" or "unix:///path" */
-export function session (target: string): ClientHttp2Session {
+/** "127.0.0.1:port" or "unix:///path"; `window` 0: the daemon cannot send a byte of any answer */
+export function session (target: string, window = 65_535): ClientHttp2Session {
   // a small window: the daemon can push little to a reader that never reads
-  const settings = { initialWindowSize: 65_535 }
+  const settings = { initialWindowSize: window }
   if (target.startsWith('unix://')) {
     const path = target.slice('unix://'.length)
     return http2Connect('http://localhost', { settings, createConnection: () => netConnect(path) })

@@ -4,6 +4,8 @@
 import { afterEach, expect, it } from 'vitest'
 import { encodeRecord, signRecord } from '../../src/crypto/record.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS } from '../../src/mesh/settings.js'
+import { encodeGraft, versionId } from '../../src/mesh/announce.js'
+import { frame } from '../../src/mesh/wire.js'
 import { Cluster, bytes, connected, converged, waitFor, type TestNode } from './helpers.js'
 import { RogueSet } from './rogue.js'
 
@@ -85,4 +87,24 @@ it('an announce stream that brought nothing for announceIdleTimeout is dropped w
   expect(n0.mesh.stats().announce.streamsOpened).toBe(opened + 1)
   expect(n0.mesh.stats().peers.penalized + n1.mesh.stats().peers.penalized).toBe(0)
   expect(n1.mesh.stats().fetch.fetched).toBe(0)
+})
+
+it('review 11-R7: a peer streaming 1000 GRAFTs for one file causes a handful of content reads, not one per GRAFT', async () => {
+  cluster = new Cluster({ transports: ['tcp'] })
+  const victim = await cluster.add('victim')
+  const record = await victim.upload({ name: 'a.txt', content: bytes('small enough to go inline') })
+  // count the disk reads the victim's replica does from here (the real method still runs)
+  let reads = 0
+  const real = victim.replica.readContent.bind(victim.replica)
+  victim.replica.readContent = async (...args: Parameters<typeof real>) => { reads++; return await real(...args) }
+  const rogue = await rogues.start()
+  const received: number[] = []
+  await rogue.libp2p.handle(PROTOCOLS.announce, (stream) => { stream.addEventListener('message', evt => { received.push(evt.data.byteLength) }) })
+  const graft = frame(encodeGraft('a.txt', versionId(record)))
+  await rogue.send(victim, PROTOCOLS.announce, Array.from({ length: 1000 }, () => graft))
+  await waitFor(() => victim.mesh.stats().announce.graftsIgnored + reads >= 1000 || reads > 50, 'the victim went through the GRAFTs', [victim], 20_000)
+  await new Promise(resolve => setTimeout(resolve, 500))
+  console.log(`[announce] R7: 1000 GRAFTs for one file: ${reads} content reads, ${victim.mesh.stats().announce.graftsIgnored} ignored, ${received.length} messages back`)
+  expect(reads).toBeLessThanOrEqual(5)
+  expect(received.length).toBeGreaterThan(0) // the first one was answered
 })

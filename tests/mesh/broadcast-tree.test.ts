@@ -9,7 +9,7 @@ import { WireError } from '../../src/mesh/wire.js'
 import { signRecord } from '../../src/crypto/record.js'
 import { generateSigningKey } from '../../src/crypto/keys.js'
 
-const T = { announceGraftTimeout: 250, announceGraftRetry: 150, announceGraftMaxPeers: 3, announceMissingMax: 4 }
+const T = { announceGraftTimeout: 250, announceGraftRetry: 150, announceGraftMaxPeers: 3, announceMissingMax: 4, announceMissingPerPeer: 4 }
 const notice = (name: string, k = 1): Notice => ({ name, timestamp: 1000 + k, id: new Uint8Array(32).fill(k) })
 
 let missing: Set<string>
@@ -87,6 +87,18 @@ describe('broadcast tree', () => {
     for (const p of ['a', 'b', 'c', 'd', 'e']) tree.heardOf(p, notice('z'))
     vi.advanceTimersByTime(T.announceGraftTimeout + 10 * T.announceGraftRetry)
     expect(sent).toEqual([['a', 'z'], ['b', 'z'], ['c', 'z']]) // announceGraftMaxPeers
+  })
+
+  it('review 11-R8: one notifier\'s fake notices evict only its own missing versions, not an honest peer\'s', () => {
+    tree.stop()
+    const S = { ...T, announceMissingMax: 8, announceMissingPerPeer: 3 }
+    tree = new BroadcastTree(S, { stillMissing: n => missing.has(n.name), sendGraft: (peer, n) => { sent.push([peer, n.name]); return true } })
+    for (const h of ['h1', 'h2']) { missing.add(h); tree.heardOf('b', notice(h, 7)) }
+    for (let k = 1; k <= 50; k++) { missing.add(`f${k}`); tree.heardOf('a', notice(`f${k}`, k)) } // versions that do not exist
+    expect(tree.waiting()).toBe(2 + S.announceMissingPerPeer)
+    vi.advanceTimersByTime(S.announceGraftTimeout)
+    expect(sent.filter(([peer]) => peer === 'b').map(s => s[1]).sort()).toEqual(['h1', 'h2'])
+    expect(sent.filter(([peer]) => peer === 'a').map(s => s[1]).sort()).toEqual(['f48', 'f49', 'f50']) // its newest ones
   })
 })
 

@@ -182,3 +182,19 @@ it('L4: status() does not reorder the connection list libp2p owns', async () => 
   expect(a.mesh.libp2p.getConnections(b.mesh.libp2p.peerId).map(c => c.id)).toEqual(before)
 })
 
+
+it('review 11-R2: a connection that came up frees its pending-handshake slot: 12 sequential dials from one IP all get through at once', async () => {
+  cluster = new Cluster({ transports: ['tcp'] })
+  const victim = await cluster.add('victim')
+  const dialers: Rogue[] = []
+  for (let i = 0; i < 12; i++) dialers.push(await rogues.start('127.0.0.1'))
+  const times: number[] = []
+  for (const r of dialers) {
+    const t0 = performance.now()
+    await r.dialAgain(victim) // stays open: only its coming up may free the slot
+    times.push(Math.round(performance.now() - t0))
+  }
+  console.log(`[connections] R2: 12 sequential dials from 127.0.0.1 took ${times.join(', ')} ms`)
+  expect(times.length).toBe(12) // before the fix the 9th dial was refused (8 slots held for handshakeTimeout + 1 s)
+  expect(Math.max(...times)).toBeLessThan(DEFAULT_MESH_SETTINGS.handshakeTimeout) // promptly, not after a slot timed out
+})

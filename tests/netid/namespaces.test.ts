@@ -8,7 +8,7 @@ import { base64url } from '../../src/crypto/names.ts'
 import { signRecord } from '../../src/crypto/record.ts'
 import type { NetworkIdentity } from '../../src/config/network.ts'
 import { policyOf } from '../../src/config/config.ts'
-import { judge, type Policy } from '../../src/rule/which-version-wins.ts'
+import { judge, stillAuthorized, type Policy } from '../../src/rule/which-version-wins.ts'
 import { Cluster, bytes, connected, converged, waitFor, type TestNode } from '../mesh/helpers.ts'
 import { DAY } from './helpers.ts'
 
@@ -42,6 +42,17 @@ describe('the rule: namespace files under a network', () => {
     // a configured file name needs no certificate
     const file = signRecord(signer, { name: 'motd', content: bytes('x'), network: net.publicKey })
     expect(judge(file, undefined, { ...withCert(undefined), files: new Map([['motd', new Set([Buffer.from(signer.publicKey).toString('base64')])]]) }, now).action).toBe('accept')
+  })
+  it('review 11-R6: the holder of an expired certificate cannot add versions dated inside its old window; a stored one stays served', () => {
+    const now = Date.now()
+    const ended = certify(signer, { notBefore: now - 10 * DAY, validity: 9 * DAY }) // ended a day ago
+    const backdated = signRecord(signer, { name, content: bytes('y'), network: net.publicKey, timestamp: now - 2 * DAY })
+    const older = signRecord(signer, { name, content: bytes('x'), network: net.publicKey, timestamp: now - 3 * DAY })
+    expect(judge(backdated, older, withCert(ended), now)).toMatchObject({ action: 'refuse', code: 'not-certified', reason: expect.stringMatching(/certificate expired at .*no new version/) })
+    expect(judge(backdated, undefined, withCert(ended), now)).toMatchObject({ action: 'refuse', code: 'not-certified' })
+    // judged while the certificate was valid, it was taken; stored, it is still served (start-up, reload)
+    expect(judge(backdated, older, withCert(ended), now - 2 * DAY + 1000).action).toBe('accept')
+    expect(stillAuthorized(withCert(ended), backdated)).toBe(true)
   })
 })
 
