@@ -23,8 +23,8 @@ import { abortOf, CallBudget, callGuard, rateLimitedLog } from './call-guard.js'
 import { ApiError, refusal, toServiceError } from './errors.js'
 import { API_LIMITS } from './limits.js'
 import { removeStaleSocket } from './stale-socket.js'
-import { DataMesherService, messageLimit, packageDefinition } from '../api-contract/service.js'
-import type { DataMesherHandlers, EventKind, FileEvent, FileVersion, Peer, Status, UpdateFileResponse, WatchFilesRequest } from '../api-contract/messages.js'
+import { DataMesherService, messageLimit, packageDefinition } from '../proto/service.js'
+import type { DataMesherHandlers, EventKind, FileEvent, FileVersion, Peer, Status, UpdateFileResponse, WatchFilesRequest } from '../proto/messages.js'
 
 export interface NodeInfo {
   peerId: string

@@ -3,8 +3,8 @@ import * as grpc from '@grpc/grpc-js'
 import { DEFAULTS } from '../config/defaults.js'
 import { encodeRecord, signRecord, type SignedRecord } from '../crypto/record.js'
 import type { SigningKey } from '../crypto/keys.js'
-import { DataMesherService, messageLimit } from '../api-contract/service.js'
-import type * as msg from '../api-contract/messages.js'
+import { DataMesherService, messageLimit } from '../proto/service.js'
+import type * as msg from '../proto/messages.js'
 import { grpcTarget, resolveUrl } from './url.js'
 
 // The messages as the generated types (from the .proto) say proto-loader decodes them;
