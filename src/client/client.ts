@@ -119,7 +119,11 @@ export class FileWatch implements AsyncIterable<FileEvent> {
 
   constructor (private readonly call: grpc.ClientReadableStream<msg.FileEvent>, private readonly url: string) {
     call.on('data', (e: msg.FileEvent) => {
-      if (e.version === null) { this.ended ??= new ClientError(grpc.status.INTERNAL, `the daemon at ${url} sent an event without a version`); call.cancel() } else this.queue.push({ ...e, version: e.version })
+      if (e.version !== null) this.queue.push({ ...e, version: e.version })
+      else {
+        this.ended ??= new ClientError(grpc.status.INTERNAL, `the daemon at ${url} sent an event without a version`)
+        call.cancel()
+      }
       this.notify()
     })
     call.on('end', () => { this.ended ??= new Error('watch ended'); this.notify() })
