@@ -24,13 +24,14 @@ import { abortOf, CallBudget, callGuard, rateLimitedLog } from './call-guard.js'
 import { ApiError, refusal, toServiceError } from './errors.js'
 import { API_LIMITS } from './limits.js'
 import { removeStaleSocket } from './stale-socket.js'
-import { DataMesherService, messageLimit, packageDefinition, type WireEventKind, type WireFileVersion, type WirePeer } from './proto.js'
+import { DataMesherService, messageLimit, packageDefinition } from '../proto/service.js'
+import type { DataMesherHandlers, EventKind, FileEvent, FileVersion, Peer, Status, UpdateFileResponse, WatchFilesRequest } from '../proto/messages.js'
 
 export interface NodeInfo {
   peerId: string
   publicKey: string
   addresses: string[]
-  peers: WirePeer[]
+  peers: Peer[]
   /** the mesh's counters, flat ("announce.full_sent": 12) */
   counters?: Record<string, number>
   /** network identity: base64 network id, this node's certificate end (unix ms) and name */
@@ -53,7 +54,7 @@ export interface ApiOptions {
   certificates?: CertificateBook
 }
 
-const EVENT_KIND: Record<ChangeKind, WireEventKind> = { updated: 'UPDATED', deleted: 'DELETED', expired: 'EXPIRED', revoked: 'REVOKED' }
+const EVENT_KIND: Record<ChangeKind, EventKind> = { updated: 'UPDATED', deleted: 'DELETED', expired: 'EXPIRED', revoked: 'REVOKED' }
 
 type ListenerKind = 'socket' | 'tcp'
 
@@ -65,7 +66,7 @@ interface Listener {
   bound: boolean
 }
 
-type Watcher = grpc.ServerWritableStream<{ names: string[], includeCurrent: boolean }, unknown>
+type Watcher = grpc.ServerWritableStream<WatchFilesRequest, FileEvent>
 
 export class ApiServer {
   private readonly listeners: Record<ListenerKind, Listener>
@@ -143,10 +144,15 @@ export class ApiServer {
     this.socketBound = false
   }
 
-  private version (record: SignedRecord): WireFileVersion {
+  /** Every field of the message set: a field added to the .proto fails type-checking here. */
+  private version (record: SignedRecord): FileVersion {
     const r = this.o.replica
     return {
-      ...record,
+      name: record.name,
+      timestamp: record.timestamp,
+      expires: record.expires,
+      tombstone: record.tombstone,
+      size: record.size,
       sha256: Buffer.from(record.sha256),
       signer: Buffer.from(record.signer),
       signature: Buffer.from(record.signature),
@@ -156,7 +162,7 @@ export class ApiServer {
     }
   }
 
-  private async offer (bytes: Buffer, content: Buffer, mustBeTombstone: boolean, certificate?: Buffer): Promise<unknown> {
+  private async offer (bytes: Buffer, content: Buffer, mustBeTombstone: boolean, certificate?: Buffer): Promise<UpdateFileResponse> {
     let record: SignedRecord
     try { record = decodeRecord(bytes) } catch (err) {
       if (err instanceof RecordFormatError) throw new ApiError(grpc.status.INVALID_ARGUMENT, `malformed record: ${err.message}`)
@@ -211,8 +217,8 @@ export class ApiServer {
     return cert
   }
 
-  private handlers (listener: ListenerKind): grpc.UntypedServiceImplementation {
-    const unary = <Req>(fn: (req: Req) => Promise<unknown>): grpc.handleUnaryCall<Req, unknown> => (call, cb) => {
+  private handlers (listener: ListenerKind): DataMesherHandlers {
+    const unary = <Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> => (call, cb) => {
       fn(call.request).then(res => cb(null, res), err => {
         const e = toServiceError(err)
         if (e.code === grpc.status.INTERNAL) this.o.log.error({ err }, 'API call failed')
@@ -224,9 +230,9 @@ export class ApiServer {
       if (problem !== undefined) throw new ApiError(grpc.status.INVALID_ARGUMENT, problem)
     }
     return {
-      UpdateFile: unary<{ record: Buffer, content: Buffer, certificate?: Buffer }>(async req => await this.offer(req.record, req.content, false, req.certificate)),
-      DeleteFile: unary<{ record: Buffer, certificate?: Buffer }>(async req => await this.offer(req.record, Buffer.alloc(0), true, req.certificate)),
-      GetFile: unary<{ name: string }>(async req => {
+      UpdateFile: unary(async req => await this.offer(req.record, req.content, false, req.certificate)),
+      DeleteFile: unary(async req => await this.offer(req.record, Buffer.alloc(0), true, req.certificate)),
+      GetFile: unary(async req => {
         checkName(req.name)
         if (listener === 'tcp') {
           // TCP cannot tell which local user asks; the socket's mode and files/ can (F4)
@@ -239,7 +245,7 @@ export class ApiServer {
         return { version: this.version(record), content: read?.content ?? Buffer.alloc(0) }
       }),
       ListFiles: unary(async () => ({ files: this.o.replica.list().sort(byName).map(r => this.version(r)) })),
-      GetStatus: unary(async () => {
+      GetStatus: unary(async (): Promise<Status> => {
         const info = this.o.nodeInfo()
         return {
           nodeId: info.peerId,
@@ -292,7 +298,7 @@ export class ApiServer {
       }, API_LIMITS.watchDrainTimeoutMs)
       drainTimer.unref()
     }
-    const write = (event: unknown): void => {
+    const write = (event: FileEvent): void => {
       written++
       call.write(event, () => { flushed++ })
       checkDrain()

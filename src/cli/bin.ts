@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `data-mesher` command. Exit codes: 0 ok, 1 refused (reason on stderr), 2 usage.
+import './hold-young-generation.js'
 import '../polyfill.js'
 import { ClientError } from '../client/client.js'
 import { parse, Refused, UsageError, type Command } from './args.js'

@@ -3,13 +3,20 @@ import * as grpc from '@grpc/grpc-js'
 import { DEFAULTS } from '../config/defaults.js'
 import { encodeRecord, signRecord, type SignedRecord } from '../crypto/record.js'
 import type { SigningKey } from '../crypto/keys.js'
-import { DataMesherService, messageLimit, type WireFileEvent, type WireFileVersion, type WireOutcome, type WireStatus } from '../api/proto.js'
+import { DataMesherService, messageLimit } from '../proto/service.js'
+import type * as msg from '../proto/messages.js'
 import { grpcTarget, resolveUrl } from './url.js'
 
-export type FileVersion = WireFileVersion
-export type FileEvent = WireFileEvent
-export type Status = WireStatus
-export interface UpdateResult { outcome: WireOutcome, version: FileVersion, heldUntil: number }
+// The messages as the generated types (from the .proto) say proto-loader decodes them;
+// where the .proto has a message field the daemon always sets (version), the client checks
+// that it is there, so callers need not test for null.
+export type FileVersion = msg.FileVersion
+export type Status = msg.Status
+export type Peer = msg.Peer
+export type FileEvent = WithVersion<msg.FileEvent>
+export type UpdateResult = WithVersion<msg.UpdateFileResponse>
+export type FileContent = WithVersion<msg.GetFileResponse>
+type WithVersion<T extends { version: FileVersion | null }> = Omit<T, 'version'> & { version: FileVersion }
 
 /** A refusal from the daemon: `code` is the gRPC status, `message` the daemon's reason. */
 export class ClientError extends Error {
@@ -25,7 +32,7 @@ export interface ConnectOptions {
 }
 
 export class DataMesherClient {
-  private readonly raw: grpc.Client & Record<string, Function>
+  private readonly raw: msg.DataMesherStub
   private readonly timeout: number
 
   constructor (readonly url: string, o: ConnectOptions = {}) {
@@ -33,14 +40,16 @@ export class DataMesherClient {
     this.raw = new DataMesherService(grpcTarget(url), grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': limit,
       'grpc.max_send_message_length': limit
-    }) as unknown as grpc.Client & Record<string, Function>
+    })
     this.timeout = o.timeout ?? 30_000
   }
 
-  private async call<T> (method: string, req: unknown): Promise<T> {
+  /** One unary call of the generated stub, with the deadline: `invoke` passes the options and callback on. */
+  private async call<Res> (invoke: (o: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall): Promise<Res> {
     return await new Promise((resolve, reject) => {
-      this.raw[method](req, { deadline: Date.now() + this.timeout }, (err: grpc.ServiceError | null, res: T) => {
+      invoke({ deadline: Date.now() + this.timeout }, (err, res) => {
         if (err !== null) reject(clientError(err, this.url))
+        else if (res === undefined) reject(new ClientError(grpc.status.INTERNAL, `the daemon at ${this.url} sent no answer`))
         else resolve(res)
       })
     })
@@ -48,11 +57,11 @@ export class DataMesherClient {
 
   /** `certificate`: the signer's certificate bytes, for a namespace file on a node with a network. */
   async updateFile (record: SignedRecord | Uint8Array, content: Uint8Array, certificate?: Uint8Array): Promise<UpdateResult> {
-    return await this.call('UpdateFile', { record: recordBytes(record), content: Buffer.from(content), certificate: Buffer.from(certificate ?? []) })
+    return withVersion(await this.call<msg.UpdateFileResponse>((o, cb) => this.raw.UpdateFile({ record: recordBytes(record), content: Buffer.from(content), certificate: Buffer.from(certificate ?? []) }, o, cb)), this.url)
   }
 
   async deleteFile (tombstone: SignedRecord | Uint8Array, certificate?: Uint8Array): Promise<UpdateResult> {
-    return await this.call('DeleteFile', { record: recordBytes(tombstone), certificate: Buffer.from(certificate ?? []) })
+    return withVersion(await this.call<msg.UpdateFileResponse>((o, cb) => this.raw.DeleteFile({ record: recordBytes(tombstone), certificate: Buffer.from(certificate ?? []) }, o, cb)), this.url)
   }
 
   /** Signs locally (the key never leaves this process) and uploads. */
@@ -64,16 +73,16 @@ export class DataMesherClient {
     return await this.deleteFile(signRecord(key, { name, tombstone: true, ...o }))
   }
 
-  async getFile (name: string): Promise<{ version: FileVersion, content: Buffer }> {
-    return await this.call('GetFile', { name })
+  async getFile (name: string): Promise<FileContent> {
+    return withVersion(await this.call<msg.GetFileResponse>((o, cb) => this.raw.GetFile({ name }, o, cb)), this.url)
   }
 
   async listFiles (): Promise<FileVersion[]> {
-    return (await this.call<{ files: FileVersion[] }>('ListFiles', {})).files
+    return (await this.call<msg.ListFilesResponse>((o, cb) => this.raw.ListFiles({}, o, cb))).files
   }
 
   async getStatus (): Promise<Status> {
-    return await this.call('GetStatus', {})
+    return await this.call<msg.Status>((o, cb) => this.raw.GetStatus({}, o, cb))
   }
 
   /**
@@ -81,7 +90,7 @@ export class DataMesherClient {
    * watch, so no change made after it resolves can be missed.
    */
   async watchFiles (o: { names?: string[], includeCurrent?: boolean } = {}): Promise<FileWatch> {
-    const call = this.raw.WatchFiles({ names: o.names ?? [], includeCurrent: o.includeCurrent ?? false }) as grpc.ClientReadableStream<FileEvent>
+    const call = this.raw.WatchFiles({ names: o.names ?? [], includeCurrent: o.includeCurrent ?? false })
     await new Promise<void>((resolve, reject) => {
       call.once('metadata', () => resolve())
       call.once('error', (err: grpc.ServiceError) => reject(clientError(err, this.url)))
@@ -108,8 +117,15 @@ export class FileWatch implements AsyncIterable<FileEvent> {
   private ended?: Error
   private wake?: () => void
 
-  constructor (private readonly call: grpc.ClientReadableStream<FileEvent>, private readonly url: string) {
-    call.on('data', (e: FileEvent) => { this.queue.push(e); this.notify() })
+  constructor (private readonly call: grpc.ClientReadableStream<msg.FileEvent>, private readonly url: string) {
+    call.on('data', (e: msg.FileEvent) => {
+      if (e.version !== null) this.queue.push({ ...e, version: e.version })
+      else {
+        this.ended ??= new ClientError(grpc.status.INTERNAL, `the daemon at ${url} sent an event without a version`)
+        call.cancel()
+      }
+      this.notify()
+    })
     call.on('end', () => { this.ended ??= new Error('watch ended'); this.notify() })
     call.on('error', (err: grpc.ServiceError) => {
       this.ended ??= err.code === grpc.status.CANCELLED ? new Error('watch cancelled') : clientError(err, this.url)
@@ -160,6 +176,12 @@ export class FileWatch implements AsyncIterable<FileEvent> {
 
 export function connect (url?: string, o?: ConnectOptions): DataMesherClient {
   return new DataMesherClient(resolveUrl(url), o)
+}
+
+/** The version the daemon always sends with this answer; a daemon that does not is broken. */
+function withVersion<T extends { version: FileVersion | null }> (res: T, url: string): WithVersion<T> {
+  if (res.version === null) throw new ClientError(grpc.status.INTERNAL, `the daemon at ${url} answered without the version`)
+  return { ...res, version: res.version }
 }
 
 function recordBytes (r: SignedRecord | Uint8Array): Buffer {

@@ -11,6 +11,7 @@ import { watchCertificateExpiry } from './certificate-expiry.js'
 import { Replica } from '../store/replica.js'
 import { createLogger } from './logger.js'
 import { SdNotify } from './sd-notify.js'
+import { releaseYoungGeneration } from './young-generation.js'
 
 export interface DaemonOptions {
   /** where the config came from; SIGHUP re-reads it */
@@ -132,6 +133,7 @@ export async function runDaemon (config: Config, configPath?: string): Promise<v
     await sd.status(`failed: ${(err as Error).message}`)
     throw err
   }
+  releaseYoungGeneration() // serving: the young generation may grow again under load
   await sd.ready(`serving ${daemon.replica.list().length} files`)
   sd.startWatchdog()
   let reloading = Promise.resolve()

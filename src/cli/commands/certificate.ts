@@ -3,9 +3,9 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { parseDuration } from '../../config/durations.js'
 import { certificateToPem, issueCertificate, parseCertificate, type Certificate } from '../../crypto/certificate.js'
 import { encodeBase64Key, readSigningKey } from '../../crypto/keys.js'
-import { peerIdOfKey } from '../../crypto/node-id.js'
 import { readPublicKeyFile } from '../../crypto/public-keys.js'
 import { JSON_OPTION, out, Refused, requireString, UsageError, type Command } from '../args.js'
+import { peerIdOf } from '../on-demand.js'
 
 const sign: Command = {
   name: 'certificate sign',
@@ -32,15 +32,15 @@ const sign: Command = {
     try { await writeFile(output, certificateToPem(cert), { mode: 0o644 }) } catch (err) {
       throw new Refused(`cannot write ${output}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
     }
-    out(`certified ${peerIdOfKey(subject)} as "${name}" until ${new Date(cert.notAfter).toISOString()} → ${output}`)
+    out(`certified ${await peerIdOf(subject)} as "${name}" until ${new Date(cert.notAfter).toISOString()} → ${output}`)
   }
 }
 
-export function certificateJson (c: Certificate): Record<string, unknown> {
+export async function certificateJson (c: Certificate): Promise<Record<string, unknown>> {
   return {
     name: c.name,
     subjectKey: encodeBase64Key(c.subject),
-    peerId: peerIdOfKey(c.subject),
+    peerId: await peerIdOf(c.subject),
     networkId: encodeBase64Key(c.network),
     notBefore: new Date(c.notBefore).toISOString(),
     notAfter: new Date(c.notAfter).toISOString()
@@ -58,7 +58,7 @@ const show: Command = {
     try { cert = parseCertificate(new Uint8Array(await readFile(path))) } catch (err) {
       throw new Refused(`${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
     }
-    const j = certificateJson(cert)
+    const j = await certificateJson(cert)
     if (values.json === true) { out(JSON.stringify(j)); return }
     const labels: Record<string, string> = { name: 'name', subjectKey: 'subject key', peerId: 'peer id', networkId: 'network id', notBefore: 'not before', notAfter: 'not after' }
     for (const [k, v] of Object.entries(j)) out(`${labels[k].padEnd(12)}${String(v)}`)

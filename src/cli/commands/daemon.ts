@@ -1,7 +1,6 @@
-import { loadConfig } from '../../config/config.js'
 import type { runDaemon as RunDaemon } from '../../daemon/daemon.js'
-import { devInstructions, devSetup } from '../../daemon/dev.js'
 import { out, Refused, UsageError, type Command } from '../args.js'
+import { loadConfig } from '../on-demand.js'
 
 export const daemonCommand: Command = {
   name: 'daemon',
@@ -24,6 +23,7 @@ export const daemonCommand: Command = {
     const runDaemon: typeof RunDaemon = (await import('../../daemon/daemon.js')).runDaemon
     if (values.dev === true) {
       if (values.config !== undefined) throw new UsageError('--dev and --config exclude each other')
+      const { devInstructions, devSetup } = await import('../../daemon/dev.js')
       const setup = await devSetup(typeof values['state-dir'] === 'string' ? values['state-dir'] : undefined)
       process.stderr.write(devInstructions(setup))
       await runDaemon(setup.config)

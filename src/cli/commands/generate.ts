@@ -1,8 +1,8 @@
 import { encodeBase64Key, generateSigningKey, signingKeyToPem } from '../../crypto/keys.js'
-import { peerIdOfKey } from '../../crypto/node-id.js'
 import { publicKeyToPem } from '../../crypto/public-keys.js'
 import { JSON_OPTION, out, requireString, type Command } from '../args.js'
 import { writeNewFile } from '../key-files.js'
+import { peerIdOf } from '../on-demand.js'
 
 type Kind = 'signing-key' | 'identity-key' | 'network'
 
@@ -27,7 +27,7 @@ function generate (kind: Kind): Command {
       // PEM SPKI, as clan-core's vars expect (the raw key is the last 32 DER bytes)
       const publicText = kind === 'signing-key' ? publicKey + '\n' : publicKeyToPem(key.publicKey)
       if (typeof values['public-key-path'] === 'string') await writeNewFile(values['public-key-path'], publicText, 0o644)
-      const peerId = kind === 'identity-key' ? peerIdOfKey(key.publicKey) : undefined
+      const peerId = kind === 'identity-key' ? await peerIdOf(key.publicKey) : undefined
       if (values.json === true) out(JSON.stringify({ publicKey, ...(peerId !== undefined ? { peerId } : {}) }))
       else {
         out(publicKey)

@@ -1,12 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { connect } from '../../client/client.js'
-import { loadConfig } from '../../config/config.js'
 import { parseSigningKey, encodeBase64Key } from '../../crypto/keys.js'
-import { peerIdOfKey } from '../../crypto/node-id.js'
 import { readPublicKeyFile } from '../../crypto/public-keys.js'
 import { JSON_OPTION, out, Refused, UsageError, URL_OPTION, type Command } from '../args.js'
 import { statusText, versionJson } from '../format.js'
+import { loadConfig, peerIdOf } from '../on-demand.js'
 
 const status: Command = {
   name: 'status',
@@ -36,8 +35,9 @@ const peerId: Command = {
     if (positionals.length === 1) {
       let raw: Uint8Array
       try { raw = await readPublicKeyFile(positionals[0], true) } catch (err) { throw new Refused((err as Error).message) }
-      if (values.json === true) out(JSON.stringify({ peerId: peerIdOfKey(raw), publicKey: encodeBase64Key(raw) }))
-      else out(peerIdOfKey(raw))
+      const id = await peerIdOf(raw)
+      if (values.json === true) out(JSON.stringify({ peerId: id, publicKey: encodeBase64Key(raw) }))
+      else out(id)
       return
     }
     const keyPath = typeof values['key-path'] === 'string' ? values['key-path']
@@ -48,7 +48,7 @@ const peerId: Command = {
       let key
       try { key = parseSigningKey(text) } catch (err) { throw new Refused(`${keyPath}: ${(err as Error).message}`) }
       publicKey = encodeBase64Key(key.publicKey)
-      id = peerIdOfKey(key.publicKey)
+      id = await peerIdOf(key.publicKey)
     } else {
       const client = connect(values.url as string | undefined)
       try { const s = await client.getStatus(); publicKey = s.publicKey; id = s.nodeId } finally { client.close() }

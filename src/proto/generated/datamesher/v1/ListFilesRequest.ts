@@ -1,0 +1,8 @@
+// Original file: proto/datamesher/v1/datamesher.proto
+
+
+export interface ListFilesRequest {
+}
+
+export interface ListFilesRequest__Output {
+}
