@@ -13,12 +13,12 @@
 // match it; "not here" is never an offence.
 //
 // The requester verifies size and sha256 before handing the content to the replica (a
-// peer that serves wrong bytes is punished); the replica checks again.
+// peer that serves wrong bytes is punished); the replica takes the content as verified.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { encodeRecord, sha256, type SignedRecord } from '../crypto/record.js'
 import { MAX_NAME_BYTES } from '../crypto/names.js'
-import { contentProblem } from '../rule/which-version-wins.js'
+import { verifyContent } from '../rule/which-version-wins.js'
 import { ContentMismatchError, type ContentReader } from '../store/content-reader.js'
 import type { Replica } from '../store/replica.js'
 import type { MeshLibp2p } from './node.js'
@@ -136,9 +136,9 @@ export class Fetcher {
         try {
           const content = await this.fetchFrom(peer, record)
           if (content === undefined) { this.counters.misses++; continue }
-          const problem = contentProblem(record, content)
-          if (problem !== undefined) {
-            this.punish(peer, `served wrong content: ${problem}`)
+          const checked = verifyContent(record, content) // marked verified: the replica does not hash it again
+          if ('problem' in checked) {
+            this.punish(peer, `served wrong content: ${checked.problem}`)
             this.counters.misses++
             continue
           }

@@ -6,7 +6,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
 import type { NetworkIdentity } from '../config/network.js'
 import type { SignedRecord } from '../crypto/record.js'
-import { compareVersions, contentProblem, judge, stillAuthorized } from '../rule/which-version-wins.js'
+import { compareVersions, triage, verifyContent } from '../rule/which-version-wins.js'
 import type { Change, Replica, SubmitResult } from '../store/replica.js'
 import { Admission } from './admission.js'
 import { parseBootstrap } from './addresses.js'
@@ -144,35 +144,30 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     if (stopped || !admits(from)) return 'dropped' // e.g. the rest of a sync batch from a peer just punished
     // Judged here first, record only (signature included, ~50 µs), so that only records
     // that would be accepted or held wait for a turn: junk, config skew and replays are
-    // dropped at once and cannot queue up ahead of honest updates.
+    // dropped at once and cannot queue up ahead of honest updates. The replica judges the
+    // same objects again under its lock, for ordering only: what was verified here is not
+    // verified again.
     const current = replica.get(record.name)
-    // A replay or a version we already have (current or held) is dropped before the
-    // signature check: a flood of genuine old records costs no crypto. The sender holds
-    // that version (or a newer one), so it is not sent what it already has.
     const policy = replica.getPolicy()
-    if (current !== undefined && compareVersions(record, current) <= 0 && stillAuthorized(policy, current)) {
-      announcer.markKnown(from, record)
+    const verdict = triage(record, current, replica.getHeld(record.name), replica.getFloor(record.name), policy, replica.clock())
+    if (verdict.action === 'ignore') {
+      if (verdict.why === 'below-floor') return 'dropped'
+      // The sender holds that version (or a newer one), so it is not sent what it already
+      // has. Only a current version counts: the announcer sends current versions, and a
+      // held one must not stand for them.
+      if (current !== undefined && compareVersions(record, current) <= 0) announcer.markKnown(from, record)
       return 'duplicate'
     }
-    // The held record is compared only with records that would be held too: a version in
-    // the present is judged against the current one alone, however far ahead the held one
-    // is (a held record never hides a current one, issue 11 F1).
-    const held = replica.getHeld(record.name)
-    const fromTheFuture = record.timestamp > replica.clock() + policy.maxClockSkew
-    if (fromTheFuture && held !== undefined && compareVersions(record, held) <= 0 && stillAuthorized(policy, held)) return 'duplicate'
-    const verdict = judge(record, current, policy, replica.clock(), undefined, replica.getFloor(record.name))
-    if (verdict.action === 'ignore') return verdict.why === 'below-floor' ? 'dropped' : 'duplicate' // a replay or a version we already have
     if (verdict.action === 'refuse') {
       offers.refused++
       if (PUNISHABLE.has(verdict.code)) punish(from, `sent a record that fails verification: ${verdict.reason}`)
       return 'dropped'
     }
-    // verified and for a configured name. Only a current version counts as what the peer
-    // holds: the announcer sends current versions, and a held one must not stand for them.
+    // verified and for a configured name
     if (verdict.action === 'accept') announcer.markKnown(from, record)
-    const badInline = content !== undefined ? contentProblem(record, content) : undefined
-    if (badInline !== undefined) {
-      punish(from, `sent inline content that does not match its record: ${badInline}`)
+    const checked = content !== undefined ? verifyContent(record, content) : undefined
+    if (checked !== undefined && 'problem' in checked) {
+      punish(from, `sent inline content that does not match its record: ${checked.problem}`)
       return 'dropped'
     }
     if (content === undefined) fetcher.hint(record, from) // another source, should the first fail

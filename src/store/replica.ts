@@ -5,7 +5,7 @@
 import type { Logger } from 'pino'
 import { sameRecord, type SignedRecord } from '../crypto/record.js'
 import {
-  compareVersions, contentProblem, isDeliverable, isExpired, judge, needsContent, revocationFloor, stillAuthorized,
+  compareVersions, contentProblem, isDeliverable, isExpired, judge, needsContent, revocationFloor, stillAuthorized, triage, verifyContent,
   type IgnoreReason, type Policy, type RefusalCode
 } from '../rule/which-version-wins.js'
 import { ContentMismatchError, ContentReader, VerifiedFiles } from './content-reader.js'
@@ -159,8 +159,8 @@ export class Replica {
     if (content === undefined && needsContent(record, first.at)) {
       // fetched: checked here; not needed (a tombstone, an expired version): nothing to check
       content = await (source as (r: SignedRecord) => Promise<Uint8Array>)(record)
-      const problem = contentProblem(record, content)
-      if (problem !== undefined) return { outcome: 'refused', code: 'bad-content', reason: problem }
+      const checked = verifyContent(record, content) // the mesh's fetcher checked it already: not hashed again
+      if ('problem' in checked) return { outcome: 'refused', code: 'bad-content', reason: checked.problem }
     }
     const fetched = content
     return await this.withLock(record.name, async () => {
@@ -174,22 +174,21 @@ export class Replica {
     })
   }
 
+  /**
+   * The rule for `record` against both slots of its name (triage). Signature and content
+   * already checked (the mesh's objects, or the first call here) are not checked again, so
+   * the second call, under the lock, re-checks ordering only.
+   */
   private decide (record: SignedRecord, content: Uint8Array | undefined):
   { kind: 'done', result: SubmitResult } | { kind: 'accept', at: number } | { kind: 'hold', at: number } {
     const now = this.clock()
-    const v = judge(record, this.current.get(record.name), this.policy, now, content, this.floors.get(record.name))
+    const name = record.name
+    const v = triage(record, this.current.get(name), this.held.get(name), this.floors.get(name), this.policy, now, content)
     switch (v.action) {
       case 'refuse': return { kind: 'done', result: { outcome: 'refused', code: v.code, reason: v.reason } }
       case 'ignore': return { kind: 'done', result: { outcome: 'ignored', why: v.why } }
       case 'accept': return { kind: 'accept', at: now }
-      case 'hold': {
-        const prev = this.held.get(record.name)
-        if (prev !== undefined && stillAuthorized(this.policy, prev)) {
-          const order = compareVersions(record, prev)
-          if (order <= 0) return { kind: 'done', result: { outcome: 'ignored', why: order === 0 ? 'identical' : 'not-newer' } }
-        }
-        return { kind: 'hold', at: v.until }
-      }
+      case 'hold': return { kind: 'hold', at: v.until }
     }
   }
 
