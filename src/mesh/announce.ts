@@ -27,15 +27,14 @@
 // one (the newest) record per name and is bounded (anti-entropy repairs overflow). Notices
 // wait announceIhaveDelay to be sent together; a full record goes at once.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import type { Logger } from 'pino'
 import { MAX_NAME_BYTES } from '../crypto/names.js'
 import { decodeRecord, encodeRecord, RecordFormatError, sha256, type SignedRecord } from '../crypto/record.js'
 import { compareVersions } from '../rule/which-version-wins.js'
 import { BroadcastTree, type Notice } from './broadcast-tree.js'
+import { endExchange, type MeshContext } from './context.js'
 import type { MeshLibp2p } from './node.js'
 import { MAX_RECORD_FRAME, PROTOCOLS, type MeshSettings } from './settings.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } from './wire.js'
-import type { Punish } from './fetch.js'
 
 export type { Notice } from './broadcast-tree.js'
 
@@ -125,15 +124,17 @@ export class Announcer {
   private stopped = false
   counters: AnnounceCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, ihaveBytes: 0, grafts: 0, prunes: 0, skipped: 0, streamsOpened: 0 }
 
-  constructor (
-    private readonly libp2p: MeshLibp2p,
-    private readonly settings: MeshSettings,
-    private readonly log: Logger,
-    private readonly punish: Punish,
-    private readonly admits: (peer: PeerId) => boolean,
-    private readonly delegate: AnnounceDelegate
-  ) {
-    this.tree = new BroadcastTree(settings, {
+  private readonly libp2p: MeshLibp2p
+  private readonly settings: MeshSettings
+  private readonly log: MeshContext['log']
+  private readonly admits: MeshContext['admits']
+
+  constructor (private readonly ctx: MeshContext, private readonly delegate: AnnounceDelegate) {
+    this.libp2p = ctx.libp2p
+    this.settings = ctx.settings
+    this.log = ctx.log
+    this.admits = ctx.admits
+    this.tree = new BroadcastTree(ctx.settings, {
       stillMissing: n => this.delegate.judgeNotice(n) === 'missing',
       sendGraft: (peer, n) => this.queueGraft(peer, n)
     })
@@ -368,9 +369,7 @@ export class Announcer {
       }
       await closeWrite(stream, Date.now() + 1000)
     } catch (err) {
-      stream.abort(err as Error)
-      if (err instanceof WireError && err.fault === 'peer') this.punish(peer, `announce: ${err.message}`)
-      else this.log.debug({ peer: peer.toString(), err: (err as Error).message }, 'announce stream ended')
+      endExchange(this.ctx, stream, err, peer, 'announce')
     }
   }
 
