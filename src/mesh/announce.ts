@@ -39,8 +39,6 @@ import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } fr
 export type { Notice } from './broadcast-tree.js'
 
 const EMPTY = new Uint8Array(0)
-/** messages are written in chunks of about this many bytes (one muxer frame each) */
-const WRITE_CHUNK = 64 * 1024
 
 /** Message tags (the first byte of a message's first frame). */
 const FULL = 0x01
@@ -329,7 +327,7 @@ export class Announcer {
     for (const m of messages) {
       parts.push(m)
       size += m.length
-      if (size >= WRITE_CHUNK) { await send(stream, concat(parts), deadline); parts = []; size = 0 }
+      if (size >= this.settings.announceWriteChunk) { await send(stream, concat(parts), deadline); parts = []; size = 0 }
     }
     if (parts.length > 0) await send(stream, concat(parts), deadline)
     return ihaveBytes
@@ -347,7 +345,7 @@ export class Announcer {
     const peer = connection.remotePeer
     const s = this.settings
     // A burst may arrive faster than it is parsed: room for a few whole messages.
-    const limit = Math.max(1024 * 1024, 4 * (MAX_MESSAGE_FRAME + s.announceInlineMax + 16))
+    const limit = Math.max(s.announceReadBuffer, 4 * (MAX_MESSAGE_FRAME + s.announceInlineMax + 16))
     const reader = new StreamReader(stream, Date.now() + s.announceIdleTimeout, limit)
     try {
       for (;;) {
@@ -367,7 +365,7 @@ export class Announcer {
           default: throw new WireError('peer', `unknown announce message type ${head[0]}`)
         }
       }
-      await closeWrite(stream, Date.now() + 1000)
+      await closeWrite(stream, Date.now() + s.announceCloseTimeout)
     } catch (err) {
       endExchange(this.ctx, stream, err, peer, 'announce')
     }

@@ -99,7 +99,7 @@ export class Fetcher {
     const key = recordKey(record)
     let set = this.hints.get(key)
     if (set === undefined) {
-      if (this.hints.size >= 4096) this.hints.delete(this.hints.keys().next().value!)
+      if (this.hints.size >= this.settings.fetchHintsMax) this.hints.delete(this.hints.keys().next().value!)
       set = new Set()
       this.hints.set(key, set)
     }

@@ -97,7 +97,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const log = opts.log.child({ component: 'mesh' })
   const identity = opts.identity ?? await loadIdentity(config)
   const self = identity.peerId.toString()
-  const admission = new Admission(config.cluster.allowedNodes, self)
+  const admission = new Admission(config.cluster.allowedNodes, self, Date.now, settings.penaltyBoxMax)
   const bootstrap = config.cluster.bootstrapNodes.map(b => parseBootstrap(b, config.cluster.transports))
   const libp2p = await createNode(config, identity, admission, settings)
   const ctx: MeshContext = {

@@ -106,8 +106,6 @@ const checked = { records: new WeakSet<SignedRecord>(), content: new WeakMap<Uin
 /** What the rule hashed and verified, for tests that count the work per hop. */
 export const work = { signatureChecks: 0, contentHashes: 0 }
 
-/** A record whose signature this process verified (see authenticity). */
-export type VerifiedRecord = SignedRecord & { readonly __verified: 'signature' }
 /** Content whose size and sha256 this process checked against its record (see verifyContent). */
 export type VerifiedContent = Uint8Array & { readonly __verified: 'content' }
 

@@ -3,6 +3,7 @@
 // versions and release held-back future ones. It does not know which transport a record
 // came by: the API and the mesh both call submit().
 import type { Logger } from 'pino'
+import { DEFAULTS } from '../config/defaults.js'
 import { sameRecord, type SignedRecord } from '../crypto/record.js'
 import {
   compareVersions, contentProblem, isDeliverable, isExpired, judge, needsContent, revocationFloor, stillAuthorized, triage, verifyContent,
@@ -37,13 +38,6 @@ export class StoreIOError extends Error {
 }
 
 const MAX_TIMER = 2 ** 31 - 1
-/**
- * A timer action whose disk operation failed (removing an expired file, releasing a held
- * record: EROFS, EACCES, EIO) is retried after RETRY_FIRST ms, doubling up to RETRY_MAX,
- * per name; a success starts over (issue 11, L2).
- */
-export const RETRY_FIRST = 1_000
-export const RETRY_MAX = 60_000
 const EMPTY = new Uint8Array(0)
 
 export class Replica {
@@ -63,8 +57,9 @@ export class Replica {
   private readonly verified = new VerifiedFiles()
   private expiryTimer?: NodeJS.Timeout
   private holdTimer?: NodeJS.Timeout
-  private readonly expiryRetry = new RetryBackoff(RETRY_FIRST, RETRY_MAX)
-  private readonly holdRetry = new RetryBackoff(RETRY_FIRST, RETRY_MAX)
+  /** a failed timer action (expiry, held release) is retried with backoff (DEFAULTS.store) */
+  private readonly expiryRetry = new RetryBackoff(DEFAULTS.store.retryFirst, DEFAULTS.store.retryMax)
+  private readonly holdRetry = new RetryBackoff(DEFAULTS.store.retryFirst, DEFAULTS.store.retryMax)
   private closed = false
 
   private constructor (
