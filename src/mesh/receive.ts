@@ -7,7 +7,7 @@
 // re-checking only the order under its lock. Records already on their way in are not
 // offered twice.
 import type { PeerId } from '@libp2p/interface'
-import type { SignedRecord } from '../crypto/record.js'
+import { sameRecord, type SignedRecord } from '../crypto/record.js'
 import { compareVersions, triage, verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
 import type { SubmitResult } from '../store/replica.js'
 import type { Arrival } from './announce.js'
@@ -34,6 +34,10 @@ const PUNISHABLE = new Set(['bad-signature'])
 
 interface InFlight {
   record: SignedRecord
+  /** it would become current (not held): a peer that sent it holds it */
+  current: boolean
+  /** its content is here (inline), not waited for */
+  content: boolean
   done: Promise<void>
   /** hands a waiting fetch content that arrived inline meanwhile */
   provide: (content: VerifiedContent) => void
@@ -65,6 +69,10 @@ export class Receiver {
   readonly offer = (record: SignedRecord, from: PeerId, content?: Uint8Array): Arrival => {
     const { admits, punish } = this.ctx
     if (this.stopped || !admits(from)) return 'dropped' // e.g. the rest of a sync batch from a peer just punished
+    const key = `${record.name}\0${Buffer.from(record.signature).toString('hex')}`
+    const inFlight = this.inFlight.get(key)
+    // a copy of a record already on its way in (other peers, a flood): not judged again
+    if (inFlight !== undefined && sameRecord(inFlight.record, record)) return this.again(inFlight, from, content)
     const replica = this.replica
     const current = replica.get(record.name)
     const verdict = triage(record, current, replica.getHeld(record.name), replica.getFloor(record.name), replica.getPolicy(), replica.clock())
@@ -96,21 +104,32 @@ export class Receiver {
     }
     // signature and content verified, and newer than ours: pass it on now, while it is being written here
     const forward = verified !== undefined && verdict.action === 'accept'
-    const key = `${record.name}\0${Buffer.from(record.signature).toString('hex')}`
-    const inFlight = this.inFlight.get(key)
-    if (inFlight !== undefined) {
-      // already on its way in; if it waits for a fetch (from a slow or lying announcer),
-      // content that came inline from another peer ends the wait
-      if (verified !== undefined) inFlight.provide(verified)
-      if (forward) this.tree.broadcast(record, verified, from.toString())
-      return 'duplicate'
-    }
     if (forward) this.tree.broadcast(record, verified, from.toString())
-    this.store(key, record, from, verified)
+    this.store(key, record, from, verified, verdict.action === 'accept')
     return 'new'
   }
 
-  private store (key: string, record: SignedRecord, from: PeerId, content: VerifiedContent | undefined): void {
+  /**
+   * Another copy of a record on its way in. If that waits for a fetch (from a slow or
+   * lying announcer), content that came inline with this copy ends the wait, and the
+   * record is passed on now that its content is here.
+   */
+  private again (inFlight: InFlight, from: PeerId, content: Uint8Array | undefined): Arrival {
+    const record = inFlight.record
+    if (inFlight.current) this.tree.markKnown(from, record)
+    if (content === undefined || inFlight.content) return 'duplicate'
+    const checked = verifyContent(record, content)
+    if ('problem' in checked) {
+      this.ctx.punish(from, `sent inline content that does not match its record: ${checked.problem}`)
+      return 'dropped'
+    }
+    inFlight.content = true
+    inFlight.provide(checked.content)
+    if (inFlight.current) this.tree.broadcast(record, checked.content, from.toString())
+    return 'duplicate'
+  }
+
+  private store (key: string, record: SignedRecord, from: PeerId, content: VerifiedContent | undefined, current: boolean): void {
     let provide: (c: VerifiedContent) => void = () => {}
     const arrived = new Promise<VerifiedContent>(resolve => { provide = resolve })
     const source = content ?? (async (r: SignedRecord) => await Promise.race([this.fetcher.fetch(r, from), arrived]))
@@ -127,7 +146,7 @@ export class Receiver {
         this.ctx.log.debug({ peer: from.toString(), name: record.name, err: err.message }, 'could not take record from peer')
       })
       .finally(() => { this.inFlight.delete(key) })
-    this.inFlight.set(key, { record, done, provide })
+    this.inFlight.set(key, { record, current, content: content !== undefined, done, provide })
   }
 
   /** Offers nothing more, and waits for the records being stored. */

@@ -5,7 +5,7 @@
 // which see every signature check and content hash the rule does in this process.
 import { afterEach, expect, it } from 'vitest'
 import { work } from '../../src/rule/which-version-wins.js'
-import { Cluster, bytes, connected, converged } from './helpers.js'
+import { Cluster, bytes, connected, converged, waitFor } from './helpers.js'
 
 let cluster: Cluster | undefined
 afterEach(async () => { await cluster?.close(); cluster = undefined })
@@ -27,3 +27,22 @@ it('an inline update costs one content hash and one signature check per node it 
   expect(work.contentHashes - before.contentHashes).toBe(2 * updates)
   expect(work.signatureChecks - before.signatureChecks).toBe(2 * updates)
 }, 60_000)
+
+it('in a full mesh of 4, copies of an update from several peers are not verified again: one signature check and one hash per node', async () => {
+  cluster = new Cluster({ transports: ['tcp'], syncInterval: 3_600_000 })
+  const a = await cluster.add('a')
+  const others = [await cluster.add('b', { bootstrap: [a.hostPort] }), await cluster.add('c', { bootstrap: [a.hostPort] }), await cluster.add('d', { bootstrap: [a.hostPort] })]
+  const nodes = [a, ...others]
+  await waitFor(() => nodes.every(n => n.mesh.status().peers.length === 3), 'a full mesh of 4')
+  const updates = 10
+  const before = { ...work }
+  const copies = nodes.reduce((sum, n) => sum + n.mesh.stats().announce.fullReceived, 0)
+  for (let k = 0; k < updates; k++) {
+    const r = await nodes[k % nodes.length].upload({ name: 'b.txt', content: bytes(`update ${k} `.repeat(40)) })
+    await converged(r, nodes)
+  }
+  const received = nodes.reduce((sum, n) => sum + n.mesh.stats().announce.fullReceived, 0) - copies
+  console.log(`[verify-once] ${received} full copies received for ${updates} updates × 3 receivers`)
+  expect(work.signatureChecks - before.signatureChecks).toBe(4 * updates)
+  expect(work.contentHashes - before.contentHashes).toBe(4 * updates)
+}, 90_000)
