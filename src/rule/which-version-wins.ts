@@ -1,6 +1,8 @@
 // THE RULE: which version of a file wins (DESIGN.md §4). Pure: no I/O, no clock of its
 // own (the caller passes `now`). The API path, the mesh path, the store's start-up check
 // and config reloads all decide through this module and nothing else.
+// Its one piece of state is the verify-once marks (which objects were already checked),
+// which change how much work a verdict costs, never the verdict.
 import { publicKeyProblem } from '../crypto/key-validity.js'
 import { certificateProblem, type Certificate } from '../crypto/certificate.js'
 import { encodeBase64Key } from '../crypto/keys.js'
@@ -76,23 +78,6 @@ export function authorization (policy: Policy, name: string, signer: Uint8Array,
 }
 
 /**
- * Step 3 for the signature: it verifies, and its key is a canonical Ed25519 point not of
- * small order (F8: with a small-order key anyone can "sign", node:crypto accepts such a
- * forgery). In this order: the native verify is fast and rejects junk first; the point
- * decode (pure JS, ~0.1 ms per new key) runs only for records that verified, so a peer
- * cannot make this node decode thousands of made-up namespace keys for free.
- */
-export function authenticity (record: SignedRecord): Verdict | undefined {
-  if (checked.records.has(record)) return undefined
-  work.signatureChecks++
-  if (!verifyRecordSignature(record)) return refuse('bad-signature', `the signature on "${record.name}" does not verify`)
-  const problem = publicKeyProblem(record.signer)
-  if (problem !== undefined) return refuse('bad-key', `signer key ${encodeBase64Key(record.signer)} of "${record.name}" ${problem}`)
-  checked.records.add(record)
-  return undefined
-}
-
-/**
  * Verify once (issue 14). A record whose signature and key passed authenticity(), and
  * content whose size and sha256 matched its record (verifyContent), are marked as checked
  * and travel on as such: the mesh checks what a peer sent where its bytes enter, and the
@@ -120,6 +105,23 @@ export function verifyContent (record: SignedRecord, content: Uint8Array): { con
     checked.content.set(content, record)
   }
   return { content: content as VerifiedContent }
+}
+
+/**
+ * Step 3 for the signature: it verifies, and its key is a canonical Ed25519 point not of
+ * small order (F8: with a small-order key anyone can "sign", node:crypto accepts such a
+ * forgery). In this order: the native verify is fast and rejects junk first; the point
+ * decode (pure JS, ~0.1 ms per new key) runs only for records that verified, so a peer
+ * cannot make this node decode thousands of made-up namespace keys for free.
+ */
+export function authenticity (record: SignedRecord): Verdict | undefined {
+  if (checked.records.has(record)) return undefined
+  work.signatureChecks++
+  if (!verifyRecordSignature(record)) return refuse('bad-signature', `the signature on "${record.name}" does not verify`)
+  const problem = publicKeyProblem(record.signer)
+  if (problem !== undefined) return refuse('bad-key', `signer key ${encodeBase64Key(record.signer)} of "${record.name}" ${problem}`)
+  checked.records.add(record)
+  return undefined
 }
 
 /**
