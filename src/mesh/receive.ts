@@ -111,13 +111,17 @@ export class Receiver {
 
   /**
    * Another copy of a record on its way in. If that waits for a fetch (from a slow or
-   * lying announcer), content that came inline with this copy ends the wait, and the
-   * record is passed on now that its content is here.
+   * lying announcer), its sender is another source to fetch from, and content that came
+   * inline with this copy ends the wait (the record is passed on now that it is here).
    */
   private again (inFlight: InFlight, from: PeerId, content: Uint8Array | undefined): Arrival {
     const record = inFlight.record
     if (inFlight.current) this.tree.markKnown(from, record)
-    if (content === undefined || inFlight.content) return 'duplicate'
+    if (inFlight.content) return 'duplicate'
+    if (content === undefined) {
+      this.fetcher.hint(record, from) // another source for the fetch under way, should the first fail
+      return 'duplicate'
+    }
     const checked = verifyContent(record, content)
     if ('problem' in checked) {
       this.ctx.punish(from, `sent inline content that does not match its record: ${checked.problem}`)
