@@ -20,7 +20,28 @@ export const DEFAULTS = {
     /** ... checking this often */
     certificateCheckInterval: 3_600_000,
     /** a namespace record's certificate is kept this long while its record is not (yet) held */
-    certificateGrace: 10 * 60_000
+    certificateGrace: 10 * 60_000,
+    /** the certificate book settles (drops certificates no record needs) this often, and after every change */
+    certificateSettleInterval: 10_000,
+    /** certificates of records not (yet) stored, kept at most */
+    certificatePending: 1024
+  },
+  store: {
+    /**
+     * A timer action whose disk operation failed (removing an expired file, releasing a
+     * held record: EROFS, EACCES, EIO) is retried after retryFirst ms, doubling up to
+     * retryMax, per name; a success starts over (issue 11, L2).
+     */
+    retryFirst: 1_000,
+    retryMax: 60_000,
+    /** a stored file is hashed this much at a time */
+    hashChunk: 256 * 1024,
+    /** stored files remembered as verified (not hashed again when served), at most */
+    verifiedFiles: 4096
+  },
+  daemon: {
+    /** a call to systemd-notify gives up after this */
+    sdNotifyTimeout: 10_000
   },
   limits: {
     maxFileSize: 10 * 1024 * 1024,

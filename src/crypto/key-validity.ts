@@ -21,10 +21,6 @@ export function publicKeyProblem (raw: Uint8Array): string | undefined {
   return problem
 }
 
-export function isAcceptablePublicKey (raw: Uint8Array): boolean {
-  return publicKeyProblem(raw) === undefined
-}
-
 function check (raw: Uint8Array): string | undefined {
   let point: Point
   try { point = Point.fromBytes(raw) } catch {

@@ -19,10 +19,6 @@ export function nameProblem (name: string): string | undefined {
   return undefined
 }
 
-export function isValidName (name: string): boolean {
-  return nameProblem(name) === undefined
-}
-
 // The store keeps a name's record at records/<name>.rec (and held/<name>.rec) and its
 // content at files/<name>, and writes through temp files named .dm-tmp-* beside them
 // (src/store/). A valid name that this layout cannot hold is refused when the config is

@@ -4,6 +4,7 @@
 // needs NotifyAccess=all. Outside systemd (no NOTIFY_SOCKET) every call is a no-op.
 import { execFile } from 'node:child_process'
 import type { Logger } from 'pino'
+import { DEFAULTS } from '../config/defaults.js'
 
 export class SdNotify {
   private watchdog?: NodeJS.Timeout
@@ -17,7 +18,7 @@ export class SdNotify {
     if (!this.enabled) return
     const args = Object.entries(fields).map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}`)
     await new Promise<void>(resolve => {
-      execFile('systemd-notify', args, { env: this.env, timeout: 10_000 }, err => {
+      execFile('systemd-notify', args, { env: this.env, timeout: DEFAULTS.daemon.sdNotifyTimeout }, err => {
         if (err !== null) this.log.warn({ err: err.message, args }, 'sd_notify failed')
         resolve()
       })

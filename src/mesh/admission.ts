@@ -6,6 +6,7 @@ import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
 import { decodeBase64Key } from '../crypto/keys.js'
+import { DEFAULT_MESH_SETTINGS } from './settings.js'
 
 /** allowed_nodes entries (base64 identity keys or peer ids) → the peer id strings they admit. */
 export function allowedPeerIds (entries: string[]): Set<string> {
@@ -26,7 +27,7 @@ export class Admission {
   private readonly penalties = new Map<string, number>()
   private readonly allowed?: Set<string>
 
-  constructor (allowedNodes: string[], private readonly self: string, private readonly clock: () => number = Date.now) {
+  constructor (allowedNodes: string[], private readonly self: string, private readonly clock: () => number = Date.now, private readonly maxPenalties = DEFAULT_MESH_SETTINGS.penaltyBoxMax) {
     this.allowed = allowedNodes.length > 0 ? allowedPeerIds(allowedNodes) : undefined
   }
 
@@ -65,7 +66,7 @@ export class Admission {
 
   penalize (peer: PeerId | string, forMs: number): void {
     this.penalties.set(peer.toString(), this.clock() + forMs)
-    if (this.penalties.size > 10_000) { // bounded: drop what has run out
+    if (this.penalties.size > this.maxPenalties) { // bounded: drop what has run out
       const now = this.clock()
       for (const [id, until] of this.penalties) if (until <= now) this.penalties.delete(id)
     }

@@ -27,21 +27,18 @@
 // one (the newest) record per name and is bounded (anti-entropy repairs overflow). Notices
 // wait announceIhaveDelay to be sent together; a full record goes at once.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import type { Logger } from 'pino'
 import { MAX_NAME_BYTES } from '../crypto/names.js'
 import { decodeRecord, encodeRecord, RecordFormatError, sha256, type SignedRecord } from '../crypto/record.js'
 import { compareVersions } from '../rule/which-version-wins.js'
 import { BroadcastTree, type Notice } from './broadcast-tree.js'
+import { endExchange, type MeshContext } from './context.js'
 import type { MeshLibp2p } from './node.js'
 import { MAX_RECORD_FRAME, PROTOCOLS, type MeshSettings } from './settings.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } from './wire.js'
-import type { Punish } from './fetch.js'
 
 export type { Notice } from './broadcast-tree.js'
 
 const EMPTY = new Uint8Array(0)
-/** messages are written in chunks of about this many bytes (one muxer frame each) */
-const WRITE_CHUNK = 64 * 1024
 
 /** Message tags (the first byte of a message's first frame). */
 const FULL = 0x01
@@ -135,15 +132,17 @@ export class Announcer {
   private stopped = false
   counters: AnnounceCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, ihaveBytes: 0, grafts: 0, prunes: 0, skipped: 0, streamsOpened: 0, graftsIgnored: 0 }
 
-  constructor (
-    private readonly libp2p: MeshLibp2p,
-    private readonly settings: MeshSettings,
-    private readonly log: Logger,
-    private readonly punish: Punish,
-    private readonly admits: (peer: PeerId) => boolean,
-    private readonly delegate: AnnounceDelegate
-  ) {
-    this.tree = new BroadcastTree(settings, {
+  private readonly libp2p: MeshLibp2p
+  private readonly settings: MeshSettings
+  private readonly log: MeshContext['log']
+  private readonly admits: MeshContext['admits']
+
+  constructor (private readonly ctx: MeshContext, private readonly delegate: AnnounceDelegate) {
+    this.libp2p = ctx.libp2p
+    this.settings = ctx.settings
+    this.log = ctx.log
+    this.admits = ctx.admits
+    this.tree = new BroadcastTree(ctx.settings, {
       stillMissing: n => this.delegate.judgeNotice(n) === 'missing',
       sendGraft: (peer, n) => this.queueGraft(peer, n)
     })
@@ -339,7 +338,7 @@ export class Announcer {
     for (const m of messages) {
       parts.push(m)
       size += m.length
-      if (size >= WRITE_CHUNK) { await send(stream, concat(parts), deadline); parts = []; size = 0 }
+      if (size >= this.settings.announceWriteChunk) { await send(stream, concat(parts), deadline); parts = []; size = 0 }
     }
     if (parts.length > 0) await send(stream, concat(parts), deadline)
     return ihaveBytes
@@ -357,7 +356,7 @@ export class Announcer {
     const peer = connection.remotePeer
     const s = this.settings
     // A burst may arrive faster than it is parsed: room for a few whole messages.
-    const limit = Math.max(1024 * 1024, 4 * (MAX_MESSAGE_FRAME + s.announceInlineMax + 16))
+    const limit = Math.max(s.announceReadBuffer, 4 * (MAX_MESSAGE_FRAME + s.announceInlineMax + 16))
     const reader = new StreamReader(stream, Date.now() + s.announceIdleTimeout, limit)
     try {
       for (;;) {
@@ -377,11 +376,9 @@ export class Announcer {
           default: throw new WireError('peer', `unknown announce message type ${head[0]}`)
         }
       }
-      await closeWrite(stream, Date.now() + 1000)
+      await closeWrite(stream, Date.now() + s.announceCloseTimeout)
     } catch (err) {
-      stream.abort(err as Error)
-      if (err instanceof WireError && err.fault === 'peer') this.punish(peer, `announce: ${err.message}`)
-      else this.log.debug({ peer: peer.toString(), err: (err as Error).message }, 'announce stream ended')
+      endExchange(this.ctx, stream, err, peer, 'announce')
     }
   }
 

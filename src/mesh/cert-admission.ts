@@ -19,6 +19,7 @@ import type { Logger } from 'pino'
 import type { NetworkIdentity } from '../config/network.js'
 import { certificateProblem, decodeCertificate, MAX_CERT_BYTES, type Certificate } from '../crypto/certificate.js'
 import { ipKey } from './connection-limits.js'
+import type { MeshContext } from './context.js'
 import type { MeshLibp2p } from './node.js'
 import { PROTOCOLS, type MeshSettings } from './settings.js'
 import { closeWrite, frame, send, StreamReader } from './wire.js'
@@ -36,13 +37,15 @@ export class CertificateGate {
   private stopped = false
   counters = { verified: 0, refusedInbound: 0, refusedOutbound: 0, expired: 0, unverifiedClosed: 0 }
 
-  constructor (
-    private readonly libp2p: MeshLibp2p,
-    private readonly network: NetworkIdentity,
-    private readonly settings: MeshSettings,
-    private readonly log: Logger,
-    private readonly clock: () => number = Date.now
-  ) {}
+  private readonly libp2p: MeshLibp2p
+  private readonly settings: MeshSettings
+  private readonly log: Logger
+
+  constructor (ctx: Pick<MeshContext, 'libp2p' | 'settings' | 'log'>, private readonly network: NetworkIdentity, private readonly clock: () => number = Date.now) {
+    this.libp2p = ctx.libp2p
+    this.settings = ctx.settings
+    this.log = ctx.log
+  }
 
   /** Before libp2p starts: the identify answer waits for (and needs) a verified peer too. */
   install (): void {

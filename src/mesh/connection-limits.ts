@@ -131,7 +131,7 @@ export class ConnectionLimits {
     }
     // whichever comes first: the connection is up (onOpen), the socket closed (the
     // handshake failed or was cut), or the handshake deadline passed with a margin
-    const timer = setTimeout(release, s.handshakeTimeout + 1_000)
+    const timer = setTimeout(release, s.handshakeTimeout + s.handshakeSlotGrace)
     timer.unref()
     this.releases.set(addr, release)
     maConn.addEventListener('close', release, { once: true })

@@ -13,17 +13,17 @@
 // match it; "not here" is never an offence.
 //
 // The requester verifies size and sha256 before handing the content to the replica (a
-// peer that serves wrong bytes is punished); the replica checks again.
+// peer that serves wrong bytes is punished); the replica takes the content as verified.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import type { Logger } from 'pino'
 import { encodeRecord, sha256, type SignedRecord } from '../crypto/record.js'
 import { MAX_NAME_BYTES } from '../crypto/names.js'
-import { contentProblem } from '../rule/which-version-wins.js'
+import { verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
 import { ContentMismatchError, type ContentReader } from '../store/content-reader.js'
-import type { Replica } from '../store/replica.js'
-import type { MeshLibp2p } from './node.js'
+import { endExchange, type MeshContext } from './context.js'
+import type { ReplicaPort } from './replica-port.js'
 import { ServeSlots } from './serve-slots.js'
-import { PROTOCOLS, type MeshSettings } from './settings.js'
+import { shuffle } from './shuffle.js'
+import { PROTOCOLS } from './settings.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } from './wire.js'
 
 const MAX_REQUEST = 2 + MAX_NAME_BYTES + 32
@@ -44,8 +44,6 @@ export interface FetchCounters {
   /** requests answered "busy": the serve slots (per peer or in total) were taken */
   busy: number
 }
-
-export type Punish = (peer: PeerId, reason: string) => void
 
 /** The id a fetch names a version by: sha256 of the whole encoded record (signer and signature included). */
 export function recordId (r: SignedRecord): Uint8Array { return sha256(encodeRecord(r)) }
@@ -88,16 +86,12 @@ export class Fetcher {
   private readonly limiter: Limiter
   private readonly slots: ServeSlots
 
-  constructor (
-    private readonly libp2p: MeshLibp2p,
-    private readonly replica: Replica,
-    private readonly settings: MeshSettings,
-    private readonly log: Logger,
-    private readonly punish: Punish,
-    private readonly admits: (peer: PeerId) => boolean
-  ) {
-    this.limiter = new Limiter(settings.fetchConcurrency)
-    this.slots = new ServeSlots(settings.fetchServeMaxPerPeer, settings.fetchServeMaxTotal)
+  private readonly settings: MeshContext['settings']
+
+  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort) {
+    this.settings = ctx.settings
+    this.limiter = new Limiter(ctx.settings.fetchConcurrency)
+    this.slots = new ServeSlots(ctx.settings.fetchServeMaxPerPeer, ctx.settings.fetchServeMaxTotal)
   }
 
   /** Remembers that `peer` has offered `record` (so it is asked if the first source fails). */
@@ -105,7 +99,7 @@ export class Fetcher {
     const key = recordKey(record)
     let set = this.hints.get(key)
     if (set === undefined) {
-      if (this.hints.size >= 4096) this.hints.delete(this.hints.keys().next().value!)
+      if (this.hints.size >= this.settings.fetchHintsMax) this.hints.delete(this.hints.keys().next().value!)
       set = new Set()
       this.hints.set(key, set)
     }
@@ -115,7 +109,7 @@ export class Fetcher {
   forget (record: SignedRecord): void { this.hints.delete(recordKey(record)) }
 
   private candidates (record: SignedRecord, first: PeerId | undefined, tried: Set<string>): PeerId | undefined {
-    const connected = this.libp2p.getPeers().filter(p => this.admits(p))
+    const connected = this.ctx.libp2p.getPeers().filter(p => this.ctx.admits(p))
     const byId = new Map(connected.map(p => [p.toString(), p]))
     const order: string[] = []
     if (first !== undefined) order.push(first.toString())
@@ -126,7 +120,7 @@ export class Fetcher {
   }
 
   /** The content of `record`, verified, from `first` or else another connected peer. */
-  async fetch (record: SignedRecord, first?: PeerId): Promise<Uint8Array> {
+  async fetch (record: SignedRecord, first?: PeerId): Promise<VerifiedContent> {
     return await this.limiter.run(async () => {
       const tried = new Set<string>()
       while (tried.size < this.settings.fetchMaxAttempts) {
@@ -136,19 +130,18 @@ export class Fetcher {
         try {
           const content = await this.fetchFrom(peer, record)
           if (content === undefined) { this.counters.misses++; continue }
-          const problem = contentProblem(record, content)
-          if (problem !== undefined) {
-            this.punish(peer, `served wrong content: ${problem}`)
+          const checked = verifyContent(record, content) // marked verified: the replica does not hash it again
+          if ('problem' in checked) {
+            this.ctx.punish(peer, `served wrong content: ${checked.problem}`)
             this.counters.misses++
             continue
           }
           this.counters.fetched++
           this.counters.fetchedBytes += content.length
-          return content
+          return checked.content
         } catch (err) {
           this.counters.misses++
-          if (err instanceof WireError && err.fault === 'peer') this.punish(peer, `fetch: ${err.message}`)
-          else this.log.debug({ peer: peer.toString(), name: record.name, err: (err as Error).message }, 'fetch failed')
+          endExchange(this.ctx, undefined, err, peer, 'fetch', { name: record.name }) // fetchFrom aborted its stream
         }
       }
       throw new Error(`no peer could serve the content of "${record.name}" (asked ${tried.size})`)
@@ -156,7 +149,7 @@ export class Fetcher {
   }
 
   private async fetchFrom (peer: PeerId, record: SignedRecord): Promise<Uint8Array | undefined> {
-    const conn = this.libp2p.getConnections(peer).find(c => c.status === 'open')
+    const conn = this.ctx.libp2p.getConnections(peer).find(c => c.status === 'open')
     if (conn === undefined) return undefined
     const s = this.settings
     let deadline = Date.now() + s.fetchHeaderTimeout
@@ -231,21 +224,13 @@ export class Fetcher {
         this.counters.servedBytes += content.size
       }
     } catch (err) {
-      stream.abort(err as Error)
-      if (err instanceof WireError && err.fault === 'peer') this.punish(connection.remotePeer, `fetch request: ${err.message}`)
-      else if (err instanceof ContentMismatchError) this.log.error({ name: content?.record.name, err: err.message }, 'stored content changed while it was served: transfer ended')
-      else this.log.debug({ peer, err: (err as Error).message }, 'serving a fetch failed')
+      if (err instanceof ContentMismatchError) {
+        stream.abort(err)
+        this.ctx.log.error({ name: content?.record.name, err: err.message }, 'stored content changed while it was served: transfer ended')
+      } else endExchange(this.ctx, stream, err, connection.remotePeer, 'fetch request')
     } finally {
       await content?.close()
       if (slot) this.slots.release(peer)
     }
   }
-}
-
-export function shuffle<T> (a: T[]): T[] {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]]
-  }
-  return a
 }

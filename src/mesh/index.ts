@@ -1,35 +1,42 @@
-// The mesh: wires the libp2p node, membership, peer exchange, the broadcast tree (announce),
-// content fetch and anti-entropy (sync) to the replica. It never writes files: every
-// record a peer sends is offered to replica.submit(), which decides through the rule.
+// The mesh: wires the libp2p node, membership, peer exchange, the broadcast tree
+// (announce), content fetch and anti-entropy (sync) to the replica, and does nothing
+// else. The receive path (what happens to a record a peer sent) is receive.ts; every
+// component gets the one shared context (context.ts) and the replica through its port
+// (replica-port.ts). The mesh never writes files.
 import type { Connection, PeerId, StreamHandler } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
 import type { NetworkIdentity } from '../config/network.js'
-import type { SignedRecord } from '../crypto/record.js'
-import { compareVersions, contentProblem, judge, stillAuthorized } from '../rule/which-version-wins.js'
-import type { Change, Replica, SubmitResult } from '../store/replica.js'
+import type { CertificateBook } from '../store/certificate-book.js'
+import type { Change } from '../store/replica.js'
 import { Admission } from './admission.js'
 import { parseBootstrap } from './addresses.js'
-import { Announcer, type AnnounceCounters, type Arrival } from './announce.js'
+import { Announcer, type AnnounceCounters } from './announce.js'
 import { CertificateGate } from './cert-admission.js'
-import { RecordCertificates } from './record-cert.js'
-import type { CertificateBook } from '../store/certificate-book.js'
-import { Fetcher, Limiter, shuffle, type FetchCounters } from './fetch.js'
+import type { MeshContext } from './context.js'
+import { Fetcher, type FetchCounters } from './fetch.js'
 import { loadIdentity, type NodeIdentity } from './identity.js'
 import { answerGraft, judgeNotice } from './local-versions.js'
 import { Membership } from './membership.js'
 import { createNode, type MeshLibp2p } from './node.js'
 import { PeerExchange } from './peer-exchange.js'
-import { DEFAULT_MESH_SETTINGS, PROTOCOLS, jitter, type MeshSettings } from './settings.js'
+import { PeerTracker, type PeerStatus } from './peer-status.js'
+import { Receiver, type OfferCounters } from './receive.js'
+import { RecordCertificates } from './record-cert.js'
+import type { ReplicaPort } from './replica-port.js'
+import { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from './settings.js'
 import { Syncer } from './sync.js'
 
 export { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from './settings.js'
 export { readIdentity, loadIdentity, loadOrCreateIdentity, identityPath, type NodeIdentity } from './identity.js'
 export { snapshot as indexSnapshot } from './sync.js'
+export type { PeerStatus } from './peer-status.js'
+export type { ReplicaPort } from './replica-port.js'
 
 export interface MeshOptions {
   config: Config
-  replica: Replica
+  /** the node's replica (src/store/replica.ts fits the port) */
+  replica: ReplicaPort
   log: Logger
   /** overrides of the protocol timings and limits (tests) */
   settings?: Partial<MeshSettings>
@@ -39,17 +46,6 @@ export interface MeshOptions {
   network?: NetworkIdentity
   /** with a network: the certificates that travel with namespace records */
   certificates?: CertificateBook
-}
-
-/** A connected peer: one whose connection completed identify (a refused handshake is not a peer). */
-export interface PeerStatus {
-  peerId: string
-  /** remote address of the (oldest) connection */
-  address: string
-  /** when that connection opened, unix ms */
-  since: number
-  /** round trip of the last ping (one runs on connect, then every pingInterval); 0 until the first completes */
-  latencyMs: number
 }
 
 export interface MeshStatus {
@@ -66,7 +62,7 @@ export interface MeshStats {
   announce: AnnounceCounters
   sync: { rounds: number, equal: number, exchanged: number, recordsReceived: number, recordsSent: number, failed: number }
   peers: { known: number, candidates: number, dials: number, dialFailures: number, learnedDials: number, trimmed: number, penalized: number }
-  offers: { accepted: number, held: number, ignored: number, refused: number, failed: number }
+  offers: OfferCounters
   /** admission by certificate (absent without a network) */
   certificates?: { verified: number, refusedInbound: number, refusedOutbound: number, expired: number }
 }
@@ -95,139 +91,56 @@ export interface Mesh {
   stop: () => Promise<void>
 }
 
-/**
- * Refusals that mean the peer sent something no honest node would. Config skew during a
- * rollout ('not-configured', 'not-signer', 'too-large') is not one, and 'bad-content' is
- * punished by the fetcher, against the peer that served the bytes (not the announcer).
- */
-const PUNISHABLE = new Set(['bad-signature'])
-
 export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const { config, replica } = opts
   const settings: MeshSettings = { ...DEFAULT_MESH_SETTINGS, ...opts.settings }
   const log = opts.log.child({ component: 'mesh' })
   const identity = opts.identity ?? await loadIdentity(config)
   const self = identity.peerId.toString()
-  const admission = new Admission(config.cluster.allowedNodes, self)
+  const admission = new Admission(config.cluster.allowedNodes, self, Date.now, settings.penaltyBoxMax)
   const bootstrap = config.cluster.bootstrapNodes.map(b => parseBootstrap(b, config.cluster.transports))
   const libp2p = await createNode(config, identity, admission, settings)
+  const ctx: MeshContext = {
+    libp2p,
+    settings,
+    log,
+    admits: p => admission.admits(p),
+    punish: (peer, reason) => {
+      if (admission.isPenalized(peer)) return
+      admission.penalize(peer, settings.penaltyDuration)
+      log.warn({ peer: peer.toString(), reason, forMs: settings.penaltyDuration }, 'peer misbehaved: disconnected and refused for a while')
+      libp2p.hangUp(peer).catch(() => {})
+    }
+  }
   // admission by certificate: installed before any handler, so none runs for an unverified peer
-  const gate = opts.network !== undefined ? new CertificateGate(libp2p, opts.network, settings, log) : undefined
+  const gate = opts.network !== undefined ? new CertificateGate(ctx, opts.network) : undefined
   if (gate !== undefined) {
     gate.install()
     admission.requireCertificate(p => gate.isVerified(p))
   }
-  const admits = (p: PeerId | string): boolean => admission.admits(p)
   const guard = (h: StreamHandler): StreamHandler => gate?.guard(h) ?? h
 
-  const punish = (peer: PeerId, reason: string): void => {
-    if (admission.isPenalized(peer)) return
-    admission.penalize(peer, settings.penaltyDuration)
-    log.warn({ peer: peer.toString(), reason, forMs: settings.penaltyDuration }, 'peer misbehaved: disconnected and refused for a while')
-    libp2p.hangUp(peer).catch(() => {})
-  }
-
-  const offers = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0 }
-  /** records being stored, by name and signature; `provide` hands a waiting fetch content that arrived inline meanwhile */
-  const offering = new Map<string, { record: SignedRecord, done: Promise<void>, provide: (content: Uint8Array) => void }>()
-  /** the records in `offering`, by name: a notice looks up its name, not every record on its way in (review 11-R8) */
-  const offeringByName = new Map<string, Set<SignedRecord>>()
-  let stopped = false
-
-  const fetcher = new Fetcher(libp2p, replica, settings, log, punish, admits)
-  const offerLimiter = new Limiter(settings.offerConcurrency)
-
-  /**
-   * Offers a record a peer sent to the replica. `content` is what came inline with an
-   * announcement; otherwise content is fetched, and only once the record passed the rule.
-   * Says whether the record was new here or a duplicate (for the broadcast tree).
-   */
-  const offer = (record: SignedRecord, from: PeerId, content?: Uint8Array): Arrival => {
-    if (stopped || !admits(from)) return 'dropped' // e.g. the rest of a sync batch from a peer just punished
-    // Judged here first, record only (signature included, ~50 µs), so that only records
-    // that would be accepted or held wait for a turn: junk, config skew and replays are
-    // dropped at once and cannot queue up ahead of honest updates.
-    const current = replica.get(record.name)
-    // A replay or a version we already have (current or held) is dropped before the
-    // signature check: a flood of genuine old records costs no crypto. The sender holds
-    // that version (or a newer one), so it is not sent what it already has.
-    const policy = replica.getPolicy()
-    if (current !== undefined && compareVersions(record, current) <= 0 && stillAuthorized(policy, current)) {
-      announcer.markKnown(from, record)
-      return 'duplicate'
-    }
-    // The held record is compared only with records that would be held too: a version in
-    // the present is judged against the current one alone, however far ahead the held one
-    // is (a held record never hides a current one, issue 11 F1).
-    const held = replica.getHeld(record.name)
-    const fromTheFuture = record.timestamp > replica.clock() + policy.maxClockSkew
-    if (fromTheFuture && held !== undefined && compareVersions(record, held) <= 0 && stillAuthorized(policy, held)) return 'duplicate'
-    const verdict = judge(record, current, policy, replica.clock(), undefined, replica.getFloor(record.name))
-    if (verdict.action === 'ignore') return verdict.why === 'below-floor' ? 'dropped' : 'duplicate' // a replay or a version we already have
-    if (verdict.action === 'refuse') {
-      offers.refused++
-      if (PUNISHABLE.has(verdict.code)) punish(from, `sent a record that fails verification: ${verdict.reason}`)
-      return 'dropped'
-    }
-    // verified and for a configured name. Only a current version counts as what the peer
-    // holds: the announcer sends current versions, and a held one must not stand for them.
-    if (verdict.action === 'accept') announcer.markKnown(from, record)
-    const badInline = content !== undefined ? contentProblem(record, content) : undefined
-    if (badInline !== undefined) {
-      punish(from, `sent inline content that does not match its record: ${badInline}`)
-      return 'dropped'
-    }
-    if (content === undefined) fetcher.hint(record, from) // another source, should the first fail
-    // Signature and content verified, and newer than ours: pass it on now, while it is
-    // being written here (the store's fsyncs are not on the path to the next hop).
-    const forward = content !== undefined && verdict.action === 'accept'
-    const key = `${record.name}\0${Buffer.from(record.signature).toString('hex')}`
-    const inFlight = offering.get(key)
-    if (inFlight !== undefined) {
-      // already on its way in; if it waits for a fetch (from a slow or lying announcer),
-      // content that came inline from another peer ends the wait
-      if (content !== undefined) inFlight.provide(content)
-      if (forward) announcer.broadcast(record, content, from.toString())
-      return 'duplicate'
-    }
-    if (forward) announcer.broadcast(record, content, from.toString())
-    let provide: (c: Uint8Array) => void = () => {}
-    const arrived = new Promise<Uint8Array>(resolve => { provide = resolve })
-    const source = content ?? (async (r: SignedRecord) => await Promise.race([fetcher.fetch(r, from), arrived]))
-    const p = offerLimiter.run(async () => stopped || !admits(from) ? undefined : await replica.submit(record, source, `peer:${from.toString()}`))
-      .then((result: SubmitResult | undefined) => {
-        if (result === undefined) return
-        offers[result.outcome === 'accepted' ? 'accepted' : result.outcome]++
-        if (result.outcome === 'refused') {
-          if (PUNISHABLE.has(result.code)) punish(from, `sent a record that fails verification: ${result.reason}`)
-          else log.debug({ peer: from.toString(), name: record.name, code: result.code }, 'record from peer refused (config skew?)')
-        }
-      }, (err: Error) => {
-        offers.failed++
-        log.debug({ peer: from.toString(), name: record.name, err: err.message }, 'could not take record from peer')
-      })
-      .finally(() => {
-        offering.delete(key)
-        const same = offeringByName.get(record.name)
-        same?.delete(record)
-        if (same?.size === 0) offeringByName.delete(record.name)
-      })
-    offering.set(key, { record, done: p, provide })
-    offeringByName.set(record.name, (offeringByName.get(record.name) ?? new Set()).add(record))
-    return 'new'
-  }
-
+  const fetcher = new Fetcher(ctx, replica)
+  const receiver = new Receiver(ctx, replica, fetcher)
   // a namespace record under a network is judged with its certificate: fetched from the sender first
-  const recordCerts = opts.network !== undefined && opts.certificates !== undefined ? new RecordCertificates(libp2p, opts.certificates, settings, log, punish) : undefined
-  const offerWithCertificate = recordCerts?.beforeOffer(offer, replica) ?? offer
-
-  const announcer = new Announcer(libp2p, settings, log, punish, admits, {
-    onRecord: offerWithCertificate,
-    judgeNotice: judgeNotice(replica, name => offeringByName.get(name) ?? []),
+  const recordCerts = opts.network !== undefined && opts.certificates !== undefined ? new RecordCertificates(ctx, opts.certificates) : undefined
+  const offer = recordCerts?.beforeOffer(receiver.offer, replica) ?? receiver.offer
+  const announcer = new Announcer(ctx, {
+    onRecord: offer,
+    judgeNotice: judgeNotice(replica, name => receiver.incoming(name)),
     forGraft: answerGraft(replica, settings.announceInlineMax)
   })
-  const syncer = new Syncer(libp2p, replica, settings, config.cluster.syncInterval, log, punish, admits,
-    (records, from) => { for (const r of records) offerWithCertificate(r, from) })
+  receiver.forwardTo(announcer)
+  const syncer = new Syncer(ctx, replica, config.cluster.syncInterval, (records, from) => { for (const r of records) offer(r, from) })
+  const peerExchange = new PeerExchange(ctx)
+  const tracker = new PeerTracker(ctx, peer => announcer.dropPeer(peer))
+  let stopped = false
+
+  const onConnected = (peer: PeerId, conn: Connection): void => {
+    void peerExchange.ask(peer)
+    libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(settings.peerExchangeTimeout) }).then(ms => { conn.rtt = ms }, () => {})
+    if (conn.direction === 'outbound') void syncer.syncWith(peer)
+  }
   // membership dials and remembers peers it may connect to; what follows a new connection waits for its certificate
   const membership = new Membership(libp2p, bootstrap, settings, log, p => admission.mayConnect(p), (peer: PeerId, conn: Connection) => {
     if (gate !== undefined && !gate.isVerified(peer)) {
@@ -236,12 +149,6 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     }
     onConnected(peer, conn)
   })
-  const onConnected = (peer: PeerId, conn: Connection): void => {
-    void peerExchange.ask(peer)
-    libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(settings.peerExchangeTimeout) }).then(ms => { conn.rtt = ms }, () => {})
-    if (conn.direction === 'outbound') void syncer.syncWith(peer)
-  }
-  const peerExchange = new PeerExchange(libp2p, settings, log, punish, admits, peers => membership.learn(peers))
 
   const onChange = (c: Change): void => {
     if (c.kind === 'revoked' || c.origin === 'timer') return // every node does these on its own
@@ -257,33 +164,13 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   await libp2p.handle(PROTOCOLS.peers, guard(peerExchange.handle), { maxInboundStreams: s.peers })
   if (gate !== undefined) await libp2p.handle(PROTOCOLS.cert, gate.handle, { maxInboundStreams: settings.maxInboundCertStreams.cert })
   if (recordCerts !== undefined) await libp2p.handle(PROTOCOLS.recordCert, guard(recordCerts.handle), { maxInboundStreams: settings.maxInboundCertStreams.recordCert })
-  // A peer counts (in status) once identify ran on its connection: a node that refuses us
-  // (allowed_nodes, penalty) closes the connection right after the handshake, before that.
-  const identified = new Set<string>()
-  const onIdentify = (evt: CustomEvent<{ peerId: PeerId }>): void => {
-    if (libp2p.getConnections(evt.detail.peerId).length > 0) identified.add(evt.detail.peerId.toString())
-  }
-  const onDisconnect = (evt: CustomEvent<PeerId>): void => {
-    identified.delete(evt.detail.toString())
-    announcer.dropPeer(evt.detail)
-  }
-  libp2p.addEventListener('peer:identify', onIdentify)
-  libp2p.addEventListener('peer:disconnect', onDisconnect)
+  tracker.start()
+  peerExchange.start(peers => membership.learn(peers))
 
   await libp2p.start()
   const unsubscribe = replica.onChange(onChange)
   membership.start()
   syncer.start()
-
-  let pexTimer: NodeJS.Timeout | undefined
-  const pexLoop = (): void => {
-    pexTimer = setTimeout(() => {
-      const peer = shuffle(libp2p.getPeers().filter(admits))[0]
-      void (peer === undefined ? Promise.resolve() : peerExchange.ask(peer)).finally(() => { if (!stopped) pexLoop() })
-    }, jitter(settings.peerExchangeInterval, 0.2))
-    pexTimer.unref()
-  }
-  pexLoop()
 
   log.info({ peerId: self, addresses: libp2p.getMultiaddrs().map(String), bootstrap: config.cluster.bootstrapNodes, admission: admission.restricted }, 'mesh started')
 
@@ -291,45 +178,31 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     peerId: self,
     libp2p,
     links: () => announcer.links(),
-    status (): MeshStatus {
-      const peers: PeerStatus[] = []
-      for (const p of libp2p.getPeers()) {
-        if (!identified.has(p.toString()) || !admits(p)) continue
-        // a copy: getConnections() returns libp2p's own list, which must not be reordered
-        const conns = [...libp2p.getConnections(p)].sort((a, b) => a.timeline.open - b.timeline.open)
-        const c = conns[0]
-        if (c === undefined) continue
-        peers.push({ peerId: p.toString(), address: c.remoteAddr.toString(), since: c.timeline.open, latencyMs: Math.round(c.rtt ?? 0) })
-      }
-      peers.sort((a, b) => a.peerId < b.peerId ? -1 : 1)
-      return { peerId: self, publicKey: identity.publicKey, addresses: libp2p.getMultiaddrs().map(String), peers }
-    },
-    stats (): MeshStats {
-      return {
-        fetch: { ...fetcher.counters },
-        announce: { ...announcer.counters },
-        sync: { ...syncer.counters },
-        peers: { known: membership.knownPeers(), candidates: membership.candidatePeers(), ...membership.counters, penalized: admission.penalized().length },
-        offers: { ...offers },
-        ...(gate !== undefined ? { certificates: { ...gate.counters } } : {})
-      }
-    },
+    status: (): MeshStatus => ({ peerId: self, publicKey: identity.publicKey, addresses: libp2p.getMultiaddrs().map(String), peers: tracker.peers() }),
+    stats: (): MeshStats => ({
+      fetch: { ...fetcher.counters },
+      announce: { ...announcer.counters },
+      sync: { ...syncer.counters },
+      peers: { known: membership.knownPeers(), candidates: membership.candidatePeers(), ...membership.counters, penalized: admission.penalized().length },
+      offers: { ...receiver.counters },
+      ...(gate !== undefined ? { certificates: { ...gate.counters } } : {})
+    }),
     async syncNow (): Promise<void> {
-      await Promise.all(libp2p.getPeers().filter(admits).map(async p => await syncer.syncWith(p)))
+      await Promise.all(libp2p.getPeers().filter(ctx.admits).map(async p => await syncer.syncWith(p)))
     },
     async stop (): Promise<void> {
       if (stopped) return
       stopped = true
+      const draining = receiver.stop() // offers nothing more from now; the records being stored finish
       unsubscribe()
-      clearTimeout(pexTimer)
+      peerExchange.stop()
       membership.stop()
       syncer.stop()
       announcer.stop()
       gate?.stop()
-      libp2p.removeEventListener('peer:disconnect', onDisconnect)
-      libp2p.removeEventListener('peer:identify', onIdentify)
+      tracker.stop()
       await libp2p.stop()
-      await Promise.allSettled([...offering.values()].map(o => o.done))
+      await draining
       log.info('mesh stopped')
     }
   }

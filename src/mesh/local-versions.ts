@@ -5,7 +5,7 @@
 import { parseNamespaceName } from '../crypto/names.js'
 import type { SignedRecord } from '../crypto/record.js'
 import { stillAuthorized } from '../rule/which-version-wins.js'
-import type { Replica } from '../store/replica.js'
+import type { ReplicaPort } from './replica-port.js'
 import { versionId, type AnnounceDelegate, type NoticeVerdict } from './announce.js'
 import type { Notice } from './broadcast-tree.js'
 
@@ -15,7 +15,7 @@ const sameId = (r: SignedRecord | undefined, id: Uint8Array): boolean => r !== u
  * A notice names a version this node lacks when the name is one it accepts, it has no
  * newer version, and that version is neither stored (current or held) nor on its way in.
  */
-export function judgeNotice (replica: Replica, incoming: (name: string) => Iterable<SignedRecord>): (n: Notice) => NoticeVerdict {
+export function judgeNotice (replica: ReplicaPort, incoming: (name: string) => Iterable<SignedRecord>): (n: Notice) => NoticeVerdict {
   return (n) => {
     const policy = replica.getPolicy()
     const ns = parseNamespaceName(n.name)
@@ -33,7 +33,7 @@ export function judgeNotice (replica: Replica, incoming: (name: string) => Itera
  * A peer grafted (name, id): it gets the current version (the one it asked for, or a newer
  * one), small content inline — unless `skip` says it needs none, asked before the read.
  */
-export function answerGraft (replica: Replica, inlineMax: number): AnnounceDelegate['forGraft'] {
+export function answerGraft (replica: ReplicaPort, inlineMax: number): AnnounceDelegate['forGraft'] {
   return async (name, _id, skip) => {
     const record = replica.get(name)
     if (record === undefined || skip(record) || !stillAuthorized(replica.getPolicy(), record)) return undefined

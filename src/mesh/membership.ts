@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import type { MeshLibp2p } from './node.js'
 import { usesTransport, type BootstrapTarget } from './addresses.js'
 import { jitter, type MeshSettings } from './settings.js'
-import { shuffle } from './fetch.js'
+import { shuffle } from './shuffle.js'
 import { LearnedPeers, type Candidate } from './learned-peers.js'
 import type { Transport } from '../config/config.js'
 

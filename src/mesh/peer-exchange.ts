@@ -10,11 +10,11 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import type { Logger } from 'pino'
 import type { MeshLibp2p } from './node.js'
-import { PROTOCOLS, type MeshSettings } from './settings.js'
+import { endExchange, type MeshContext } from './context.js'
+import { PROTOCOLS, jitter } from './settings.js'
+import { shuffle } from './shuffle.js'
 import { StreamReader, WireError, closeWrite, frame, send } from './wire.js'
-import { shuffle, type Punish } from './fetch.js'
 
 const P2P_CODE = 421
 
@@ -51,18 +51,44 @@ export function decodePeers (bytes: Uint8Array, maxPeers: number, maxAddrs: numb
 export class PeerExchange {
   counters = { asked: 0, answered: 0, learned: 0 }
 
-  constructor (
-    private readonly libp2p: MeshLibp2p,
-    private readonly settings: MeshSettings,
-    private readonly log: Logger,
-    private readonly punish: Punish,
-    private readonly admits: (peer: PeerId) => boolean,
-    private readonly onPeers: (peers: PeerInfo[], from: PeerId) => void
-  ) {}
+  private readonly libp2p: MeshLibp2p
+  private readonly settings: MeshContext['settings']
+  private timer?: NodeJS.Timeout
+  private stopped = false
+  /** where learnt peers go (membership); set by start() */
+  private onPeers: (peers: PeerInfo[], from: PeerId) => void = () => {}
+
+  constructor (private readonly ctx: MeshContext) {
+    this.libp2p = ctx.libp2p
+    this.settings = ctx.settings
+  }
+
+  /**
+   * Hands every peer list learnt (on connect, and from then on) to `learn`, and asks a
+   * random connected peer every peerExchangeInterval (jittered), one exchange at a time.
+   */
+  start (learn: (peers: PeerInfo[], from: PeerId) => void): void {
+    this.onPeers = learn
+    this.schedule()
+  }
+
+  private schedule (): void {
+    if (this.stopped) return
+    this.timer = setTimeout(() => {
+      const peer = shuffle(this.libp2p.getPeers().filter(p => this.ctx.admits(p)))[0]
+      void (peer === undefined ? Promise.resolve() : this.ask(peer)).finally(() => this.schedule())
+    }, jitter(this.settings.peerExchangeInterval, 0.2))
+    this.timer.unref()
+  }
+
+  stop (): void {
+    this.stopped = true
+    clearTimeout(this.timer)
+  }
 
   private async answer (except: PeerId): Promise<Uint8Array> {
     const s = this.settings
-    const peers = shuffle(this.libp2p.getPeers().filter(p => !p.equals(except) && this.admits(p)))
+    const peers = shuffle(this.libp2p.getPeers().filter(p => !p.equals(except) && this.ctx.admits(p)))
     const list: Array<{ id: string, addrs: string[] }> = []
     for (const p of peers) {
       if (list.length >= s.peerExchangeMaxPeers) break
@@ -94,8 +120,7 @@ export class PeerExchange {
       await closeWrite(stream, deadline)
       this.counters.answered++
     } catch (err) {
-      stream.abort(err as Error)
-      if (err instanceof WireError && err.fault === 'peer') this.punish(connection.remotePeer, `peers: ${err.message}`)
+      endExchange(this.ctx, stream, err, connection.remotePeer, 'peers')
     }
   }
 
@@ -116,9 +141,7 @@ export class PeerExchange {
       this.counters.learned += peers.length
       this.onPeers(peers, peer)
     } catch (err) {
-      stream?.abort(err as Error)
-      if (err instanceof WireError && err.fault === 'peer') this.punish(peer, `peers: ${err.message}`)
-      else this.log.debug({ peer: peer.toString(), err: (err as Error).message }, 'peer exchange failed')
+      endExchange(this.ctx, stream, err, peer, 'peers')
     }
   }
 }

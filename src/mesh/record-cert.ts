@@ -11,34 +11,31 @@
 // config skew is possible) is not kept either. Either way the next peer that sends the
 // record is asked in turn (review 11-R4). A record whose own signature does
 // not verify is not worth a question: it goes straight to the rule (refused, punished).
-import type { Arrival } from './announce.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import type { Logger } from 'pino'
 import { decodeCertificate, MAX_CERT_BYTES } from '../crypto/certificate.js'
-import type { SignedRecord } from '../crypto/record.js'
-import { recordKey, type CertificateBook } from '../store/certificate-book.js'
-import type { Replica } from '../store/replica.js'
 import { parseNamespaceName } from '../crypto/names.js'
+import type { SignedRecord } from '../crypto/record.js'
 import { authenticity, certificateFitsRecord, compareVersions } from '../rule/which-version-wins.js'
+import { recordKey, type CertificateBook } from '../store/certificate-book.js'
+import type { Arrival } from './announce.js'
+import { endExchange, type MeshContext } from './context.js'
+import type { ReplicaPort } from './replica-port.js'
+import { PROTOCOLS } from './settings.js'
+import { closeWrite, frame, send, StreamReader, WireError } from './wire.js'
 
 /** the mesh's offer; its answer tells the broadcast tree whether the record was new to this node */
 type Offer = (record: SignedRecord, from: PeerId, content?: Uint8Array) => Arrival
-import type { MeshLibp2p } from './node.js'
-import { PROTOCOLS, type MeshSettings } from './settings.js'
-import { closeWrite, frame, send, StreamReader, WireError } from './wire.js'
 
 export class RecordCertificates {
   /** questions under way, by record key and peer: each sender is asked at most once at a time */
   private readonly inFlight = new Map<string, Promise<boolean>>()
   counters = { fetched: 0, missing: 0, served: 0, unusable: 0 }
 
-  constructor (
-    private readonly libp2p: MeshLibp2p,
-    private readonly book: CertificateBook,
-    private readonly settings: MeshSettings,
-    private readonly log: Logger,
-    private readonly punish: (peer: PeerId, reason: string) => void
-  ) {}
+  private readonly settings: MeshContext['settings']
+
+  constructor (private readonly ctx: MeshContext, private readonly book: CertificateBook) {
+    this.settings = ctx.settings
+  }
 
   readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
     const deadline = Date.now() + this.settings.certTimeout
@@ -51,8 +48,7 @@ export class RecordCertificates {
       await closeWrite(stream, deadline)
       if (bytes !== undefined) this.counters.served++
     } catch (err) {
-      stream.abort(err as Error)
-      if (err instanceof WireError && err.fault === 'peer') this.punish(connection.remotePeer, `record-cert: ${err.message}`)
+      endExchange(this.ctx, stream, err, connection.remotePeer, 'record-cert')
     }
   }
 
@@ -61,7 +57,7 @@ export class RecordCertificates {
    * certificate is not here yet waits for it from the peer that sent it; without one the
    * rule refuses the record. A version not newer than ours skips the wait (offer drops it).
    */
-  beforeOffer (offer: Offer, replica: Replica): Offer {
+  beforeOffer (offer: Offer, replica: ReplicaPort): Offer {
     return (record, from, content) => {
       const ns = parseNamespaceName(record.name)
       const current = replica.get(record.name)
@@ -74,7 +70,7 @@ export class RecordCertificates {
   }
 
   /** Gets the certificate of `record` from `from` into the book; false when it has none (or junk). */
-  async fetch (record: SignedRecord, from: PeerId, replica: Replica): Promise<boolean> {
+  async fetch (record: SignedRecord, from: PeerId, replica: ReplicaPort): Promise<boolean> {
     if (this.book.has(record)) return true
     const key = recordKey(record)
     const ask = `${key}/${from.toString()}`
@@ -86,9 +82,9 @@ export class RecordCertificates {
     return await p
   }
 
-  private async ask (record: SignedRecord, key: string, peer: PeerId, replica: Replica): Promise<boolean> {
+  private async ask (record: SignedRecord, key: string, peer: PeerId, replica: ReplicaPort): Promise<boolean> {
     if (this.book.has(record)) return true // another sender's answer came meanwhile
-    const conn = this.libp2p.getConnections(peer).find(c => c.status === 'open')
+    const conn = this.ctx.libp2p.getConnections(peer).find(c => c.status === 'open')
     if (conn === undefined) return false
     const deadline = Date.now() + this.settings.certTimeout
     let stream: Stream | undefined
@@ -108,16 +104,14 @@ export class RecordCertificates {
         // window may be config skew (a rotation under way): not kept, not punished.
         if (!Buffer.from(cert.subject).equals(record.signer)) throw new WireError('peer', `a certificate that does not certify the record: ${problem}`)
         this.counters.unusable++
-        this.log.debug({ peer: peer.toString(), name: record.name, problem }, 'a peer\'s certificate for a namespace record is not usable here')
+        this.ctx.log.debug({ peer: peer.toString(), name: record.name, problem }, 'a peer\'s certificate for a namespace record is not usable here')
         return false
       }
       this.book.offer(record, cert) // judged with the record, by the rule
       this.counters.fetched++
       return true
     } catch (err) {
-      stream?.abort(err as Error)
-      if (err instanceof WireError && err.fault === 'peer') this.punish(peer, `record-cert: ${err.message}`)
-      else this.log.debug({ peer: peer.toString(), name: record.name, err: (err as Error).message }, 'could not get the certificate of a namespace record')
+      endExchange(this.ctx, stream, err, peer, 'record-cert', { name: record.name })
       return false
     }
   }

@@ -23,6 +23,8 @@ export interface MeshSettings {
   maxPendingPerIp: number
   /** an inbound connection must finish its handshake (Noise + Yamux, or QUIC's) within this, or it is closed (libp2p's inboundUpgradeTimeout) */
   handshakeTimeout: number
+  /** a handshake slot (maxPendingPerIp) is given back at the latest this long after handshakeTimeout, should neither open nor close be seen */
+  handshakeSlotGrace: number
   /** inbound connections from one IP (an IPv6 /64), at most; above the nodes that share one host in tests and benches (F6) */
   maxInboundPerIp: number
   /** connections with one peer id, both directions, at most (two nodes dialing each other at once make 2) (F6) */
@@ -77,6 +79,12 @@ export interface MeshSettings {
   // --- announce (broadcast tree: full records on eager links, notices on lazy ones) ---
   /** records written per turn of a peer's sender (then the queue is looked at again) */
   announceBatch: number
+  /** a message is written in chunks of about this many bytes (one muxer frame each) */
+  announceWriteChunk: number
+  /** a receiver buffers at least this much of a burst (or room for 4 whole messages, if more) */
+  announceReadBuffer: number
+  /** a receiver closes its side of a stream whose sender finished within this */
+  announceCloseTimeout: number
   /** opening an announce stream, writing one batch, or receiving the rest of a started message: each within this */
   announceTimeout: number
   /** content up to this size travels inside the announcement (no fetch round trip); larger content is fetched */
@@ -129,6 +137,8 @@ export interface MeshSettings {
   fetchMaxAttempts: number
   /** content fetches in flight on this node, at most */
   fetchConcurrency: number
+  /** versions whose other sources (peers that offered them) are remembered, at most */
+  fetchHintsMax: number
   /** content is written in chunks of this many bytes */
   fetchChunk: number
   /** fetches served at once to one peer, at most (more are answered "busy") */
@@ -149,6 +159,8 @@ export interface MeshSettings {
   // --- punishment ------------------------------------------------------------------
   /** a misbehaving peer is disconnected and refused (both directions) for this long */
   penaltyDuration: number
+  /** penalties remembered, at most: above this, those that ran out are dropped */
+  penaltyBoxMax: number
 
   // --- admission by certificate (network identity) ---------------------------------
   /** a new connection must complete the certificate exchange within this, or it is closed */
@@ -178,6 +190,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   maxIncomingPendingConnections: 64,
   maxPendingPerIp: 8,
   handshakeTimeout: 5_000,
+  handshakeSlotGrace: 1_000,
   maxInboundPerIp: 24,
   maxConnectionsPerPeer: 3,
   dialTimeout: 10_000,
@@ -203,6 +216,9 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   peerExchangeTimeout: 10_000,
 
   announceBatch: 256,
+  announceWriteChunk: 64 * 1024,
+  announceReadBuffer: 1024 * 1024,
+  announceCloseTimeout: 1_000,
   announceTimeout: 10_000,
   announceInlineMax: 64 * 1024,
   announceIdleClose: 60_000,
@@ -223,6 +239,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   fetchSlack: 10_000,
   fetchMaxAttempts: 8,
   fetchConcurrency: 8,
+  fetchHintsMax: 4_096,
   fetchChunk: 64 * 1024,
   fetchServeMaxPerPeer: 2,
   fetchServeMaxTotal: 32,
@@ -233,6 +250,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   offerConcurrency: 16,
 
   penaltyDuration: 5 * 60_000,
+  penaltyBoxMax: 10_000,
 
   certTimeout: 10_000,
   certHandshakeTimeout: 2_000,

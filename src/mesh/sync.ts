@@ -17,14 +17,14 @@
 // configured names, never by history.
 import { createHash } from 'node:crypto'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import type { Logger } from 'pino'
 import { decodeRecord, encodeRecord, RecordFormatError, type SignedRecord } from '../crypto/record.js'
 import { authorization, compareVersions } from '../rule/which-version-wins.js'
-import type { Replica } from '../store/replica.js'
+import { endExchange, type MeshContext } from './context.js'
 import type { MeshLibp2p } from './node.js'
-import { MAX_RECORD_FRAME, PROTOCOLS, jitter, type MeshSettings } from './settings.js'
+import type { ReplicaPort } from './replica-port.js'
+import { MAX_RECORD_FRAME, PROTOCOLS, jitter } from './settings.js'
+import { shuffle } from './shuffle.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u32, u64 } from './wire.js'
-import { shuffle, type Punish } from './fetch.js'
 
 const EQUAL = 0
 const DIFFER = 1
@@ -40,7 +40,7 @@ export interface IndexSnapshot {
 const CURRENT_SLOT = 1
 const HELD_SLOT = 2
 
-export function snapshot (replica: Replica): IndexSnapshot {
+export function snapshot (replica: Pick<ReplicaPort, 'list' | 'listHeld'>): IndexSnapshot {
   const current = replica.list()
   const held = replica.listHeld()
   const slots = new Map<string, Array<[number, SignedRecord]>>()
@@ -83,24 +83,27 @@ export class Syncer {
   private stopped = false
   counters = { rounds: 0, equal: 0, exchanged: 0, recordsReceived: 0, recordsSent: 0, failed: 0 }
 
+  private readonly libp2p: MeshLibp2p
+  private readonly settings: MeshContext['settings']
+
   constructor (
-    private readonly libp2p: MeshLibp2p,
-    private readonly replica: Replica,
-    private readonly settings: MeshSettings,
+    private readonly ctx: MeshContext,
+    private readonly replica: ReplicaPort,
+    /** the cluster's sync_interval */
     private readonly interval: number,
-    private readonly log: Logger,
-    private readonly punish: Punish,
-    private readonly admits: (peer: PeerId) => boolean,
     /** records a peer sent that may be newer than ours */
     private readonly onRecords: (records: SignedRecord[], from: PeerId) => void
-  ) {}
+  ) {
+    this.libp2p = ctx.libp2p
+    this.settings = ctx.settings
+  }
 
   start (): void { this.schedule() }
 
   private schedule (): void {
     if (this.stopped) return
     this.timer = setTimeout(() => {
-      const peers = shuffle(this.libp2p.getPeers().filter(p => this.admits(p) && !this.inProgress.has(p.toString())))
+      const peers = shuffle(this.libp2p.getPeers().filter(p => this.ctx.admits(p) && !this.inProgress.has(p.toString())))
       const peer = peers[0]
       const done = peer === undefined ? Promise.resolve() : this.syncWith(peer).then(() => {})
       void done.finally(() => this.schedule())
@@ -182,10 +185,8 @@ export class Syncer {
       this.onRecords(theirs, peer)
       return 'exchanged'
     } catch (err) {
-      stream?.abort(err as Error)
       this.counters.failed++
-      if (err instanceof WireError && err.fault === 'peer') this.punish(peer, `sync: ${err.message}`)
-      else this.log.debug({ peer: id, err: (err as Error).message }, 'sync failed')
+      endExchange(this.ctx, stream, err, peer, 'sync')
       return 'failed'
     } finally {
       this.inProgress.delete(id)
@@ -213,9 +214,7 @@ export class Syncer {
       await closeWrite(stream, deadline)
       this.onRecords(theirs, peer)
     } catch (err) {
-      stream.abort(err as Error)
-      if (err instanceof WireError && err.fault === 'peer') this.punish(peer, `sync: ${err.message}`)
-      else this.log.debug({ peer: peer.toString(), err: (err as Error).message }, 'serving a sync failed')
+      endExchange(this.ctx, stream, err, peer, 'sync', { serving: true })
     }
   }
 

@@ -1,6 +1,8 @@
 // THE RULE: which version of a file wins (DESIGN.md §4). Pure: no I/O, no clock of its
 // own (the caller passes `now`). The API path, the mesh path, the store's start-up check
 // and config reloads all decide through this module and nothing else.
+// Its one piece of state is the verify-once marks (which objects were already checked),
+// which change how much work a verdict costs, never the verdict.
 import { publicKeyProblem } from '../crypto/key-validity.js'
 import { certificateProblem, type Certificate } from '../crypto/certificate.js'
 import { encodeBase64Key } from '../crypto/keys.js'
@@ -76,6 +78,36 @@ export function authorization (policy: Policy, name: string, signer: Uint8Array,
 }
 
 /**
+ * Verify once (issue 14). A record whose signature and key passed authenticity(), and
+ * content whose size and sha256 matched its record (verifyContent), are marked as checked
+ * and travel on as such: the mesh checks what a peer sent where its bytes enter, and the
+ * replica, given those very objects, does not hash or verify them again. The marks are by
+ * object identity (weak: they go with the object), not a cache by bytes: only an object
+ * this process checked itself is trusted, so a peer cannot make it skip a check, and two
+ * nodes in one process share nothing they did not decode themselves.
+ */
+const checked = { records: new WeakSet<SignedRecord>(), content: new WeakMap<Uint8Array, SignedRecord>() }
+
+/** What the rule hashed and verified, for tests that count the work per hop. */
+export const work = { signatureChecks: 0, contentHashes: 0 }
+
+/** Content whose size and sha256 this process checked against its record (see verifyContent). */
+export type VerifiedContent = Uint8Array & { readonly __verified: 'content' }
+
+/**
+ * Step 3 for content, once: the problem with `content` for `record`, or the content
+ * marked as verified for that record (a second call with the same objects does not hash).
+ */
+export function verifyContent (record: SignedRecord, content: Uint8Array): { content: VerifiedContent } | { problem: string } {
+  if (checked.content.get(content) !== record) {
+    const problem = contentProblem(record, content)
+    if (problem !== undefined) return { problem }
+    checked.content.set(content, record)
+  }
+  return { content: content as VerifiedContent }
+}
+
+/**
  * Step 3 for the signature: it verifies, and its key is a canonical Ed25519 point not of
  * small order (F8: with a small-order key anyone can "sign", node:crypto accepts such a
  * forgery). In this order: the native verify is fast and rejects junk first; the point
@@ -83,10 +115,13 @@ export function authorization (policy: Policy, name: string, signer: Uint8Array,
  * cannot make this node decode thousands of made-up namespace keys for free.
  */
 export function authenticity (record: SignedRecord): Verdict | undefined {
+  if (checked.records.has(record)) return undefined
+  work.signatureChecks++
   if (!verifyRecordSignature(record)) return refuse('bad-signature', `the signature on "${record.name}" does not verify`)
   const problem = publicKeyProblem(record.signer)
-  if (problem === undefined) return undefined
-  return refuse('bad-key', `signer key ${encodeBase64Key(record.signer)} of "${record.name}" ${problem}`)
+  if (problem !== undefined) return refuse('bad-key', `signer key ${encodeBase64Key(record.signer)} of "${record.name}" ${problem}`)
+  checked.records.add(record)
+  return undefined
 }
 
 /**
@@ -172,8 +207,8 @@ export function judge (candidate: SignedRecord, current: SignedRecord | undefine
     return refuse('too-large', `"${candidate.name}" is ${candidate.size} bytes, the limit is ${policy.maxFileSize}`)
   }
   if (content !== undefined) {
-    const problem = contentProblem(candidate, content)
-    if (problem !== undefined) return refuse('bad-content', problem)
+    const checkedContent = verifyContent(candidate, content)
+    if ('problem' in checkedContent) return refuse('bad-content', checkedContent.problem)
   }
   if (floor !== undefined && candidate.timestamp <= floor) return { action: 'ignore', why: 'below-floor' }
   if (candidate.timestamp > now + policy.maxClockSkew) {
@@ -186,6 +221,29 @@ export function judge (candidate: SignedRecord, current: SignedRecord | undefine
   if (order > 0) return { action: 'accept' }
   if (order === 0) return { action: 'ignore', why: 'identical' }
   return { action: 'ignore', why: 'not-newer' }
+}
+
+/**
+ * The rule, entered once per candidate (mesh pre-check, Replica.submit, and again under
+ * the store's lock for ordering only — the signature and content checks are not redone
+ * for objects already checked). Against both slots of its name: the current version, and
+ * the record from the future held back (a held record is compared only with records that
+ * would be held too: one in the present is judged against the current version alone,
+ * however far ahead the held one is — a held record never hides a current one, issue 11
+ * F1). A replay or a version already stored is ignored before any crypto: a flood of
+ * genuine old records costs a comparison each.
+ */
+export function triage (candidate: SignedRecord, current: SignedRecord | undefined, held: SignedRecord | undefined, floor: number | undefined, policy: Policy, now: number, content?: Uint8Array): Verdict {
+  if (current !== undefined && stillAuthorized(policy, current)) {
+    const order = compareVersions(candidate, current)
+    if (order <= 0) return { action: 'ignore', why: order === 0 ? 'identical' : 'not-newer' }
+  }
+  const fromTheFuture = candidate.timestamp > now + policy.maxClockSkew
+  if (fromTheFuture && held !== undefined && stillAuthorized(policy, held)) {
+    const order = compareVersions(candidate, held)
+    if (order <= 0) return { action: 'ignore', why: order === 0 ? 'identical' : 'not-newer' }
+  }
+  return judge(candidate, current, policy, now, content, floor)
 }
 
 /**
@@ -204,6 +262,7 @@ export function compareVersions (a: SignedRecord, b: SignedRecord): number {
 /** Step 3 for content: size and sha256 must match the record. */
 export function contentProblem (record: SignedRecord, content: Uint8Array): string | undefined {
   if (record.tombstone) return content.length === 0 ? undefined : 'a deletion carries no content'
+  work.contentHashes++
   if (content.length !== record.size) return `content is ${content.length} bytes, the record says ${record.size}`
   if (!Buffer.from(sha256(content)).equals(record.sha256)) return `content of "${record.name}" does not match the signed sha256`
   return undefined

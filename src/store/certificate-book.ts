@@ -12,7 +12,7 @@ import { encodeRecord, type SignedRecord } from '../crypto/record.js'
 import { ensureDir, writeFileAtomic } from './atomic-file.js'
 import { DEFAULTS } from '../config/defaults.js'
 
-const PENDING_MAX = 1024
+const PENDING_MAX = DEFAULTS.network.certificatePending
 
 /** when it came: an entry whose record is not held is dropped only after DEFAULTS.network.certificateGrace */
 interface Entry { name: string, cert: Certificate, since: number }
@@ -91,7 +91,7 @@ export class CertificateBook {
   }
 
   /** Keeps the book in step with the replica: settles after every change and every `interval` ms. */
-  follow (replica: { get: (name: string) => SignedRecord | undefined, getHeld: (name: string) => SignedRecord | undefined, onChange: (fn: () => void) => () => void }, interval = 10_000): () => void {
+  follow (replica: { get: (name: string) => SignedRecord | undefined, getHeld: (name: string) => SignedRecord | undefined, onChange: (fn: () => void) => () => void }, interval: number = DEFAULTS.network.certificateSettleInterval): () => void {
     let running = Promise.resolve()
     const holds = (name: string): SignedRecord[] => [replica.get(name), replica.getHeld(name)].filter((r): r is SignedRecord => r !== undefined)
     const settle = (): void => { running = running.then(async () => await this.settle(holds)).catch(() => {}) }

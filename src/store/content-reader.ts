@@ -13,10 +13,12 @@ import type { BigIntStats } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import type { SignedRecord } from '../crypto/record.js'
 
+import { DEFAULTS } from '../config/defaults.js'
+
 /** A file hashing pass reads this much at a time. */
-const VERIFY_CHUNK = 256 * 1024
+const VERIFY_CHUNK = DEFAULTS.store.hashChunk
 /** Files remembered as verified, at most (one per stored version in practice). */
-const MAX_VERIFIED = 4096
+const MAX_VERIFIED = DEFAULTS.store.verifiedFiles
 
 /** The content on disk does not match the record it is stored for. */
 export class ContentMismatchError extends Error {}

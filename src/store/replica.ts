@@ -3,9 +3,10 @@
 // versions and release held-back future ones. It does not know which transport a record
 // came by: the API and the mesh both call submit().
 import type { Logger } from 'pino'
+import { DEFAULTS } from '../config/defaults.js'
 import { sameRecord, type SignedRecord } from '../crypto/record.js'
 import {
-  compareVersions, contentProblem, isDeliverable, isExpired, judge, needsContent, revocationFloor, stillAuthorized,
+  compareVersions, contentProblem, isDeliverable, isExpired, judge, needsContent, revocationFloor, stillAuthorized, triage, verifyContent,
   type IgnoreReason, type Policy, type RefusalCode
 } from '../rule/which-version-wins.js'
 import { ContentMismatchError, ContentReader, VerifiedFiles } from './content-reader.js'
@@ -37,13 +38,6 @@ export class StoreIOError extends Error {
 }
 
 const MAX_TIMER = 2 ** 31 - 1
-/**
- * A timer action whose disk operation failed (removing an expired file, releasing a held
- * record: EROFS, EACCES, EIO) is retried after RETRY_FIRST ms, doubling up to RETRY_MAX,
- * per name; a success starts over (issue 11, L2).
- */
-export const RETRY_FIRST = 1_000
-export const RETRY_MAX = 60_000
 const EMPTY = new Uint8Array(0)
 
 export class Replica {
@@ -63,8 +57,9 @@ export class Replica {
   private readonly verified = new VerifiedFiles()
   private expiryTimer?: NodeJS.Timeout
   private holdTimer?: NodeJS.Timeout
-  private readonly expiryRetry = new RetryBackoff(RETRY_FIRST, RETRY_MAX)
-  private readonly holdRetry = new RetryBackoff(RETRY_FIRST, RETRY_MAX)
+  /** a failed timer action (expiry, held release) is retried with backoff (DEFAULTS.store) */
+  private readonly expiryRetry = new RetryBackoff(DEFAULTS.store.retryFirst, DEFAULTS.store.retryMax)
+  private readonly holdRetry = new RetryBackoff(DEFAULTS.store.retryFirst, DEFAULTS.store.retryMax)
   private closed = false
 
   private constructor (
@@ -159,8 +154,8 @@ export class Replica {
     if (content === undefined && needsContent(record, first.at)) {
       // fetched: checked here; not needed (a tombstone, an expired version): nothing to check
       content = await (source as (r: SignedRecord) => Promise<Uint8Array>)(record)
-      const problem = contentProblem(record, content)
-      if (problem !== undefined) return { outcome: 'refused', code: 'bad-content', reason: problem }
+      const checked = verifyContent(record, content) // the mesh's fetcher checked it already: not hashed again
+      if ('problem' in checked) return { outcome: 'refused', code: 'bad-content', reason: checked.problem }
     }
     const fetched = content
     return await this.withLock(record.name, async () => {
@@ -174,22 +169,21 @@ export class Replica {
     })
   }
 
+  /**
+   * The rule for `record` against both slots of its name (triage). Signature and content
+   * already checked (the mesh's objects, or the first call here) are not checked again, so
+   * the second call, under the lock, re-checks ordering only.
+   */
   private decide (record: SignedRecord, content: Uint8Array | undefined):
   { kind: 'done', result: SubmitResult } | { kind: 'accept', at: number } | { kind: 'hold', at: number } {
     const now = this.clock()
-    const v = judge(record, this.current.get(record.name), this.policy, now, content, this.floors.get(record.name))
+    const name = record.name
+    const v = triage(record, this.current.get(name), this.held.get(name), this.floors.get(name), this.policy, now, content)
     switch (v.action) {
       case 'refuse': return { kind: 'done', result: { outcome: 'refused', code: v.code, reason: v.reason } }
       case 'ignore': return { kind: 'done', result: { outcome: 'ignored', why: v.why } }
       case 'accept': return { kind: 'accept', at: now }
-      case 'hold': {
-        const prev = this.held.get(record.name)
-        if (prev !== undefined && stillAuthorized(this.policy, prev)) {
-          const order = compareVersions(record, prev)
-          if (order <= 0) return { kind: 'done', result: { outcome: 'ignored', why: order === 0 ? 'identical' : 'not-newer' } }
-        }
-        return { kind: 'hold', at: v.until }
-      }
+      case 'hold': return { kind: 'hold', at: v.until }
     }
   }
 

@@ -29,6 +29,7 @@ import { Fetcher, recordId } from '../../src/mesh/fetch.ts'
 import { decodePeers, PeerExchange } from '../../src/mesh/peer-exchange.ts'
 import { Syncer } from '../../src/mesh/sync.ts'
 import type { MeshLibp2p } from '../../src/mesh/node.ts'
+import type { MeshContext } from '../../src/mesh/context.ts'
 import { DEFAULT_MESH_SETTINGS, MAX_RECORD_FRAME, PROTOCOLS } from '../../src/mesh/settings.ts'
 import { StreamReader, WireError, concat, encodeVarint, frame, u16, u32, u64 } from '../../src/mesh/wire.ts'
 import { keys, policy } from '../helpers/keys.ts'
@@ -146,11 +147,13 @@ function newRun (script: Uint8Array[], hold = false): Run {
 }
 
 const punisher = (run: Run) => (_peer: PeerId, reason: string): void => { run.punished.push(reason) }
+/** the context the protocol components share (src/mesh/context.ts), around this run's stream */
+const context = (run: Run): MeshContext => ({ libp2p: fakeLibp2p(run.stream), settings: S, log: quietLog, punish: punisher(run), admits: () => true })
 
 async function announceHandler (script: Uint8Array[], hold = false): Promise<Run> {
   const run = newRun(script, hold)
   // every record counts as dropped and every notice as stale, so the handler answers nothing (no PRUNE, no GRAFT)
-  const a = new Announcer(fakeLibp2p(run.stream), S, quietLog, punisher(run), () => true, {
+  const a = new Announcer(context(run), {
     onRecord: r => { run.records.push(r); return 'dropped' },
     judgeNotice: n => { run.notices = (run.notices ?? 0) + 1; expect(n.id.length).toBe(32); return 'stale' },
     forGraft: async () => undefined
@@ -162,21 +165,21 @@ async function announceHandler (script: Uint8Array[], hold = false): Promise<Run
 
 async function fetchHandler (script: Uint8Array[], hold = false): Promise<Run> {
   const run = newRun(script, hold)
-  const f = new Fetcher(fakeLibp2p(run.stream), replica, S, quietLog, punisher(run), () => true)
+  const f = new Fetcher(context(run), replica)
   await f.handle(asStream(run.stream), connection())
   return run
 }
 
 async function syncHandler (script: Uint8Array[], hold = false): Promise<Run> {
   const run = newRun(script, hold)
-  const s = new Syncer(fakeLibp2p(run.stream), replica, S, 60_000, quietLog, punisher(run), () => true, rs => { run.records.push(...rs) })
+  const s = new Syncer(context(run), replica, 60_000, rs => { run.records.push(...rs) })
   await s.handle(asStream(run.stream), connection())
   return run
 }
 
 async function peersHandler (script: Uint8Array[]): Promise<Run> {
   const run = newRun(script)
-  const p = new PeerExchange(fakeLibp2p(run.stream), S, quietLog, punisher(run), () => true, () => {})
+  const p = new PeerExchange(context(run))
   await p.handle(asStream(run.stream), connection())
   return run
 }
@@ -184,7 +187,7 @@ async function peersHandler (script: Uint8Array[]): Promise<Run> {
 /** The requesting side of fetch, for `record`, answered by `script`. */
 async function fetchRequester (record: SignedRecord, script: Uint8Array[]): Promise<Run & { content?: Uint8Array }> {
   const run = newRun(script)
-  const f = new Fetcher(fakeLibp2p(run.stream), replica, S, quietLog, punisher(run), () => true)
+  const f = new Fetcher(context(run), replica)
   let content: Uint8Array | undefined
   try { content = await f.fetch(record, remote) } catch (err) {
     expect((err as Error).message).toMatch(/no peer could serve/)
@@ -194,7 +197,7 @@ async function fetchRequester (record: SignedRecord, script: Uint8Array[]): Prom
 
 async function syncRequester (script: Uint8Array[]): Promise<Run & { outcome: string }> {
   const run = newRun(script)
-  const s = new Syncer(fakeLibp2p(run.stream), replica, S, 60_000, quietLog, punisher(run), () => true, rs => { run.records.push(...rs) })
+  const s = new Syncer(context(run), replica, 60_000, rs => { run.records.push(...rs) })
   const outcome = await s.syncWith(remote)
   return { ...run, outcome }
 }
@@ -202,8 +205,10 @@ async function syncRequester (script: Uint8Array[]): Promise<Run & { outcome: st
 async function peersRequester (script: Uint8Array[]): Promise<Run & { learned: number }> {
   const run = newRun(script)
   let learned = 0
-  const p = new PeerExchange(fakeLibp2p(run.stream), S, quietLog, punisher(run), () => true, peers => { learned += peers.length })
+  const p = new PeerExchange(context(run))
+  p.start(peers => { learned += peers.length })
   await p.ask(remote)
+  p.stop()
   return { ...run, learned }
 }
 

@@ -50,7 +50,7 @@ it('review R5: a reader that leaves the tail untaken loses its serve slot after 
 
   const STALL = 300
   const settings = { ...DEFAULT_MESH_SETTINGS, fetchServeStallTimeout: STALL, fetchServeMaxPerPeer: 1, fetchServeMaxTotal: 1 }
-  const fetcher = new Fetcher({} as MeshLibp2p, replica, settings, quietLog, () => {}, () => true)
+  const fetcher = new Fetcher({ libp2p: {} as MeshLibp2p, settings, log: quietLog, punish: () => {}, admits: () => true }, replica)
   const connection = { remotePeer: { toString: () => 'the-slow-reader' } } as unknown as Connection
 
   const stream = new TailNeverTaken()

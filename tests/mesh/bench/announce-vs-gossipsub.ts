@@ -17,7 +17,7 @@ import type { PeerId } from '@libp2p/interface'
 import pino from 'pino'
 import { generateSigningKey } from '../../../src/crypto/keys.js'
 import { decodeRecord, encodeRecord, signRecord, verifyRecordSignature, type SignedRecord } from '../../../src/crypto/record.js'
-import { Announcer } from '../../../src/mesh/announce.js'
+import { Announcer, type Arrival } from '../../../src/mesh/announce.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS } from '../../../src/mesh/settings.js'
 import type { MeshLibp2p } from '../../../src/mesh/node.js'
 
@@ -62,13 +62,16 @@ async function build (mode: Mode): Promise<Node[]> {
     const seen = new Map<string, number>()
     const node: Node = { lib, seen, send: async () => {} }
     if (mode === 'push') {
-      const onRecord = (r: SignedRecord, from: PeerId): void => {
+      const onRecord = (r: SignedRecord, from: PeerId): Arrival => {
         const k = sigKey(r)
-        if (seen.has(k) || !verifyRecordSignature(r)) return
+        if (seen.has(k)) return 'duplicate'
+        if (!verifyRecordSignature(r)) return 'dropped'
         mark(seen, k)
         announcer.broadcast(r, undefined, from.toString())
+        return 'new'
       }
-      const announcer: Announcer = new Announcer(lib as unknown as MeshLibp2p, DEFAULT_MESH_SETTINGS, log, () => {}, () => true, onRecord)
+      const ctx = { libp2p: lib as unknown as MeshLibp2p, settings: DEFAULT_MESH_SETTINGS, log, punish: () => {}, admits: () => true }
+      const announcer: Announcer = new Announcer(ctx, { onRecord, judgeNotice: () => 'stale', forGraft: async () => undefined })
       await lib.handle(PROTOCOLS.announce, announcer.handle)
       node.send = async (r) => { seen.set(sigKey(r), performance.now()); announcer.broadcast(r) }
     } else {

@@ -1,0 +1,169 @@
+// The receive path: what happens to a record a peer sent (by announce or sync). It is
+// judged once here, record only (triage: replays before any crypto, then the signature)
+// so that only records that would be accepted or held wait for a turn; inline content is
+// verified where it enters; a verified newer version is passed on at once (early
+// forward: the store's fsyncs are not on the path to the next hop); content above the
+// inline limit is fetched only once the record passed; then the replica stores it,
+// re-checking only the order under its lock. Records already on their way in are not
+// offered twice.
+import type { PeerId } from '@libp2p/interface'
+import { sameRecord, type SignedRecord } from '../crypto/record.js'
+import { compareVersions, triage, verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
+import type { SubmitResult } from '../store/replica.js'
+import type { Arrival } from './announce.js'
+import type { MeshContext } from './context.js'
+import { Limiter, type Fetcher } from './fetch.js'
+import type { ReplicaPort } from './replica-port.js'
+
+export interface OfferCounters { accepted: number, held: number, ignored: number, refused: number, failed: number }
+
+/** What the receive path asks of the broadcast tree (announce.ts). */
+export interface Forwarding {
+  /** `peer` holds `record` (or a newer version): it is not sent that version */
+  markKnown: (peer: PeerId | string, record: SignedRecord) => void
+  /** passes a verified version on (not back to `except`) */
+  broadcast: (record: SignedRecord, content: Uint8Array | undefined, except?: string) => void
+}
+
+/**
+ * Refusals that mean the peer sent something no honest node would. Config skew during a
+ * rollout ('not-configured', 'not-signer', 'too-large') is not one, and 'bad-content' is
+ * punished by the fetcher, against the peer that served the bytes (not the announcer).
+ */
+const PUNISHABLE = new Set(['bad-signature'])
+
+interface InFlight {
+  record: SignedRecord
+  /** it would become current (not held): a peer that sent it holds it */
+  current: boolean
+  /** its content is here (inline), not waited for */
+  content: boolean
+  done: Promise<void>
+  /** hands a waiting fetch content that arrived inline meanwhile */
+  provide: (content: VerifiedContent) => void
+}
+
+export class Receiver {
+  readonly counters: OfferCounters = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0 }
+  /** records being stored, by name and signature */
+  private readonly inFlight = new Map<string, InFlight>()
+  /** the same records by name: a notice looks up its name, not every record on its way in (review 11-R8) */
+  private readonly inFlightByName = new Map<string, Set<SignedRecord>>()
+  private readonly limiter: Limiter
+  private tree: Forwarding = { markKnown: () => {}, broadcast: () => {} }
+  private stopped = false
+
+  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly fetcher: Fetcher) {
+    this.limiter = new Limiter(ctx.settings.offerConcurrency)
+  }
+
+  /** The broadcast tree is built after the receiver (it delivers to offer): connected here. */
+  forwardTo (tree: Forwarding): void { this.tree = tree }
+
+  /** The records on their way into the replica right now (a notice of one of them is not a miss). */
+  incoming (name: string): Iterable<SignedRecord> { return this.inFlightByName.get(name) ?? [] }
+
+  /**
+   * Offers a record a peer sent to the replica. `content` is what came inline with an
+   * announcement; otherwise content is fetched, and only once the record passed the rule.
+   * Says whether the record was new here or a duplicate (for the broadcast tree).
+   */
+  readonly offer = (record: SignedRecord, from: PeerId, content?: Uint8Array): Arrival => {
+    const { admits, punish } = this.ctx
+    if (this.stopped || !admits(from)) return 'dropped' // e.g. the rest of a sync batch from a peer just punished
+    const key = `${record.name}\0${Buffer.from(record.signature).toString('hex')}`
+    const inFlight = this.inFlight.get(key)
+    // a copy of a record already on its way in (other peers, a flood): not judged again
+    if (inFlight !== undefined && sameRecord(inFlight.record, record)) return this.again(inFlight, from, content)
+    const replica = this.replica
+    const current = replica.get(record.name)
+    const verdict = triage(record, current, replica.getHeld(record.name), replica.getFloor(record.name), replica.getPolicy(), replica.clock())
+    if (verdict.action === 'ignore') {
+      if (verdict.why === 'below-floor') return 'dropped'
+      // The sender holds that version (or a newer one), so it is not sent what it already
+      // has. Only a current version counts: the announcer sends current versions, and a
+      // held one must not stand for them.
+      if (current !== undefined && compareVersions(record, current) <= 0) this.tree.markKnown(from, record)
+      return 'duplicate'
+    }
+    if (verdict.action === 'refuse') {
+      this.counters.refused++
+      if (PUNISHABLE.has(verdict.code)) punish(from, `sent a record that fails verification: ${verdict.reason}`)
+      return 'dropped'
+    }
+    // verified and for a configured name
+    if (verdict.action === 'accept') this.tree.markKnown(from, record)
+    let verified: VerifiedContent | undefined
+    if (content !== undefined) {
+      const checked = verifyContent(record, content)
+      if ('problem' in checked) {
+        punish(from, `sent inline content that does not match its record: ${checked.problem}`)
+        return 'dropped'
+      }
+      verified = checked.content
+    } else {
+      this.fetcher.hint(record, from) // another source, should the first fail
+    }
+    // signature and content verified, and newer than ours: pass it on now, while it is being written here
+    const forward = verified !== undefined && verdict.action === 'accept'
+    if (forward) this.tree.broadcast(record, verified, from.toString())
+    this.store(key, record, from, verified, verdict.action === 'accept')
+    return 'new'
+  }
+
+  /**
+   * Another copy of a record on its way in. If that waits for a fetch (from a slow or
+   * lying announcer), its sender is another source to fetch from, and content that came
+   * inline with this copy ends the wait (the record is passed on now that it is here).
+   */
+  private again (inFlight: InFlight, from: PeerId, content: Uint8Array | undefined): Arrival {
+    const record = inFlight.record
+    if (inFlight.current) this.tree.markKnown(from, record)
+    if (inFlight.content) return 'duplicate'
+    if (content === undefined) {
+      this.fetcher.hint(record, from) // another source for the fetch under way, should the first fail
+      return 'duplicate'
+    }
+    const checked = verifyContent(record, content)
+    if ('problem' in checked) {
+      this.ctx.punish(from, `sent inline content that does not match its record: ${checked.problem}`)
+      return 'dropped'
+    }
+    inFlight.content = true
+    inFlight.provide(checked.content)
+    if (inFlight.current) this.tree.broadcast(record, checked.content, from.toString())
+    return 'duplicate'
+  }
+
+  private store (key: string, record: SignedRecord, from: PeerId, content: VerifiedContent | undefined, current: boolean): void {
+    let provide: (c: VerifiedContent) => void = () => {}
+    const arrived = new Promise<VerifiedContent>(resolve => { provide = resolve })
+    const source = content ?? (async (r: SignedRecord) => await Promise.race([this.fetcher.fetch(r, from), arrived]))
+    const done = this.limiter.run(async () => this.stopped || !this.ctx.admits(from) ? undefined : await this.replica.submit(record, source, `peer:${from.toString()}`))
+      .then((result: SubmitResult | undefined) => {
+        if (result === undefined) return
+        this.counters[result.outcome]++
+        if (result.outcome === 'refused') {
+          if (PUNISHABLE.has(result.code)) this.ctx.punish(from, `sent a record that fails verification: ${result.reason}`)
+          else this.ctx.log.debug({ peer: from.toString(), name: record.name, code: result.code }, 'record from peer refused (config skew?)')
+        }
+      }, (err: Error) => {
+        this.counters.failed++
+        this.ctx.log.debug({ peer: from.toString(), name: record.name, err: err.message }, 'could not take record from peer')
+      })
+      .finally(() => {
+        this.inFlight.delete(key)
+        const same = this.inFlightByName.get(record.name)
+        same?.delete(record)
+        if (same?.size === 0) this.inFlightByName.delete(record.name)
+      })
+    this.inFlight.set(key, { record, current, content: content !== undefined, done, provide })
+    this.inFlightByName.set(record.name, (this.inFlightByName.get(record.name) ?? new Set()).add(record))
+  }
+
+  /** Offers nothing more, and waits for the records being stored. */
+  async stop (): Promise<void> {
+    this.stopped = true
+    await Promise.allSettled([...this.inFlight.values()].map(o => o.done))
+  }
+}
