@@ -64,7 +64,7 @@ export interface MeshStats {
   peers: { known: number, candidates: number, dials: number, dialFailures: number, learnedDials: number, trimmed: number, penalized: number }
   offers: OfferCounters
   /** admission by certificate (absent without a network) */
-  certificates?: { verified: number, refusedInbound: number, refusedOutbound: number, expired: number }
+  certificates?: { verified: number, refusedInbound: number, refusedOutbound: number, expired: number, unverifiedClosed: number }
 }
 
 /** MeshStats as flat counters for the API: { "announce.full_sent": 3, "fetch.fetched_bytes": 1024, ... }. */

@@ -149,7 +149,9 @@ function networkProblem (policy: Policy, record: SignedRecord): Verdict | undefi
  * record reaches it (DECISIONS.md "Certified namespaces"). With `now` (a version arriving
  * now, judge()), the certificate must also not have ended yet: otherwise the holder of an
  * expired certificate could sign new versions dated inside its old window for ever
- * (review 11-R6). Stored versions (start-up, reload, release) are judged without `now`.
+ * (review 11-R6). Stored versions (start-up, reload) are judged without `now`; a held
+ * version released by the clock is judged with it, like one arriving then (a node down
+ * past the certificate's end drops it, as a node that never saw it would refuse it).
  */
 function certified (policy: Policy, trusted: readonly Uint8Array[], record: SignedRecord, now?: number): Verdict | undefined {
   const cert = policy.certificateOf?.(record)
