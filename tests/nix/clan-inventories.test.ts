@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dataMesherTestInventory, dmDnsTestInventory } from './clan-test-inventories.js'
 import { canEval, daemonCheck, daemonKnowsNetworkIdentity, evalClanOk, evalSkipReason, repoRoot } from './helpers.js'
 
 if (!canEval) console.warn(`tests/nix/clan-inventories: ${evalSkipReason}`)
@@ -27,58 +28,8 @@ function putVar (rel: string, value: string): void {
 for (const m of ['alpha', 'beta', 'gamma', 'server', 'client']) putVar(`vars/per-machine/${m}/data-mesher-node-identity/peer.id`, peerId(m) + '\n')
 putVar('vars/shared/dm-dns-signing-key/signing.pub', DNS_SIGNER + '\n')
 
-// clanServices/data-mesher/tests/vm: three machines, all default, alpha and beta bootstrap
-const dataMesherTest = `{
-  machines = { alpha = { }; beta = { }; gamma = { }; };
-  instances.data-mesher = {
-    module = "data-mesher";
-    roles.default.tags = [ "all" ];
-    roles.default.extraModules = [
-      ({ lib, ... }: {
-        services.data-mesher.settings = {
-          log_level = lib.mkForce "debug";
-          cluster.push_pull_interval = lib.mkForce "5s";
-        };
-      })
-    ];
-    roles.default.settings = {
-      network.files.test_file = [ "${ADMIN}" ];
-      network.namespaces = [ "test_ns" ];
-    };
-    roles.bootstrap.machines = { alpha = { }; beta = { }; };
-  };
-}`
-
-// clanServices/dm-dns/tests/vm: dm-dns (stand-in) on server and client, server pushes;
-// an endpoint service exporting myapp.test; data-mesher on both, both bootstrap
-const dmDnsTest = `{
-  meta.domain = "test";
-  machines = { server = { }; client = { }; };
-  instances = {
-    dm-dns = {
-      module = ${join(repoRoot, 'tests/nix/clan-services/dm-dns.nix')};
-      roles.default.machines = { server = { }; client = { }; };
-      roles.default.extraModules = [
-        ({ lib, ... }: {
-          services.data-mesher.settings = {
-            log_level = lib.mkForce "debug";
-            cluster.push_pull_interval = lib.mkForce "5s";
-          };
-        })
-      ];
-      roles.push.machines.server = { };
-    };
-    test-endpoint = {
-      module = ${join(repoRoot, 'tests/nix/clan-services/test-endpoint.nix')};
-      roles.default.machines.server = { };
-    };
-    data-mesher = {
-      module = "data-mesher";
-      roles.default.machines = { server = { }; client = { }; };
-      roles.bootstrap.machines = { client = { }; server = { }; };
-    };
-  };
-}`
+const dataMesherTest = dataMesherTestInventory(ADMIN)
+const dmDnsTest = dmDnsTestInventory('test')
 
 describe("clan-core's data-mesher VM test inventory", () => {
   const nodes: Record<string, any> = {}

@@ -113,7 +113,9 @@ export function daemonCheck (settings: unknown, dir: string): { code: number, st
  * the configs that carry them cannot pass `daemon --check`.
  */
 export function daemonKnowsNetworkIdentity (dir: string): boolean {
-  const r = daemonCheck({ network: { id: '0uXOb3H5u+sI8BbeRTKBRZcyTEbPzzoxnmau3pQWNbQ=' } }, dir)
+  // network.id needs this node's certificate too; --check reads neither file (they are
+  // secrets that do not exist at build time)
+  const r = daemonCheck({ network: { id: '0uXOb3H5u+sI8BbeRTKBRZcyTEbPzzoxnmau3pQWNbQ=' }, cluster: { identity_cert: '/run/secrets/identity.cert' } }, dir)
   return r.code === 0
 }
 

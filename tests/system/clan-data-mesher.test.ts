@@ -16,6 +16,7 @@ import { shq } from './harness/exec.js'
 import { moduleTmpfilesRules } from './harness/units.js'
 import { waitFor } from './harness/wait.js'
 import { canEval, evalSkipReason } from '../nix/helpers.js'
+import { dataMesherTestInventory } from '../nix/clan-test-inventories.js'
 
 const MACHINES = ['alpha', 'beta', 'gamma']
 const BOOTSTRAP = ['alpha', 'beta']
@@ -23,26 +24,7 @@ const DOMAIN = 'clan' // clan's default meta.domain; the VM test sets none
 const ADMIN_KEY = '/etc/dmt/admin.key' // the test's ./admin.key, copied into every machine
 const FILES_HOME = '/var/lib/data-mesher/files/home'
 
-const inventory = (admin: string): string => `{
-  machines = { alpha = { }; beta = { }; gamma = { }; };
-  instances.data-mesher = {
-    module = "data-mesher";
-    roles.default.tags = [ "all" ];
-    roles.default.extraModules = [
-      ({ lib, ... }: {
-        services.data-mesher.settings = {
-          log_level = lib.mkForce "debug";
-          cluster.push_pull_interval = lib.mkForce "5s";
-        };
-      })
-    ];
-    roles.default.settings = {
-      network.files.test_file = [ "${admin}" ];
-      network.namespaces = [ "test_ns" ];
-    };
-    roles.bootstrap.machines = { alpha = { }; beta = { }; };
-  };
-}`
+const inventory = dataMesherTestInventory
 
 describe("clan-core's data-mesher VM test, under systemd (nspawn)", () => {
   let cluster: Cluster

@@ -19,10 +19,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ClanVars, clanSettings, deployVar, evaluateClan, hostCli, NETWORK_PUB, varPath, writeClanConfig, type Evaluated } from './harness/clan.js'
 import { Cluster } from './harness/cluster.js'
 import type { Container } from './harness/container.js'
-import { REPO } from './harness/paths.js'
 import { moduleTmpfilesRules } from './harness/units.js'
 import { waitFor } from './harness/wait.js'
 import { canEval, evalSkipReason } from '../nix/helpers.js'
+import { dmDnsTestInventory } from '../nix/clan-test-inventories.js'
 
 const MACHINES = ['server', 'client']
 const DOMAIN = 'test'
@@ -86,34 +86,7 @@ ExecStart=/usr/sbin/unbound-control -s ${CTL} reload
 `
 }
 
-const inventory = `{
-  meta.domain = "${DOMAIN}";
-  machines = { server = { }; client = { }; };
-  instances = {
-    dm-dns = {
-      module = ${join(REPO, 'tests/nix/clan-services/dm-dns.nix')};
-      roles.default.machines = { server = { }; client = { }; };
-      roles.default.extraModules = [
-        ({ lib, ... }: {
-          services.data-mesher.settings = {
-            log_level = lib.mkForce "debug";
-            cluster.push_pull_interval = lib.mkForce "5s";
-          };
-        })
-      ];
-      roles.push.machines.server = { };
-    };
-    test-endpoint = {
-      module = ${join(REPO, 'tests/nix/clan-services/test-endpoint.nix')};
-      roles.default.machines.server = { };
-    };
-    data-mesher = {
-      module = "data-mesher";
-      roles.default.machines = { server = { }; client = { }; };
-      roles.bootstrap.machines = { client = { }; server = { }; };
-    };
-  };
-}`
+const inventory = dmDnsTestInventory(DOMAIN)
 
 describe("clan-core's dm-dns VM test, under systemd (nspawn)", () => {
   let cluster: Cluster
