@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { canEval, daemonCheck, daemonKnowsNetworkIdentity, evalSkipReason, nixpkgsLib, repoRoot } from './helpers.js'
+import { canEval, daemonCheck, evalSkipReason, nixpkgsLib, repoRoot } from './helpers.js'
 import { spawnSync } from 'node:child_process'
 
 const src = process.env.CLAN_CORE_SRC
@@ -16,7 +16,6 @@ const hasSrc = src !== undefined && existsSync(join(src, 'clanServices/data-mesh
 const reason = !canEval ? evalSkipReason : 'CLAN_CORE_SRC is not set to a clan-core checkout: skipping the evaluation of clan-core\'s own services'
 if (!canEval || !hasSrc) console.warn(`tests/nix/clan-core-services: ${reason}`)
 const need = (ctx: { skip: (note?: string) => never }): void => { if (!canEval || !hasSrc) ctx.skip(reason) }
-const NETID_PENDING = 'the built daemon does not know [network] id / cluster.identity_cert yet (network-identity work not merged)'
 
 const ADMIN = 'azwT+VhTxA+BF73Hwq0uqdXHG8XvHU2BknoVXgmEjww='
 const DNS_SIGNER = '0uXOb3H5u+sI8BbeRTKBRZcyTEbPzzoxnmau3pQWNbQ='
@@ -100,7 +99,6 @@ describe("clan-core's data-mesher service on our module (its VM test's inventory
 
   it('renders configs the daemon accepts (daemon --check)', (ctx) => {
     need(ctx)
-    if (!daemonKnowsNetworkIdentity(vars)) ctx.skip(NETID_PENDING)
     for (const m of ['alpha', 'beta', 'gamma']) {
       const r = daemonCheck(nodes[m].settings, vars)
       expect(r.stderr, m).toBe('')
@@ -151,7 +149,6 @@ describe("clan-core's dm-dns and data-mesher services on our module (the dm-dns 
 
   it('renders configs the daemon accepts (daemon --check)', (ctx) => {
     need(ctx)
-    if (!daemonKnowsNetworkIdentity(vars)) ctx.skip(NETID_PENDING)
     for (const m of ['server', 'client']) expect(daemonCheck(nodes[m].settings, vars).code, m).toBe(0)
   })
 })

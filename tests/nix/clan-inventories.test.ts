@@ -8,11 +8,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dataMesherTestInventory, dmDnsTestInventory } from './clan-test-inventories.js'
-import { canEval, daemonCheck, daemonKnowsNetworkIdentity, evalClanOk, evalSkipReason, repoRoot } from './helpers.js'
+import { canEval, daemonCheck, evalClanOk, evalSkipReason, repoRoot } from './helpers.js'
 
 if (!canEval) console.warn(`tests/nix/clan-inventories: ${evalSkipReason}`)
 const need = (ctx: { skip: (note?: string) => never }): void => { if (!canEval) ctx.skip(evalSkipReason) }
-const NETID_PENDING = 'the built daemon does not know [network] id / cluster.identity_cert yet (network-identity work not merged)'
 
 const ADMIN = 'azwT+VhTxA+BF73Hwq0uqdXHG8XvHU2BknoVXgmEjww='
 const DNS_SIGNER = '0uXOb3H5u+sI8BbeRTKBRZcyTEbPzzoxnmau3pQWNbQ='
@@ -104,7 +103,6 @@ describe("clan-core's data-mesher VM test inventory", () => {
 
   it('renders configs the daemon accepts (daemon --check)', (ctx) => {
     need(ctx)
-    if (!daemonKnowsNetworkIdentity(vars)) ctx.skip(NETID_PENDING)
     for (const m of ['alpha', 'beta', 'gamma']) {
       const r = daemonCheck(nodes[m].settings, vars)
       expect(r.stderr, m).toBe('')
@@ -161,7 +159,6 @@ describe("clan-core's dm-dns VM test inventory", () => {
 
   it('renders configs the daemon accepts (daemon --check)', (ctx) => {
     need(ctx)
-    if (!daemonKnowsNetworkIdentity(vars)) ctx.skip(NETID_PENDING)
     for (const m of ['server', 'client']) expect(daemonCheck(nodes[m].settings, vars).code, m).toBe(0)
   })
 })

@@ -108,18 +108,6 @@ export function daemonCheck (settings: unknown, dir: string): { code: number, st
 }
 
 /**
- * Whether the built daemon knows the network-identity keys (`[network] id`,
- * cluster.identity_cert, cluster.certificate_authorities); until that work is merged
- * the configs that carry them cannot pass `daemon --check`.
- */
-export function daemonKnowsNetworkIdentity (dir: string): boolean {
-  // network.id needs this node's certificate too; --check reads neither file (they are
-  // secrets that do not exist at build time)
-  const r = daemonCheck({ network: { id: '0uXOb3H5u+sI8BbeRTKBRZcyTEbPzzoxnmau3pQWNbQ=' }, cluster: { identity_cert: '/run/secrets/identity.cert' } }, dir)
-  return r.code === 0
-}
-
-/**
  * Evaluates one machine of a clan inventory (a Nix expression) with the stand-in of
  * clan's service machinery, tests/nix/eval-clan.nix; `directory` holds public vars.
  */

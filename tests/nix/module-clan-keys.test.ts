@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { canEval, daemonCheck, daemonKnowsNetworkIdentity, evalModule, evalOk, evalSkipReason } from './helpers.js'
+import { canEval, daemonCheck, evalModule, evalOk, evalSkipReason } from './helpers.js'
 
 if (!canEval) console.warn(`tests/nix/module-clan-keys: ${evalSkipReason}`)
 const need = (ctx: { skip: (note?: string) => never }): void => { if (!canEval) ctx.skip(evalSkipReason) }
@@ -17,7 +17,6 @@ const dm = (body: string): string => `{ lib, ... }: { services.data-mesher = { e
 
 const tmp = mkdtempSync(join(tmpdir(), 'dm-nix-clan-keys-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
-const NETID_PENDING = 'the built daemon does not know [network] id / cluster.identity_cert yet (network-identity work not merged)'
 
 describe('settings.files and settings.namespaces merge with the options', () => {
   it('settings.files.X adds a name instead of dropping every files entry', (ctx) => {
@@ -119,7 +118,6 @@ describe("clan-core's key names in settings", () => {
       identity_cert: '/run/secrets/vars/data-mesher-node-identity/identity.cert',
       certificate_authorities: []
     })
-    if (!daemonKnowsNetworkIdentity(tmp)) ctx.skip(NETID_PENDING)
     const r = daemonCheck(v.settings, tmp)
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
