@@ -71,7 +71,6 @@ type Watcher = grpc.ServerWritableStream<WatchFilesRequest, FileEvent>
 export class ApiServer {
   private readonly listeners: Record<ListenerKind, Listener>
   private readonly watchers = new Set<Watcher>()
-  private socketBound = false
   readonly bound: string[] = []
 
   constructor (private readonly o: ApiOptions) {
@@ -111,7 +110,6 @@ export class ApiServer {
       }
       if (this.o.socket !== undefined) {
         await bind(this.listeners.socket, `unix://${this.o.socket}`)
-        this.socketBound = true
         await chmod(this.o.socket, 0o660)
       }
     } catch (err) {
@@ -131,6 +129,7 @@ export class ApiServer {
   private async close (graceMs: number): Promise<void> {
     for (const w of this.watchers) w.end()
     this.watchers.clear()
+    const socketBound = this.listeners.socket.bound
     await Promise.all(Object.values(this.listeners).map(async l => {
       l.budget.open = false
       l.health.setStatus('', 'NOT_SERVING')
@@ -139,9 +138,9 @@ export class ApiServer {
         const force = setTimeout(() => { l.server.forceShutdown(); resolve() }, graceMs)
         l.server.tryShutdown(() => { clearTimeout(force); resolve() })
       })
+      l.bound = false
     }))
-    if (this.socketBound && this.o.socket !== undefined) await unlink(this.o.socket).catch(() => {})
-    this.socketBound = false
+    if (socketBound && this.o.socket !== undefined) await unlink(this.o.socket).catch(() => {})
   }
 
   /** Every field of the message set: a field added to the .proto fails type-checking here. */

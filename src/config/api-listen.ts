@@ -24,13 +24,13 @@ export function listenProblem (entry: string): string | undefined {
 /**
  * The grpc-js bind targets of one entry: "localhost:P" is both 127.0.0.1:P and [::1]:P,
  * and so is "127.0.0.1:P" (clan-core's CLI calls http://[::1]:7331 wherever the API is on
- * 127.0.0.1); port 0 binds only what it names (the two would get different ports).
+ * 127.0.0.1).
  */
 export function bindTargets (entry: string): Array<{ target: string, optional: boolean }> {
   const hp = parseHostPort(entry)
   if (hp === undefined) throw new Error(`api.listen: "${entry}" is not host:port`)
-  if (hp.host === '127.0.0.1' && hp.port !== 0) return bindTargets(`localhost:${hp.port}`)
-  if (hp.host !== 'localhost') return [{ target: hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`, optional: false }]
+  const target = (host: string): string => host.includes(':') ? `[${host}]:${hp.port}` : `${host}:${hp.port}`
+  if (hp.host !== 'localhost' && hp.host !== '127.0.0.1') return [{ target: target(hp.host), optional: false }]
   // a host without an IPv6 loopback (ipv6 disabled) still serves on 127.0.0.1
-  return LOCALHOST_ADDRESSES.map(a => ({ target: a.includes(':') ? `[${a}]:${hp.port}` : `${a}:${hp.port}`, optional: a === '::1' }))
+  return LOCALHOST_ADDRESSES.map(a => ({ target: target(a), optional: a === '::1' }))
 }

@@ -3,13 +3,11 @@
 // 32-byte key (the form [files] and allowed_nodes take). Keys are raw 32 bytes inside.
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { decodeBase64Key, parseSigningKey } from './keys.js'
+import { decodeBase64Key, parseSigningKey, publicKeyObject } from './keys.js'
 
 /** PEM SubjectPublicKeyInfo of a raw Ed25519 public key. Its DER ends with the 32 raw bytes. */
 export function publicKeyToPem (raw: Uint8Array): string {
-  if (raw.length !== 32) throw new Error(`an Ed25519 public key is 32 bytes, got ${raw.length}`)
-  const der = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw])
-  return `-----BEGIN PUBLIC KEY-----\n${der.toString('base64')}\n-----END PUBLIC KEY-----\n`
+  return publicKeyObject(raw).export({ format: 'pem', type: 'spki' }) as string
 }
 
 /**

@@ -112,6 +112,22 @@ function readU64 (b: Buffer, o: number, field: string): number {
 }
 
 /** Whether the Ed25519 signature on `r` verifies (the rule also checks the key, see authenticity()). */
+const ids = new WeakMap<SignedRecord, Uint8Array>()
+/**
+ * A version's id: sha256 of the whole encoded record (signer and signature included), so
+ * two different records never share it. What a fetch and a notice name, what keys staged
+ * content and a namespace file's certificate. Computed once per record object (records
+ * are never changed after decoding or signing).
+ */
+export function recordId (r: SignedRecord): Uint8Array {
+  let id = ids.get(r)
+  if (id === undefined) { id = sha256(encodeRecord(r)); ids.set(r, id) }
+  return id
+}
+
+/** recordId as hex, for map keys and file names. */
+export function recordIdHex (r: SignedRecord): string { return Buffer.from(recordId(r)).toString('hex') }
+
 export function verifyRecordSignature (r: SignedRecord): boolean {
   let message: Uint8Array
   try { message = signedBytes(r) } catch { return false }

@@ -6,7 +6,7 @@ import { loadConfig, policyOf, type Config } from '../config/config.js'
 import { flattenStats, loadIdentity, startMesh, type Mesh } from '../mesh/index.js'
 import { loadNetworkIdentity, networkPolicy, type NetworkIdentity } from '../config/network.js'
 import { CertificateBook } from '../store/certificate-book.js'
-import { encodeBase64Key } from '../crypto/keys.js'
+import { decodeBase64Key, encodeBase64Key } from '../crypto/keys.js'
 import { watchCertificateExpiry } from './certificate-expiry.js'
 import { Replica } from '../store/replica.js'
 import { createLogger } from './logger.js'
@@ -35,17 +35,13 @@ export class Daemon {
     private readonly stopBook: () => void = () => {}
   ) {}
 
-  private policy (config: Config): Policy {
-    return networkPolicy(policyOf(config), this.network, r => this.certificates?.get(r))
-  }
-
   static async start (config: Config, o: DaemonOptions = {}): Promise<Daemon> {
     const log = o.log ?? createLogger(config.logLevel)
     // network identity (src/config/network.ts): refuses a certificate for another key or network
     const identity = await loadIdentity(config)
-    const network = await loadNetworkIdentity(config, new Uint8Array(Buffer.from(identity.publicKey, 'base64')))
+    const network = await loadNetworkIdentity(config, decodeBase64Key(identity.publicKey)!)
     const certificates = network !== undefined ? await CertificateBook.open(config.stateDir) : undefined
-    const replica = await Replica.open(config.stateDir, networkPolicy(policyOf(config), network, r => certificates?.get(r)), log)
+    const replica = await Replica.open(config.stateDir, policyFor(config, network, certificates), log)
     const stopBook = certificates?.follow(replica) ?? (() => {})
     let mesh: Mesh | undefined
     try {
@@ -97,7 +93,7 @@ export class Daemon {
     const applied = { ...this.config, logLevel: next.logLevel, files: next.files, namespaces: next.namespaces, limits: next.limits }
     // all or nothing: setPolicy changes nothing when it fails (e.g. the floors of a
     // revocation cannot be written), and then neither does anything else here
-    try { await this.replica.setPolicy(this.policy(applied)) } catch (err) {
+    try { await this.replica.setPolicy(policyFor(applied, this.network, this.certificates)) } catch (err) {
       this.log.error({ err: (err as Error).message }, 'reload failed: keeping the running configuration; fix the cause and reload again')
       return
     }
@@ -119,6 +115,11 @@ export class Daemon {
     })()
     await this.stopping
   }
+}
+
+/** The rule's policy: the config's names and keys, with the network's binding and certificates. */
+function policyFor (config: Config, network: NetworkIdentity | undefined, certificates: CertificateBook | undefined): Policy {
+  return networkPolicy(policyOf(config), network, r => certificates?.get(r))
 }
 
 /** `data-mesher daemon`: runs until SIGTERM/SIGINT, reloads on SIGHUP. */

@@ -28,7 +28,7 @@
 // wait announceIhaveDelay to be sent together; a full record goes at once.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { MAX_NAME_BYTES } from '../crypto/names.js'
-import { decodeRecord, encodeRecord, RecordFormatError, sha256, type SignedRecord } from '../crypto/record.js'
+import { decodeRecord, encodeRecord, recordId, RecordFormatError, type SignedRecord } from '../crypto/record.js'
 import { compareVersions } from '../rule/which-version-wins.js'
 import { BroadcastTree, type Notice } from './broadcast-tree.js'
 import { endExchange, type MeshContext } from './context.js'
@@ -51,13 +51,6 @@ const NOTICE_MAX_BYTES = 1 + MAX_NAME_BYTES + 8 + 32
 /** the first frame of a message is at most this long: a FULL's record or a full IHAVE */
 export const MAX_MESSAGE_FRAME = Math.max(1 + MAX_RECORD_FRAME, 1 + 2 + IHAVE_MAX * NOTICE_MAX_BYTES)
 
-const ids = new WeakMap<SignedRecord, Uint8Array>()
-/** sha256 of the encoded record, computed once per record object (a version is announced to many peers). */
-export function versionId (r: SignedRecord): Uint8Array {
-  let id = ids.get(r)
-  if (id === undefined) { id = sha256(encodeRecord(r)); ids.set(r, id) }
-  return id
-}
 
 interface Outgoing { kind: 'full' | 'ihave', record: SignedRecord, inline: Uint8Array }
 
@@ -167,9 +160,14 @@ export class Announcer {
    * full record to eager peers, with `content` inline when the file is small enough, a
    * notice to lazy ones.
    */
+  /** What travels inline with a FULL: the content when it is whole and small enough, else nothing (fetched). */
+  private inlineFor (record: SignedRecord, content?: Uint8Array): Uint8Array {
+    return content !== undefined && content.length === record.size && record.size <= this.settings.announceInlineMax ? content : EMPTY
+  }
+
   broadcast (record: SignedRecord, content?: Uint8Array, except?: string): void {
     if (this.stopped) return
-    const inline = content !== undefined && content.length === record.size && record.size <= this.settings.announceInlineMax ? content : EMPTY
+    const inline = this.inlineFor(record, content)
     for (const peer of this.libp2p.getPeers()) {
       const id = peer.toString()
       if (id === except || !this.admits(peer)) continue
@@ -430,7 +428,7 @@ export class Announcer {
     }
     void this.delegate.forGraft(g.name, g.id, r => this.isKnown(id, r) || queued(r)).then(got => {
       if (got === undefined || this.stopped || this.isKnown(id, got.record)) return
-      const inline = got.content !== undefined && got.content.length === got.record.size && got.record.size <= this.settings.announceInlineMax ? got.content : EMPTY
+      const inline = this.inlineFor(got.record, got.content)
       this.enqueue(peer, { kind: 'full', record: got.record, inline })
     }, (err: Error) => { this.log.debug({ name: g.name, err: err.message }, 'could not answer a graft') })
       .finally(() => this.graftsAnswering.delete(key))
@@ -488,7 +486,7 @@ export function encodeIhave (records: SignedRecord[]): Uint8Array {
   const parts: Uint8Array[] = [Uint8Array.of(IHAVE), u16(records.length)]
   for (const r of records) {
     const n = nameBytes(r.name)
-    parts.push(Uint8Array.of(n.length), n, u64(r.timestamp), versionId(r))
+    parts.push(Uint8Array.of(n.length), n, u64(r.timestamp), recordId(r))
   }
   return concat(parts)
 }

@@ -52,7 +52,7 @@ interface Missing {
   timer: NodeJS.Timeout
 }
 
-export function noticeKey (name: string, id: Uint8Array): string {
+function noticeKey (name: string, id: Uint8Array): string {
   return `${name}\0${Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex')}`
 }
 

@@ -15,7 +15,7 @@
 // The requester verifies size and sha256 before handing the content to the replica (a
 // peer that serves wrong bytes is punished); the replica takes the content as verified.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { encodeRecord, sha256, type SignedRecord } from '../crypto/record.js'
+import { recordId, recordIdHex, type SignedRecord } from '../crypto/record.js'
 import { MAX_NAME_BYTES } from '../crypto/names.js'
 import { verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
 import { ContentMismatchError, type ContentReader } from '../store/content-reader.js'
@@ -45,11 +45,8 @@ export interface FetchCounters {
   busy: number
 }
 
-/** The id a fetch names a version by: sha256 of the whole encoded record (signer and signature included). */
-export function recordId (r: SignedRecord): Uint8Array { return sha256(encodeRecord(r)) }
-
 /** Hints are kept per exact version: a peer that offered another version of the same content is no source. */
-function recordKey (r: SignedRecord): string { return Buffer.from(recordId(r)).toString('hex') }
+const recordKey = recordIdHex
 
 export function encodeRequest (record: SignedRecord): Uint8Array {
   const n = Buffer.from(record.name, 'utf8')

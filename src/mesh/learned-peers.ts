@@ -13,7 +13,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { MeshSettings } from './settings.js'
 
-export interface Candidate { peerId: PeerId, addrs: Multiaddr[], learnt: number }
+export interface Candidate { peerId: PeerId, addrs: Multiaddr[] }
 
 export class LearnedPeers {
   private readonly pending = new Map<string, Candidate>()
@@ -38,7 +38,7 @@ export class LearnedPeers {
       if (oldest === undefined) break
       this.pending.delete(oldest)
     }
-    this.pending.set(id, { peerId, addrs: addrs.slice(0, this.settings.learnedAddrsPerDial), learnt: this.clock() })
+    this.pending.set(id, { peerId, addrs: addrs.slice(0, this.settings.learnedAddrsPerDial) })
   }
 
   remove (id: string): void { this.pending.delete(id) }

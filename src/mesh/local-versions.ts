@@ -3,13 +3,13 @@
 // replica and the records being offered right now; decides nothing about acceptance
 // (that stays with the rule, when the full record arrives).
 import { parseNamespaceName } from '../crypto/names.js'
-import type { SignedRecord } from '../crypto/record.js'
+import { recordId, type SignedRecord } from '../crypto/record.js'
 import { stillAuthorized } from '../rule/which-version-wins.js'
 import type { ReplicaPort } from './replica-port.js'
-import { versionId, type AnnounceDelegate, type NoticeVerdict } from './announce.js'
+import { type AnnounceDelegate, type NoticeVerdict } from './announce.js'
 import type { Notice } from './broadcast-tree.js'
 
-const sameId = (r: SignedRecord | undefined, id: Uint8Array): boolean => r !== undefined && Buffer.from(versionId(r)).equals(id)
+const sameId = (r: SignedRecord | undefined, id: Uint8Array): boolean => r !== undefined && Buffer.from(recordId(r)).equals(id)
 
 /**
  * A notice names a version this node lacks when the name is one it accepts, it has no

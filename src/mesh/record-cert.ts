@@ -83,7 +83,6 @@ export class RecordCertificates {
   }
 
   private async ask (record: SignedRecord, key: string, peer: PeerId, replica: ReplicaPort): Promise<boolean> {
-    if (this.book.has(record)) return true // another sender's answer came meanwhile
     const conn = this.ctx.libp2p.getConnections(peer).find(c => c.status === 'open')
     if (conn === undefined) return false
     const deadline = Date.now() + this.settings.certTimeout

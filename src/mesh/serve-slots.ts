@@ -23,6 +23,4 @@ export class ServeSlots {
     else this.byPeer.set(peer, mine - 1)
     this.active = Math.max(0, this.active - 1)
   }
-
-  get inUse (): number { return this.active }
 }

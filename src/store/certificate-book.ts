@@ -6,9 +6,8 @@
 // forgets the rest, so junk from peers costs neither disk writes nor unbounded memory.
 import { readdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createHash } from 'node:crypto'
 import { decodeCertificate, encodeCertificate, type Certificate } from '../crypto/certificate.js'
-import { encodeRecord, type SignedRecord } from '../crypto/record.js'
+import { recordIdHex, type SignedRecord } from '../crypto/record.js'
 import { ensureDir, writeFileAtomic } from './atomic-file.js'
 import { DEFAULTS } from '../config/defaults.js'
 
@@ -17,9 +16,7 @@ const PENDING_MAX = DEFAULTS.network.certificatePending
 /** when it came: an entry whose record is not held is dropped only after DEFAULTS.network.certificateGrace */
 interface Entry { name: string, cert: Certificate, since: number }
 
-export function recordKey (record: SignedRecord): string {
-  return createHash('sha256').update(encodeRecord(record)).digest('hex')
-}
+export const recordKey = recordIdHex
 
 export class CertificateBook {
   private readonly stored = new Map<string, Entry>()
@@ -47,11 +44,6 @@ export class CertificateBook {
   }
 
   has (record: SignedRecord): boolean { return this.get(record) !== undefined }
-
-  bytesOf (record: SignedRecord): Uint8Array | undefined {
-    const cert = this.get(record)
-    return cert === undefined ? undefined : encodeCertificate(cert)
-  }
 
   /**
    * The certificate that came with `record`, before the record is judged: held in memory

@@ -15,7 +15,7 @@ import { open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/
 import { createHash } from 'node:crypto'
 import { constants as fsConstants, createReadStream } from 'node:fs'
 import { dirname, join, relative, sep } from 'node:path'
-import { decodeRecord, encodeRecord, type SignedRecord } from '../crypto/record.js'
+import { decodeRecord, encodeRecord, recordIdHex, type SignedRecord } from '../crypto/record.js'
 import { RECORD_SUFFIX } from '../crypto/names.js'
 import { authenticity, isDeliverable, needsContent, stillAuthorized, compareVersions, revocationFloor, type Policy } from '../rule/which-version-wins.js'
 import type { Floors } from './floors.js'
@@ -184,7 +184,7 @@ export class DiskStore {
           (await this.stagedReady(record) && await this.placeDelivered(record, true).then(() => true))
         if (!ok) {
           // the record itself is intact: that very version may be fetched again, nothing older
-          dropped.push({ name, floor: Math.min(record.timestamp - 1, now), reason: 'content is missing or corrupt' })
+          dropped.push({ name, floor: revocationFloor(record, now), reason: 'content is missing or corrupt' })
           continue
         }
       } else {
@@ -286,9 +286,7 @@ export class DiskStore {
  * and the current one never share a blob, even with equal content, so delivering one
  * cannot take the other's content away (issue 11, F9).
  */
-function stagedKey (record: SignedRecord): string {
-  return createHash('sha256').update(encodeRecord(record)).digest('hex')
-}
+const stagedKey = recordIdHex
 
 /** The key used up to 0.1.0 (sha256 + name), still read by recover() after an upgrade. */
 function legacyStagedKey (record: SignedRecord): string {

@@ -36,8 +36,6 @@ export class Floors {
   /** The floor of `name`: versions with a timestamp at or below it are refused. */
   get (name: string): number | undefined { return this.floors.get(name) }
 
-  entries (): Array<[string, number]> { return [...this.floors] }
-
   /**
    * Raises floors (never lowers one) and returns once they are on disk. On failure
    * nothing changed, neither on disk nor in memory.

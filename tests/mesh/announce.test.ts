@@ -1,10 +1,11 @@
 // Announce 3.0.0 (src/mesh/announce.ts): one long-lived stream per peer, small content
 // inline (no fetch), nothing sent to a peer known to hold it, and inline content that
 // does not match its record is an offence.
+import { recordId } from '../../src/crypto/record.js'
 import { afterEach, expect, it } from 'vitest'
 import { encodeRecord, signRecord } from '../../src/crypto/record.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS } from '../../src/mesh/settings.js'
-import { encodeGraft, versionId } from '../../src/mesh/announce.js'
+import { encodeGraft } from '../../src/mesh/announce.js'
 import { frame } from '../../src/mesh/wire.js'
 import { Cluster, bytes, connected, converged, waitFor, type TestNode } from './helpers.js'
 import { RogueSet } from './rogue.js'
@@ -100,7 +101,7 @@ it('review 11-R7: a peer streaming 1000 GRAFTs for one file causes a handful of 
   const rogue = await rogues.start()
   const received: number[] = []
   await rogue.libp2p.handle(PROTOCOLS.announce, (stream) => { stream.addEventListener('message', evt => { received.push(evt.data.byteLength) }) })
-  const graft = frame(encodeGraft('a.txt', versionId(record)))
+  const graft = frame(encodeGraft('a.txt', recordId(record)))
   await rogue.send(victim, PROTOCOLS.announce, Array.from({ length: 1000 }, () => graft))
   await waitFor(() => victim.mesh.stats().announce.graftsIgnored + reads >= 1000 || reads > 50, 'the victim went through the GRAFTs', [victim], 20_000)
   await new Promise(resolve => setTimeout(resolve, 500))

@@ -2,9 +2,10 @@
 // prune and graft move them, a version heard of by notice only is grafted from its
 // notifiers in turn after the timers, and the state is bounded. Timers are vitest's fake
 // clock; the module has no other boundary.
+import { recordId } from '../../src/crypto/record.js'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { BroadcastTree, type Notice } from '../../src/mesh/broadcast-tree.js'
-import { decodeGraft, decodeIhave, encodeGraft, encodeIhave, versionId } from '../../src/mesh/announce.js'
+import { decodeGraft, decodeIhave, encodeGraft, encodeIhave } from '../../src/mesh/announce.js'
 import { WireError } from '../../src/mesh/wire.js'
 import { signRecord } from '../../src/crypto/record.js'
 import { generateSigningKey } from '../../src/crypto/keys.js'
@@ -109,10 +110,10 @@ describe('announce/3.0.0 messages', () => {
 
   it('IHAVE and GRAFT round-trip', () => {
     expect(decodeIhave(encodeIhave([r1, r2]))).toEqual([
-      { name: 'a.txt', timestamp: 1234, id: versionId(r1) },
-      { name: 'ns/e-1', timestamp: 2 ** 40, id: versionId(r2) }
+      { name: 'a.txt', timestamp: 1234, id: recordId(r1) },
+      { name: 'ns/e-1', timestamp: 2 ** 40, id: recordId(r2) }
     ])
-    expect(decodeGraft(encodeGraft('a.txt', versionId(r1)))).toEqual({ name: 'a.txt', id: versionId(r1) })
+    expect(decodeGraft(encodeGraft('a.txt', recordId(r1)))).toEqual({ name: 'a.txt', id: recordId(r1) })
   })
 
   it('malformed IHAVE and GRAFT are the peer\'s fault, with the problem named', () => {
@@ -123,7 +124,7 @@ describe('announce/3.0.0 messages', () => {
       [Uint8Array.from([0x02, 0, 0]), /IHAVE with 0 notices/],
       [Uint8Array.from([0x02, 1, 1]), /IHAVE with 257 notices/],
       [Uint8Array.from([0x02, 0, 1, 0]), /bad name length 0/],
-      [encodeGraft('a.txt', versionId(r1)).subarray(0, 20), /GRAFT: not a name and a 32-byte record id/]
+      [encodeGraft('a.txt', recordId(r1)).subarray(0, 20), /GRAFT: not a name and a 32-byte record id/]
     ]
     for (const [bytes, problem] of cases) {
       const decode = bytes[0] === 0x02 ? decodeIhave : decodeGraft

@@ -2,11 +2,12 @@
 // cluster: once duplicates have pruned it, a node receives about one full copy of each
 // update; when the tree is cut during a broadcast (eager neighbours stopped, links hung
 // up), the notices and anti-entropy still bring every update to every node.
+import { recordId } from '../../src/crypto/record.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Cluster, bytes, connected, converged, waitFor, type TestNode } from './helpers.js'
 import { RogueSet, type Rogue } from './rogue.js'
 import type { MeshStats } from '../../src/mesh/index.js'
-import { MAX_MESSAGE_FRAME, decodeGraft, decodeIhave, encodeGraft, encodeIhave, versionId, type Notice } from '../../src/mesh/announce.js'
+import { MAX_MESSAGE_FRAME, decodeGraft, decodeIhave, encodeGraft, encodeIhave, type Notice } from '../../src/mesh/announce.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS } from '../../src/mesh/settings.js'
 import { StreamReader, frame } from '../../src/mesh/wire.js'
 import { decodeRecord, signRecord, type SignedRecord } from '../../src/crypto/record.js'
@@ -134,12 +135,12 @@ describe('hostile peers and the tree messages', () => {
     const n0 = await cluster.add('n0')
     const record = await n0.upload({ name: 'a.txt', content: new Uint8Array(60 * 1024).fill(3) })
     const { rogue, got } = await listeningRogue()
-    const graft = frame(encodeGraft('a.txt', versionId(record)))
+    const graft = frame(encodeGraft('a.txt', recordId(record)))
     await rogue.send(n0, PROTOCOLS.announce, Array.from({ length: 50 }, () => graft))
     await waitFor(() => got.full.length >= 1, 'n0 answered the graft')
     await new Promise(resolve => setTimeout(resolve, 1_000)) // room for more answers, if any were coming
     expect(got.full.length).toBe(1)
-    expect(Buffer.from(versionId(got.full[0])).equals(versionId(record))).toBe(true)
+    expect(Buffer.from(recordId(got.full[0])).equals(recordId(record))).toBe(true)
     expect(n0.mesh.stats().peers.penalized).toBe(0) // a GRAFT is no offence
     expect(n0.mesh.links().eager).toContain(rogue.peerId)
   })
@@ -159,7 +160,7 @@ describe('hostile peers and the tree messages', () => {
     await waitFor(() => got.graft.length >= 1, 'n0 grafted the rogue for the newer version')
     expect(Date.now() - t0).toBeGreaterThanOrEqual(DEFAULT_MESH_SETTINGS.announceGraftTimeout - 20)
     await new Promise(resolve => setTimeout(resolve, 1_000))
-    expect(got.graft).toEqual([{ name: 'a.txt', id: versionId(newer) }])
+    expect(got.graft).toEqual([{ name: 'a.txt', id: recordId(newer) }])
     expect(n0.mesh.stats().announce.ihaveReceived).toBe(23)
     expect(n0.mesh.stats().peers.penalized).toBe(0)
   })
