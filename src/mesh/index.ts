@@ -142,12 +142,16 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     if (conn.direction === 'outbound') void syncer.syncWith(peer)
   }
   // membership dials and remembers peers it may connect to; what follows a new connection waits for its certificate
-  const membership = new Membership(libp2p, bootstrap, settings, log, p => admission.mayConnect(p), (peer: PeerId, conn: Connection) => {
-    if (gate !== undefined && !gate.isVerified(peer)) {
-      void gate.waitVerified(peer).then(ok => { if (ok && !stopped) onConnected(peer, conn) })
-      return
+  const membership = new Membership(ctx, {
+    bootstrap,
+    mayConnect: p => admission.mayConnect(p),
+    onConnected: (peer: PeerId, conn: Connection) => {
+      if (gate !== undefined && !gate.isVerified(peer)) {
+        void gate.waitVerified(peer).then(ok => { if (ok && !stopped) onConnected(peer, conn) })
+        return
+      }
+      onConnected(peer, conn)
     }
-    onConnected(peer, conn)
   })
 
   const onChange = (c: Change): void => {

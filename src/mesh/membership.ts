@@ -5,7 +5,7 @@
 // two halves of a healed partition find each other again.
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Logger } from 'pino'
+import type { MeshContext } from './context.js'
 import type { MeshLibp2p } from './node.js'
 import { usesTransport, type BootstrapTarget } from './addresses.js'
 import { jitter, type MeshSettings } from './settings.js'
@@ -28,6 +28,19 @@ interface Bootstrap extends Backoff, BootstrapTarget {
   self?: boolean
 }
 
+/** What membership needs from the rest of the mesh (wired in index.ts). */
+export interface MembershipDelegate {
+  /** the configured bootstrap nodes (parsed; this node's own entry may be among them) */
+  bootstrap: BootstrapTarget[]
+  /**
+   * whether this node may connect to the peer at all (allowed_nodes, penalty box). Not
+   * ctx.admits: a peer is dialed and remembered before its certificate is verified.
+   */
+  mayConnect: (peer: PeerId | string) => boolean
+  /** a new connection to a peer we had none with */
+  onConnected: (peer: PeerId, conn: Connection) => void
+}
+
 export class Membership {
   private readonly known = new Map<string, Known>()
   private readonly bootstrap: Bootstrap[]
@@ -41,19 +54,22 @@ export class Membership {
   private readonly learned: LearnedPeers
   counters = { dials: 0, dialFailures: 0, trimmed: 0, learnedDials: 0 }
 
-  constructor (
-    private readonly libp2p: MeshLibp2p,
-    bootstrap: BootstrapTarget[],
-    private readonly settings: MeshSettings,
-    private readonly log: Logger,
-    private readonly admits: (peer: PeerId | string) => boolean,
-    /** a new connection to a peer we had none with */
-    private readonly onConnected: (peer: PeerId, conn: Connection) => void
-  ) {
-    const self = libp2p.peerId.toString()
-    this.bootstrap = bootstrap.map(b => ({ ...b, failures: 0, nextAttempt: 0, self: b.peerId === self }))
-    this.nextExplore = Date.now() + jitter(settings.exploreInterval, 0.5)
-    this.learned = new LearnedPeers(settings)
+  private readonly libp2p: MeshLibp2p
+  private readonly settings: MeshSettings
+  private readonly log: MeshContext['log']
+  private readonly admits: MembershipDelegate['mayConnect']
+  private readonly onConnected: MembershipDelegate['onConnected']
+
+  constructor (ctx: MeshContext, delegate: MembershipDelegate) {
+    this.libp2p = ctx.libp2p
+    this.settings = ctx.settings
+    this.log = ctx.log
+    this.admits = delegate.mayConnect
+    this.onConnected = delegate.onConnected
+    const self = ctx.libp2p.peerId.toString()
+    this.bootstrap = delegate.bootstrap.map(b => ({ ...b, failures: 0, nextAttempt: 0, self: b.peerId === self }))
+    this.nextExplore = Date.now() + jitter(ctx.settings.exploreInterval, 0.5)
+    this.learned = new LearnedPeers(ctx.settings)
   }
 
   start (): void {
