@@ -12,17 +12,17 @@
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { MeshSettings } from './settings.js'
+import { TokenBucket } from './token-bucket.js'
 
 export interface Candidate { peerId: PeerId, addrs: Multiaddr[] }
 
 export class LearnedPeers {
   private readonly pending = new Map<string, Candidate>()
-  private tokens: number
-  private refilled: number
+  /** one token per learnt address dialed */
+  private readonly dials: TokenBucket
 
-  constructor (private readonly settings: MeshSettings, private readonly clock: () => number = Date.now) {
-    this.tokens = settings.learnedDialBurst
-    this.refilled = clock()
+  constructor (private readonly settings: MeshSettings, clock: () => number = Date.now) {
+    this.dials = new TokenBucket({ burst: settings.learnedDialBurst, perSecond: settings.learnedDialsPerMinute / 60 }, clock)
   }
 
   get size (): number { return this.pending.size }
@@ -50,13 +50,5 @@ export class LearnedPeers {
    * Takes tokens for dialing up to `want` addresses; returns how many may be dialed now
    * (0 when the bucket is empty). Tokens come back at learnedDialsPerMinute.
    */
-  take (want: number): number {
-    const s = this.settings
-    const now = this.clock()
-    this.tokens = Math.min(s.learnedDialBurst, this.tokens + (now - this.refilled) * s.learnedDialsPerMinute / 60_000)
-    this.refilled = now
-    const n = Math.min(want, Math.floor(this.tokens))
-    this.tokens -= n
-    return n
-  }
+  take (want: number): number { return this.dials.take(want) }
 }
