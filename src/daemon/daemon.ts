@@ -32,7 +32,7 @@ export class Daemon {
     readonly network?: NetworkIdentity,
     private readonly stopExpiryWatch: () => void = () => {},
     private readonly certificates?: CertificateBook,
-    private readonly stopBook: () => void = () => {}
+    private readonly stopBook: () => Promise<void> = async () => {}
   ) {}
 
   static async start (config: Config, o: DaemonOptions = {}): Promise<Daemon> {
@@ -42,7 +42,7 @@ export class Daemon {
     const network = await loadNetworkIdentity(config, decodeBase64Key(identity.publicKey)!)
     const certificates = network !== undefined ? await CertificateBook.open(config.stateDir) : undefined
     const replica = await Replica.open(config.stateDir, policyFor(config, network, certificates), log)
-    const stopBook = certificates?.follow(replica) ?? (() => {})
+    const stopBook = certificates?.follow(replica) ?? (async () => {})
     let mesh: Mesh | undefined
     try {
       mesh = await startMesh({ config, replica, log, identity, network, certificates })
@@ -67,7 +67,7 @@ export class Daemon {
       daemon = new Daemon(config, replica, m, api, log, o.configPath, network, stopExpiryWatch, certificates, stopBook)
       return daemon
     } catch (err) {
-      stopBook()
+      await stopBook()
       await mesh?.stop().catch(() => {})
       await replica.close()
       throw err
@@ -107,7 +107,7 @@ export class Daemon {
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
       this.stopExpiryWatch()
-      this.stopBook()
+      await this.stopBook()
       await this.api.stop()
       await this.mesh.stop()
       await this.replica.close()

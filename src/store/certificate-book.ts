@@ -4,6 +4,11 @@
 // A certificate that came with a record not (yet) accepted is only held in memory
 // ("pending", bounded); settle() persists those whose record the replica now holds and
 // forgets the rest, so junk from peers costs neither disk writes nor unbounded memory.
+// Following a replica, the book settles after every change, and runs a timer only while
+// it has something due: a pending certificate (its record may have been held back, which
+// is no change: rechecked every certificateSettleInterval, dropped after the grace
+// period), or a stored one whose record is gone (deleted once the grace period ends). A
+// book whose certificates all belong to records the replica holds arms no timer.
 import { readdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeCertificate, encodeCertificate, type Certificate } from '../crypto/certificate.js'
@@ -12,6 +17,19 @@ import { ensureDir, writeFileAtomic } from './atomic-file.js'
 import { DEFAULTS } from '../config/defaults.js'
 
 const PENDING_MAX = DEFAULTS.network.certificatePending
+const GRACE = DEFAULTS.network.certificateGrace
+/** setTimeout's longest delay */
+const MAX_DELAY = 2 ** 31 - 1
+
+/** What the book follows: the replica's current and held versions, and its changes. */
+export interface FollowedReplica {
+  get: (name: string) => SignedRecord | undefined
+  getHeld: (name: string) => SignedRecord | undefined
+  onChange: (fn: () => void) => () => void
+}
+
+/** The versions of `name` the replica holds (current and held back). */
+type Holds = (name: string) => SignedRecord[]
 
 /** when it came: an entry whose record is not held is dropped only after DEFAULTS.network.certificateGrace */
 interface Entry { name: string, cert: Certificate, since: number }
@@ -21,6 +39,13 @@ export const recordKey = recordIdHex
 export class CertificateBook {
   private readonly stored = new Map<string, Entry>()
   private readonly pending = new Map<string, Entry>()
+  /** set by follow(): where to look whether a record is held, and how often to recheck pending certificates */
+  private following?: { holds: Holds, recheck: number }
+  /** the settles asked for so far, one after the other */
+  private running: Promise<void> = Promise.resolve()
+  private timer?: NodeJS.Timeout
+  /** when the armed timer fires (clock ms); undefined when none is armed */
+  private timerDue?: number
 
   private constructor (private readonly dir: string, private readonly clock: () => number) {}
 
@@ -53,8 +78,10 @@ export class CertificateBook {
     const key = recordKey(record)
     if (this.stored.has(key)) return
     this.pending.delete(key)
-    this.pending.set(key, { name: record.name, cert, since: this.clock() })
+    const since = this.clock()
+    this.pending.set(key, { name: record.name, cert, since })
     if (this.pending.size > PENDING_MAX) this.pending.delete(this.pending.keys().next().value!)
+    if (this.following !== undefined) this.arm(Math.min(since + this.following.recheck, since + GRACE + 1))
   }
 
   /** Forgets `cert` offered for `record` when the record was not taken (refused, ignored, identical). */
@@ -74,6 +101,8 @@ export class CertificateBook {
     this.pending.delete(key)
     await writeFileAtomic(this.path(key, record.name), Buffer.from(encodeCertificate(cert)), 0o644)
     this.stored.set(key, { name: record.name, cert, since: this.clock() })
+    // its record normally is held by now; if a newer version won meanwhile, this settle arms the cleanup
+    this.settleSoon()
   }
 
   /** Certificate bytes by record key (what peers ask for). */
@@ -82,38 +111,90 @@ export class CertificateBook {
     return e === undefined ? undefined : encodeCertificate(e.cert)
   }
 
-  /** Keeps the book in step with the replica: settles after every change and every `interval` ms. */
-  follow (replica: { get: (name: string) => SignedRecord | undefined, getHeld: (name: string) => SignedRecord | undefined, onChange: (fn: () => void) => () => void }, interval: number = DEFAULTS.network.certificateSettleInterval): () => void {
-    let running = Promise.resolve()
-    const holds = (name: string): SignedRecord[] => [replica.get(name), replica.getHeld(name)].filter((r): r is SignedRecord => r !== undefined)
-    const settle = (): void => { running = running.then(async () => await this.settle(holds)).catch(() => {}) }
-    const off = replica.onChange(settle)
-    const timer = setInterval(settle, interval)
-    timer.unref()
-    return () => { off(); clearInterval(timer) }
+  /**
+   * Keeps the book in step with the replica: settles now, after every change, and when
+   * something is due (see the top of this file); `recheck` is how often pending
+   * certificates are looked at again. The function returned stops following and resolves
+   * once the settle under way (a file being written or removed) is done.
+   */
+  follow (replica: FollowedReplica, recheck: number = DEFAULTS.network.certificateSettleInterval): () => Promise<void> {
+    if (this.following !== undefined) throw new Error('this certificate book already follows a replica')
+    const following = { holds: (name: string) => [replica.get(name), replica.getHeld(name)].filter((r): r is SignedRecord => r !== undefined), recheck }
+    this.following = following
+    const off = replica.onChange(() => this.settleSoon())
+    this.settleSoon() // certificates on disk whose record is gone: their cleanup is armed
+    return async () => {
+      off()
+      if (this.following === following) this.following = undefined
+      this.disarm()
+      await this.running
+    }
+  }
+
+  /** Resolves once the settles asked for so far are done (tests; stopping). */
+  async settled (): Promise<void> { await this.running }
+
+  /** Settles after the settle under way, then arms the timer for what is due next. */
+  private settleSoon (): void {
+    const f = this.following
+    if (f === undefined) return
+    this.running = this.running.then(async () => {
+      if (this.following !== f) return
+      // this settle covers every certificate here now; one offered while it runs arms its own timer
+      this.disarm()
+      const next = await this.settle(f.holds)
+      if (next !== undefined && this.following === f) this.arm(next)
+    }).catch(() => {})
+  }
+
+  /** Arms the timer for `at` (clock ms), unless one is armed for that time or earlier. */
+  private arm (at: number): void {
+    if (this.timerDue !== undefined && this.timerDue <= at) return
+    this.disarm()
+    this.timerDue = at
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.timerDue = undefined
+      this.settleSoon()
+    }, Math.min(MAX_DELAY, Math.max(0, at - this.clock())))
+    this.timer.unref()
+  }
+
+  private disarm (): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.timerDue = undefined
   }
 
   /**
    * Persists pending certificates whose record `holds` (the replica's current or held
    * version of its name), and drops the others, stored or pending, once they are older
    * than the grace period (a record may still be on its way in: its content being
-   * fetched, or its turn to be stored awaited).
+   * fetched, or its turn to be stored awaited). Returns when the book next has something
+   * to do (clock ms), or undefined when nothing is due: every certificate left belongs to
+   * a record the replica holds.
    */
-  async settle (holds: (name: string) => SignedRecord[]): Promise<void> {
+  async settle (holds: Holds): Promise<number | undefined> {
     const held = (e: Entry, key: string): boolean => holds(e.name).some(r => recordKey(r) === key)
-    const stale = (e: Entry): boolean => this.clock() - e.since > DEFAULTS.network.certificateGrace
+    const graceEnds = (e: Entry): number => e.since + GRACE + 1
+    const recheck = this.following?.recheck ?? DEFAULTS.network.certificateSettleInterval
+    let next = Infinity
     for (const [key, e] of [...this.pending]) {
       if (held(e, key)) {
         this.pending.delete(key)
         await writeFileAtomic(this.path(key, e.name), Buffer.from(encodeCertificate(e.cert)), 0o644)
         this.stored.set(key, e)
-      } else if (stale(e)) this.pending.delete(key)
+      } else if (this.clock() >= graceEnds(e)) this.pending.delete(key)
+      else next = Math.min(next, this.clock() + recheck, graceEnds(e))
     }
     for (const [key, e] of [...this.stored]) {
-      if (held(e, key) || !stale(e)) continue
-      this.stored.delete(key)
-      await unlink(this.path(key, e.name)).catch(() => {})
+      if (held(e, key)) continue
+      if (this.clock() >= graceEnds(e)) {
+        this.stored.delete(key)
+        await unlink(this.path(key, e.name)).catch(() => {})
+      } else next = Math.min(next, graceEnds(e))
     }
+    return next === Infinity ? undefined : next
   }
 
   private path (key: string, name: string): string {

@@ -1,11 +1,16 @@
 // The certificates kept beside namespace records (src/store/certificate-book.ts).
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
-import { issueCertificate } from '../../src/crypto/certificate.ts'
+import { pino } from 'pino'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
+import { DEFAULTS } from '../../src/config/defaults.ts'
+import { networkPolicy } from '../../src/config/network.ts'
+import { encodeCertificate, issueCertificate } from '../../src/crypto/certificate.ts'
 import { generateSigningKey } from '../../src/crypto/keys.ts'
+import { base64url } from '../../src/crypto/names.ts'
 import { signRecord, type SignedRecord } from '../../src/crypto/record.ts'
 import { CertificateBook } from '../../src/store/certificate-book.ts'
+import { Replica } from '../../src/store/replica.ts'
 import { tempDir } from '../helpers/fs.ts'
 import { DAY } from './helpers.ts'
 
@@ -49,5 +54,102 @@ describe('certificate book', () => {
     expect(again.has(r)).toBe(false)
     expect(readdirSync(join(dir, 'certificates'))).toHaveLength(1)
     expect(existsSync(join(dir, 'certificates'))).toBe(true)
+  })
+})
+
+describe('certificate book following a replica', () => {
+  const { certificateGrace: GRACE, certificateSettleInterval: RECHECK } = DEFAULTS.network
+  const name = `test_ns/${base64url(key.publicKey)}`
+  const nsRecord = (content: string, timestamp?: number): SignedRecord =>
+    signRecord(key, { name, content: Buffer.from(content), network: net.publicKey, timestamp })
+  const files = (dir: string): string[] => readdirSync(join(dir, 'certificates'))
+
+  // time is fake (timers and Date, which the book and the replica read); disk I/O is real
+  afterEach(() => { vi.useRealTimers() })
+  const setup = async (dir: string): Promise<{ book: CertificateBook, replica: Replica }> => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
+    const book = await CertificateBook.open(dir, () => Date.now())
+    const identity = { id: net.publicKey, trusted: [net.publicKey], certificate: cert, certificateBytes: encodeCertificate(cert) }
+    const policy = networkPolicy({ files: new Map([['motd', new Set([Buffer.from(key.publicKey).toString('base64')])]]), namespaces: new Set(['test_ns']), maxFileSize: 1024, maxClockSkew: 60_000 }, identity, r => book.get(r))
+    const replica = await Replica.open(dir, policy, pino({ level: 'silent' }))
+    return { book, replica }
+  }
+  /** moves fake time on by `ms`, a second at a time, letting each settle finish before the next step */
+  const advance = async (book: CertificateBook, ms: number): Promise<void> => {
+    for (let left = ms; left > 0; left -= 1000) {
+      await vi.advanceTimersByTimeAsync(Math.min(1000, left))
+      await book.settled()
+    }
+  }
+
+  it('issue 14: at idle (nothing pending, every certificate belongs to a held record) no timer is armed; a replaced record\'s certificate goes at the end of the grace period', async () => {
+    const dir = join(work.dir, 'idle')
+    const { book, replica } = await setup(dir)
+    expect(vi.getTimerCount()).toBe(0) // an empty replica arms nothing either
+    const stop = book.follow(replica)
+    expect(vi.getTimerCount()).toBe(0) // the old book ticked every certificateSettleInterval from here on
+    await book.settled()
+    expect(vi.getTimerCount()).toBe(0)
+
+    const one = nsRecord('one')
+    const came = Date.now()
+    book.offer(one, cert) // fetched from a peer before its record is judged: something is due
+    expect(vi.getTimerCount()).toBe(1)
+    expect(await replica.submit(one, Buffer.from('one'), 'peer:x')).toMatchObject({ outcome: 'accepted' })
+    await book.settled() // the change settled it: written, nothing due any more
+    expect(files(dir)).toHaveLength(1)
+    expect(vi.getTimerCount()).toBe(0)
+    await advance(book, 3 * RECHECK)
+    expect(files(dir)).toHaveLength(1)
+
+    const two = nsRecord('two', Date.now() + 1)
+    await book.persist(two, cert) // the API path: written before the record is submitted
+    expect(await replica.submit(two, Buffer.from('two'), 'api')).toMatchObject({ outcome: 'accepted' })
+    await book.settled()
+    expect(files(dir)).toHaveLength(2) // one's certificate stays for the grace period (counted from when it came)...
+    expect(vi.getTimerCount()).toBe(1)
+    await advance(book, came + GRACE - 1000 - Date.now())
+    expect(book.has(one)).toBe(true)
+    await advance(book, 2000) // ...and goes when it ends
+    expect(book.has(one)).toBe(false)
+    expect(files(dir)).toHaveLength(1)
+    expect(book.has(two)).toBe(true)
+    expect(vi.getTimerCount()).toBe(0)
+    await stop()
+    await replica.close()
+  })
+
+  it('a pending certificate whose record was held back (no change) is written within certificateSettleInterval; one whose record never came is forgotten at the end of the grace period', async () => {
+    const dir = join(work.dir, 'pending')
+    const { book, replica } = await setup(dir)
+    const stop = book.follow(replica)
+    await book.settled()
+    const future = nsRecord('future', Date.now() + 5 * 60_000)
+    const released = new Promise<void>(resolve => replica.onChange(c => { if (c.record === future) resolve() }))
+    book.offer(future, cert)
+    await advance(book, 1000)
+    const motd = signRecord(key, { name: 'motd', content: Buffer.from('hi'), network: net.publicKey })
+    expect(await replica.submit(motd, Buffer.from('hi'), 'api')).toMatchObject({ outcome: 'accepted' }) // another file changed: a settle
+    await book.settled()
+    expect(await replica.submit(future, Buffer.from('future'), 'peer:x')).toMatchObject({ outcome: 'held' })
+    await book.settled()
+    expect(files(dir)).toHaveLength(0)
+    await advance(book, RECHECK)
+    expect(files(dir)).toHaveLength(1)
+
+    const junk = nsRecord('junk') // its record never arrives (refused, or another peer's lie)
+    book.offer(junk, cert)
+    await advance(book, GRACE - 1000)
+    expect(book.has(junk)).toBe(true)
+    await advance(book, 2000)
+    expect(book.has(junk)).toBe(false)
+    await released // at timestamp - max_clock_skew, during the grace period
+    await book.settled()
+    expect(replica.get(name)).toBe(future)
+    expect(book.has(future)).toBe(true)
+    expect(files(dir)).toHaveLength(1)
+    expect(vi.getTimerCount()).toBe(0) // nothing due in the book, nothing held in the replica
+    await stop()
+    await replica.close()
   })
 })
