@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFileSync, statSync, writeFileSync, existsSync, chmodSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
-import { status as GrpcStatus } from '@grpc/grpc-js'
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js'
 import { encodeRecord, signRecord } from '../../src/crypto/record.ts'
 import { encodeBase64Key, generateSigningKey, signingKeyToPem } from '../../src/crypto/keys.ts'
 import { ClientError } from '../../src/client/client.ts'
@@ -167,7 +167,7 @@ describe('single node through the CLI', () => {
   it('garbage protobuf on the wire gets an error and the daemon keeps serving', async () => {
     const grpc = await import('@grpc/grpc-js')
     const raw = new grpc.Client(node.url, grpc.credentials.createInsecure())
-    const err = await new Promise<grpc.ServiceError | null>(resolve => {
+    const err = await new Promise<ServiceError | null>(resolve => {
       raw.makeUnaryRequest('/datamesher.v1.DataMesher/UpdateFile', (b: Buffer) => b, (b: Buffer) => b,
         Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), (e) => resolve(e))
     })

@@ -57,8 +57,10 @@ export class TestNode {
   config!: Config
   /** with a network: the certificates that came with namespace records */
   certificates?: CertificateBook
-  private unfollow?: () => void
+  private unfollow?: () => Promise<void>
   running = false
+  /** the stop under way: a second stop() waits for it (teardown removes the directory after) */
+  private stopping?: Promise<void>
 
   /** options may be changed before (re)start */
   constructor (readonly name: string, readonly dir: string, readonly port: number, readonly opts: NodeOptions, private readonly cluster: Cluster) {}
@@ -81,7 +83,7 @@ export class TestNode {
         allowedNodes: o.allowedNodes ?? [],
         transports: o.transports ?? this.cluster.transports
       },
-      api: {},
+      api: { listen: [] }, // the mesh serves no API
       files: o.files ?? this.cluster.files,
       ...(o.network !== undefined ? { network: { id: encodeBase64Key(o.network.id) } } : {}),
       limits: { maxFileSize: 10 * 1024 * 1024, maxClockSkew: this.cluster.maxClockSkew }
@@ -97,12 +99,16 @@ export class TestNode {
     return this
   }
 
+  /** Stops the node; resolves once nothing writes in its directory any more (the book's settle under way, the replica's writes). */
   async stop (): Promise<void> {
-    if (!this.running) return
+    if (!this.running) { await this.stopping; return }
     this.running = false
-    this.unfollow?.()
-    await this.mesh.stop()
-    await this.replica.close()
+    this.stopping = (async () => {
+      await this.unfollow?.()
+      await this.mesh.stop()
+      await this.replica.close()
+    })()
+    await this.stopping
   }
 
   /** Stops, optionally wipes the state dir (identity included), and starts again on the same port. */

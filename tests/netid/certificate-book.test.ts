@@ -119,6 +119,20 @@ describe('certificate book following a replica', () => {
     await replica.close()
   })
 
+  it('stopping waits for the settle under way: the certificate being written is on disk when stop resolves (a teardown may then remove the directory)', async () => {
+    const dir = join(work.dir, 'stop')
+    const { book, replica } = await setup(dir)
+    vi.useRealTimers() // real time: the write must really be under way when stop is called
+    const stop = book.follow(replica)
+    const r = nsRecord('stop')
+    book.offer(r, cert)
+    expect(await replica.submit(r, Buffer.from('stop'), 'peer:x')).toMatchObject({ outcome: 'accepted' }) // a change: the settle starts writing
+    await stop()
+    expect(files(dir)).toHaveLength(1)
+    expect(readdirSync(join(dir, 'certificates')).every(f => f.endsWith('.cert'))).toBe(true) // no temp file left behind
+    await replica.close()
+  })
+
   it('a pending certificate whose record was held back (no change) is written within certificateSettleInterval; one whose record never came is forgotten at the end of the grace period', async () => {
     const dir = join(work.dir, 'pending')
     const { book, replica } = await setup(dir)
