@@ -144,7 +144,7 @@ export class CertificateBook {
       this.disarm()
       const next = await this.settle(f.holds)
       if (next !== undefined && this.following === f) this.arm(next)
-    }).catch(() => {})
+    }).catch(() => {}) // never a rejected chain: the next settle must still run
   }
 
   /** Arms the timer for `at` (clock ms), unless one is armed for that time or earlier. */
@@ -170,7 +170,8 @@ export class CertificateBook {
    * Persists pending certificates whose record `holds` (the replica's current or held
    * version of its name), and drops the others, stored or pending, once they are older
    * than the grace period (a record may still be on its way in: its content being
-   * fetched, or its turn to be stored awaited). Returns when the book next has something
+   * fetched, or its turn to be stored awaited). A certificate that cannot be written
+   * stays pending and is tried again after certificateSettleInterval. Returns when the book next has something
    * to do (clock ms), or undefined when nothing is due: every certificate left belongs to
    * a record the replica holds.
    */
@@ -181,8 +182,13 @@ export class CertificateBook {
     let next = Infinity
     for (const [key, e] of [...this.pending]) {
       if (held(e, key)) {
-        this.pending.delete(key)
-        await writeFileAtomic(this.path(key, e.name), Buffer.from(encodeCertificate(e.cert)), 0o644)
+        try {
+          await writeFileAtomic(this.path(key, e.name), Buffer.from(encodeCertificate(e.cert)), 0o644)
+        } catch {
+          next = Math.min(next, this.clock() + recheck) // disk full, read-only: kept in memory, tried again
+          continue
+        }
+        this.pending.delete(key) // (a copy offered while it was written goes too: a stored certificate is never replaced)
         this.stored.set(key, e)
       } else if (this.clock() >= graceEnds(e)) this.pending.delete(key)
       else next = Math.min(next, this.clock() + recheck, graceEnds(e))

@@ -1,5 +1,5 @@
 // The certificates kept beside namespace records (src/store/certificate-book.ts).
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
@@ -130,6 +130,30 @@ describe('certificate book following a replica', () => {
     await stop()
     expect(files(dir)).toHaveLength(1)
     expect(readdirSync(join(dir, 'certificates')).every(f => f.endsWith('.cert'))).toBe(true) // no temp file left behind
+    await replica.close()
+  })
+
+  it('a certificate that could not be written (a disk error) is tried again after certificateSettleInterval, with no change needed', async () => {
+    const dir = join(work.dir, 'disk-error')
+    const { book, replica } = await setup(dir)
+    const stop = book.follow(replica)
+    await book.settled()
+    const certs = join(dir, 'certificates')
+    rmSync(certs, { recursive: true })
+    writeFileSync(certs, '') // a file where the directory was: every write fails (ENOTDIR), root or not
+    const r = nsRecord('retry')
+    book.offer(r, cert)
+    expect(await replica.submit(r, Buffer.from('retry'), 'peer:x')).toMatchObject({ outcome: 'accepted' })
+    await book.settled() // the change's settle failed to write
+    expect(vi.getTimerCount()).toBe(1)
+    rmSync(certs)
+    mkdirSync(certs) // the disk is back
+    await advance(book, RECHECK - 1000)
+    expect(files(dir)).toHaveLength(0)
+    await advance(book, 1000)
+    expect(files(dir)).toHaveLength(1)
+    expect(vi.getTimerCount()).toBe(0)
+    await stop()
     await replica.close()
   })
 
