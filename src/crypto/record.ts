@@ -66,8 +66,20 @@ export function signedBytes (r: UnsignedRecord): Uint8Array {
   return new Uint8Array(out)
 }
 
+/**
+ * A record's bytes, built once per record object: a record is encoded for every peer it is
+ * sent to and hashed for its id, and records are never changed after decoding or signing
+ * (a changed version is a new object). Callers must not write into the bytes returned.
+ */
+const encoded = new WeakMap<SignedRecord, Uint8Array>()
+
 export function encodeRecord (r: SignedRecord): Uint8Array {
-  return new Uint8Array(Buffer.concat([signedBytes(r), r.signer, r.signature]))
+  let bytes = encoded.get(r)
+  if (bytes === undefined) {
+    bytes = new Uint8Array(Buffer.concat([signedBytes(r), r.signer, r.signature]))
+    encoded.set(r, bytes)
+  }
+  return bytes
 }
 
 /** Parses record bytes. Checks the layout only; the signature is checked by verifyRecord. */
@@ -102,7 +114,9 @@ export function decodeRecord (bytes: Uint8Array): SignedRecord {
   if (tombstone && (size !== 0 || !Buffer.from(digest).equals(EMPTY_SHA256))) {
     throw new RecordFormatError('a tombstone must have size 0 and the sha256 of empty content')
   }
-  return { name, timestamp, expires, tombstone, size, sha256: digest, ...(network !== undefined ? { network } : {}), signer, signature }
+  const record: SignedRecord = { name, timestamp, expires, tombstone, size, sha256: digest, ...(network !== undefined ? { network } : {}), signer, signature }
+  encoded.set(record, new Uint8Array(b)) // a copy: the input may be part of a larger buffer, or reused
+  return record
 }
 
 function readU64 (b: Buffer, o: number, field: string): number {
@@ -111,7 +125,6 @@ function readU64 (b: Buffer, o: number, field: string): number {
   return Number(v)
 }
 
-/** Whether the Ed25519 signature on `r` verifies (the rule also checks the key, see authenticity()). */
 const ids = new WeakMap<SignedRecord, Uint8Array>()
 /**
  * A version's id: sha256 of the whole encoded record (signer and signature included), so
@@ -128,9 +141,13 @@ export function recordId (r: SignedRecord): Uint8Array {
 /** recordId as hex, for map keys and file names. */
 export function recordIdHex (r: SignedRecord): string { return Buffer.from(recordId(r)).toString('hex') }
 
+/** Whether the Ed25519 signature on `r` verifies (the rule also checks the key, see authenticity()). */
 export function verifyRecordSignature (r: SignedRecord): boolean {
   let message: Uint8Array
-  try { message = signedBytes(r) } catch { return false }
+  try {
+    const bytes = encodeRecord(r) // signed bytes + signer + signature, cached
+    message = bytes.subarray(0, bytes.length - r.signer.length - r.signature.length)
+  } catch { return false }
   return verifySignature(r.signer, message, r.signature)
 }
 

@@ -32,8 +32,9 @@ import { decodeRecord, encodeRecord, recordId, RecordFormatError, type SignedRec
 import { compareVersions } from '../rule/which-version-wins.js'
 import { BroadcastTree, type Notice } from './broadcast-tree.js'
 import { endExchange, type MeshContext } from './context.js'
-import type { MeshLibp2p } from './node.js'
+import { connectedPeers, type MeshLibp2p } from './node.js'
 import { MAX_RECORD_FRAME, PROTOCOLS, type MeshSettings } from './settings.js'
+import { TokenBuckets } from './token-bucket.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } from './wire.js'
 
 export type { Notice } from './broadcast-tree.js'
@@ -52,7 +53,13 @@ const NOTICE_MAX_BYTES = 1 + MAX_NAME_BYTES + 8 + 32
 export const MAX_MESSAGE_FRAME = Math.max(1 + MAX_RECORD_FRAME, 1 + 2 + IHAVE_MAX * NOTICE_MAX_BYTES)
 
 
-interface Outgoing { kind: 'full' | 'ihave', record: SignedRecord, inline: Uint8Array }
+interface Outgoing {
+  kind: 'full' | 'ihave'
+  record: SignedRecord
+  inline: Uint8Array
+  /** a notice is not sent before this time (Date.now()): announceIhaveDelay after it was queued */
+  due: number
+}
 
 interface Channel {
   /** full records and notices, one per name (the newest version) */
@@ -64,7 +71,7 @@ interface Channel {
   running: boolean
   stream?: Stream
   idleTimer?: NodeJS.Timeout
-  /** set while notices wait to be sent together */
+  /** set while notices wait for their time */
   flushTimer?: NodeJS.Timeout
 }
 
@@ -121,7 +128,7 @@ export class Announcer {
   /** "peer\nname": a GRAFT answer being prepared (one at a time per peer and name) */
   private readonly graftsAnswering = new Set<string>()
   /** peer → its GRAFT answer budget (token bucket: announceGraftAnswerBurst, announceGraftAnswersPerSecond) */
-  private readonly graftBudget = new Map<string, { tokens: number, at: number }>()
+  private readonly graftBudget: TokenBuckets
   private stopped = false
   counters: AnnounceCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, ihaveBytes: 0, grafts: 0, prunes: 0, skipped: 0, streamsOpened: 0, graftsIgnored: 0 }
 
@@ -135,6 +142,7 @@ export class Announcer {
     this.settings = ctx.settings
     this.log = ctx.log
     this.admits = ctx.admits
+    this.graftBudget = new TokenBuckets({ burst: ctx.settings.announceGraftAnswerBurst, perSecond: ctx.settings.announceGraftAnswersPerSecond, maxKeys: ctx.settings.maxConnections })
     this.tree = new BroadcastTree(ctx.settings, {
       stillMissing: n => this.delegate.judgeNotice(n) === 'missing',
       sendGraft: (peer, n) => this.queueGraft(peer, n)
@@ -152,7 +160,7 @@ export class Announcer {
 
   /** Eager and lazy connected peers (tests, diagnostics). */
   links (): { eager: string[], lazy: string[] } {
-    return this.tree.links(this.libp2p.getPeers().filter(p => this.admits(p)).map(String))
+    return this.tree.links(connectedPeers(this.libp2p).filter(p => this.admits(p)).map(String))
   }
 
   /**
@@ -168,13 +176,13 @@ export class Announcer {
   broadcast (record: SignedRecord, content?: Uint8Array, except?: string): void {
     if (this.stopped) return
     const inline = this.inlineFor(record, content)
-    for (const peer of this.libp2p.getPeers()) {
+    for (const peer of connectedPeers(this.libp2p)) {
       const id = peer.toString()
       if (id === except || !this.admits(peer)) continue
       if (this.isKnown(id, record)) { this.counters.skipped++; continue }
       const kind = this.tree.isEager(id) ? 'full' : 'ihave'
       if (kind === 'ihave' && atLeast(this.noticed, id, record)) continue // (a record is broadcast again once stored)
-      this.enqueue(peer, { kind, record, inline })
+      this.enqueue(peer, { kind, record, inline, due: kind === 'ihave' ? Date.now() + this.settings.announceIhaveDelay : 0 })
     }
   }
 
@@ -195,40 +203,53 @@ export class Announcer {
     ch.pending.delete(o.record.name) // re-insert at the end (Map keeps insertion order)
     ch.pending.set(o.record.name, o)
     if (ch.pending.size > this.settings.announceQueueMax) ch.pending.delete(ch.pending.keys().next().value!)
-    this.kick(peer, ch, o.kind === 'full')
+    this.kick(peer, ch)
   }
 
-  /** Starts the peer's sender: now, or (notices only) after announceIhaveDelay so that they go together. */
-  private kick (peer: PeerId, ch: Channel, now: boolean): void {
+  /**
+   * Starts the peer's sender when something is ready to go (a full record, a GRAFT or
+   * PRUNE, a notice whose time has come); otherwise arms a timer for the first notice due.
+   */
+  private kick (peer: PeerId, ch: Channel): void {
     if (ch.running) return
-    if (now) {
-      clearTimeout(ch.flushTimer)
+    const due = this.nextDue(ch)
+    if (due === undefined) return
+    clearTimeout(ch.flushTimer)
+    ch.flushTimer = undefined
+    if (due <= Date.now()) { void this.drain(peer, ch); return }
+    ch.flushTimer = setTimeout(() => {
       ch.flushTimer = undefined
-      void this.drain(peer, ch)
-    } else if (ch.flushTimer === undefined) {
-      ch.flushTimer = setTimeout(() => {
-        ch.flushTimer = undefined
-        if (!ch.running && this.channels.get(peer.toString()) === ch) void this.drain(peer, ch)
-      }, this.settings.announceIhaveDelay)
-      ch.flushTimer.unref()
+      if (this.channels.get(peer.toString()) === ch) this.kick(peer, ch)
+    }, due - Date.now())
+    ch.flushTimer.unref()
+  }
+
+  /** When the channel next has something to send: 0 for now, a notice's due time, or undefined (nothing queued). */
+  private nextDue (ch: Channel): number | undefined {
+    if (ch.prune || ch.grafts.size > 0) return 0
+    let due: number | undefined
+    for (const o of ch.pending.values()) {
+      if (o.kind === 'full') return 0
+      if (due === undefined || o.due < due) due = o.due
     }
+    return due
   }
 
   /** Queues GRAFT(notice) for `peer`; false when it is not connected. */
   private queueGraft (id: string, notice: Notice): boolean {
     if (this.stopped) return false
-    const peer = this.libp2p.getPeers().find(p => p.toString() === id)
+    const peer = connectedPeers(this.libp2p).find(p => p.toString() === id)
     if (peer === undefined || !this.admits(peer)) return false
     const ch = this.channel(id)
     ch.grafts.set(notice.name, notice)
-    this.kick(peer, ch, true)
+    this.kick(peer, ch)
     return true
   }
 
   private queuePrune (peer: PeerId): void {
     const ch = this.channel(peer.toString())
     ch.prune = true
-    this.kick(peer, ch, true)
+    this.kick(peer, ch)
   }
 
   /** Forgets a disconnected peer: its queue, its stream, its link and what it was known to hold. */
@@ -251,7 +272,8 @@ export class Announcer {
     if (!ch.running) this.channels.delete(id)
   }
 
-  private hasWork (ch: Channel): boolean { return ch.prune || ch.grafts.size > 0 || ch.pending.size > 0 }
+  /** Something is ready to send now (notices not yet due wait for their timer). */
+  private hasWork (ch: Channel): boolean { const due = this.nextDue(ch); return due !== undefined && due <= Date.now() }
 
   private async drain (peer: PeerId, ch: Channel): Promise<void> {
     ch.running = true
@@ -264,7 +286,9 @@ export class Announcer {
         ch.prune = false
         ch.grafts.clear()
         const batch: Outgoing[] = []
+        const now = Date.now()
         for (const [name, o] of ch.pending) {
+          if (o.kind === 'ihave' && o.due > now) continue // its time has not come: it waits for the flush timer
           ch.pending.delete(name)
           // it may have sent us this version since it was queued
           if (this.isKnown(id, o.record)) { this.counters.skipped++; continue }
@@ -298,6 +322,7 @@ export class Announcer {
       } else {
         ch.idleTimer = setTimeout(() => { void this.closeIdle(peer, ch) }, this.settings.announceIdleClose)
         ch.idleTimer.unref()
+        this.kick(peer, ch) // notices that were not yet due
       }
     }
   }
@@ -343,7 +368,7 @@ export class Announcer {
   }
 
   private async closeIdle (peer: PeerId, ch: Channel): Promise<void> {
-    if (ch.running || this.hasWork(ch) || this.channels.get(peer.toString()) !== ch) return
+    if (ch.running || this.nextDue(ch) !== undefined || this.channels.get(peer.toString()) !== ch) return
     const stream = ch.stream
     ch.stream = undefined
     this.channels.delete(peer.toString())
@@ -420,7 +445,7 @@ export class Announcer {
     const id = peer.toString()
     this.tree.graft(id)
     const key = `${id}\n${g.name}`
-    if (this.graftsAnswering.has(key) || !this.takeGraftToken(id)) { this.counters.graftsIgnored++; return }
+    if (this.graftsAnswering.has(key) || !this.graftBudget.tryTake(id)) { this.counters.graftsIgnored++; return }
     this.graftsAnswering.add(key)
     const queued = (r: SignedRecord): boolean => {
       const o = this.channels.get(id)?.pending.get(r.name)
@@ -429,21 +454,9 @@ export class Announcer {
     void this.delegate.forGraft(g.name, g.id, r => this.isKnown(id, r) || queued(r)).then(got => {
       if (got === undefined || this.stopped || this.isKnown(id, got.record)) return
       const inline = this.inlineFor(got.record, got.content)
-      this.enqueue(peer, { kind: 'full', record: got.record, inline })
+      this.enqueue(peer, { kind: 'full', record: got.record, inline, due: 0 })
     }, (err: Error) => { this.log.debug({ name: g.name, err: err.message }, 'could not answer a graft') })
       .finally(() => this.graftsAnswering.delete(key))
-  }
-
-  private takeGraftToken (peer: string): boolean {
-    const s = this.settings
-    const now = Date.now()
-    const b = this.graftBudget.get(peer) ?? { tokens: s.announceGraftAnswerBurst, at: now }
-    b.tokens = Math.min(s.announceGraftAnswerBurst, b.tokens + (now - b.at) * s.announceGraftAnswersPerSecond / 1000)
-    b.at = now
-    this.graftBudget.set(peer, b)
-    if (b.tokens < 1) return false
-    b.tokens--
-    return true
   }
 
   stop (): void {

@@ -20,6 +20,7 @@ import { MAX_NAME_BYTES } from '../crypto/names.js'
 import { verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
 import { ContentMismatchError, type ContentReader } from '../store/content-reader.js'
 import { endExchange, type MeshContext } from './context.js'
+import { connectedPeers } from './node.js'
 import type { ReplicaPort } from './replica-port.js'
 import { ServeSlots } from './serve-slots.js'
 import { shuffle } from './shuffle.js'
@@ -106,7 +107,7 @@ export class Fetcher {
   forget (record: SignedRecord): void { this.hints.delete(recordKey(record)) }
 
   private candidates (record: SignedRecord, first: PeerId | undefined, tried: Set<string>): PeerId | undefined {
-    const connected = this.ctx.libp2p.getPeers().filter(p => this.ctx.admits(p))
+    const connected = connectedPeers(this.ctx.libp2p).filter(p => this.ctx.admits(p))
     const byId = new Map(connected.map(p => [p.toString(), p]))
     const order: string[] = []
     if (first !== undefined) order.push(first.toString())

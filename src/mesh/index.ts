@@ -18,7 +18,7 @@ import { Fetcher, type FetchCounters } from './fetch.js'
 import { loadIdentity, type NodeIdentity } from './identity.js'
 import { answerGraft, judgeNotice } from './local-versions.js'
 import { Membership } from './membership.js'
-import { createNode, type MeshLibp2p } from './node.js'
+import { connectedPeers, createNode, type MeshLibp2p } from './node.js'
 import { PeerExchange } from './peer-exchange.js'
 import { PeerTracker, type PeerStatus } from './peer-status.js'
 import { Receiver, type OfferCounters } from './receive.js'
@@ -192,7 +192,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       ...(gate !== undefined ? { certificates: { ...gate.counters } } : {})
     }),
     async syncNow (): Promise<void> {
-      await Promise.all(libp2p.getPeers().filter(ctx.admits).map(async p => await syncer.syncWith(p)))
+      await Promise.all(connectedPeers(libp2p).filter(ctx.admits).map(async p => await syncer.syncWith(p)))
     },
     async stop (): Promise<void> {
       if (stopped) return

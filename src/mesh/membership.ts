@@ -6,7 +6,7 @@
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { MeshContext } from './context.js'
-import type { MeshLibp2p } from './node.js'
+import { connectedPeers, type MeshLibp2p } from './node.js'
 import { usesTransport, type BootstrapTarget } from './addresses.js'
 import { jitter, type MeshSettings } from './settings.js'
 import { shuffle } from './shuffle.js'
@@ -129,7 +129,7 @@ export class Membership {
       if (!this.learned.has(id)) fresh = true
       this.learned.add(peerId, usable)
     }
-    if (fresh && this.libp2p.getPeers().length < this.settings.targetPeers) this.soon()
+    if (fresh && connectedPeers(this.libp2p).length < this.settings.targetPeers) this.soon()
   }
 
   /** The transports this node listens on (and so can dial). */
@@ -147,7 +147,7 @@ export class Membership {
   }
 
   private evictOne (): void {
-    const connected = new Set(this.libp2p.getPeers().map(p => p.toString()))
+    const connected = new Set(connectedPeers(this.libp2p).map(p => p.toString()))
     let worst: Known | undefined
     for (const k of this.known.values()) {
       if (connected.has(k.peerId.toString())) continue
@@ -186,7 +186,7 @@ export class Membership {
   private maintain (): void {
     const s = this.settings
     const now = Date.now()
-    const connected = new Set(this.libp2p.getPeers().map(p => p.toString()))
+    const connected = new Set(connectedPeers(this.libp2p).map(p => p.toString()))
     for (const k of [...this.known.values()]) {
       if (!connected.has(k.peerId.toString()) && k.failures > 0 && now - k.lastSeen > s.forgetAfter) this.forget(k)
     }
@@ -294,7 +294,7 @@ export class Membership {
    */
   private trimDuplicates (count: number): void {
     const now = Date.now()
-    const extra = this.libp2p.getPeers().flatMap(p =>
+    const extra = connectedPeers(this.libp2p).flatMap(p =>
       [...this.libp2p.getConnections(p)].filter(c => c.status === 'open').sort((a, b) => a.timeline.open - b.timeline.open).slice(1))
       .filter(c => now - c.timeline.open > this.settings.trimGrace)
       .sort((a, b) => b.timeline.open - a.timeline.open)
@@ -311,7 +311,7 @@ export class Membership {
    */
   private trim (count: number): void {
     const now = Date.now()
-    const old = this.libp2p.getPeers().filter(p => {
+    const old = connectedPeers(this.libp2p).filter(p => {
       const conns = this.libp2p.getConnections(p)
       return conns.length > 0 && conns.every(c => now - c.timeline.open > this.settings.trimGrace)
     })

@@ -10,7 +10,7 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import type { MeshLibp2p } from './node.js'
+import { connectedPeers, type MeshLibp2p } from './node.js'
 import { endExchange, type MeshContext } from './context.js'
 import { PROTOCOLS, jitter } from './settings.js'
 import { shuffle } from './shuffle.js'
@@ -75,7 +75,7 @@ export class PeerExchange {
   private schedule (): void {
     if (this.stopped) return
     this.timer = setTimeout(() => {
-      const peer = shuffle(this.libp2p.getPeers().filter(p => this.ctx.admits(p)))[0]
+      const peer = shuffle(connectedPeers(this.libp2p).filter(p => this.ctx.admits(p)))[0]
       void (peer === undefined ? Promise.resolve() : this.ask(peer)).finally(() => this.schedule())
     }, jitter(this.settings.peerExchangeInterval, 0.2))
     this.timer.unref()
@@ -88,7 +88,7 @@ export class PeerExchange {
 
   private async answer (except: PeerId): Promise<Uint8Array> {
     const s = this.settings
-    const peers = shuffle(this.libp2p.getPeers().filter(p => !p.equals(except) && this.ctx.admits(p)))
+    const peers = shuffle(connectedPeers(this.libp2p).filter(p => !p.equals(except) && this.ctx.admits(p)))
     const list: Array<{ id: string, addrs: string[] }> = []
     for (const p of peers) {
       if (list.length >= s.peerExchangeMaxPeers) break

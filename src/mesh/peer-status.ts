@@ -3,6 +3,7 @@
 // right after the handshake, before identify, and so is never listed.
 import type { PeerId } from '@libp2p/interface'
 import type { MeshContext } from './context.js'
+import { connectedPeers } from './node.js'
 
 /** A connected peer: one whose connection completed identify (a refused handshake is not a peer). */
 export interface PeerStatus {
@@ -35,7 +36,7 @@ export class PeerTracker {
   peers (): PeerStatus[] {
     const { libp2p, admits } = this.ctx
     const peers: PeerStatus[] = []
-    for (const p of libp2p.getPeers()) {
+    for (const p of connectedPeers(libp2p)) {
       if (!this.identified.has(p.toString()) || !admits(p)) continue
       // a copy: getConnections() returns libp2p's own list, which must not be reordered
       const conns = [...libp2p.getConnections(p)].sort((a, b) => a.timeline.open - b.timeline.open)

@@ -53,7 +53,13 @@ export interface MeshSettings {
   learnedDialBurst: number
   /** addresses of one learnt peer that are kept and dialed, at most */
   learnedAddrsPerDial: number
-  /** libp2p's connection monitor pings every peer this often (latency in status) */
+  /**
+   * libp2p's connection monitor pings every peer this often (latency in status; a failed
+   * ping closes the connection). Each ping opens a stream on both sides: at 30 s with
+   * 14 peers they were half of a node's idle CPU (docs/DECISIONS.md). So a dead TCP peer
+   * (host gone, no reset) is found within about this long; a dead QUIC peer within
+   * quicMaxIdleTimeout, by QUIC's own keep-alive.
+   */
   pingInterval: number
   /**
    * A QUIC connection with no packets for this long is dead. Also bounds how long
@@ -96,9 +102,13 @@ export interface MeshSettings {
   /** records waiting for one peer, at most; beyond, the oldest are dropped (anti-entropy repairs) */
   announceQueueMax: number
   /**
-   * "I have" notices for a lazy link are collected this long before they are sent, so a
-   * burst of updates costs one message per peer. Only notices wait: a full record (or a
-   * GRAFT/PRUNE) is sent at once and takes the waiting notices along.
+   * A notice waits this long after its version was stored before it goes to a lazy peer.
+   * By then the tree has usually brought the version to that peer too, and a peer that
+   * had it first has said so with its own notice: such a peer is known to hold it and is
+   * not told. So a lazy link carries about one notice per version instead of one each way
+   * (9.4 → 5.3 notices sent per node per update at N = 25, docs/DECISIONS.md), and a burst
+   * of updates shares one message per peer. Only notices wait: a full record, a GRAFT or
+   * a PRUNE goes at once. Repair of a broken tree link takes this plus announceGraftTimeout.
    */
   announceIhaveDelay: number
   /** notices in one IHAVE message, at most (more go in the next message) */
@@ -205,7 +215,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   learnedDialsPerMinute: 30,
   learnedDialBurst: 8,
   learnedAddrsPerDial: 4,
-  pingInterval: 30_000,
+  pingInterval: 120_000,
   quicMaxIdleTimeout: 5_000,
   quicKeepAliveInterval: 1_500,
 
@@ -224,7 +234,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   announceIdleClose: 60_000,
   announceIdleTimeout: 180_000,
   announceQueueMax: 4_096,
-  announceIhaveDelay: 20,
+  announceIhaveDelay: 250,
   announceIhaveMax: 256,
   announceGraftTimeout: 250,
   announceGraftRetry: 150,

@@ -20,7 +20,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { decodeRecord, encodeRecord, RecordFormatError, type SignedRecord } from '../crypto/record.js'
 import { authorization, compareVersions } from '../rule/which-version-wins.js'
 import { endExchange, type MeshContext } from './context.js'
-import type { MeshLibp2p } from './node.js'
+import { connectedPeers, type MeshLibp2p } from './node.js'
 import type { ReplicaPort } from './replica-port.js'
 import { MAX_RECORD_FRAME, PROTOCOLS, jitter } from './settings.js'
 import { shuffle } from './shuffle.js'
@@ -103,7 +103,7 @@ export class Syncer {
   private schedule (): void {
     if (this.stopped) return
     this.timer = setTimeout(() => {
-      const peers = shuffle(this.libp2p.getPeers().filter(p => this.ctx.admits(p) && !this.inProgress.has(p.toString())))
+      const peers = shuffle(connectedPeers(this.libp2p).filter(p => this.ctx.admits(p) && !this.inProgress.has(p.toString())))
       const peer = peers[0]
       const done = peer === undefined ? Promise.resolve() : this.syncWith(peer).then(() => {})
       void done.finally(() => this.schedule())
