@@ -12,7 +12,7 @@ import { encodeBase64Key, generateSigningKey, type SigningKey } from '../src/cry
 import { signRecord } from '../src/crypto/record.js'
 import { DmCluster } from './lib/dm-cluster.js'
 import { SerfCluster } from './lib/serf-cluster.js'
-import { cpuSeconds, totalCpu, killAllNow, loopbackTx, machineBusySeconds, netns, rssBytes, sleep, start, stopAll, type Child } from './lib/procs.js'
+import { cpuSeconds, totalCpu, killAllNow, loopbackTx, machineBusySeconds, netns, rssAnonBytes, rssBytes, sleep, start, stopAll, type Child } from './lib/procs.js'
 import { linearFit, mean, percentile, rng, round } from './lib/stats.js'
 import { printReport, type Results } from './lib/report.js'
 
@@ -373,14 +373,16 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
     const tx1 = { dm: loopbackTx(iso.dmNet), serf: loopbackTx(iso.serfNet) }
     const busy1 = machineBusySeconds(); const self1 = process.cpuUsage(self0)
     const rss = { dm: dmPids.map(rssBytes), serf: serfPids.map(rssBytes) }
+    const anon = { dm: dmPids.map(rssAnonBytes), serf: serfPids.map(rssAnonBytes) }
     const pct = (a: number[], b: number[]): number[] => a.map((x, i) => (b[i] - x) / w * 100)
     const dmPct = pct(cpu0.dm, cpu1.dm); const serfPct = pct(cpu0.serf, cpu1.serf)
-    for (const [O, p, r, a, b] of [[D, dmPct, rss.dm, tx0.dm, tx1.dm], [S, serfPct, rss.serf, tx0.serf, tx1.serf]] as const) {
+    for (const [O, p, r, ra, a, b] of [[D, dmPct, rss.dm, anon.dm, tx0.dm, tx1.dm], [S, serfPct, rss.serf, anon.serf, tx0.serf, tx1.serf]] as const) {
       Object.assign(O, {
         idle_cpu_pct: round(mean(p), 2),
         idle_cpu_pct_max: round(Math.max(...p), 2),
         idle_rss_mb: round(mean(r) / MiB),
         idle_rss_mb_max: round(Math.max(...r) / MiB),
+        idle_rss_anon_mb: round(mean(ra) / MiB),
         idle_tx_bytes_per_s: round((b.bytes - a.bytes) / w / N, 0),
         idle_tx_packets_per_s: round((b.packets - a.packets) / w / N, 1),
         idle_window_s: round(w, 1)

@@ -74,8 +74,17 @@ export function totalCpu (pids: number[], children = false): number {
   return t
 }
 
-export function rssBytes (pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+export function rssBytes (pid: number): number { return statusBytes(pid, 'VmRSS') }
+
+/**
+ * The private part of the resident set (RssAnon: heap, stacks, malloc), without the pages
+ * of the executable and libraries mapped from files (RssFile), which every process of the
+ * same binary shares: 34 MB of an idle `node` is its own binary's code.
+ */
+export function rssAnonBytes (pid: number): number { return statusBytes(pid, 'RssAnon') }
+
+function statusBytes (pid: number, field: string): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return m === null ? 0 : Number(m[1]) * 1024
 }
 
