@@ -1,6 +1,7 @@
 // /data-mesher/sync/3.0.0 — anti-entropy. Repairs whatever eager spread missed (a node
 // that was offline, a lost announcement, a partition): on every new outbound connection
-// and every sync_interval (jittered ±20%) with one random peer. Only the records that
+// and every sync_interval (jittered ±20%) with one random peer, except right after
+// answering a round (never twice in a row: sync-schedule.ts). Only the records that
 // differ cross the wire (3.0.0; 2.0.0 sent the responder's whole index).
 //
 //   initiator → frame( digest(32) u32be(count) )
@@ -25,6 +26,7 @@ import { connectedPeers, type MeshLibp2p } from './node.js'
 import type { ReplicaPort } from './replica-port.js'
 import { MAX_RECORD_FRAME, PROTOCOLS, jitter } from './settings.js'
 import { shuffle } from './shuffle.js'
+import { shouldSkip } from './sync-schedule.js'
 import { MAX_SUMMARY_ENTRY, decodeEntry, encodeEntry, idKey, lacking, mayHold, snapshot, type Slot, type SummaryEntry } from './sync-summary.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u32 } from './wire.js'
 
@@ -38,6 +40,10 @@ const ID_BYTES = 32
 export interface SyncCounters {
   /** rounds this node initiated */
   rounds: number
+  /** rounds this node completed as responder */
+  answered: number
+  /** timer ticks on which this node did not initiate, having just answered (sync-schedule.ts) */
+  skipped: number
   equal: number
   exchanged: number
   recordsReceived: number
@@ -54,7 +60,9 @@ export class Syncer {
   private readonly inProgress = new Set<string>()
   private timer?: NodeJS.Timeout
   private stopped = false
-  counters: SyncCounters = { rounds: 0, equal: 0, exchanged: 0, recordsReceived: 0, recordsSent: 0, summaryEntriesSent: 0, summaryEntriesReceived: 0, wanted: 0, failed: 0 }
+  private answeredSinceArmed = false
+  private skippedLast = false
+  counters: SyncCounters = { rounds: 0, answered: 0, skipped: 0, equal: 0, exchanged: 0, recordsReceived: 0, recordsSent: 0, summaryEntriesSent: 0, summaryEntriesReceived: 0, wanted: 0, failed: 0 }
 
   private readonly libp2p: MeshLibp2p
   private readonly settings: MeshContext['settings']
@@ -75,7 +83,15 @@ export class Syncer {
 
   private schedule (): void {
     if (this.stopped) return
+    this.answeredSinceArmed = false
     this.timer = setTimeout(() => {
+      if (shouldSkip({ answeredSinceArmed: this.answeredSinceArmed, skippedLast: this.skippedLast })) {
+        this.skippedLast = true
+        this.counters.skipped++
+        this.schedule()
+        return
+      }
+      this.skippedLast = false
       const peers = shuffle(connectedPeers(this.libp2p).filter(p => this.ctx.admits(p) && !this.inProgress.has(p.toString())))
       const peer = peers[0]
       const done = peer === undefined ? Promise.resolve() : this.syncWith(peer).then(() => {})
@@ -252,6 +268,7 @@ export class Syncer {
       if (Buffer.from(hello.subarray(0, 32)).equals(mine.digest)) {
         await send(stream, frame(Uint8Array.of(EQUAL)), deadline)
         await closeWrite(stream, deadline)
+        this.answeredRound()
         return
       }
       await send(stream, frame(Uint8Array.of(DIFFER)), deadline)
@@ -264,10 +281,16 @@ export class Syncer {
       await reader.end()
       await this.sendRecords(stream, wanted, deadline)
       await closeWrite(stream, deadline)
+      this.answeredRound()
       this.onRecords(theirs, peer)
     } catch (err) {
       endExchange(this.ctx, stream, err, peer, 'sync', { serving: true })
     }
+  }
+
+  private answeredRound (): void {
+    this.counters.answered++
+    this.answeredSinceArmed = true
   }
 
   stop (): void {
