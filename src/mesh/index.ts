@@ -25,7 +25,7 @@ import { Receiver, type OfferCounters } from './receive.js'
 import { RecordCertificates } from './record-cert.js'
 import type { ReplicaPort } from './replica-port.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from './settings.js'
-import { Syncer } from './sync.js'
+import { Syncer, type SyncCounters } from './sync.js'
 
 export { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from './settings.js'
 export { readIdentity, loadIdentity, loadOrCreateIdentity, identityPath, type NodeIdentity } from './identity.js'
@@ -60,7 +60,7 @@ export interface MeshStatus {
 export interface MeshStats {
   fetch: FetchCounters
   announce: AnnounceCounters
-  sync: { rounds: number, equal: number, exchanged: number, recordsReceived: number, recordsSent: number, failed: number }
+  sync: SyncCounters
   peers: { known: number, candidates: number, dials: number, dialFailures: number, learnedDials: number, trimmed: number, penalized: number }
   offers: OfferCounters
   /** admission by certificate (absent without a network) */

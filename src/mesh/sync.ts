@@ -1,87 +1,68 @@
-// /data-mesher/sync/2.0.0 — anti-entropy. Repairs whatever eager spread missed (a node
+// /data-mesher/sync/3.0.0 — anti-entropy. Repairs whatever eager spread missed (a node
 // that was offline, a lost announcement, a partition): on every new outbound connection
-// and every sync_interval (jittered ±20%) with one random peer.
+// and every sync_interval (jittered ±20%) with one random peer, except right after
+// answering a round (never twice in a row: sync-schedule.ts). Only the records that
+// differ cross the wire (3.0.0; 2.0.0 sent the responder's whole index).
 //
 //   initiator → frame( digest(32) u32be(count) )
-//   responder → frame( u8 0 )                                 equal: both close
-//             | frame( u8 1 ) frame(record)* frame()           differ: all its records, then an empty frame
-//   initiator → frame(record)* frame()                         the records the responder may lack
+//   responder → frame( u8 0 )                          equal: both close
+//             | frame( u8 1 ) frame(entry)* frame()    differ: a summary of its index, then an empty frame
+//   initiator → frame(record)* frame()                 the records the responder lacks
+//               frame(record_id)* frame()              the ids (32 bytes) it wants from the summary; closes
+//   responder → frame(record)* frame()                 exactly the wanted records; closes
 //
-// The digest is sha256 over the node's index: for each name (sorted by UTF-8 bytes),
-// u16be(len(name)) name, then every slot the name has — the current version (tag 1) and
-// a record from the future held back (tag 2) — as u8(tag) u64be(timestamp) signature(64).
-// Two nodes are equal only when both slots agree: a held record never hides a current one
-// that differs (2.0.0; 1.0.0 hashed only the newest record per name, issue 11 F1). count
-// is the number of names. Records exchanged are the current and the held records. The
-// index holds one record per name (plus at most one held), so a sync is bounded by the
-// configured names, never by history.
-import { createHash } from 'node:crypto'
+// digest and entry: see sync-summary.ts (entry = name, slot tag, timestamp, record id).
+// count is the number of names. "Lacks" and "wants" follow lacking(): a version the other
+// side does not hold and that is not older than the other side's version in the present.
+// A want for an id not in the summary, a record not wanted or sent twice, a malformed
+// frame: the peer's fault. The index holds one record per name (plus at most one held),
+// so a sync is bounded by the configured names, never by history, and every read by
+// syncMaxRecords.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { decodeRecord, encodeRecord, RecordFormatError, type SignedRecord } from '../crypto/record.js'
+import { decodeRecord, encodeRecord, recordId, RecordFormatError, type SignedRecord } from '../crypto/record.js'
 import { authorization, compareVersions } from '../rule/which-version-wins.js'
 import { endExchange, type MeshContext } from './context.js'
 import { connectedPeers, type MeshLibp2p } from './node.js'
 import type { ReplicaPort } from './replica-port.js'
 import { MAX_RECORD_FRAME, PROTOCOLS, jitter } from './settings.js'
 import { shuffle } from './shuffle.js'
-import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u32, u64 } from './wire.js'
+import { shouldSkip } from './sync-schedule.js'
+import { MAX_SUMMARY_ENTRY, decodeEntry, encodeEntry, idKey, lacking, mayHold, snapshot, type Slot, type SummaryEntry } from './sync-summary.js'
+import { StreamReader, WireError, closeWrite, concat, frame, send, u32 } from './wire.js'
+
+export { missingFrom, snapshot, type IndexSnapshot } from './sync-summary.js'
 
 const EQUAL = 0
 const DIFFER = 1
 const END = new Uint8Array(0)
+const ID_BYTES = 32
 
-export interface IndexSnapshot {
-  digest: Uint8Array
-  count: number
-  /** every current and held record */
-  records: SignedRecord[]
-}
-
-const CURRENT_SLOT = 1
-const HELD_SLOT = 2
-
-export function snapshot (replica: Pick<ReplicaPort, 'list' | 'listHeld'>): IndexSnapshot {
-  const current = replica.list()
-  const held = replica.listHeld()
-  const slots = new Map<string, Array<[number, SignedRecord]>>()
-  for (const [tag, records] of [[CURRENT_SLOT, current], [HELD_SLOT, held]] as const) {
-    for (const r of records) {
-      const s = slots.get(r.name) ?? []
-      s.push([tag, r])
-      slots.set(r.name, s)
-    }
-  }
-  const names = [...slots.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-  const h = createHash('sha256')
-  for (const name of names) {
-    const n = Buffer.from(name, 'utf8')
-    h.update(u16(n.length)).update(n)
-    for (const [tag, r] of slots.get(name)!) h.update(Uint8Array.of(tag)).update(u64(r.timestamp)).update(r.signature)
-  }
-  return { digest: new Uint8Array(h.digest()), count: names.length, records: [...current, ...held] }
-}
-
-/**
- * What `theirs` (every record the peer sent: its current and held versions) may lack: my
- * records it does not hold, except those older than a version of theirs in the present
- * (which is, or is about to be, their current one). A version of theirs from the future
- * does not count: it is held back, and a newer current version must still reach them.
- * `present` is the newest timestamp not held back here (local clock + max_clock_skew).
- */
-export function missingFrom (mine: SignedRecord[], theirs: SignedRecord[], present: number): SignedRecord[] {
-  const byName = new Map<string, SignedRecord[]>()
-  for (const t of theirs) byName.set(t.name, [...byName.get(t.name) ?? [], t])
-  return mine.filter(r => !(byName.get(r.name) ?? []).some(t => {
-    const order = compareVersions(t, r)
-    return order === 0 || (order > 0 && t.timestamp <= present)
-  }))
+export interface SyncCounters {
+  /** rounds this node initiated */
+  rounds: number
+  /** rounds this node completed as responder */
+  answered: number
+  /** timer ticks on which this node did not initiate, having just answered (sync-schedule.ts) */
+  skipped: number
+  equal: number
+  exchanged: number
+  recordsReceived: number
+  recordsSent: number
+  /** summary entries sent (as responder) and read (as initiator) */
+  summaryEntriesSent: number
+  summaryEntriesReceived: number
+  /** record ids this node asked for (as initiator) */
+  wanted: number
+  failed: number
 }
 
 export class Syncer {
   private readonly inProgress = new Set<string>()
   private timer?: NodeJS.Timeout
   private stopped = false
-  counters = { rounds: 0, equal: 0, exchanged: 0, recordsReceived: 0, recordsSent: 0, failed: 0 }
+  private answeredSinceArmed = false
+  private skippedLast = false
+  counters: SyncCounters = { rounds: 0, answered: 0, skipped: 0, equal: 0, exchanged: 0, recordsReceived: 0, recordsSent: 0, summaryEntriesSent: 0, summaryEntriesReceived: 0, wanted: 0, failed: 0 }
 
   private readonly libp2p: MeshLibp2p
   private readonly settings: MeshContext['settings']
@@ -102,7 +83,15 @@ export class Syncer {
 
   private schedule (): void {
     if (this.stopped) return
+    this.answeredSinceArmed = false
     this.timer = setTimeout(() => {
+      if (shouldSkip({ answeredSinceArmed: this.answeredSinceArmed, skippedLast: this.skippedLast })) {
+        this.skippedLast = true
+        this.counters.skipped++
+        this.schedule()
+        return
+      }
+      this.skippedLast = false
       const peers = shuffle(connectedPeers(this.libp2p).filter(p => this.ctx.admits(p) && !this.inProgress.has(p.toString())))
       const peer = peers[0]
       const done = peer === undefined ? Promise.resolve() : this.syncWith(peer).then(() => {})
@@ -111,13 +100,25 @@ export class Syncer {
     this.timer.unref()
   }
 
+  /**
+   * Unread bytes a side may buffer: a full batch of records plus a full summary (the
+   * initiator reads a summary then records; the responder records then ids).
+   */
   private readerLimit (): number {
-    return (this.settings.syncMaxRecords + 1) * (MAX_RECORD_FRAME + 2) + 64
+    const n = this.settings.syncMaxRecords + 1
+    return n * (MAX_RECORD_FRAME + 2) + n * (MAX_SUMMARY_ENTRY + 2) + 64
+  }
+
+  private decode (bytes: Uint8Array): SignedRecord {
+    try { return decodeRecord(bytes) } catch (err) {
+      if (err instanceof RecordFormatError) throw new WireError('peer', `malformed record: ${err.message}`)
+      throw err
+    }
   }
 
   /**
-   * Reads records up to the end marker. Kept (to be offered, and compared by the
-   * initiator): only names and signers this node accepts, and at most the two newest
+   * Reads records up to the end marker (the responder, from the initiator). Kept (to be
+   * offered): only names and signers this node accepts, and at most the two newest
    * records per name (an honest index has a current and at most one held record per
    * name). The rest still counts against syncMaxRecords but is dropped as it arrives, so
    * a sync full of junk names, replays or duplicates holds no memory.
@@ -127,14 +128,10 @@ export class Syncer {
     const policy = this.replica.getPolicy()
     for (let n = 0; ; n++) {
       const bytes = await reader.frame(MAX_RECORD_FRAME)
-      if (bytes === undefined) throw reader.closed('sync stream ended before the end marker')
+      if (bytes === undefined) throw reader.closed('sync stream ended before the end of the records')
       if (bytes.length === 0) return [...kept.values()].flat()
       if (n >= this.settings.syncMaxRecords) throw new WireError('peer', `more than ${this.settings.syncMaxRecords} records in one sync`)
-      let r: SignedRecord
-      try { r = decodeRecord(bytes) } catch (err) {
-        if (err instanceof RecordFormatError) throw new WireError('peer', `malformed record: ${err.message}`)
-        throw err
-      }
+      const r = this.decode(bytes)
       this.counters.recordsReceived++
       if (authorization(policy, r.name, r.signer) !== undefined) continue // config skew or junk: not punished, not kept
       const same = kept.get(r.name) ?? []
@@ -145,12 +142,72 @@ export class Syncer {
     }
   }
 
-  private async sendRecords (stream: Stream, all: SignedRecord[], deadline: number): Promise<void> {
-    // never more than a peer accepts: above the limit, a random subset each round
-    const records = all.length > this.settings.syncMaxRecords ? shuffle([...all]).slice(0, this.settings.syncMaxRecords) : all
+  /** the record ids not yet received are in `wanted`; each may come once */
+  private async readWanted (reader: StreamReader, wanted: Set<string>): Promise<SignedRecord[]> {
+    const kept: SignedRecord[] = []
+    const policy = this.replica.getPolicy()
+    for (;;) {
+      const bytes = await reader.frame(MAX_RECORD_FRAME)
+      if (bytes === undefined) throw reader.closed('sync stream ended before the end of the wanted records')
+      if (bytes.length === 0) return kept
+      const r = this.decode(bytes)
+      if (!wanted.delete(idKey(recordId(r)))) throw new WireError('peer', `sent record of "${r.name}" that was not asked for (or twice)`)
+      this.counters.recordsReceived++
+      if (authorization(policy, r.name, r.signer) !== undefined) continue // config skew: not punished, not kept
+      kept.push(r)
+    }
+  }
+
+  /**
+   * The responder's summary, up to the end marker. At most one entry per name and slot;
+   * kept: only names this node may hold (a summary names no signer, so the name is all
+   * that can be judged here).
+   */
+  private async readSummary (reader: StreamReader): Promise<SummaryEntry[]> {
+    const kept: SummaryEntry[] = []
+    const seen = new Set<string>()
+    const policy = this.replica.getPolicy()
+    for (let n = 0; ; n++) {
+      const bytes = await reader.frame(MAX_SUMMARY_ENTRY)
+      if (bytes === undefined) throw reader.closed('sync stream ended before the end of the summary')
+      if (bytes.length === 0) return kept
+      if (n >= this.settings.syncMaxRecords) throw new WireError('peer', `more than ${this.settings.syncMaxRecords} summary entries in one sync`)
+      const e = decodeEntry(bytes)
+      this.counters.summaryEntriesReceived++
+      const slot = `${e.tag} ${e.name}`
+      if (seen.has(slot)) throw new WireError('peer', `two summary entries for the same slot of "${e.name}"`)
+      seen.add(slot)
+      if (mayHold(policy, e.name)) kept.push(e)
+    }
+  }
+
+  /** The ids the initiator wants: each from the summary this node sent (`offered`), once. */
+  private async readWants (reader: StreamReader, offered: Map<string, SignedRecord>): Promise<SignedRecord[]> {
+    const out: SignedRecord[] = []
+    const asked = new Set<string>()
+    for (;;) {
+      const bytes = await reader.frame(ID_BYTES)
+      if (bytes === undefined) throw reader.closed('sync stream ended before the end of the wanted ids')
+      if (bytes.length === 0) return out
+      if (bytes.length !== ID_BYTES) throw new WireError('peer', `a wanted record id of ${bytes.length} bytes`)
+      const key = idKey(bytes)
+      const r = offered.get(key)
+      if (r === undefined) throw new WireError('peer', 'wanted a record id that was not in the summary')
+      if (asked.has(key)) throw new WireError('peer', 'wanted the same record id twice')
+      asked.add(key)
+      out.push(r)
+    }
+  }
+
+  private async sendRecords (stream: Stream, records: SignedRecord[], deadline: number): Promise<void> {
     for (const r of records) await send(stream, frame(encodeRecord(r)), deadline)
     await send(stream, frame(END), deadline)
     this.counters.recordsSent += records.length
+  }
+
+  /** never more than a peer accepts: above the limit, a random subset each round */
+  private capped<T> (all: T[]): T[] {
+    return all.length > this.settings.syncMaxRecords ? shuffle([...all]).slice(0, this.settings.syncMaxRecords) : all
   }
 
   /** One anti-entropy round with `peer`, as the initiator. */
@@ -176,13 +233,19 @@ export class Syncer {
         this.counters.equal++
         return 'equal'
       }
-      const theirs = await this.readRecords(reader)
-      const now = snapshot(this.replica) // may have moved while reading
+      const summary = await this.readSummary(reader)
+      const now = snapshot(this.replica).slots // may have moved while reading
       const present = this.replica.clock() + this.replica.getPolicy().maxClockSkew
-      await this.sendRecords(stream, missingFrom(now.records, theirs, present), deadline)
+      await this.sendRecords(stream, this.capped(lacking(now, summary, present)).map(s => s.record), deadline)
+      const wants = this.capped(lacking(summary, now, present))
+      for (const w of wants) await send(stream, frame(w.id), deadline)
+      await send(stream, frame(END), deadline)
+      this.counters.wanted += wants.length
       await closeWrite(stream, deadline)
+      const got = await this.readWanted(reader, new Set(wants.map(w => idKey(w.id))))
+      await reader.end()
       this.counters.exchanged++
-      this.onRecords(theirs, peer)
+      this.onRecords(got, peer)
       return 'exchanged'
     } catch (err) {
       this.counters.failed++
@@ -205,17 +268,29 @@ export class Syncer {
       if (Buffer.from(hello.subarray(0, 32)).equals(mine.digest)) {
         await send(stream, frame(Uint8Array.of(EQUAL)), deadline)
         await closeWrite(stream, deadline)
+        this.answeredRound()
         return
       }
       await send(stream, frame(Uint8Array.of(DIFFER)), deadline)
-      await this.sendRecords(stream, mine.records, deadline)
+      const summary: Slot[] = this.capped(mine.slots)
+      for (const s of summary) await send(stream, frame(encodeEntry(s)), deadline)
+      await send(stream, frame(END), deadline)
+      this.counters.summaryEntriesSent += summary.length
       const theirs = await this.readRecords(reader)
+      const wanted = await this.readWants(reader, new Map(summary.map(s => [idKey(s.id), s.record])))
       await reader.end()
+      await this.sendRecords(stream, wanted, deadline)
       await closeWrite(stream, deadline)
+      this.answeredRound()
       this.onRecords(theirs, peer)
     } catch (err) {
       endExchange(this.ctx, stream, err, peer, 'sync', { serving: true })
     }
+  }
+
+  private answeredRound (): void {
+    this.counters.answered++
+    this.answeredSinceArmed = true
   }
 
   stop (): void {

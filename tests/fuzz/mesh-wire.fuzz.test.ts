@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { encodeRecord, signRecord, type SignedRecord } from '../../src/crypto/record.ts'
+import { decodeRecord, encodeRecord, signRecord, type SignedRecord } from '../../src/crypto/record.ts'
 import { authorization } from '../../src/rule/which-version-wins.ts'
 import { Replica } from '../../src/store/replica.ts'
 import { Announcer, MAX_MESSAGE_FRAME, encodeGraft } from '../../src/mesh/announce.ts'
@@ -29,6 +29,7 @@ import { Fetcher } from '../../src/mesh/fetch.ts'
 import { recordId } from '../../src/crypto/record.ts'
 import { decodePeers, PeerExchange } from '../../src/mesh/peer-exchange.ts'
 import { Syncer } from '../../src/mesh/sync.ts'
+import { CURRENT_SLOT, encodeEntry } from '../../src/mesh/sync-summary.ts'
 import type { MeshLibp2p } from '../../src/mesh/node.ts'
 import type { MeshContext } from '../../src/mesh/context.ts'
 import { DEFAULT_MESH_SETTINGS, MAX_RECORD_FRAME, PROTOCOLS } from '../../src/mesh/settings.ts'
@@ -279,11 +280,18 @@ const validFetchRequest = fc.oneof(
   fc.constant({ name: 'motd', id: stored0Digest() }), // fetch/1.0.0's request for it (name + sha256): not served
   fc.record({ name: fc.constantFrom('motd', 'a.txt', 'x'), id: fc.uint8Array({ minLength: 32, maxLength: 32 }) })
 ).map(({ name, id }) => { const n = Buffer.from(name); return frame(concat([u16(n.length), n, id])) })
-const validSyncRequest = fc.tuple(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat(), records)
-  .map(([d, count, rs]) => concat([frame(concat([d, u32(count % 2 ** 32)])), ...rs.map(frame), frame(new Uint8Array(0))]))
+// sync/3.0.0, as the initiator sends it: hello, the records the responder lacks, the ids it wants
+const wantIds = fc.array(fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.constant(0).map(() => recordId(stored))), { maxLength: 3 })
+const validSyncRequest = fc.tuple(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat(), records, wantIds)
+  .map(([d, count, rs, ids]) => concat([frame(concat([d, u32(count % 2 ** 32)])), ...rs.map(frame), frame(new Uint8Array(0)), ...ids.map(frame), frame(new Uint8Array(0))]))
+// and as the responder answers: equal, or a summary of its records, then (what was wanted of) those records
+const summaryOf = (rs: Uint8Array[]): Uint8Array[] => rs.map(b => {
+  const r = decodeRecord(b)
+  return frame(encodeEntry({ name: r.name, tag: CURRENT_SLOT, timestamp: r.timestamp, id: digest(b) }))
+})
 const validSyncAnswer = fc.oneof(
   fc.constant(frame(Uint8Array.of(0))),
-  records.map(rs => concat([frame(Uint8Array.of(1)), ...rs.map(frame), frame(new Uint8Array(0))]))
+  records.map(rs => concat([frame(Uint8Array.of(1)), ...summaryOf(rs), frame(new Uint8Array(0)), ...rs.map(frame), frame(new Uint8Array(0))]))
 )
 const peerIdString = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
 const validPeerList = fc.array(fc.record({
@@ -427,7 +435,7 @@ describe('fuzz: protocol answers (requesting side)', () => {
     }), opts)
   })
 
-  it('sync answer: equal, or records then an end marker', async () => {
+  it('sync answer: equal, or a summary then the wanted records', async () => {
     await fc.assert(fc.asyncProperty(input(validSyncAnswer), cuts, async (data, cs) => {
       const run = await syncRequester(chunked(data, cs))
       expect(['equal', 'exchanged', 'failed']).toContain(run.outcome)

@@ -129,6 +129,20 @@ export class Rogue {
     }, { maxInboundStreams: 1024 })
   }
 
+  /**
+   * Answers the sync protocol (sync/3.0.0, the rogue as responder) with `answer(reader,
+   * stream)`: the reader is attached to the stream (the node's hello first), the answer
+   * writes whatever the test wants.
+   */
+  async serveSync (answer: (reader: import('../../src/mesh/wire.js').StreamReader, stream: Stream) => Promise<void>): Promise<void> {
+    const { StreamReader } = await import('../../src/mesh/wire.js')
+    await this.libp2p.unhandle(PROTOCOLS.sync).catch(() => {})
+    await this.libp2p.handle(PROTOCOLS.sync, async (stream) => {
+      const reader = new StreamReader(stream, Date.now() + 10_000, 1 << 24)
+      try { await answer(reader, stream) } catch (err) { stream.abort(err as Error) }
+    }, { maxInboundStreams: 1024 })
+  }
+
   /** Whether `node` has an open connection to the rogue (the rogue may not have noticed a close yet). */
   heldBy (node: TestNode): boolean {
     return node.mesh.libp2p.getConnections().some(c => c.remotePeer.toString() === this.peerId && c.status === 'open')
