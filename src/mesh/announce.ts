@@ -24,8 +24,9 @@
 // stream after announceIdleClose; the receiver drops one silent for announceIdleTimeout.
 //
 // Each peer has its own queue and sender, so a slow peer delays only itself; a queue keeps
-// one (the newest) record per name and is bounded (anti-entropy repairs overflow). Notices
-// wait announceIhaveDelay to be sent together; a full record goes at once.
+// one (the newest) record per name and is bounded (anti-entropy repairs overflow). A full
+// record goes at once; a notice waits announceIhaveDelay, so that the tree delivers first
+// and a peer that told us it holds the version by then is not told (settings.ts says why).
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { MAX_NAME_BYTES } from '../crypto/names.js'
 import { decodeRecord, encodeRecord, recordId, RecordFormatError, type SignedRecord } from '../crypto/record.js'
