@@ -82,7 +82,11 @@ function main (): void {
   const burst = fitP(rows.map(r => num(r.d.burst_cpu_ms_per_update_per_node)), 'dm burst CPU per update')
   const serfLat = linearFit(rows.map(r => Math.log(r.N)), rows.map(r => num(r.s.small_update_p50_ms)))
   const serfPerTransmit = mean(rows.map(r => num(r.s.small_update_wire_bytes_per_node) / serfTransmits(r.N)))
-  const serfIdle = linearFit(rows.map(r => r.N / pushPullScale(r.N)), rows.map(r => num(r.s.idle_tx_bytes_per_s)))
+  // serf's idle bytes grow with the members it pushes and pulls; a fit that falls with N
+  // (a noisy run) would project a negative rate: then the mean of the measured rates
+  const serfIdleFit = linearFit(rows.map(r => r.N / pushPullScale(r.N)), rows.map(r => num(r.s.idle_tx_bytes_per_s)))
+  const serfIdle = serfIdleFit.b >= 0 ? serfIdleFit : { a: mean(rows.map(r => num(r.s.idle_tx_bytes_per_s))), b: 0 }
+  if (serfIdleFit.b < 0) notes.push(`serf idle bytes/s: the fit over N falls (${f(serfIdleFit.b, 2)} per member), so the mean of the measured rates (${f(serfIdle.a)}) is used`)
   const fsyncMs = num(run.machine.state_fsync_ms_p50)
   // 10 MiB: wire MiB per CPU-second of all nodes; runs before that figure existed: both cores taken as busy
   const measuredLarge = rows.map(r => num(r.d.large_file_wire_mib_per_cpu_s)).filter(Number.isFinite)

@@ -34,7 +34,7 @@ import { compareVersions } from '../rule/which-version-wins.js'
 import { BroadcastTree, type Notice } from './broadcast-tree.js'
 import { endExchange, type MeshContext } from './context.js'
 import { connectedPeers, type MeshLibp2p } from './node.js'
-import { MAX_RECORD_FRAME, PROTOCOLS, type MeshSettings } from './settings.js'
+import { MAX_RECORD_FRAME, PROTOCOLS, jitter, type MeshSettings } from './settings.js'
 import { TokenBuckets } from './token-bucket.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } from './wire.js'
 
@@ -58,7 +58,7 @@ interface Outgoing {
   kind: 'full' | 'ihave'
   record: SignedRecord
   inline: Uint8Array
-  /** a notice is not sent before this time (Date.now()): announceIhaveDelay after it was queued */
+  /** a notice is not sent before this time (Date.now()): announceIhaveDelay ±50% after its version was stored */
   due: number
 }
 
@@ -177,13 +177,17 @@ export class Announcer {
   broadcast (record: SignedRecord, content?: Uint8Array, except?: string): void {
     if (this.stopped) return
     const inline = this.inlineFor(record, content)
+    // One wait for all of this version's notices, jittered: of the two ends of a lazy link
+    // that got the version at about the same time (in one process, or one hop apart on a
+    // fast network), one then sends first and the other hears of it before its own goes.
+    const due = Date.now() + jitter(this.settings.announceIhaveDelay, 0.5)
     for (const peer of connectedPeers(this.libp2p)) {
       const id = peer.toString()
       if (id === except || !this.admits(peer)) continue
       if (this.isKnown(id, record)) { this.counters.skipped++; continue }
       const kind = this.tree.isEager(id) ? 'full' : 'ihave'
       if (kind === 'ihave' && atLeast(this.noticed, id, record)) continue // (a record is broadcast again once stored)
-      this.enqueue(peer, { kind, record, inline, due: kind === 'ihave' ? Date.now() + this.settings.announceIhaveDelay : 0 })
+      this.enqueue(peer, { kind, record, inline, due: kind === 'ihave' ? due : 0 })
     }
   }
 

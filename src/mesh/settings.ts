@@ -102,13 +102,16 @@ export interface MeshSettings {
   /** records waiting for one peer, at most; beyond, the oldest are dropped (anti-entropy repairs) */
   announceQueueMax: number
   /**
-   * A notice waits this long after its version was stored before it goes to a lazy peer.
+   * A notice waits this long (±50%, one draw per version) after its version was stored
+   * before it goes to a lazy peer.
    * By then the tree has usually brought the version to that peer too, and a peer that
    * had it first has said so with its own notice: such a peer is known to hold it and is
    * not told. So a lazy link carries about one notice per version instead of one each way
    * (9.4 → 5.3 notices sent per node per update at N = 25, docs/DECISIONS.md), and a burst
    * of updates shares one message per peer. Only notices wait: a full record, a GRAFT or
-   * a PRUNE goes at once. Repair of a broken tree link takes this plus announceGraftTimeout.
+   * a PRUNE goes at once. The jitter breaks ties: two ends that got the version at the
+   * same moment would otherwise both notify each other. Repair of a broken tree link
+   * takes this (up to 1.5×) plus announceGraftTimeout.
    */
   announceIhaveDelay: number
   /** notices in one IHAVE message, at most (more go in the next message) */
