@@ -5,7 +5,7 @@
 // random origins 700 ms apart (or, with --idle, over 20 s of nothing). Prints the CPU per
 // update per node (the idle rate measured just before subtracted), the mesh counters per
 // update and node, and the busy samples by package. The .cpuprofile files stay in DIR.
-// The profiler slows the daemons down ~2×: compare shares, not absolute figures.
+// The profiler at least doubles the CPU (more at small N): compare shares, not absolute figures.
 import '../src/polyfill.js'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -84,7 +84,7 @@ try {
     await sleep(2_000)
     const c3 = totalCpu(pids); const t3 = Date.now()
     const perUpdate = ((c3 - c2) - idleCores * (t3 - t2) / 1000) * 1000 / (UPDATES * N)
-    console.log(`CPU per update per node: ${perUpdate.toFixed(2)} ms (profiled: about twice the real figure)`)
+    console.log(`CPU per update per node: ${perUpdate.toFixed(2)} ms (with the profiler on, which costs more than the work at small N: compare shares, not this figure)`)
     const k1 = await counters()
     console.log('per update and node: ' + Object.keys(k1).filter(k => k1[k] !== k0[k]).map(k => `${k} ${((k1[k] - (k0[k] ?? 0)) / (UPDATES * N)).toFixed(2)}`).join(', '))
   }
