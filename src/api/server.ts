@@ -13,9 +13,9 @@ import { dirname } from 'node:path'
 import type { Logger } from 'pino'
 import { bindTargets } from '../config/api-listen.js'
 import { decodeRecord, encodeRecord, RecordFormatError, type SignedRecord } from '../crypto/record.js'
-import { nameProblem, parseNamespaceName } from '../crypto/names.js'
+import { nameProblem } from '../crypto/names.js'
 import { parseCertificate, type Certificate } from '../crypto/certificate.js'
-import { certificateFitsRecord } from '../rule/which-version-wins.js'
+import { certificateFitsRecord, configuredNamespace } from '../rule/which-version-wins.js'
 import type { CertificateBook } from '../store/certificate-book.js'
 import { ensureDir } from '../store/atomic-file.js'
 import type { ChangeKind, Replica } from '../store/replica.js'
@@ -204,8 +204,7 @@ export class ApiServer {
    */
   private takeCertificate (record: SignedRecord, bytes: Buffer | undefined): Certificate | undefined {
     if (bytes === undefined || bytes.length === 0 || this.o.certificates === undefined) return undefined // no network: certificates play no part
-    const ns = parseNamespaceName(record.name)
-    if (ns === undefined || !this.o.replica.getPolicy().namespaces.has(ns.namespace)) return undefined // a configured file takes none: ignored, not kept
+    if (configuredNamespace(this.o.replica.getPolicy(), record.name) === undefined) return undefined // a configured file takes none: ignored, not kept
     let cert
     try { cert = parseCertificate(bytes) } catch (err) {
       throw new ApiError(grpc.status.INVALID_ARGUMENT, `malformed certificate: ${(err as Error).message}`)

@@ -2,9 +2,8 @@
 // notice names a version it lacks, and what to send a peer that grafted. Reads the
 // replica and the records being offered right now; decides nothing about acceptance
 // (that stays with the rule, when the full record arrives).
-import { parseNamespaceName } from '../crypto/names.js'
 import { recordId, type SignedRecord } from '../crypto/record.js'
-import { stillAuthorized } from '../rule/which-version-wins.js'
+import { acceptsName, stillAuthorized } from '../rule/which-version-wins.js'
 import type { ReplicaPort } from './replica-port.js'
 import { type AnnounceDelegate, type NoticeVerdict } from './announce.js'
 import type { Notice } from './broadcast-tree.js'
@@ -17,9 +16,7 @@ const sameId = (r: SignedRecord | undefined, id: Uint8Array): boolean => r !== u
  */
 export function judgeNotice (replica: ReplicaPort, incoming: (name: string) => Iterable<SignedRecord>): (n: Notice) => NoticeVerdict {
   return (n) => {
-    const policy = replica.getPolicy()
-    const ns = parseNamespaceName(n.name)
-    if (!policy.files.has(n.name) && !(ns !== undefined && policy.namespaces.has(ns.namespace))) return 'stale'
+    if (!acceptsName(replica.getPolicy(), n.name)) return 'stale'
     const current = replica.get(n.name)
     if (current !== undefined && sameId(current, n.id)) return { holds: current }
     if (current !== undefined && n.timestamp < current.timestamp) return 'stale'

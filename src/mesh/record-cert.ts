@@ -13,9 +13,8 @@
 // not verify is not worth a question: it goes straight to the rule (refused, punished).
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { decodeCertificate, MAX_CERT_BYTES } from '../crypto/certificate.js'
-import { parseNamespaceName } from '../crypto/names.js'
 import type { SignedRecord } from '../crypto/record.js'
-import { authenticity, certificateFitsRecord, compareVersions } from '../rule/which-version-wins.js'
+import { authenticity, certificateFitsRecord, compareVersions, configuredNamespace } from '../rule/which-version-wins.js'
 import { recordKey, type CertificateBook } from '../store/certificate-book.js'
 import type { Arrival } from './announce.js'
 import { endExchange, type MeshContext } from './context.js'
@@ -59,9 +58,8 @@ export class RecordCertificates {
    */
   beforeOffer (offer: Offer, replica: ReplicaPort): Offer {
     return (record, from, content) => {
-      const ns = parseNamespaceName(record.name)
       const current = replica.get(record.name)
-      if (ns === undefined || !replica.getPolicy().namespaces.has(ns.namespace) || this.book.has(record) ||
+      if (configuredNamespace(replica.getPolicy(), record.name) === undefined || this.book.has(record) ||
         (current !== undefined && compareVersions(record, current) <= 0) ||
         authenticity(record) !== undefined) return offer(record, from, content)
       void this.fetch(record, from, replica).then(() => { offer(record, from, content) })

@@ -7,8 +7,7 @@
 //   record_id = sha256 of the encoded record (recordId(), as fetch and announce name versions).
 import { createHash } from 'node:crypto'
 import { recordId, type SignedRecord } from '../crypto/record.js'
-import { MAX_NAME_BYTES, parseNamespaceName } from '../crypto/names.js'
-import type { Policy } from '../rule/which-version-wins.js'
+import { MAX_NAME_BYTES } from '../crypto/names.js'
 import type { ReplicaPort } from './replica-port.js'
 import { WireError, concat, u16, u64 } from './wire.js'
 
@@ -99,15 +98,4 @@ export function lacking<T extends VersionKey> (mine: T[], theirs: VersionKey[], 
 export function missingFrom (mine: SignedRecord[], theirs: SignedRecord[], present: number): SignedRecord[] {
   const key = (r: SignedRecord): VersionKey & { record: SignedRecord } => ({ name: r.name, timestamp: r.timestamp, id: recordId(r), record: r })
   return lacking(mine.map(key), theirs.map(key), present).map(k => k.record)
-}
-
-/**
- * Whether this configuration may hold some version of `name` (a configured file, or a
- * name in a configured namespace). A summary names no signer, so this is all that can be
- * judged of an entry: entries for other names are neither kept nor wanted.
- */
-export function mayHold (policy: Policy, name: string): boolean {
-  if (policy.files.has(name)) return true
-  const ns = parseNamespaceName(name)
-  return ns !== undefined && policy.namespaces.has(ns.namespace)
 }

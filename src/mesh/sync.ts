@@ -19,15 +19,15 @@
 // so a sync is bounded by the configured names, never by history, and every read by
 // syncMaxRecords.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { decodeRecord, encodeRecord, recordId, RecordFormatError, type SignedRecord } from '../crypto/record.js'
-import { authorization, compareVersions } from '../rule/which-version-wins.js'
+import { decodeRecord, encodeRecord, recordIdHex, RecordFormatError, type SignedRecord } from '../crypto/record.js'
+import { acceptsName, authorization, compareVersions } from '../rule/which-version-wins.js'
 import { endExchange, type MeshContext } from './context.js'
 import { connectedPeers, type MeshLibp2p } from './node.js'
 import type { ReplicaPort } from './replica-port.js'
 import { MAX_RECORD_FRAME, PROTOCOLS, jitter } from './settings.js'
 import { shuffle } from './shuffle.js'
 import { shouldSkip } from './sync-schedule.js'
-import { MAX_SUMMARY_ENTRY, decodeEntry, encodeEntry, idKey, lacking, mayHold, snapshot, type Slot, type SummaryEntry } from './sync-summary.js'
+import { MAX_SUMMARY_ENTRY, decodeEntry, encodeEntry, idKey, lacking, snapshot, type Slot, type SummaryEntry } from './sync-summary.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u32 } from './wire.js'
 
 export { missingFrom, snapshot, type IndexSnapshot } from './sync-summary.js'
@@ -151,7 +151,7 @@ export class Syncer {
       if (bytes === undefined) throw reader.closed('sync stream ended before the end of the wanted records')
       if (bytes.length === 0) return kept
       const r = this.decode(bytes)
-      if (!wanted.delete(idKey(recordId(r)))) throw new WireError('peer', `sent record of "${r.name}" that was not asked for (or twice)`)
+      if (!wanted.delete(recordIdHex(r))) throw new WireError('peer', `sent record of "${r.name}" that was not asked for (or twice)`)
       this.counters.recordsReceived++
       if (authorization(policy, r.name, r.signer) !== undefined) continue // config skew: not punished, not kept
       kept.push(r)
@@ -177,7 +177,7 @@ export class Syncer {
       const slot = `${e.tag} ${e.name}`
       if (seen.has(slot)) throw new WireError('peer', `two summary entries for the same slot of "${e.name}"`)
       seen.add(slot)
-      if (mayHold(policy, e.name)) kept.push(e)
+      if (acceptsName(policy, e.name)) kept.push(e) // a summary names no signer: the name is all there is to judge
     }
   }
 

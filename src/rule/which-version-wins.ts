@@ -68,13 +68,28 @@ export function authorization (policy: Policy, name: string, signer: Uint8Array,
     if (keys.has(encodeBase64Key(signer))) return undefined
     return refuse('not-signer', `key ${encodeBase64Key(signer)} is not allowed to sign "${name}"`)
   }
-  const ns = parseNamespaceName(name)
-  if (ns !== undefined && policy.namespaces.has(ns.namespace)) {
+  const ns = configuredNamespace(policy, name)
+  if (ns !== undefined) {
     if (!Buffer.from(ns.key).equals(signer)) return refuse('not-signer', `"${name}" is in namespace "${ns.namespace}" and may only be signed by the key it names`)
     if (policy.network === undefined || record === undefined) return undefined
     return certified(policy, policy.network.trusted, record, now)
   }
   return refuse('not-configured', `"${name}" is not a configured file name`)
+}
+
+/** The namespace of `name` (and the key the name carries) when it is a configured one. */
+export function configuredNamespace (policy: Policy, name: string): ReturnType<typeof parseNamespaceName> {
+  const ns = parseNamespaceName(name)
+  return ns !== undefined && policy.namespaces.has(ns.namespace) ? ns : undefined
+}
+
+/**
+ * Whether some version of `name` may be accepted here: a configured file, or a name in a
+ * configured namespace (the signer is for authorization() to judge). What the mesh asks of
+ * a notice or a sync summary entry, which name no signer.
+ */
+export function acceptsName (policy: Policy, name: string): boolean {
+  return policy.files.has(name) || configuredNamespace(policy, name) !== undefined
 }
 
 /**
