@@ -117,6 +117,8 @@ export interface AnnounceCounters {
   streamsOpened: number
   /** GRAFTs received and not answered: an answer to the same peer and name under way, or over the peer's budget */
   graftsIgnored: number
+  /** times a peer's stream was not read at once because it sent faster than its budget */
+  pacedWaits: number
 }
 
 export class Announcer {
@@ -130,8 +132,10 @@ export class Announcer {
   private readonly graftsAnswering = new Set<string>()
   /** peer → its GRAFT answer budget (token bucket: announceGraftAnswerBurst, announceGraftAnswersPerSecond) */
   private readonly graftBudget: TokenBuckets
+  /** peer → messages it may still send now (announceMessageBurst, announceMessagesPerSecond) */
+  private readonly pace: TokenBuckets
   private stopped = false
-  counters: AnnounceCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, ihaveBytes: 0, grafts: 0, prunes: 0, skipped: 0, streamsOpened: 0, graftsIgnored: 0 }
+  counters: AnnounceCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, ihaveBytes: 0, grafts: 0, prunes: 0, skipped: 0, streamsOpened: 0, graftsIgnored: 0, pacedWaits: 0 }
 
   private readonly libp2p: MeshLibp2p
   private readonly settings: MeshSettings
@@ -144,6 +148,7 @@ export class Announcer {
     this.log = ctx.log
     this.admits = ctx.admits
     this.graftBudget = new TokenBuckets({ burst: ctx.settings.announceGraftAnswerBurst, perSecond: ctx.settings.announceGraftAnswersPerSecond, maxKeys: ctx.settings.maxConnections })
+    this.pace = new TokenBuckets({ burst: ctx.settings.announceMessageBurst, perSecond: ctx.settings.announceMessagesPerSecond, maxKeys: ctx.settings.maxConnections })
     this.tree = new BroadcastTree(ctx.settings, {
       stillMissing: n => this.delegate.judgeNotice(n) === 'missing',
       sendGraft: (peer, n) => this.queueGraft(peer, n)
@@ -388,6 +393,7 @@ export class Announcer {
     const reader = new StreamReader(stream, Date.now() + s.announceIdleTimeout, limit)
     try {
       for (;;) {
+        await this.paced(peer.toString())
         reader.setDeadline(Date.now() + s.announceIdleTimeout)
         const head = await reader.frame(MAX_MESSAGE_FRAME)
         if (head === undefined) break // the sender closed an idle stream
@@ -407,6 +413,18 @@ export class Announcer {
       await closeWrite(stream, Date.now() + s.announceCloseTimeout)
     } catch (err) {
       endExchange(this.ctx, stream, err, peer, 'announce')
+    }
+  }
+
+  /**
+   * Waits until `peer` may send another message (announceMessageBurst, then
+   * announceMessagesPerSecond): a peer's flood is read no faster than that, and its
+   * sender is slowed by the stream's backpressure; nothing is dropped.
+   */
+  private async paced (peer: string): Promise<void> {
+    for (let wait = this.pace.takeOrWait(peer); wait > 0 && !this.stopped; wait = this.pace.takeOrWait(peer)) {
+      this.counters.pacedWaits++
+      await new Promise(resolve => setTimeout(resolve, wait))
     }
   }
 

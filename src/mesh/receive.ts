@@ -12,10 +12,20 @@ import { compareVersions, triage, verifyContent, type VerifiedContent } from '..
 import type { SubmitResult } from '../store/replica.js'
 import type { Arrival } from './announce.js'
 import type { MeshContext } from './context.js'
-import { Limiter, type Fetcher } from './fetch.js'
+import { FairLimiter, laneOf, QueueDropped, type FairStats } from './fair-limiter.js'
+import type { Fetcher } from './fetch.js'
 import type { ReplicaPort } from './replica-port.js'
+import type { Standing } from './standing.js'
 
-export interface OfferCounters { accepted: number, held: number, ignored: number, refused: number, failed: number }
+export interface OfferCounters {
+  accepted: number
+  held: number
+  ignored: number
+  refused: number
+  failed: number
+  /** records dropped while waiting their turn: a newer version of the name came from the same peer, its queue was full, or it left */
+  shed: number
+}
 
 /** What the receive path asks of the broadcast tree (announce.ts). */
 export interface Forwarding {
@@ -44,18 +54,25 @@ interface InFlight {
 }
 
 export class Receiver {
-  readonly counters: OfferCounters = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0 }
+  readonly counters: OfferCounters = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0, shed: 0 }
   /** records being stored, by name and signature */
   private readonly inFlight = new Map<string, InFlight>()
   /** the same records by name: a notice looks up its name, not every record on its way in (review 11-R8) */
   private readonly inFlightByName = new Map<string, Set<SignedRecord>>()
-  private readonly limiter: Limiter
+  /** storing slots, shared fairly among the peers that sent the records (fair-limiter.ts) */
+  private readonly limiter: FairLimiter
   private tree: Forwarding = { markKnown: () => {}, broadcast: () => {} }
   private stopped = false
 
-  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly fetcher: Fetcher) {
-    this.limiter = new Limiter(ctx.settings.offerConcurrency)
+  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly fetcher: Fetcher, standing: Standing) {
+    const s = ctx.settings
+    this.limiter = new FairLimiter({ slots: s.offerConcurrency, namespaceSlots: s.offerNamespaceSlots, perPeerSlots: s.offerPerPeerSlots, perPeerQueue: s.offerPerPeerQueue }, p => standing.share(p))
   }
+
+  /** A peer left: the records it sent that still wait their turn are dropped (others, or sync, bring what was real). */
+  dropPeer (peer: string): void { this.limiter.dropPeer(peer) }
+
+  queue (): FairStats { return this.limiter.stats() }
 
   /** The broadcast tree is built after the receiver (it delivers to offer): connected here. */
   forwardTo (tree: Forwarding): void { this.tree = tree }
@@ -135,11 +152,18 @@ export class Receiver {
     return 'duplicate'
   }
 
+  /**
+   * Stores the record in its turn: each sender has its own queue (only the newest version
+   * of a name waits), served in turn with the other senders', configured files first.
+   */
   private store (key: string, record: SignedRecord, from: PeerId, content: VerifiedContent | undefined, current: boolean): void {
     let provide: (c: VerifiedContent) => void = () => {}
     const arrived = new Promise<VerifiedContent>(resolve => { provide = resolve })
-    const source = content ?? (async (r: SignedRecord) => await Promise.race([this.fetcher.fetch(r, from), arrived]))
-    const done = this.limiter.run(async () => this.stopped || !this.ctx.admits(from) ? undefined : await this.replica.submit(record, source, `peer:${from.toString()}`))
+    const cancel = new AbortController() // the content came inline meanwhile: the fetch is not needed
+    void arrived.then(() => cancel.abort())
+    const source = content ?? (async (r: SignedRecord) => await Promise.race([this.fetcher.fetch(r, from, cancel.signal), arrived]))
+    const ticket = { peer: from.toString(), lane: laneOf(this.replica.getPolicy(), record.name), key: record.name }
+    const done = this.limiter.run(ticket, async () => this.stopped || !this.ctx.admits(from) ? undefined : await this.replica.submit(record, source, `peer:${from.toString()}`))
       .then((result: SubmitResult | undefined) => {
         if (result === undefined) return
         this.counters[result.outcome]++
@@ -148,6 +172,7 @@ export class Receiver {
           else this.ctx.log.debug({ peer: from.toString(), name: record.name, code: result.code }, 'record from peer refused (config skew?)')
         }
       }, (err: Error) => {
+        if (err instanceof QueueDropped) { this.counters.shed++; return }
         this.counters.failed++
         this.ctx.log.debug({ peer: from.toString(), name: record.name, err: err.message }, 'could not take record from peer')
       })
@@ -164,6 +189,7 @@ export class Receiver {
   /** Offers nothing more, and waits for the records being stored. */
   async stop (): Promise<void> {
     this.stopped = true
+    this.limiter.stop()
     await Promise.allSettled([...this.inFlight.values()].map(o => o.done))
   }
 }

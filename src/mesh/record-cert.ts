@@ -18,7 +18,9 @@ import { authenticity, certificateFitsRecord, compareVersions, configuredNamespa
 import { recordKey, type CertificateBook } from '../store/certificate-book.js'
 import type { Arrival } from './announce.js'
 import { endExchange, type MeshContext } from './context.js'
+import { FairLimiter, QueueDropped } from './fair-limiter.js'
 import type { ReplicaPort } from './replica-port.js'
+import type { Standing } from './standing.js'
 import { PROTOCOLS } from './settings.js'
 import { closeWrite, frame, send, StreamReader, WireError } from './wire.js'
 
@@ -28,13 +30,21 @@ type Offer = (record: SignedRecord, from: PeerId, content?: Uint8Array) => Arriv
 export class RecordCertificates {
   /** questions under way, by record key and peer: each sender is asked at most once at a time */
   private readonly inFlight = new Map<string, Promise<boolean>>()
-  counters = { fetched: 0, missing: 0, served: 0, unusable: 0 }
+  /** the records waiting for their certificate, in turn per sender (fair-limiter.ts): only the newest version of a name waits */
+  private readonly limiter: FairLimiter
+  counters = { fetched: 0, missing: 0, served: 0, unusable: 0, shed: 0 }
 
   private readonly settings: MeshContext['settings']
 
-  constructor (private readonly ctx: MeshContext, private readonly book: CertificateBook) {
-    this.settings = ctx.settings
+  constructor (private readonly ctx: MeshContext, private readonly book: CertificateBook, private readonly standing: Standing) {
+    const s = this.settings = ctx.settings
+    this.limiter = new FairLimiter({ slots: s.certFetchConcurrency, namespaceSlots: s.certFetchConcurrency, perPeerSlots: s.certFetchPerPeerSlots, perPeerQueue: s.certFetchPerPeerQueue }, p => standing.share(p))
   }
+
+  /** A peer left: the questions for it that still wait their turn are dropped. */
+  dropPeer (peer: string): void { this.limiter.dropPeer(peer) }
+
+  stop (): void { this.limiter.stop() }
 
   readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
     const deadline = Date.now() + this.settings.certTimeout
@@ -62,7 +72,9 @@ export class RecordCertificates {
       if (configuredNamespace(replica.getPolicy(), record.name) === undefined || this.book.has(record) ||
         (current !== undefined && compareVersions(record, current) <= 0) ||
         authenticity(record) !== undefined) return offer(record, from, content)
-      void this.fetch(record, from, replica).then(() => { offer(record, from, content) })
+      // in its turn among the sender's questions; a version superseded while it waits is dropped
+      this.limiter.run({ peer: from.toString(), lane: 'namespace', key: record.name }, async () => await this.fetch(record, from, replica))
+        .then(() => { offer(record, from, content) }, (err: Error) => { if (err instanceof QueueDropped) this.counters.shed++ })
       return 'new' // its certificate is on the way: not a duplicate
     }
   }
@@ -92,7 +104,12 @@ export class RecordCertificates {
       await closeWrite(stream, deadline)
       const bytes = await reader.frame(MAX_CERT_BYTES)
       if (bytes === undefined) throw reader.closed('no answer')
-      if (bytes.length === 0) { this.counters.missing++; return false }
+      if (bytes.length === 0) {
+        // it sent the record, so it had the certificate (kept beside it): announcing what it cannot back is a strike
+        this.counters.missing++
+        if (this.standing.strike(peer.toString()) === 'punish') this.ctx.punish(peer, `sent namespace records without their certificates (the last: "${record.name}")`)
+        return false
+      }
       let cert
       try { cert = decodeCertificate(bytes) } catch (err) { throw new WireError('peer', `malformed certificate: ${(err as Error).message}`) }
       const problem = certificateFitsRecord(replica.getPolicy(), record, cert)
