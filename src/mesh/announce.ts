@@ -117,8 +117,8 @@ export interface AnnounceCounters {
   streamsOpened: number
   /** GRAFTs received and not answered: an answer to the same peer and name under way, or over the peer's budget */
   graftsIgnored: number
-  /** times a peer's stream was not read at once because it sent faster than its budget */
-  pacedWaits: number
+  /** FULL and IHAVE messages dropped unjudged: their sender was over its budget (announceMessagesPerSecond) */
+  overBudget: number
 }
 
 export class Announcer {
@@ -132,10 +132,10 @@ export class Announcer {
   private readonly graftsAnswering = new Set<string>()
   /** peer → its GRAFT answer budget (token bucket: announceGraftAnswerBurst, announceGraftAnswersPerSecond) */
   private readonly graftBudget: TokenBuckets
-  /** peer → messages it may still send now (announceMessageBurst, announceMessagesPerSecond) */
+  /** peer → FULL and IHAVE messages it may still send now (announceMessageBurst, announceMessagesPerSecond) */
   private readonly pace: TokenBuckets
   private stopped = false
-  counters: AnnounceCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, ihaveBytes: 0, grafts: 0, prunes: 0, skipped: 0, streamsOpened: 0, graftsIgnored: 0, pacedWaits: 0 }
+  counters: AnnounceCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, ihaveBytes: 0, grafts: 0, prunes: 0, skipped: 0, streamsOpened: 0, graftsIgnored: 0, overBudget: 0 }
 
   private readonly libp2p: MeshLibp2p
   private readonly settings: MeshSettings
@@ -393,7 +393,6 @@ export class Announcer {
     const reader = new StreamReader(stream, Date.now() + s.announceIdleTimeout, limit)
     try {
       for (;;) {
-        await this.paced(peer.toString())
         reader.setDeadline(Date.now() + s.announceIdleTimeout)
         const head = await reader.frame(MAX_MESSAGE_FRAME)
         if (head === undefined) break // the sender closed an idle stream
@@ -401,7 +400,11 @@ export class Announcer {
         if (head.length === 0) throw new WireError('peer', 'empty announce message')
         switch (head[0]) {
           case FULL: await this.receiveFull(peer, head.subarray(1), reader); break
-          case IHAVE: this.receiveIhave(peer, decodeIhave(head)); break
+          case IHAVE: {
+            const notices = decodeIhave(head)
+            if (this.withinBudget(peer.toString())) this.receiveIhave(peer, notices)
+            break
+          }
           case GRAFT: this.receiveGraft(peer, decodeGraft(head)); break
           case PRUNE:
             if (head.length !== 1) throw new WireError('peer', 'PRUNE with a payload')
@@ -417,20 +420,21 @@ export class Announcer {
   }
 
   /**
-   * Waits until `peer` may send another message (announceMessageBurst, then
-   * announceMessagesPerSecond): a peer's flood is read no faster than that, and its
-   * sender is slowed by the stream's backpressure; nothing is dropped.
+   * Whether `peer` is within its budget of FULL and IHAVE messages (announceMessageBurst,
+   * then announceMessagesPerSecond). Beyond it a message is read and dropped unjudged: no
+   * signature is checked nor anything queued for it (anti-entropy brings what was real).
+   * Not reading instead would not slow the sender down: the stream buffers what arrives.
    */
-  private async paced (peer: string): Promise<void> {
-    for (let wait = this.pace.takeOrWait(peer); wait > 0 && !this.stopped; wait = this.pace.takeOrWait(peer)) {
-      this.counters.pacedWaits++
-      await new Promise(resolve => setTimeout(resolve, wait))
-    }
+  private withinBudget (peer: string): boolean {
+    if (this.pace.tryTake(peer)) return true
+    this.counters.overBudget++
+    return false
   }
 
   private async receiveFull (peer: PeerId, bytes: Uint8Array, reader: StreamReader): Promise<void> {
     const inline = await reader.frame(this.settings.announceInlineMax)
     if (inline === undefined) throw reader.closed('stream ended between a record and its content')
+    if (!this.withinBudget(peer.toString())) return
     let record: SignedRecord
     try { record = decodeRecord(bytes) } catch (err) {
       if (err instanceof RecordFormatError) throw new WireError('peer', `malformed record: ${err.message}`)

@@ -12,7 +12,7 @@
 // record is asked in turn (review 11-R4). A record whose own signature does
 // not verify is not worth a question: it goes straight to the rule (refused, punished).
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { decodeCertificate, MAX_CERT_BYTES } from '../crypto/certificate.js'
+import { decodeCertificate, MAX_CERT_BYTES, type Certificate } from '../crypto/certificate.js'
 import type { SignedRecord } from '../crypto/record.js'
 import { authenticity, certificateFitsRecord, compareVersions, configuredNamespace } from '../rule/which-version-wins.js'
 import { recordKey, type CertificateBook } from '../store/certificate-book.js'
@@ -32,13 +32,23 @@ export class RecordCertificates {
   private readonly inFlight = new Map<string, Promise<boolean>>()
   /** the records waiting for their certificate, in turn per sender (fair-limiter.ts): only the newest version of a name waits */
   private readonly limiter: FairLimiter
-  counters = { fetched: 0, missing: 0, served: 0, unusable: 0, shed: 0 }
+  /** signer (hex) → the last certificate fetched for it that fitted its record */
+  private readonly bySigner = new Map<string, Certificate>()
+  counters = { fetched: 0, reused: 0, missing: 0, served: 0, unusable: 0, shed: 0 }
 
   private readonly settings: MeshContext['settings']
 
   constructor (private readonly ctx: MeshContext, private readonly book: CertificateBook, private readonly standing: Standing) {
     const s = this.settings = ctx.settings
     this.limiter = new FairLimiter({ slots: s.certFetchConcurrency, namespaceSlots: s.certFetchConcurrency, perPeerSlots: s.certFetchPerPeerSlots, perPeerQueue: s.certFetchPerPeerQueue }, p => standing.share(p))
+  }
+
+  /** Keeps `cert` as the latest one seen for its subject (bounded: the least recently stored goes). */
+  private remember (record: SignedRecord, cert: Certificate): void {
+    const signer = Buffer.from(record.signer).toString('hex')
+    this.bySigner.delete(signer)
+    this.bySigner.set(signer, cert)
+    if (this.bySigner.size > this.settings.maxKnownPeers) this.bySigner.delete(this.bySigner.keys().next().value!)
   }
 
   /** A peer left: the questions for it that still wait their turn are dropped. */
@@ -70,18 +80,33 @@ export class RecordCertificates {
     return (record, from, content) => {
       const current = replica.get(record.name)
       if (configuredNamespace(replica.getPolicy(), record.name) === undefined || this.book.has(record) ||
-        (current !== undefined && compareVersions(record, current) <= 0) ||
-        authenticity(record) !== undefined) return offer(record, from, content)
-      // in its turn among the sender's questions; a version superseded while it waits is dropped
-      this.limiter.run({ peer: from.toString(), lane: 'namespace', key: record.name }, async () => await this.fetch(record, from, replica))
-        .then(() => { offer(record, from, content) }, (err: Error) => { if (err instanceof QueueDropped) this.counters.shed++ })
+        (current !== undefined && compareVersions(record, current) <= 0)) return offer(record, from, content)
+      // Judged in its turn among the sender's (signature, then its certificate): only the
+      // newest version of a name waits, so a flood of versions costs one check at a time,
+      // not one per message. A bad signature goes straight to the rule (refused, punished).
+      this.limiter.run({ peer: from.toString(), lane: 'namespace', key: record.name }, async () => {
+        if (authenticity(record) === undefined) await this.fetch(record, from, replica)
+        offer(record, from, content)
+      }).catch((err: Error) => { if (err instanceof QueueDropped) this.counters.shed++ })
       return 'new' // its certificate is on the way: not a duplicate
     }
   }
 
-  /** Gets the certificate of `record` from `from` into the book; false when it has none (or junk). */
+  /**
+   * Gets the certificate of `record` into the book: one this node already got for the same
+   * signer, if it certifies this record too (a member's versions share its certificate, so
+   * a flood of versions costs one question, not one each); else asked of `from`. False when
+   * `from` has none (or junk).
+   */
   async fetch (record: SignedRecord, from: PeerId, replica: ReplicaPort): Promise<boolean> {
     if (this.book.has(record)) return true
+    const signer = Buffer.from(record.signer).toString('hex')
+    const known = this.bySigner.get(signer)
+    if (known !== undefined && certificateFitsRecord(replica.getPolicy(), record, known) === undefined) {
+      this.book.offer(record, known)
+      this.counters.reused++
+      return true
+    }
     const key = recordKey(record)
     const ask = `${key}/${from.toString()}`
     let p = this.inFlight.get(ask)
@@ -122,6 +147,7 @@ export class RecordCertificates {
         return false
       }
       this.book.offer(record, cert) // judged with the record, by the rule
+      this.remember(record, cert)
       this.counters.fetched++
       return true
     } catch (err) {

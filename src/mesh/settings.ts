@@ -203,9 +203,9 @@ export interface MeshSettings {
   certFetchPerPeerSlots: number
   /** ... and waiting, at most */
   certFetchPerPeerQueue: number
-  /** announce messages (FULL, IHAVE, GRAFT, PRUNE) read from one peer: burst, then the stream is read no faster than ... */
+  /** FULL and IHAVE messages from one peer taken at once (burst) ... */
   announceMessageBurst: number
-  /** ... this many per second (the sender is slowed by backpressure, nothing is dropped) */
+  /** ... and then this many per second; beyond, they are dropped unjudged (anti-entropy repairs) */
   announceMessagesPerSecond: number
 
   // --- standing (standing.ts): announcing versions and not serving them ---------------
@@ -324,8 +324,8 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   certFetchConcurrency: 4,
   certFetchPerPeerSlots: 1,
   certFetchPerPeerQueue: 256,
-  announceMessageBurst: 1_024,
-  announceMessagesPerSecond: 256,
+  announceMessageBurst: 512,
+  announceMessagesPerSecond: 64,
 
   standingReduceAt: 2,
   standingMaxStrikes: 6,
