@@ -24,7 +24,7 @@ import { connectedPeers } from './node.js'
 import type { ReplicaPort } from './replica-port.js'
 import { FairLimiter, laneOf, QueueDropped, type FairStats } from './fair-limiter.js'
 import { ServeSlots } from './serve-slots.js'
-import type { Standing } from './standing.js'
+import { standingFor, type Standing } from './standing.js'
 import { TokenBuckets } from './token-bucket.js'
 import { shuffle } from './shuffle.js'
 import { PROTOCOLS } from './settings.js'
@@ -85,7 +85,7 @@ export class Fetcher {
 
   private readonly settings: MeshContext['settings']
 
-  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly standing: Standing) {
+  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly standing: Standing = standingFor(ctx.settings)) {
     const s = this.settings = ctx.settings
     this.limiter = new FairLimiter({ slots: s.fetchConcurrency, namespaceSlots: s.fetchNamespaceSlots, perPeerSlots: s.fetchPerPeerSlots, perPeerQueue: s.fetchPerPeerQueue }, p => standing.share(p))
     this.slots = new ServeSlots(s.fetchServeMaxPerPeer, s.fetchServeMaxTotal)

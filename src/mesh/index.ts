@@ -25,7 +25,7 @@ import { Receiver, type OfferCounters } from './receive.js'
 import { RecordCertificates } from './record-cert.js'
 import type { ReplicaPort } from './replica-port.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from './settings.js'
-import { Standing } from './standing.js'
+import { standingFor } from './standing.js'
 import { Syncer, type SyncCounters } from './sync.js'
 import type { FairStats } from './fair-limiter.js'
 
@@ -135,7 +135,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const guard = (h: StreamHandler): StreamHandler => gate?.guard(h) ?? h
 
   // whether peers serve what they announce: shrinks their fair shares, and punishes at the end (standing.ts)
-  const standing = new Standing({ reduceAt: settings.standingReduceAt, maxStrikes: settings.standingMaxStrikes, forgiveAfter: settings.standingForgiveAfter, maxPeers: settings.maxKnownPeers })
+  const standing = standingFor(settings)
   const fetcher = new Fetcher(ctx, replica, standing)
   const receiver = new Receiver(ctx, replica, fetcher, standing)
   // a namespace record under a network is judged with its certificate: fetched from the sender first

@@ -15,7 +15,7 @@ import type { MeshContext } from './context.js'
 import { FairLimiter, laneOf, QueueDropped, type FairStats } from './fair-limiter.js'
 import type { Fetcher } from './fetch.js'
 import type { ReplicaPort } from './replica-port.js'
-import type { Standing } from './standing.js'
+import { standingFor, type Standing } from './standing.js'
 
 export interface OfferCounters {
   accepted: number
@@ -64,7 +64,7 @@ export class Receiver {
   private tree: Forwarding = { markKnown: () => {}, broadcast: () => {} }
   private stopped = false
 
-  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly fetcher: Fetcher, standing: Standing) {
+  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly fetcher: Fetcher, standing: Standing = standingFor(ctx.settings)) {
     const s = ctx.settings
     this.limiter = new FairLimiter({ slots: s.offerConcurrency, namespaceSlots: s.offerNamespaceSlots, perPeerSlots: s.offerPerPeerSlots, perPeerQueue: s.offerPerPeerQueue }, p => standing.share(p))
   }

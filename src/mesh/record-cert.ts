@@ -20,7 +20,7 @@ import type { Arrival } from './announce.js'
 import { endExchange, type MeshContext } from './context.js'
 import { FairLimiter, QueueDropped } from './fair-limiter.js'
 import type { ReplicaPort } from './replica-port.js'
-import type { Standing } from './standing.js'
+import { standingFor, type Standing } from './standing.js'
 import { PROTOCOLS } from './settings.js'
 import { closeWrite, frame, send, StreamReader, WireError } from './wire.js'
 
@@ -38,7 +38,7 @@ export class RecordCertificates {
 
   private readonly settings: MeshContext['settings']
 
-  constructor (private readonly ctx: MeshContext, private readonly book: CertificateBook, private readonly standing: Standing) {
+  constructor (private readonly ctx: MeshContext, private readonly book: CertificateBook, private readonly standing: Standing = standingFor(ctx.settings)) {
     const s = this.settings = ctx.settings
     this.limiter = new FairLimiter({ slots: s.certFetchConcurrency, namespaceSlots: s.certFetchConcurrency, perPeerSlots: s.certFetchPerPeerSlots, perPeerQueue: s.certFetchPerPeerQueue }, p => standing.share(p))
   }

@@ -185,8 +185,8 @@ export interface MeshSettings {
   syncMaxRecords: number
   /** sync rounds one peer may ask this node to answer: burst (beyond, its request is closed unanswered) ... */
   syncAnswerBurst: number
-  /** ... refilled at this many per second */
-  syncAnswersPerSecond: number
+  /** ... refilled one per this many ms */
+  syncAnswerInterval: number
 
   // --- fair shares (fair-limiter.ts): per-peer queues served in turn, configured files first ---
   /** records from peers being stored at once, at most (the rest wait their turn, per peer) */
@@ -315,7 +315,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   syncTimeout: 30_000,
   syncMaxRecords: 65_536,
   syncAnswerBurst: 4,
-  syncAnswersPerSecond: 0.5,
+  syncAnswerInterval: 2_000,
 
   offerConcurrency: 16,
   offerNamespaceSlots: 8,

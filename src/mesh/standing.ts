@@ -8,6 +8,7 @@
 // twice that; at `maxStrikes` it is disconnected and refused for a while (punished). An
 // honest peer that is slow once, or replaced a version while we asked for it, collects a
 // strike that is soon forgiven. No timers: time is passed in.
+import type { MeshSettings } from './settings.js'
 
 export interface StandingShape {
   /** strikes at which a peer's share of storing and fetch slots is halved (quartered at twice this) */
@@ -74,4 +75,9 @@ export class Standing {
   }
 
   forget (peer: string): void { this.peers.delete(peer) }
+}
+
+/** A node's standing book, shaped by its settings (the mesh shares one among its components). */
+export function standingFor (s: Pick<MeshSettings, 'standingReduceAt' | 'standingMaxStrikes' | 'standingForgiveAfter' | 'maxKnownPeers'>): Standing {
+  return new Standing({ reduceAt: s.standingReduceAt, maxStrikes: s.standingMaxStrikes, forgiveAfter: s.standingForgiveAfter, maxPeers: s.maxKnownPeers })
 }

@@ -82,7 +82,7 @@ export class Syncer {
   ) {
     this.libp2p = ctx.libp2p
     this.settings = ctx.settings
-    this.answers = new TokenBuckets({ burst: ctx.settings.syncAnswerBurst, perSecond: ctx.settings.syncAnswersPerSecond, maxKeys: ctx.settings.maxConnections })
+    this.answers = new TokenBuckets({ burst: ctx.settings.syncAnswerBurst, perSecond: 1000 / ctx.settings.syncAnswerInterval, maxKeys: ctx.settings.maxConnections })
   }
 
   start (): void { this.schedule() }
@@ -271,7 +271,7 @@ export class Syncer {
       if (hello === undefined) throw reader.closed('no sync request')
       if (hello.length !== 36) throw new WireError('peer', 'malformed sync request')
       if (!this.answers.tryTake(peer.toString())) {
-        // over its budget of rounds (syncAnswerBurst, syncAnswersPerSecond): closed unanswered, no offence
+        // over its budget of rounds (syncAnswerBurst, then one per syncAnswerInterval): closed unanswered, no offence
         this.counters.paced++
         await closeWrite(stream, deadline)
         return
