@@ -32,8 +32,8 @@ export class RecordCertificates {
   private readonly inFlight = new Map<string, Promise<boolean>>()
   /** the records waiting for their certificate, in turn per sender (fair-limiter.ts): only the newest version of a name waits */
   private readonly limiter: FairLimiter
-  /** signer (hex) → the last certificate fetched for it that fitted its record */
-  private readonly bySigner = new Map<string, Certificate>()
+  /** "peer/signer" → the last certificate that peer gave for that signer (it fitted its record) */
+  private readonly given = new Map<string, Certificate>()
   counters = { fetched: 0, reused: 0, missing: 0, served: 0, unusable: 0, shed: 0 }
 
   private readonly settings: MeshContext['settings']
@@ -43,12 +43,12 @@ export class RecordCertificates {
     this.limiter = new FairLimiter({ slots: s.certFetchConcurrency, namespaceSlots: s.certFetchConcurrency, perPeerSlots: s.certFetchPerPeerSlots, perPeerQueue: s.certFetchPerPeerQueue }, p => standing.share(p))
   }
 
-  /** Keeps `cert` as the latest one seen for its subject (bounded: the least recently stored goes). */
-  private remember (record: SignedRecord, cert: Certificate): void {
-    const signer = Buffer.from(record.signer).toString('hex')
-    this.bySigner.delete(signer)
-    this.bySigner.set(signer, cert)
-    if (this.bySigner.size > this.settings.maxKnownPeers) this.bySigner.delete(this.bySigner.keys().next().value!)
+  /** Keeps `cert` as the latest one `peer` gave for its subject (bounded: the least recently stored goes). */
+  private remember (peer: PeerId, record: SignedRecord, cert: Certificate): void {
+    const key = givenKey(peer, record)
+    this.given.delete(key)
+    this.given.set(key, cert)
+    if (this.given.size > this.settings.maxKnownPeers) this.given.delete(this.given.keys().next().value!)
   }
 
   /** A peer left: the questions for it that still wait their turn are dropped. */
@@ -93,15 +93,14 @@ export class RecordCertificates {
   }
 
   /**
-   * Gets the certificate of `record` into the book: one this node already got for the same
+   * Gets the certificate of `record` into the book: one `from` already gave for the same
    * signer, if it certifies this record too (a member's versions share its certificate, so
-   * a flood of versions costs one question, not one each); else asked of `from`. False when
-   * `from` has none (or junk).
+   * a flood of versions costs one question, not one each; a sender still has to hold the
+   * certificate of what it sends); else asked of `from`. False when `from` has none (or junk).
    */
   async fetch (record: SignedRecord, from: PeerId, replica: ReplicaPort): Promise<boolean> {
     if (this.book.has(record)) return true
-    const signer = Buffer.from(record.signer).toString('hex')
-    const known = this.bySigner.get(signer)
+    const known = this.given.get(givenKey(from, record))
     if (known !== undefined && certificateFitsRecord(replica.getPolicy(), record, known) === undefined) {
       this.book.offer(record, known)
       this.counters.reused++
@@ -147,7 +146,7 @@ export class RecordCertificates {
         return false
       }
       this.book.offer(record, cert) // judged with the record, by the rule
-      this.remember(record, cert)
+      this.remember(peer, record, cert)
       this.counters.fetched++
       return true
     } catch (err) {
@@ -156,3 +155,5 @@ export class RecordCertificates {
     }
   }
 }
+
+function givenKey (peer: PeerId, record: SignedRecord): string { return `${peer.toString()}/${Buffer.from(record.signer).toString('hex')}` }

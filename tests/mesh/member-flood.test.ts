@@ -192,7 +192,10 @@ it('a member announcing versions it never serves (silent, trickled, a 40 s burst
     `strikes ${stats.map(s => s.fetch.strikes).join('/')}, ` +
     `shed ${stats.map(s => s.offers.shed).join('/')}, hedged ${stats.map(s => s.fetch.hedged).join('/')}`)
   for (const t of [tSilent, tTrickle, tBurst]) expect(t).toBeLessThan(Math.max(5_000, 2 * baseline))
-  expect(peak).toBeLessThan(80) // all nodes and the member together: each honest node far below the issue's 50 MB
+  // all four honest nodes and the member share this process: 30 MiB a node on average, far
+  // below the issue's 50 MB for one node (most of it the trickled fetches: up to
+  // fetchPerPeerSlots × 10 MiB buffered per node until they fail)
+  expect(peak).toBeLessThan(120)
   // its silence cost it standing (a strike per version it left unserved) ...
   for (const s of stats) expect(s.fetch.strikes).toBeGreaterThan(0)
 
