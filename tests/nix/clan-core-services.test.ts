@@ -32,7 +32,7 @@ function putVar (rel: string, value: string): void {
   mkdirSync(join(vars, rel), { recursive: true })
   writeFileSync(join(vars, rel, 'value'), value)
 }
-for (const m of ['alpha', 'beta', 'gamma', 'server', 'client']) putVar(`vars/per-machine/${m}/data-mesher-node-identity/peer.id`, peerId(m) + '\n')
+for (const m of ['alpha', 'beta', 'gamma', 'server', 'client', 'a', 'b']) putVar(`vars/per-machine/${m}/data-mesher-node-identity/peer.id`, peerId(m) + '\n')
 putVar('vars/shared/dm-dns-signing-key/signing.pub', DNS_SIGNER + '\n')
 
 /**
@@ -177,3 +177,30 @@ for (const { way, input, serviceId } of WAYS) {
     })
   })
 }
+
+describe("clan-core's service with `port = 8000` and `interfaces` (the firewall follows what the daemon listens on)", () => {
+  const inventory = `{
+    machines = { a = { }; b = { }; };
+    instances.data-mesher = {
+      module.name = "data-mesher";
+      roles.default.machines = { a = { }; b = { }; };
+      roles.default.settings = { port = 8000; };
+      roles.default.machines.b.settings = { interfaces = [ "eth1" "tailscale0" ]; };
+      roles.bootstrap.machines.a = { };
+    };
+  }`
+
+  it('opens 8000 (UDP and TCP) on every address, or on each listed interface', (ctx) => {
+    need(ctx)
+    const tree = clanCoreTree()
+    const a = evalClanCoreMachine(tree, { inventory, machine: 'a' }).value
+    expect(a.failedAssertions).toEqual([])
+    expect(a.settings.cluster.port).toBe(8000)
+    expect(a.firewall).toEqual({ allowedTCPPorts: [8000], allowedUDPPorts: [8000], interfaces: {} })
+    const b = evalClanCoreMachine(tree, { inventory, machine: 'b' }).value
+    expect(b.settings.cluster.interfaces).toEqual(['eth1', 'tailscale0'])
+    expect(b.settings.cluster.bootstrap_nodes).toEqual([`/dns/a.clan/tcp/8000/p2p/${peerId('a')}`])
+    const on8000 = { allowedTCPPorts: [8000], allowedUDPPorts: [8000] }
+    expect(b.firewall).toEqual({ allowedTCPPorts: [], allowedUDPPorts: [], interfaces: { eth1: on8000, tailscale0: on8000 } })
+  })
+})
