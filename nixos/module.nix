@@ -125,11 +125,9 @@ in
   options.services.data-mesher = {
     enable = mkEnableOption "data-mesher, which replicates small signed files to every node of a cluster";
 
-    package = mkOption {
-      type = types.package;
-      defaultText = literalExpression "data-mesher.packages.\${pkgs.stdenv.hostPlatform.system}.default";
-      description = "The data-mesher package (daemon and CLI).";
-    };
+    # pkgs.data-mesher, which the flake's overlays.default adds; the flake's
+    # nixosModules.default falls back to the flake's own package without the overlay.
+    package = lib.mkPackageOption pkgs "data-mesher" { };
 
     network = {
       interface = mkOption {

@@ -10,71 +10,12 @@
 // NixOS `warnings` and Nix's own evaluation warnings), and the config it renders
 // passes the built daemon's `daemon --check`. Needs NIXPKGS_LIB, CLAN_CORE_SRC and
 // `npm run build`.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { canEvalClanCore, clanCoreSkipReason, clanCoreSrc, daemonCheck, nixInstantiate, nixpkgsLib, repoRoot } from './helpers.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { ADMIN, DNS_SIGNER, clanCoreTree, evalClanCoreMachine, peerId, tmp, type MachineEval } from './clan-core-eval.js'
+import { canEvalClanCore, clanCoreSkipReason, daemonCheck } from './helpers.js'
 
 if (!canEvalClanCore) console.warn(`tests/nix/clan-core-services: ${clanCoreSkipReason}`)
 const need = (ctx: { skip: (note?: string) => never }): void => { if (!canEvalClanCore) ctx.skip(clanCoreSkipReason) }
-
-const ADMIN = 'azwT+VhTxA+BF73Hwq0uqdXHG8XvHU2BknoVXgmEjww='
-const DNS_SIGNER = '0uXOb3H5u+sI8BbeRTKBRZcyTEbPzzoxnmau3pQWNbQ='
-const peerId = (m: string): string => `12D3KooW${m.padEnd(44, 'x').replace(/[^1-9A-HJ-NP-Za-km-z]/g, 'x')}`
-
-const tmp = mkdtempSync(join(tmpdir(), 'dm-clan-core-'))
-afterAll(() => rmSync(tmp, { recursive: true, force: true }))
-
-// public vars as `clan vars generate` leaves them in the flake (with trailing newlines)
-const vars = join(tmp, 'flake')
-function putVar (rel: string, value: string): void {
-  mkdirSync(join(vars, rel), { recursive: true })
-  writeFileSync(join(vars, rel, 'value'), value)
-}
-for (const m of ['alpha', 'beta', 'gamma', 'server', 'client', 'a', 'b']) putVar(`vars/per-machine/${m}/data-mesher-node-identity/peer.id`, peerId(m) + '\n')
-putVar('vars/shared/dm-dns-signing-key/signing.pub', DNS_SIGNER + '\n')
-
-/**
- * The clan-core tree to evaluate. The extract CI gets lacks
- * lib/jsonschema/flattenOneOf.nix, which clan-core's check that role interfaces are
- * JSON (lib/inventory/distributed-service/api.nix) reads for a `nullOr` option (our
- * service's network.interface; clan-core's own service has none). For such a tree a
- * copy gets a small one written here: it flattens nested `oneOf` lists, which is all
- * the check needs to evaluate the schema. A full checkout is used as it is.
- */
-function clanCoreTree (): string {
-  const src = clanCoreSrc as string
-  if (existsSync(join(src, 'lib/jsonschema/flattenOneOf.nix'))) return src
-  const copy = join(tmp, 'clan-core')
-  cpSync(src, copy, { recursive: true })
-  writeFileSync(join(copy, 'lib/jsonschema/flattenOneOf.nix'), `# written by data-mesher's tests/nix (not part of clan-core's extract)
-{ lib, ... }:
-let
-  flatten = schemas: lib.concatMap (s: if s ? oneOf && lib.attrNames s == [ "oneOf" ] then flatten s.oneOf else [ s ]) schemas;
-in
-schemas: lib.unique (flatten schemas)
-`)
-  return copy
-}
-
-// what the dm-dns test's unbound needs of the stub NixOS
-const unboundPackage = '{ services.unbound.package = { type = "derivation"; name = "unbound"; outPath = "/nix/store/00000000000000000000000000000000-unbound"; }; }'
-
-export interface MachineEval { value: any, stderr: string }
-
-export function evalClanCoreMachine (tree: string, args: { vmTest?: string, inventory?: string, machine: string, dataMesherInput?: string, extra?: string[] }): MachineEval {
-  const a = ['--eval', '--strict', '--json', join(repoRoot, 'tests/nix/eval-clan-core.nix'),
-    '--arg', 'lib', `import ${nixpkgsLib as string}`, '--arg', 'clanCore', tree,
-    '--argstr', 'machine', args.machine, '--arg', 'directory', JSON.stringify(vars),
-    '--arg', 'extraMachineModules', `[ ${unboundPackage} ${(args.extra ?? []).join(' ')} ]`]
-  if (args.vmTest !== undefined) a.push('--argstr', 'vmTest', args.vmTest)
-  if (args.inventory !== undefined) a.push('--arg', 'inventory', args.inventory)
-  if (args.dataMesherInput !== undefined) a.push('--argstr', 'dataMesherInput', args.dataMesherInput)
-  const r = nixInstantiate(a)
-  if (r.status !== 0) throw new Error(`evaluation of ${args.vmTest ?? 'the inventory'}/${args.machine} failed:\n${r.stderr}`)
-  return { value: JSON.parse(r.stdout), stderr: r.stderr }
-}
 
 const WAYS = [
   { way: "clan-core's service on this flake's module (follows)", input: undefined, serviceId: '<clan-core>-data-mesher' },

@@ -35,6 +35,9 @@
   # the clan's own clan.modules (module.input = "self"), e.g. a test's services
   modules ? null,
   extraMachineModules ? [ ],
+  # the system whose pkgs the machine is evaluated with (`clan vars generate` on a
+  # macOS admin's machine: aarch64-darwin)
+  system ? "x86_64-linux",
 }:
 let
   vmTestFile = import (clanCore + "/clanServices/${vmTest}/tests/vm/default.nix");
@@ -122,6 +125,7 @@ import ./eval-module.nix {
   inherit lib;
   # the package comes from the flake's nixosModules.data-mesher (its default), as on a clan machine
   stubPackage = false;
+  inherit system;
   config = {
     imports = [
       (import ./clan-core-stub.nix { inherit lib domain directory; })
@@ -135,6 +139,11 @@ import ./eval-module.nix {
     generators = lib.mapAttrs (_: g: {
       inherit (g) share dependencies script;
       runtimeInputs = map (p: p.name) g.runtimeInputs;
+      runtimeInputPaths = map toString g.runtimeInputs;
+      # each runtime input evaluates, is not broken, and is available on `system`
+      runtimeInputsAvailable = lib.all (
+        p: lib.meta.availableOn (lib.systems.elaborate system) p && !(p.meta.broken or false)
+      ) g.runtimeInputs;
       files = lib.mapAttrs (_: f: {
         inherit (f)
           secret
@@ -147,6 +156,7 @@ import ./eval-module.nix {
     }) c.clan.core.vars.generators;
     warnings = c.warnings;
     package = c.services.data-mesher.package.name;
+    packagePath = toString c.services.data-mesher.package;
     cliChecks = map (x: { inherit (x) id message severity; }) cliChecks;
     services = lib.mapAttrs (_: s: {
       inherit (s.manifest) name;

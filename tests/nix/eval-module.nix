@@ -17,6 +17,9 @@
   stubPackage ? true,
   # more attributes of pkgs (e.g. data-mesher, as the flake's overlay adds it)
   extraPkgs ? { },
+  # pkgs.stdenv.hostPlatform (clan evaluates a machine for the admin's system to run
+  # its vars generators there)
+  system ? "x86_64-linux",
   # more output, as a function of the evaluated config (tests/nix/eval-clan.nix)
   extra ? (_: { }),
 }:
@@ -66,7 +69,7 @@ let
     # what clan-core's dm-dns and its test use
     writeShellApplication = a: fakeDrv a.name;
     dnsutils = fakeDrv "dnsutils";
-    stdenv.hostPlatform = lib.systems.elaborate "x86_64-linux";
+    stdenv.hostPlatform = lib.systems.elaborate system;
   }
   // extraPkgs;
 
