@@ -1,6 +1,9 @@
-# A small stand-in for clan's service machinery (clan-core is not available here):
-# evaluates one machine of a clan inventory whose instances use nixos/clan-service.nix
-# (and the stand-in services of ./clan-services/), the way clan does it:
+# A small stand-in for clan's service machinery, for tests that need no clan-core
+# source tree (the seed's inventory, every role and assertion of our service, and
+# tests/system's configs). clan-core's own inventory code is evaluated by
+# ./eval-clan-core.nix (tests/nix/clan-core-services.test.ts). This one evaluates one
+# machine of a clan inventory whose instances use nixos/clan-service.nix (and the
+# stand-in services of ./clan-services/), the way clan does it:
 #
 #   - a role's machines are the ones it lists plus those carrying one of its tags
 #     ("all" = every machine);
