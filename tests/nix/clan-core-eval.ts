@@ -1,7 +1,8 @@
 // Evaluating a machine of a clan inventory through clan-core's own inventory code
 // (tests/nix/eval-clan-core.nix), for tests/nix/clan-core-services.test.ts and
 // tests/nix/clan-vars-scripts.test.ts. Needs NIXPKGS_LIB and CLAN_CORE_SRC.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll } from 'vitest'
@@ -12,7 +13,11 @@ export const DNS_SIGNER = '0uXOb3H5u+sI8BbeRTKBRZcyTEbPzzoxnmau3pQWNbQ='
 export const peerId = (m: string): string => `12D3KooW${m.padEnd(44, 'x').replace(/[^1-9A-HJ-NP-Za-km-z]/g, 'x')}`
 
 export const tmp = mkdtempSync(join(tmpdir(), 'dm-clan-core-'))
-afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+afterAll(() => {
+  // the copied clan-core tree keeps the source's read-only directories
+  spawnSync('chmod', ['-R', 'u+w', tmp])
+  rmSync(tmp, { recursive: true, force: true })
+})
 
 // public vars as `clan vars generate` leaves them in the flake (with trailing newlines)
 export const vars = join(tmp, 'flake')
@@ -41,6 +46,8 @@ function makeClanCoreTree (): string {
   if (existsSync(join(src, 'lib/jsonschema/flattenOneOf.nix'))) return src
   const copy = join(tmp, 'clan-core')
   cpSync(src, copy, { recursive: true })
+  // the source is read-only (as in CI) and the copy keeps its modes
+  chmodSync(join(copy, 'lib/jsonschema'), 0o755)
   writeFileSync(join(copy, 'lib/jsonschema/flattenOneOf.nix'), `# written by data-mesher's tests/nix (not part of clan-core's extract)
 { lib, ... }:
 let
