@@ -40,6 +40,8 @@ for (const { way, input, serviceId } of WAYS) {
         expect(v.warnings, m).toEqual([])
         expect(nodes[m].stderr, m).toBe('')
         expect(v.service.serviceConfig.ExecStart, m).toMatch(/bin\/data-mesher daemon --config \/etc\/data-mesher\/config\.toml$/)
+        // the firewall opens what the daemon listens on
+        expect(v.firewall, m).toEqual({ allowedTCPPorts: [v.settings.cluster.port], allowedUDPPorts: [v.settings.cluster.port], interfaces: {} })
       }
     })
 
