@@ -7,11 +7,18 @@
     { self, nixpkgs }:
     let
       inherit (nixpkgs) lib;
-      systems = [
+      # NixOS (the module, the VM test) is Linux; the CLI also runs on macOS, where a
+      # clan admin runs `clan vars generate` and its scripts call `data-mesher`.
+      linuxSystems = [
         "x86_64-linux"
         "aarch64-linux"
       ];
-      forAllSystems = f: lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+      systems = linuxSystems ++ [
+        "aarch64-darwin"
+        "x86_64-darwin"
+      ];
+      forSystems = list: f: lib.genAttrs list (system: f nixpkgs.legacyPackages.${system});
+      forAllSystems = forSystems systems;
     in
     {
       packages = forAllSystems (pkgs: {
@@ -31,17 +38,18 @@
         data-mesher = final.callPackage ./nixos/package.nix { };
       };
 
-      # services.data-mesher, with this flake's package as the default. The key lets
-      # the module be imported more than once (e.g. by clan-core when its
-      # data-mesher input follows this flake, and by the clan service below).
+      # services.data-mesher. Its package is pkgs.data-mesher (lib.mkPackageOption)
+      # when the overlay is applied, else this flake's own. The key lets the module be
+      # imported more than once (e.g. by clan-core when its data-mesher input follows
+      # this flake, and by the clan service below).
       nixosModules.default =
         { pkgs, lib, ... }:
         {
           key = "data-mesher/nixosModules.default";
           imports = [ ./nixos/module.nix ];
-          services.data-mesher.package =
-            lib.mkDefault
-              self.packages.${pkgs.stdenv.hostPlatform.system}.default;
+          services.data-mesher.package = lib.mkIf (!(pkgs ? data-mesher)) (
+            lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.default
+          );
         };
       # the name clan-core imports from its data-mesher input
       nixosModules.data-mesher = self.nixosModules.default;
@@ -52,7 +60,7 @@
         nixosModule = self.nixosModules.default;
       };
 
-      checks = forAllSystems (
+      checks = forSystems linuxSystems (
         pkgs:
         import ./nixos/tests {
           inherit pkgs self;
@@ -71,7 +79,9 @@
             pkgs.jq
             pkgs.openssl
             pkgs.grpcurl
-            # tests/system boots Debian containers with systemd-nspawn
+          ]
+          # tests/system boots Debian containers with systemd-nspawn
+          ++ lib.optionals pkgs.stdenv.hostPlatform.isLinux [
             pkgs.debootstrap
             pkgs.systemd
           ];

@@ -125,11 +125,9 @@ in
   options.services.data-mesher = {
     enable = mkEnableOption "data-mesher, which replicates small signed files to every node of a cluster";
 
-    package = mkOption {
-      type = types.package;
-      defaultText = literalExpression "data-mesher.packages.\${pkgs.stdenv.hostPlatform.system}.default";
-      description = "The data-mesher package (daemon and CLI).";
-    };
+    # pkgs.data-mesher, which the flake's overlays.default adds; the flake's
+    # nixosModules.default falls back to the flake's own package without the overlay.
+    package = lib.mkPackageOption pkgs "data-mesher" { };
 
     network = {
       interface = mkOption {
@@ -210,7 +208,11 @@ in
     openFirewall = mkOption {
       type = types.bool;
       default = false;
-      description = "Open {option}`network.port` for UDP (QUIC) and TCP.";
+      description = ''
+        Open the port the daemon listens on (the rendered `cluster.port`, from
+        {option}`network.port` or {option}`settings`) for UDP (QUIC) and TCP: on every
+        interface, or only on the rendered `cluster.interfaces` when any are set.
+      '';
     };
 
     stateDir = mkOption {
@@ -423,14 +425,19 @@ in
     };
     users.groups = lib.optionalAttrs (cfg.group == "data-mesher") { data-mesher = { }; };
 
+    # What the daemon really listens on: the rendered cluster.port and
+    # cluster.interfaces, whether they came from network.port/network.interface,
+    # from settings, or from clan-core's service (its `port` and `interfaces`).
     networking.firewall = mkIf cfg.openFirewall (
       let
+        port = finalSettings.cluster.port or cfg.network.port;
+        interfaces = finalSettings.cluster.interfaces or [ ];
         ports = {
-          allowedTCPPorts = [ cfg.network.port ];
-          allowedUDPPorts = [ cfg.network.port ];
+          allowedTCPPorts = [ port ];
+          allowedUDPPorts = [ port ];
         };
       in
-      if cfg.network.interface == null then ports else { interfaces.${cfg.network.interface} = ports; }
+      if interfaces == [ ] then ports else { interfaces = lib.genAttrs interfaces (_: ports); }
     );
 
     # Created before the daemon starts (and again on every activation); under

@@ -96,12 +96,24 @@ let
         cpu = "arm64";
         libc = "glibc";
       };
+      # no libc on darwin: a package that names one is for Linux
+      aarch64-darwin = {
+        os = "darwin";
+        cpu = "arm64";
+        libc = null;
+      };
+      x86_64-darwin = {
+        os = "darwin";
+        cpu = "x64";
+        libc = null;
+      };
     }
     .${stdenv.hostPlatform.system} or null;
   # an npm os/cpu/libc list admits a value when it names it, or only excludes others
   admits =
     list: v:
-    lib.elem v list || (lib.all (lib.hasPrefix "!") list && !(lib.elem "!${v}" list));
+    v != null
+    && (lib.elem v list || (lib.all (lib.hasPrefix "!") list && !(lib.elem "!${v}" list)));
   forThisPlatform =
     module:
     nodePlatform == null
@@ -162,6 +174,8 @@ let
     {
       x86_64-linux = "linux-x64-gnu";
       aarch64-linux = "linux-arm64-gnu";
+      aarch64-darwin = "darwin-arm64";
+      x86_64-darwin = "darwin-x64";
     }
     .${stdenv.hostPlatform.system} or null;
   hasQuic =
@@ -190,9 +204,10 @@ buildNpmPackage {
   # binaries; esbuild and protobufjs' scripts are for development only).
   npmRebuildFlags = [ "--ignore-scripts" ];
 
-  # The prebuilt .node modules link libgcc_s.
-  nativeBuildInputs = [ autoPatchelfHook ];
-  buildInputs = [ stdenv.cc.cc.lib ];
+  # The prebuilt .node modules link libgcc_s (Linux; on darwin they link only the
+  # system's libraries).
+  nativeBuildInputs = lib.optionals stdenv.hostPlatform.isLinux [ autoPatchelfHook ];
+  buildInputs = lib.optionals stdenv.hostPlatform.isLinux [ stdenv.cc.cc.lib ];
 
   doInstallCheck = true;
   installCheckPhase = ''
@@ -222,6 +237,8 @@ buildNpmPackage {
     description = "Replicates small Ed25519-signed files across a cluster of machines";
     license = lib.licenses.mit;
     mainProgram = "data-mesher";
-    platforms = lib.platforms.linux;
+    # the daemon runs under systemd on Linux; the CLI (signing, `clan vars generate`'s
+    # scripts) also on macOS, on TCP unless the lock pins the darwin QUIC module
+    platforms = lib.platforms.linux ++ lib.platforms.darwin;
   };
 }

@@ -1,154 +1,149 @@
-// clan-core's own services (github:clan-lol/clan-core, clanServices/data-mesher and
-// clanServices/dm-dns) driving our NixOS module, as after
-// `inputs.clan-core.inputs.data-mesher.follows = "data-mesher"`: the inventories of
-// their VM tests evaluate, and what they render is our config. clan-core's code is
-// not part of this repository: point CLAN_CORE_SRC at a checkout (or an extract of its
-// clanServices/); without it these tests skip. Needs NIXPKGS_LIB.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { canEval, daemonCheck, evalSkipReason, nixpkgsLib, repoRoot } from './helpers.js'
-import { spawnSync } from 'node:child_process'
+// The inventories of clan-core's two VM tests (clanServices/data-mesher/tests/vm and
+// clanServices/dm-dns/tests/vm, read from clan-core's own files), evaluated through
+// clan-core's own inventory code (modules/clan, lib/inventory/distributed-service:
+// tests/nix/eval-clan-core.nix) in the two ways a clan switches to this flake:
+//   - "follows": clan-core's data-mesher service (module input null) on this flake's
+//     NixOS module;
+//   - "flake": the same inventory with instances.data-mesher.module.input =
+//     "data-mesher", i.e. this flake's clan.modules.data-mesher.
+// Every machine evaluates without a failed assertion and without a warning (the
+// NixOS `warnings` and Nix's own evaluation warnings), and the config it renders
+// passes the built daemon's `daemon --check`. Needs NIXPKGS_LIB, CLAN_CORE_SRC and
+// `npm run build`.
+import { beforeAll, describe, expect, it } from 'vitest'
+import { ADMIN, DNS_SIGNER, clanCoreTree, evalClanCoreMachine, peerId, tmp, type MachineEval } from './clan-core-eval.js'
+import { canEvalClanCore, clanCoreSkipReason, daemonCheck } from './helpers.js'
 
-const src = process.env.CLAN_CORE_SRC
-const hasSrc = src !== undefined && existsSync(join(src, 'clanServices/data-mesher/default.nix'))
-const reason = !canEval ? evalSkipReason : 'CLAN_CORE_SRC is not set to a clan-core checkout: skipping the evaluation of clan-core\'s own services'
-if (!canEval || !hasSrc) console.warn(`tests/nix/clan-core-services: ${reason}`)
-const need = (ctx: { skip: (note?: string) => never }): void => { if (!canEval || !hasSrc) ctx.skip(reason) }
+if (!canEvalClanCore) console.warn(`tests/nix/clan-core-services: ${clanCoreSkipReason}`)
+const need = (ctx: { skip: (note?: string) => never }): void => { if (!canEvalClanCore) ctx.skip(clanCoreSkipReason) }
 
-const ADMIN = 'azwT+VhTxA+BF73Hwq0uqdXHG8XvHU2BknoVXgmEjww='
-const DNS_SIGNER = '0uXOb3H5u+sI8BbeRTKBRZcyTEbPzzoxnmau3pQWNbQ='
-const peerId = (m: string): string => `12D3KooW${m.padEnd(44, 'x')}`
+const WAYS = [
+  { way: "clan-core's service on this flake's module (follows)", input: undefined, serviceId: '<clan-core>-data-mesher' },
+  { way: "this flake's service (module.input = \"data-mesher\")", input: 'data-mesher', serviceId: 'data-mesher-data-mesher' }
+]
 
-const vars = mkdtempSync(join(tmpdir(), 'dm-clan-core-vars-'))
-afterAll(() => rmSync(vars, { recursive: true, force: true }))
-function putVar (rel: string, value: string): void {
-  mkdirSync(join(vars, rel), { recursive: true })
-  writeFileSync(join(vars, rel, 'value'), value)
+for (const { way, input, serviceId } of WAYS) {
+  describe(`clan-core's data-mesher VM test, ${way}`, () => {
+    const nodes: Record<string, MachineEval> = {}
+    beforeAll(() => {
+      if (!canEvalClanCore) return
+      const tree = clanCoreTree()
+      for (const m of ['alpha', 'beta', 'gamma']) nodes[m] = evalClanCoreMachine(tree, { vmTest: 'data-mesher', machine: m, dataMesherInput: input })
+    })
+
+    it('every machine evaluates through clan-core\'s inventory code, with no failed assertion and no warning', (ctx) => {
+      need(ctx)
+      for (const m of ['alpha', 'beta', 'gamma']) {
+        const v = nodes[m].value
+        expect(Object.keys(v.services), m).toEqual([serviceId])
+        expect(v.failedAssertions, m).toEqual([])
+        expect(v.warnings, m).toEqual([])
+        expect(nodes[m].stderr, m).toBe('')
+        expect(v.service.serviceConfig.ExecStart, m).toMatch(/bin\/data-mesher daemon --config \/etc\/data-mesher\/config\.toml$/)
+        // the firewall opens what the daemon listens on
+        expect(v.firewall, m).toEqual({ allowedTCPPorts: [v.settings.cluster.port], allowedUDPPorts: [v.settings.cluster.port], interfaces: {} })
+      }
+    })
+
+    it('renders the test\'s files, namespaces, extraModules and bootstrap role onto our keys', (ctx) => {
+      need(ctx)
+      const s = nodes.gamma.value.settings
+      expect(s.files).toEqual({ test_file: [ADMIN] })
+      expect(s.namespaces).toEqual(['test_ns'])
+      expect(s.log_level).toBe('debug')
+      expect(s.network).toEqual({ id: nodes.gamma.value.generators['data-mesher-network'].files['network.pub'].path })
+      expect(s.cluster.identity_key).toBe('/run/secrets/vars/data-mesher-node-identity/identity.key')
+      // clan-core's http.port/http.interfaces = [ "lo" ] become our loopback API
+      if (input === undefined) expect(s.api.listen).toBe('127.0.0.1:7331')
+      expect(s).not.toHaveProperty('http')
+      // the bootstrap machines' peer.id vars, their trailing newline gone
+      const addr = (m: string): string => `/dns/${m}.clan/tcp/7946/p2p/${peerId(m)}`
+      expect(s.cluster.bootstrap_nodes).toEqual([addr('alpha'), addr('beta')])
+    })
+
+    it('declares the two vars generators, calling our CLI', (ctx) => {
+      need(ctx)
+      const g = nodes.alpha.value.generators
+      expect(Object.keys(g).sort()).toEqual(['data-mesher-network', 'data-mesher-node-identity'])
+      expect(g['data-mesher-network'].script).toMatch(/data-mesher generate network/)
+      expect(g['data-mesher-node-identity'].script).toMatch(/data-mesher certificate sign/)
+      expect(g['data-mesher-node-identity'].runtimeInputs).toEqual([nodes.alpha.value.package])
+      expect(g['data-mesher-node-identity'].files['identity.key']).toMatchObject({ owner: 'data-mesher', group: 'data-mesher' })
+    })
+
+    it('renders configs the daemon accepts (daemon --check)', (ctx) => {
+      need(ctx)
+      for (const m of ['alpha', 'beta', 'gamma']) {
+        const r = daemonCheck(nodes[m].value.settings, tmp)
+        expect(r.stderr, m).toBe('')
+        expect(r.code, m).toBe(0)
+      }
+    })
+  })
+
+  describe(`clan-core's dm-dns VM test, ${way}`, () => {
+    const nodes: Record<string, MachineEval> = {}
+    beforeAll(() => {
+      if (!canEvalClanCore) return
+      const tree = clanCoreTree()
+      for (const m of ['server', 'client']) nodes[m] = evalClanCoreMachine(tree, { vmTest: 'dm-dns', machine: m, dataMesherInput: input })
+    })
+
+    it('both machines evaluate with no failed assertion and no warning; the exports reach every node', (ctx) => {
+      need(ctx)
+      for (const m of ['server', 'client']) {
+        const v = nodes[m].value
+        expect(Object.keys(v.services).sort(), m).toEqual([serviceId, 'self-@clan/dm-dns', 'self-test-endpoint'].sort())
+        expect(v.failedAssertions, m).toEqual([])
+        expect(v.warnings, m).toEqual([])
+        expect(nodes[m].stderr, m).toBe('')
+        expect(v.exportScopes, m).toEqual(['dm-dns:dm-dns:default:client', 'dm-dns:dm-dns:default:server', 'dm-dns:dm-dns:push:server', 'test-endpoint:test-endpoint:default:server'])
+        // dm-dns's dataMesher export: dns/cnames signed by its key (the var's newline stripped)
+        expect(v.settings.files, m).toEqual({ 'dns/cnames': [DNS_SIGNER] })
+        expect(v.tmpfiles, m).toContain('d /var/lib/data-mesher/files/dns 0750 data-mesher data-mesher - -')
+        expect(v.tmpfiles, m).toContain('L+ /var/lib/data-mesher/files/home - - - - .')
+        expect(v.users.unbound.extraGroups, m).toEqual(['data-mesher'])
+      }
+      // the inventory's domain (test) in the bootstrap addresses
+      expect(nodes.client.value.settings.cluster.bootstrap_nodes).toContain(`/dns/server.test/tcp/7946/p2p/${peerId('server')}`)
+      expect(nodes.client.value.other.unbound.settings.server.include).toBe('"/var/lib/data-mesher/files/home/dns/*"')
+      expect(nodes.server.value.generators['dm-dns-signing-key'].script).toMatch(/data-mesher generate signing-key/)
+    })
+
+    it('renders configs the daemon accepts (daemon --check)', (ctx) => {
+      need(ctx)
+      for (const m of ['server', 'client']) {
+        const r = daemonCheck(nodes[m].value.settings, tmp)
+        expect(r.stderr, m).toBe('')
+        expect(r.code, m).toBe(0)
+      }
+    })
+  })
 }
-for (const m of ['alpha', 'beta', 'gamma', 'server', 'client']) putVar(`vars/per-machine/${m}/data-mesher-node-identity/peer.id`, peerId(m) + '\n')
-putVar('vars/shared/dm-dns-signing-key/signing.pub', DNS_SIGNER + '\n')
 
-// the dm-dns test's per-container settings, and what its unbound needs of the stub
-const machineExtras = `[ {
-  networking.hosts."10.0.0.1" = [ "server.test" ];
-  services.unbound.package = { type = "derivation"; name = "unbound"; outPath = "/nix/store/00000000000000000000000000000000-unbound"; };
-} ]`
+describe("clan-core's service with `port = 8000` and `interfaces` (the firewall follows what the daemon listens on)", () => {
+  const inventory = `{
+    machines = { a = { }; b = { }; };
+    instances.data-mesher = {
+      module.name = "data-mesher";
+      roles.default.machines = { a = { }; b = { }; };
+      roles.default.settings = { port = 8000; };
+      roles.default.machines.b.settings = { interfaces = [ "eth1" "tailscale0" ]; };
+      roles.bootstrap.machines.a = { };
+    };
+  }`
 
-function evalMachine (inventory: string, machine: string): any {
-  const r = spawnSync('nix-instantiate', ['--eval', '--strict', '--json', join(repoRoot, 'tests/nix/eval-clan.nix'),
-    '--arg', 'lib', `import ${nixpkgsLib as string}`, '--arg', 'inventory', inventory, '--argstr', 'machine', machine,
-    '--arg', 'directory', JSON.stringify(vars), '--arg', 'extraMachineModules', machineExtras], { encoding: 'utf8', cwd: repoRoot })
-  if (r.status !== 0) throw new Error(r.stderr)
-  return JSON.parse(r.stdout)
-}
-
-const svc = (p: string): string => join(src ?? '/nonexistent', 'clanServices', p)
-const speedUp = `({ lib, ... }: { services.data-mesher.settings = { log_level = lib.mkForce "debug"; cluster.push_pull_interval = lib.mkForce "5s"; }; })`
-
-describe("clan-core's data-mesher service on our module (its VM test's inventory)", () => {
-  const nodes: Record<string, any> = {}
-  beforeAll(() => {
-    if (!canEval || !hasSrc) return
-    const inv = `{
-      machines = { alpha = { }; beta = { }; gamma = { }; };
-      instances.data-mesher = {
-        module = ${svc('data-mesher/default.nix')};
-        roles.default.tags = [ "all" ];
-        roles.default.extraModules = [ ${speedUp} ];
-        roles.default.settings = { network.files.test_file = [ "${ADMIN}" ]; network.namespaces = [ "test_ns" ]; };
-        roles.bootstrap.machines = { alpha = { }; beta = { }; };
-      };
-    }`
-    for (const m of ['alpha', 'beta', 'gamma']) nodes[m] = evalMachine(inv, m)
-  })
-
-  it('evaluates without a failed assertion and renders only our keys', (ctx) => {
+  it('opens 8000 (UDP and TCP) on every address, or on each listed interface', (ctx) => {
     need(ctx)
-    for (const m of ['alpha', 'beta', 'gamma']) expect(nodes[m].failedAssertions, m).toEqual([])
-    const s = nodes.gamma.settings
-    expect(Object.keys(s).sort()).toEqual(['api', 'cluster', 'files', 'log_level', 'namespaces', 'network', 'state_dir'])
-    expect(s.files).toEqual({ test_file: [ADMIN] })
-    expect(s.namespaces).toEqual(['test_ns'])
-    expect(s.network).toEqual({ id: nodes.gamma.generators['data-mesher-network'].files['network.pub'].path })
-    expect(s.api.listen).toBe('127.0.0.1:7331')
-    expect(s.cluster.sync_interval).toBe('5s')
-    expect(s).not.toHaveProperty('http')
-    expect(s.cluster).not.toHaveProperty('bootstrap_peers')
-    expect(s.cluster).not.toHaveProperty('push_pull_interval')
-  })
-
-  it('its bootstrap peers (built from peer.id vars with their newline) arrive without the newline', (ctx) => {
-    need(ctx)
-    expect(nodes.gamma.settings.cluster.bootstrap_nodes).toEqual([
-      `/dns/alpha.clan/tcp/7946/p2p/${peerId('alpha')}`, `/dns/beta.clan/tcp/7946/p2p/${peerId('beta')}`
-    ])
-  })
-
-  it('its vars generators call our CLI with the spellings we implement', (ctx) => {
-    need(ctx)
-    const g = nodes.alpha.generators
-    expect(g['data-mesher-network'].script).toMatch(/data-mesher generate network --public-key-path "\$out\/network\.pub" --private-key-path "\$out\/network\.key"/)
-    const id = g['data-mesher-node-identity'].script
-    expect(id).toMatch(/data-mesher generate identity-key\s+\\\s+--public-key-path "\$out\/identity\.pub"\s+\\\s+--private-key-path "\$out\/identity\.key"/)
-    expect(id).toContain('data-mesher peer id "$out/identity.pub" > "$out/peer.id"')
-    expect(id).toMatch(/data-mesher certificate sign\s+\\\s+--name data-mesher\s+\\\s+--network-key "\$in\/data-mesher-network\/network\.key"/)
-    expect(g['data-mesher-node-identity'].files['identity.key']).toMatchObject({ owner: 'data-mesher', group: 'data-mesher' })
-  })
-
-  it('renders configs the daemon accepts (daemon --check)', (ctx) => {
-    need(ctx)
-    for (const m of ['alpha', 'beta', 'gamma']) {
-      const r = daemonCheck(nodes[m].settings, vars)
-      expect(r.stderr, m).toBe('')
-      expect(r.code, m).toBe(0)
-    }
-  })
-})
-
-describe("clan-core's dm-dns and data-mesher services on our module (the dm-dns VM test's inventory)", () => {
-  const nodes: Record<string, any> = {}
-  beforeAll(() => {
-    if (!canEval || !hasSrc) return
-    const inv = `{
-      meta.domain = "test";
-      machines = { server = { }; client = { }; };
-      instances = {
-        dm-dns = {
-          module = ${svc('dm-dns/default.nix')};
-          roles.default.machines = { server = { }; client = { }; };
-          roles.default.extraModules = [ ({ pkgs, ... }: { environment.systemPackages = [ pkgs.dnsutils ]; }) ${speedUp} ];
-          roles.push.machines.server = { };
-          roles.push.extraModules = [ ({ lib, ... }: { clan.core.vars.generators.dm-dns-signing-key.files."signing.key".deploy = lib.mkForce true; }) ];
-        };
-        test-endpoint = { module = ${svc('dm-dns/tests/vm/test-endpoint.nix')}; roles.default.machines.server = { }; };
-        data-mesher = {
-          module = ${svc('data-mesher/default.nix')};
-          roles.default.machines = { server = { }; client = { }; };
-          roles.bootstrap.machines = { client = { }; server = { }; };
-        };
-      };
-    }`
-    for (const m of ['server', 'client']) nodes[m] = evalMachine(inv, m)
-  })
-
-  it('evaluates on both machines; dns/cnames allowed from the export; files/dns made before the daemon starts', (ctx) => {
-    need(ctx)
-    for (const m of ['server', 'client']) {
-      const n = nodes[m]
-      expect(n.failedAssertions, m).toEqual([])
-      expect(n.settings.files, m).toEqual({ 'dns/cnames': [DNS_SIGNER] })
-      expect(n.tmpfiles, m).toContain('d /var/lib/data-mesher/files/dns 0750 data-mesher data-mesher - -')
-      expect(n.tmpfiles, m).toContain('L+ /var/lib/data-mesher/files/home - - - - .')
-      expect(n.users.unbound.extraGroups, m).toEqual(['data-mesher'])
-    }
-    expect(nodes.client.other.unbound.settings.server.include).toBe('"/var/lib/data-mesher/files/home/dns/*"')
-    expect(nodes.client.paths['unbound-reload-zones'].pathConfig.PathChanged).toBe('/var/lib/data-mesher/files/home/dns')
-  })
-
-  it('renders configs the daemon accepts (daemon --check)', (ctx) => {
-    need(ctx)
-    for (const m of ['server', 'client']) expect(daemonCheck(nodes[m].settings, vars).code, m).toBe(0)
+    const tree = clanCoreTree()
+    const a = evalClanCoreMachine(tree, { inventory, machine: 'a' }).value
+    expect(a.failedAssertions).toEqual([])
+    expect(a.settings.cluster.port).toBe(8000)
+    expect(a.firewall).toEqual({ allowedTCPPorts: [8000], allowedUDPPorts: [8000], interfaces: {} })
+    const b = evalClanCoreMachine(tree, { inventory, machine: 'b' }).value
+    expect(b.settings.cluster.interfaces).toEqual(['eth1', 'tailscale0'])
+    expect(b.settings.cluster.bootstrap_nodes).toEqual([`/dns/a.clan/tcp/8000/p2p/${peerId('a')}`])
+    const on8000 = { allowedTCPPorts: [8000], allowedUDPPorts: [8000] }
+    expect(b.firewall).toEqual({ allowedTCPPorts: [], allowedUDPPorts: [], interfaces: { eth1: on8000, tailscale0: on8000 } })
   })
 })

@@ -1,8 +1,9 @@
 // The inventories of clan-core's own VM tests (clanServices/data-mesher/tests/vm and
 // clanServices/dm-dns/tests/vm at github:clan-lol/clan-core HEAD), evaluated against
 // our clan service with the stand-in of clan's machinery (tests/nix/eval-clan.nix),
-// and the configs they render checked by the built daemon. Needs NIXPKGS_LIB and
-// `npm run build`.
+// and the configs they render checked by the built daemon; the same inventories
+// through clan-core's own inventory code are tests/nix/clan-core-services.test.ts.
+// Needs NIXPKGS_LIB and `npm run build`.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -1,15 +1,18 @@
 // The vars generators of our clan service, run as `clan vars generate` runs them:
 // each script in bash with $out (and $in for its dependencies), with the built CLI
-// as `data-mesher` on PATH. The CLI commands they call (generate network,
-// certificate sign, peer id PUBFILE) come with the network-identity work; until the
-// built CLI has them this test skips with that reason. Needs NIXPKGS_LIB and
-// `npm run build`.
+// as `data-mesher` on PATH; and, for an admin on macOS, the generators of both ways
+// of running this flake (clan-core's service on our module, and our service) as
+// evaluated for aarch64-darwin through clan-core's inventory code: they take the
+// darwin package, which is available there, and their scripts run with a CLI whose
+// QUIC module cannot load (none is shipped for darwin). Needs NIXPKGS_LIB
+// (and CLAN_CORE_SRC for the darwin part) and `npm run build`.
 import { spawnSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { BUILT_CLI, canEval, daemonCheck, evalClanOk, evalSkipReason } from './helpers.js'
+import { clanCoreTree, evalClanCoreMachine } from './clan-core-eval.js'
+import { BUILT_CLI, canEval, canEvalClanCore, clanCoreSkipReason, daemonCheck, evalClanOk, evalSkipReason, repoRoot } from './helpers.js'
 
 if (!canEval) console.warn(`tests/nix/clan-vars-scripts: ${evalSkipReason}`)
 const tmp = mkdtempSync(join(tmpdir(), 'dm-clan-vars-run-'))
@@ -20,6 +23,33 @@ function cliHas (...args: string[]): boolean {
 }
 const CLI_PENDING = 'the built CLI lacks `generate network` / `certificate sign` (network-identity work not merged)'
 
+interface Generator { dependencies: string[], script: string, files: Record<string, unknown> }
+
+/** Runs the generators in dependency order (as listed) with `data-mesher` = the built CLI (`nodeArgs` before it); returns each one's $out. */
+function runGenerators (gens: Record<string, Generator>, names: string[], label: string, nodeArgs: string[] = []): Record<string, string> {
+  const root = join(tmp, label)
+  const bin = join(root, 'bin')
+  mkdirSync(bin, { recursive: true })
+  writeFileSync(join(bin, 'data-mesher'), `#!/bin/sh\nexec "${process.execPath}" ${nodeArgs.map(a => `"${a}"`).join(' ')} "${BUILT_CLI}" "$@"\n`)
+  chmodSync(join(bin, 'data-mesher'), 0o755)
+  const outOf: Record<string, string> = {}
+  for (const name of names) {
+    const out = join(root, 'out', name)
+    const inDir = join(root, 'in', name)
+    mkdirSync(out, { recursive: true })
+    mkdirSync(inDir, { recursive: true })
+    for (const dep of gens[name].dependencies) spawnSync('ln', ['-s', outOf[dep], join(inDir, dep)])
+    const r = spawnSync('bash', ['-euo', 'pipefail', '-c', gens[name].script], {
+      encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, out, in: inDir }
+    })
+    expect(r.stderr, `${label} ${name}`).not.toMatch(/error/i)
+    expect(r.status, `${label} ${name}`).toBe(0)
+    for (const f of Object.keys(gens[name].files)) expect(existsSync(join(out, f)), `${label} ${name}/${f}`).toBe(true)
+    outOf[name] = out
+  }
+  return outOf
+}
+
 describe('the vars generators run with our CLI', () => {
   it('make the network key, the identity key, its peer id and a 90-day certificate the daemon config points at', (ctx) => {
     if (!canEval) ctx.skip(evalSkipReason)
@@ -27,26 +57,7 @@ describe('the vars generators run with our CLI', () => {
     const v = evalClanOk('{ machines.a = { }; instances.data-mesher = { module = "data-mesher"; roles.default.machines.a = { }; roles.bootstrap.machines.a = { }; }; }', 'a')
     const gens = v.generators
 
-    // `data-mesher` on PATH is the built CLI
-    const bin = join(tmp, 'bin')
-    mkdirSync(bin)
-    writeFileSync(join(bin, 'data-mesher'), `#!/bin/sh\nexec "${process.execPath}" "${BUILT_CLI}" "$@"\n`)
-    chmodSync(join(bin, 'data-mesher'), 0o755)
-    const outOf: Record<string, string> = {}
-    for (const name of ['data-mesher-network', 'data-mesher-node-identity']) {
-      const out = join(tmp, 'out', name)
-      const inDir = join(tmp, 'in', name)
-      mkdirSync(out, { recursive: true })
-      mkdirSync(inDir, { recursive: true })
-      for (const dep of gens[name].dependencies) spawnSync('ln', ['-s', outOf[dep], join(inDir, dep)])
-      const r = spawnSync('bash', ['-euo', 'pipefail', '-c', gens[name].script], {
-        encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, out, in: inDir }
-      })
-      expect(r.stderr, name).not.toMatch(/error/i)
-      expect(r.status, name).toBe(0)
-      for (const f of Object.keys(gens[name].files)) expect(existsSync(join(out, f)), `${name}/${f}`).toBe(true)
-      outOf[name] = out
-    }
+    const outOf = runGenerators(gens, ['data-mesher-network', 'data-mesher-node-identity'], 'linux')
     const id = outOf['data-mesher-node-identity']
     expect(readFileSync(join(id, 'peer.id'), 'utf8').trim()).toMatch(/^12D3KooW/)
     expect(statSync(join(id, 'identity.key')).mode & 0o077).toBe(0)
@@ -65,4 +76,35 @@ describe('the vars generators run with our CLI', () => {
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
   })
+})
+
+describe("on a macOS admin's machine (aarch64-darwin): the generators take the darwin package and run without QUIC", () => {
+  const NO_QUIC = ['--import', join(repoRoot, 'tests/nix/no-quic.mjs')]
+
+  it('the no-QUIC CLI really cannot load the QUIC module', (ctx) => {
+    if (!existsSync(BUILT_CLI)) ctx.skip('npm run build first')
+    const probe = join(repoRoot, 'tests/nix/no-quic.mjs')
+    const r = spawnSync(process.execPath, ['--import', probe, '--input-type=module', '-e', "await import('@chainsafe/libp2p-quic')"], { encoding: 'utf8', cwd: repoRoot })
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toMatch(/hidden by tests\/nix\/no-quic\.mjs/)
+  })
+
+  for (const [way, input] of [["clan-core's service on our module", undefined], ["this flake's service", 'data-mesher']] as const) {
+    it(`${way}: evaluates for aarch64-darwin, its generators' package is available there, and they run`, (ctx) => {
+      if (!canEvalClanCore) ctx.skip(clanCoreSkipReason)
+      if (!cliHas('generate', 'network') || !cliHas('certificate', 'sign')) ctx.skip(CLI_PENDING)
+      const tree = clanCoreTree()
+      const darwin = evalClanCoreMachine(tree, { vmTest: 'data-mesher', machine: 'alpha', dataMesherInput: input, system: 'aarch64-darwin' }).value
+      const linux = evalClanCoreMachine(tree, { vmTest: 'data-mesher', machine: 'alpha', dataMesherInput: input }).value
+      const gens = darwin.generators
+      for (const name of ['data-mesher-network', 'data-mesher-node-identity']) {
+        expect(gens[name].runtimeInputPaths, name).toEqual([darwin.packagePath])
+        expect(gens[name].runtimeInputsAvailable, name).toBe(true)
+      }
+      // a different package from the Linux machines' one: the darwin build
+      expect(darwin.packagePath).not.toBe(linux.packagePath)
+      const outOf = runGenerators(gens, ['data-mesher-network', 'data-mesher-node-identity'], `darwin-${input ?? 'clan-core'}`, NO_QUIC)
+      expect(readFileSync(join(outOf['data-mesher-node-identity'], 'peer.id'), 'utf8').trim()).toMatch(/^12D3KooW/)
+    })
+  }
 })

@@ -1,6 +1,9 @@
-# A small stand-in for clan's service machinery (clan-core is not available here):
-# evaluates one machine of a clan inventory whose instances use nixos/clan-service.nix
-# (and the stand-in services of ./clan-services/), the way clan does it:
+# A small stand-in for clan's service machinery, for tests that need no clan-core
+# source tree (the seed's inventory, every role and assertion of our service, and
+# tests/system's configs). clan-core's own inventory code is evaluated by
+# ./eval-clan-core.nix (tests/nix/clan-core-services.test.ts). This one evaluates one
+# machine of a clan inventory whose instances use nixos/clan-service.nix (and the
+# stand-in services of ./clan-services/), the way clan does it:
 #
 #   - a role's machines are the ones it lists plus those carrying one of its tags
 #     ("all" = every machine);
@@ -168,93 +171,7 @@ let
   );
 
   # clan.core as far as the services use it
-  clanCoreStub =
-    { ... }:
-    let
-      inherit (lib) mkOption types;
-      fileModule =
-        generator:
-        { name, config, ... }:
-        {
-          options = {
-            secret = mkOption {
-              type = types.bool;
-              default = true;
-            };
-            deploy = mkOption {
-              type = types.bool;
-              default = true;
-            };
-            owner = mkOption {
-              type = types.str;
-              default = "root";
-            };
-            group = mkOption {
-              type = types.str;
-              default = "root";
-            };
-            path = mkOption {
-              type = types.str;
-              readOnly = true;
-              default =
-                if config.secret then
-                  "/run/secrets/vars/${generator}/${name}"
-                else
-                  "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" "${generator}/${name}")}-${name}";
-            };
-          };
-        };
-      generatorModule =
-        { name, ... }:
-        {
-          options = {
-            share = mkOption {
-              type = types.bool;
-              default = false;
-            };
-            dependencies = mkOption {
-              type = types.listOf types.str;
-              default = [ ];
-            };
-            runtimeInputs = mkOption {
-              type = types.listOf types.package;
-              default = [ ];
-            };
-            script = mkOption {
-              type = types.str;
-              default = "";
-            };
-            validation = mkOption {
-              type = types.anything;
-              default = null;
-            };
-            files = mkOption {
-              type = types.attrsOf (types.submodule (fileModule name));
-              default = { };
-            };
-          };
-        };
-    in
-    {
-      options.clan.core = {
-        settings.domain = mkOption {
-          type = types.str;
-          default = domain;
-        };
-        settings.directory = mkOption {
-          type = types.raw;
-          default = directory;
-        };
-        networking.internalListenAddresses = mkOption {
-          type = types.listOf types.str;
-          default = [ ];
-        };
-        vars.generators = mkOption {
-          type = types.attrsOf (types.submodule generatorModule);
-          default = { };
-        };
-      };
-    };
+  clanCoreStub = import ./clan-core-stub.nix { inherit lib domain directory; };
 in
 import ./eval-module.nix {
   inherit lib;

@@ -12,6 +12,14 @@
   # the machine's services.data-mesher (and anything else) as a module
   config ? { },
   hasQuic ? true,
+  # false: the package is left to the modules (the flake's nixosModules.data-mesher, or
+  # pkgs.data-mesher of `extraPkgs`)
+  stubPackage ? true,
+  # more attributes of pkgs (e.g. data-mesher, as the flake's overlay adds it)
+  extraPkgs ? { },
+  # pkgs.stdenv.hostPlatform (clan evaluates a machine for the admin's system to run
+  # its vars generators there)
+  system ? "x86_64-linux",
   # more output, as a function of the evaluated config (tests/nix/eval-clan.nix)
   extra ? (_: { }),
 }:
@@ -61,7 +69,9 @@ let
     # what clan-core's dm-dns and its test use
     writeShellApplication = a: fakeDrv a.name;
     dnsutils = fakeDrv "dnsutils";
-  };
+    stdenv.hostPlatform = lib.systems.elaborate system;
+  }
+  // extraPkgs;
 
   # options of other services that nixos/examples/ touch, taken as they come
   loose = mkOption {
@@ -206,8 +216,10 @@ let
       ../../nixos/module.nix
       {
         _module.args.pkgs = pkgs;
-        services.data-mesher.package = lib.mkDefault (fakeDrv "data-mesher-0.1.0" // { inherit hasQuic; });
       }
+      (lib.optionalAttrs stubPackage {
+        services.data-mesher.package = lib.mkDefault (fakeDrv "data-mesher-0.1.0" // { inherit hasQuic; });
+      })
       config
     ];
   };

@@ -17,11 +17,32 @@ export const hasSystemdAnalyze = onPath('systemd-analyze')
 
 export const NO_NIX = 'nix-instantiate is not installed (Debian package nix-bin): skipping'
 
-/** nixpkgs' lib directory (the one holding default.nix), from $NIXPKGS_LIB. */
+/**
+ * The environment nix-instantiate runs in. Debian's nix-bin without
+ * nix-setup-systemd has no `nixbld` group, and Nix then warns on every call that
+ * its default build-users-group does not exist; evaluation builds nothing, so that
+ * setting is cleared there (only there: on a Nix machine with a daemon the client
+ * must not send it).
+ */
+export const nixEnv: NodeJS.ProcessEnv = (() => {
+  if (!hasNix) return process.env
+  const probe = spawnSync('nix-instantiate', ['--eval', '-E', '1'], { encoding: 'utf8' })
+  if (!/build-users-group/.test(probe.stderr)) return process.env
+  const prior = process.env.NIX_CONFIG
+  return { ...process.env, NIX_CONFIG: `${prior !== undefined && prior !== '' ? prior + '\n' : ''}build-users-group =` }
+})()
+
+/** Runs nix-instantiate with `args` in the repository, in {@link nixEnv}. */
+export function nixInstantiate (args: string[]): { status: number | null, stdout: string, stderr: string } {
+  const r = spawnSync('nix-instantiate', args, { encoding: 'utf8', cwd: repoRoot, env: nixEnv })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+/** nixpkgs' lib directory (the one holding default.nix), from $NIXPKGS_LIB (relative: to the working directory). */
 export const nixpkgsLib: string | undefined = (() => {
   const p = process.env.NIXPKGS_LIB
   if (p === undefined || p === '') return undefined
-  for (const dir of [p, join(p, 'lib')]) {
+  for (const dir of [resolve(p), resolve(p, 'lib')]) {
     if (existsSync(join(dir, 'default.nix')) && existsSync(join(dir, 'modules.nix'))) return resolve(dir)
   }
   throw new Error(`NIXPKGS_LIB=${p} holds no nixpkgs lib (no default.nix and modules.nix there or in lib/)`)
@@ -32,6 +53,26 @@ export const NO_LIB = 'NIXPKGS_LIB is not set: skipping the evaluation of the Ni
 
 export const canEval = hasNix && nixpkgsLib !== undefined
 export const evalSkipReason = !hasNix ? NO_NIX : NO_LIB
+
+/**
+ * A clan-core source tree, from $CLAN_CORE_SRC (relative: to the working directory):
+ * a checkout, or the extract CI gets (lib/, modules/clan, modules/inventoryClass and
+ * the data-mesher and dm-dns services).
+ */
+export const clanCoreSrc: string | undefined = (() => {
+  const p = process.env.CLAN_CORE_SRC
+  if (p === undefined || p === '') return undefined
+  const dir = resolve(p)
+  for (const f of ['lib/default.nix', 'lib/inventory/distributed-service/service-module.nix', 'modules/clan/distributed-services.nix', 'clanServices/data-mesher/default.nix', 'clanServices/dm-dns/default.nix']) {
+    if (!existsSync(join(dir, f))) throw new Error(`CLAN_CORE_SRC=${p} is not a clan-core source tree (no ${f})`)
+  }
+  return dir
+})()
+
+export const NO_CLAN_CORE = 'CLAN_CORE_SRC is not set: skipping the evaluation through clan-core\'s own inventory code ' +
+  '(set CLAN_CORE_SRC to a clan-core checkout to run it)'
+export const canEvalClanCore = canEval && clanCoreSrc !== undefined
+export const clanCoreSkipReason = !canEval ? evalSkipReason : NO_CLAN_CORE
 
 /** Every .nix file of the repository outside node_modules and .git. */
 export function nixFiles (dir = repoRoot): string[] {
@@ -62,7 +103,7 @@ export function evalModule (config: string, opts: { hasQuic?: boolean, file?: st
     '--arg', 'lib', `import ${nixpkgsLib as string}`,
     '--arg', 'config', config]
   if (opts.hasQuic === false) args.push('--arg', 'hasQuic', 'false')
-  const r = spawnSync('nix-instantiate', args, { encoding: 'utf8', cwd: repoRoot })
+  const r = nixInstantiate(args)
   if (r.status !== 0) return { ok: false, stderr: r.stderr }
   return { ok: true, value: JSON.parse(r.stdout), stderr: r.stderr }
 }
@@ -76,7 +117,7 @@ export function evalOk (config: string, opts: { hasQuic?: boolean } = {}): any {
 /** Evaluates a Nix expression (with `lib` in scope) to JSON. */
 export function nixEval (expr: string): any {
   const out = execFileSync('nix-instantiate', ['--eval', '--strict', '--json', '-E',
-    `let lib = import ${nixpkgsLib as string}; in ${expr}`], { encoding: 'utf8', cwd: repoRoot })
+    `let lib = import ${nixpkgsLib as string}; in ${expr}`], { encoding: 'utf8', cwd: repoRoot, env: nixEnv })
   return JSON.parse(out)
 }
 
@@ -115,7 +156,7 @@ export function evalClan (inventory: string, machine: string, directory?: string
   const args = ['--eval', '--strict', '--json', join(repoRoot, 'tests/nix/eval-clan.nix'),
     '--arg', 'lib', `import ${nixpkgsLib as string}`, '--arg', 'inventory', inventory, '--argstr', 'machine', machine]
   if (directory !== undefined) args.push('--arg', 'directory', JSON.stringify(directory))
-  const r = spawnSync('nix-instantiate', args, { encoding: 'utf8', cwd: repoRoot })
+  const r = nixInstantiate(args)
   if (r.status !== 0) return { ok: false, stderr: r.stderr }
   return { ok: true, value: JSON.parse(r.stdout), stderr: r.stderr }
 }

@@ -177,6 +177,22 @@ describe('services.data-mesher (evaluated with nixpkgs lib)', () => {
     })
   })
 
+  it('opens the port and interfaces the daemon listens on (the rendered cluster.port, cluster.interfaces), however they were set', (ctx) => {
+    need(ctx)
+    const bySettings = evalOk(dm('openFirewall = true; settings.cluster.port = 8000;'))
+    expect(bySettings.settings.cluster.port).toBe(8000)
+    expect(bySettings.firewall).toEqual({ allowedTCPPorts: [8000], allowedUDPPorts: [8000], interfaces: {} })
+    const twoIfaces = evalOk(dm('openFirewall = true; network.interface = "wg0"; settings.cluster.interfaces = [ "eth1" "tailscale0" ]; settings.cluster.port = 8001;'))
+    expect(twoIfaces.settings.cluster.interfaces).toEqual(['eth1', 'tailscale0'])
+    expect(twoIfaces.firewall).toEqual({
+      allowedTCPPorts: [], allowedUDPPorts: [],
+      interfaces: {
+        eth1: { allowedTCPPorts: [8001], allowedUDPPorts: [8001] },
+        tailscale0: { allowedTCPPorts: [8001], allowedUDPPorts: [8001] }
+      }
+    })
+  })
+
   it('keeps a state directory outside /var/lib writable', (ctx) => {
     need(ctx)
     const v = evalOk(dm('stateDir = "/srv/data-mesher";'))

@@ -2,12 +2,11 @@
 // (@chainsafe/libp2p-quic-<platform>): QUIC is only counted on where the lock pins the
 // platform's package by its integrity, and packages of other platforms are not
 // fetched at all. Needs NIXPKGS_LIB.
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { canEval, evalSkipReason, nixpkgsLib, repoRoot } from './helpers.js'
+import { canEval, evalSkipReason, nixpkgsLib, repoRoot, nixInstantiate } from './helpers.js'
 
 if (!canEval) console.warn(`tests/nix/package-platforms: ${evalSkipReason}`)
 const need = (ctx: { skip: (note?: string) => never }): void => { if (!canEval) ctx.skip(evalSkipReason) }
@@ -22,8 +21,8 @@ function evalWithLock (system: string, edit: (l: any) => void): any {
   edit(l)
   const file = join(tmp, `lock-${Math.random().toString(36).slice(2)}.json`)
   writeFileSync(file, JSON.stringify(l))
-  const r = spawnSync('nix-instantiate', ['--eval', '--strict', '--json', join(repoRoot, 'tests/nix/eval-package.nix'),
-    '--arg', 'lib', `import ${nixpkgsLib as string}`, '--argstr', 'system', system, '--arg', 'lockFile', file], { encoding: 'utf8', cwd: repoRoot })
+  const r = nixInstantiate(['--eval', '--strict', '--json', join(repoRoot, 'tests/nix/eval-package.nix'),
+    '--arg', 'lib', `import ${nixpkgsLib as string}`, '--argstr', 'system', system, '--arg', 'lockFile', file])
   if (r.status !== 0) throw new Error(r.stderr)
   return JSON.parse(r.stdout)
 }

@@ -3,16 +3,15 @@
 // checked against the lock's integrity, and the QUIC module is kept. Needs NIXPKGS_LIB.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { canEval, evalSkipReason, nixpkgsLib, repoRoot } from './helpers.js'
+import { canEval, evalSkipReason, nixpkgsLib, repoRoot, nixInstantiate } from './helpers.js'
 
 if (!canEval) console.warn(`tests/nix/package: ${evalSkipReason}`)
 const need = (ctx: { skip: (note?: string) => never }): void => { if (!canEval) ctx.skip(evalSkipReason) }
 
 function evalPackage (extra: string[] = []): any {
-  const r = spawnSync('nix-instantiate', ['--eval', '--strict', '--json', join(repoRoot, 'tests/nix/eval-package.nix'),
-    '--arg', 'lib', `import ${nixpkgsLib as string}`, ...extra], { encoding: 'utf8', cwd: repoRoot })
+  const r = nixInstantiate(['--eval', '--strict', '--json', join(repoRoot, 'tests/nix/eval-package.nix'),
+    '--arg', 'lib', `import ${nixpkgsLib as string}`, ...extra])
   if (r.status !== 0) throw new Error(r.stderr)
   return JSON.parse(r.stdout)
 }

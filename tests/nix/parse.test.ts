@@ -1,8 +1,7 @@
 // Every .nix file of the repository parses (nix-instantiate --parse).
-import { spawnSync } from 'node:child_process'
 import { relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { hasNix, NO_NIX, nixFiles, repoRoot } from './helpers.js'
+import { hasNix, NO_NIX, nixFiles, repoRoot, nixInstantiate } from './helpers.js'
 
 if (!hasNix) {
   // CI installs nix-bin (.ci/run); a missing parser there is a failure, not a skip.
@@ -23,7 +22,7 @@ describe('every .nix file parses', () => {
   for (const file of files) {
     it(relative(repoRoot, file), (ctx) => {
       if (!hasNix) ctx.skip(NO_NIX)
-      const r = spawnSync('nix-instantiate', ['--parse', file], { encoding: 'utf8' })
+      const r = nixInstantiate(['--parse', file])
       expect(r.stderr).toBe('')
       expect(r.status).toBe(0)
     })
