@@ -10,8 +10,12 @@
 //  - a queued job with the same key (a name) from the same peer is replaced by the newer
 //    one: only the newest version of a name waits;
 //  - two lanes: configured files go before namespace files, and namespace files never
-//    take more than `namespaceSlots`, so a configured file always finds a slot free.
-// Dropped jobs reject with QueueDropped (no work was started for them). No timers, no IO.
+//    take more than `namespaceSlots`, so a configured file always finds a slot free;
+//  - a job may wait in several peers' queues at once (every peer that sent the same
+//    record): the first turn runs it, holding that peer's slot, and it leaves the other
+//    queues. So a copy from an honest peer never waits behind a stalled sender.
+// A job whose every ticket was dropped rejects with QueueDropped (it never ran). No
+// timers, no IO.
 import type { Policy } from '../rule/which-version-wins.js'
 
 export type Lane = 'configured' | 'namespace'
@@ -43,10 +47,28 @@ export class QueueDropped extends Error {
   constructor (readonly why: 'superseded' | 'overflow' | 'peer-gone' | 'stopped') { super(`work dropped before it ran (${why})`) }
 }
 
+/** A job queued in one or more peers' queues (see FairLimiter.job). */
+export interface Queued<T> {
+  /** the job's result; QueueDropped when every ticket was dropped before a turn came */
+  readonly result: Promise<T>
+  /** Queues the job for `ticket`'s turn too; false once it started or was dropped (nothing queued). */
+  add: (ticket: Ticket) => boolean
+  /** whether a turn came (it is running or done) */
+  readonly started: boolean
+}
+
+interface JobState {
+  /** its tickets still waiting (one Waiting per peer's queue) */
+  waiting: Set<Waiting>
+  started: boolean
+  settled: boolean
+  run: (ticket: Ticket) => void
+  reject: (err: Error) => void
+}
+
 interface Waiting {
   ticket: Ticket
-  start: () => void
-  drop: (why: QueueDropped['why']) => void
+  job: JobState
 }
 
 interface PeerState {
@@ -78,16 +100,56 @@ export class FairLimiter {
 
   /** Runs `fn` once the ticket's turn comes; rejects with QueueDropped if it never does. */
   async run<T> (ticket: Ticket, fn: () => Promise<T>): Promise<T> {
-    if (this.stopped) throw new QueueDropped('stopped')
-    await new Promise<void>((resolve, reject) => this.enqueue({ ticket, start: resolve, drop: why => { this.dropped++; reject(new QueueDropped(why)) } }))
-    try { return await fn() } finally { this.finish(ticket) }
+    const q = this.job(async () => await fn())
+    q.add(ticket)
+    return await q.result
+  }
+
+  /**
+   * A job that runs `fn` (with the ticket whose turn came) once, in the first turn of any
+   * of the tickets added to it; add() queues it in another peer's queue too.
+   */
+  job<T> (fn: (ticket: Ticket) => Promise<T>): Queued<T> {
+    let resolve!: (v: T) => void
+    let reject!: (err: Error) => void
+    const result = new Promise<T>((res, rej) => { resolve = res; reject = rej })
+    const state: JobState = {
+      waiting: new Set(),
+      started: false,
+      settled: false,
+      run: (ticket) => {
+        void fn(ticket).then(resolve, reject).finally(() => this.finish(ticket))
+      },
+      reject: (err) => { state.settled = true; reject(err) }
+    }
+    return {
+      result,
+      get started () { return state.started },
+      add: (ticket) => {
+        if (state.started || state.settled) return false
+        if (this.stopped) { if (state.waiting.size === 0) state.reject(new QueueDropped('stopped')); return false }
+        const w: Waiting = { ticket, job: state }
+        state.waiting.add(w)
+        this.enqueue(w)
+        return true
+      }
+    }
+  }
+
+  /** `w` leaves its queue without running (the caller removed it); its job fails once it has no ticket left. */
+  private drop (w: Waiting, why: QueueDropped['why']): void {
+    const job = w.job
+    job.waiting.delete(w)
+    if (job.started || job.settled || job.waiting.size > 0) return
+    this.dropped++
+    job.reject(new QueueDropped(why))
   }
 
   /** Drops every job `peer` has waiting (it disconnected, or was punished). */
   dropPeer (peer: string): void {
     const st = this.peers.get(peer)
     if (st === undefined) return
-    for (const w of st.configured.splice(0).concat(st.namespace.splice(0))) w.drop('peer-gone')
+    for (const w of st.configured.splice(0).concat(st.namespace.splice(0))) this.drop(w, 'peer-gone')
     if (st.running === 0) this.peers.delete(peer)
   }
 
@@ -124,15 +186,15 @@ export class FairLimiter {
     const st = this.state(peer)
     const q = st[lane]
     if (key !== undefined) {
-      const i = q.findIndex(o => o.ticket.key === key)
-      if (i >= 0) q.splice(i, 1)[0].drop('superseded')
+      const i = q.findIndex(o => o.ticket.key === key && o.job !== w.job)
+      if (i >= 0) this.drop(q.splice(i, 1)[0], 'superseded')
     }
     q.push(w)
     const queue = this.limits(peer).queue
     while (st.configured.length + st.namespace.length > queue) {
       // the peer's own oldest goes: its namespace files before its configured files
       const from = st.namespace.length > 0 ? st.namespace : st.configured
-      from.shift()!.drop('overflow')
+      this.drop(from.shift()!, 'overflow')
     }
     this.pump()
   }
@@ -155,8 +217,24 @@ export class FairLimiter {
       if (next === undefined) return
       this.running++
       if (next.ticket.lane === 'namespace') this.runningNamespace++
-      next.start()
+      // its other tickets leave their queues: this turn runs it
+      const job = next.job
+      job.started = true
+      job.waiting.delete(next)
+      for (const other of job.waiting) this.unqueue(other)
+      job.waiting.clear()
+      job.run(next.ticket)
     }
+  }
+
+  /** Takes `w` out of its peer's queue (its job started elsewhere). */
+  private unqueue (w: Waiting): void {
+    const st = this.peers.get(w.ticket.peer)
+    if (st === undefined) return
+    const q = st[w.ticket.lane]
+    const i = q.indexOf(w)
+    if (i >= 0) q.splice(i, 1)
+    if (st.running === 0 && st.configured.length === 0 && st.namespace.length === 0) this.peers.delete(w.ticket.peer)
   }
 
   /**

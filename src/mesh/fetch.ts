@@ -114,11 +114,14 @@ export class Fetcher {
 
   queue (): FairStats { return this.limiter.stats() }
 
-  private candidates (record: SignedRecord, first: PeerId | undefined, tried: Set<string>): PeerId | undefined {
+  /** Fetches still waiting their turn are dropped (stopping); those under way end with their streams. */
+  stop (): void { this.limiter.stop() }
+
+  private candidates (record: SignedRecord, first: string, tried: Set<string>): PeerId | undefined {
     const connected = connectedPeers(this.ctx.libp2p).filter(p => this.ctx.admits(p))
     const byId = new Map(connected.map(p => [p.toString(), p]))
     const order: string[] = []
-    if (first !== undefined) order.push(first.toString())
+    if (first !== '') order.push(first)
     order.push(...(this.hints.get(recordKey(record)) ?? []))
     order.push(...shuffle([...byId.keys()]))
     for (const id of order) if (!tried.has(id) && byId.has(id)) return byId.get(id)
@@ -133,17 +136,27 @@ export class Fetcher {
    * arrived another way).
    */
   async fetch (record: SignedRecord, first?: PeerId, signal?: AbortSignal): Promise<VerifiedContent> {
-    const ticket = { peer: first?.toString() ?? '', lane: laneOf(this.replica.getPolicy(), record.name), key: record.name }
-    try {
-      return await this.limiter.run(ticket, async () => await this.race(record, first, signal))
-    } catch (err) {
+    const job = this.job(record, signal)
+    job.add(first?.toString() ?? '')
+    return await job.result
+  }
+
+  /**
+   * A fetch of `record` that waits in the queue of every peer added (each one that
+   * announced it): the first of their turns runs it, asking that peer first.
+   */
+  job (record: SignedRecord, signal?: AbortSignal): { result: Promise<VerifiedContent>, add: (peer: string) => boolean } {
+    const lane = laneOf(this.replica.getPolicy(), record.name)
+    const q = this.limiter.job(async t => await this.race(record, t.peer, signal))
+    const result = q.result.catch((err: Error) => {
       if (err instanceof QueueDropped) this.counters.shed++
       throw err
-    }
+    })
+    return { result, add: peer => q.add({ peer, lane, key: record.name }) }
   }
 
   /** Attempts from one source after another, at most two at a time (a hedge), until one delivers. */
-  private async race (record: SignedRecord, first: PeerId | undefined, signal?: AbortSignal): Promise<VerifiedContent> {
+  private async race (record: SignedRecord, first: string, signal?: AbortSignal): Promise<VerifiedContent> {
     const s = this.settings
     const tried = new Set<string>()
     const aborts = new Set<AbortController>()

@@ -104,6 +104,39 @@ describe('FairLimiter', () => {
     expect(l.stats()).toMatchObject({ running: 0, waiting: 0 })
   })
 
+  it('a job queued by several peers runs in the first of their turns, holding that peer\'s slot, and leaves the other queues', async () => {
+    const l = new FairLimiter({ slots: 4, namespaceSlots: 4, perPeerSlots: 1, perPeerQueue: 10 })
+    const j = new Jobs()
+    j.submit(l, 'stalled', { peer: 'slow', lane: 'configured' })
+    const ran: string[] = []
+    const q = l.job(async t => { ran.push(t.peer) })
+    expect(q.add({ peer: 'slow', lane: 'configured', key: 'a.txt' })).toBe(true)
+    await tick()
+    expect(ran).toEqual([]) // the slow peer's slot is held
+    expect(q.add({ peer: 'honest', lane: 'configured', key: 'a.txt' })).toBe(true)
+    await q.result
+    expect(ran).toEqual(['honest'])
+    expect(q.add({ peer: 'third', lane: 'configured' })).toBe(false) // started: nothing more queued
+    expect(l.stats().depth).toEqual({})
+  })
+
+  it('a job fails with QueueDropped only once every one of its tickets was dropped', async () => {
+    const l = new FairLimiter({ slots: 1, namespaceSlots: 1, perPeerSlots: 1, perPeerQueue: 10 })
+    const j = new Jobs()
+    j.submit(l, 'busy', { peer: 'x', lane: 'configured' })
+    const q = l.job(async () => 'ran')
+    q.add({ peer: 'a', lane: 'configured' })
+    q.add({ peer: 'b', lane: 'configured' })
+    l.dropPeer('a')
+    await tick()
+    let settled = false
+    void q.result.then(() => { settled = true }, () => { settled = true })
+    await tick()
+    expect(settled).toBe(false)
+    l.dropPeer('b')
+    await expect(q.result).rejects.toBeInstanceOf(QueueDropped)
+  })
+
   it('a peer with a smaller share holds fewer slots and queues fewer jobs', async () => {
     const l = new FairLimiter({ slots: 8, namespaceSlots: 8, perPeerSlots: 4, perPeerQueue: 8 }, p => p === 'bad' ? 0.25 : 1)
     const j = new Jobs()
