@@ -1,7 +1,7 @@
 // `certificate sign` and `certificate show`: node certificates (src/crypto/certificate.ts).
 import { readFile, writeFile } from 'node:fs/promises'
 import { parseDuration } from '../../config/durations.js'
-import { certificateToPem, issueCertificate, parseCertificate, type Certificate } from '../../crypto/certificate.js'
+import { certificateToPem, issueCertificate, MAX_CERT_TIME, parseCertificate, type Certificate } from '../../crypto/certificate.js'
 import { encodeBase64Key, readSigningKey } from '../../crypto/keys.js'
 import { readPublicKeyFile } from '../../crypto/public-keys.js'
 import { JSON_OPTION, out, Refused, requireString, UsageError, type Command } from '../args.js'
@@ -18,6 +18,9 @@ const sign: Command = {
     const output = requireString(values, 'output')
     const validity = parseDuration(values.validity ?? '2160h')
     if (validity === undefined || validity === 0) throw new UsageError(`--validity "${String(values.validity)}" is not a duration like 2160h, 90d`)
+    // refused before any key is read or file written: the end must be a time every tool can show
+    const ends = Date.now() + validity
+    if (ends > MAX_CERT_TIME) throw new UsageError(`--validity ${String(values.validity)} ends ${ends} ms after 1970, later than ${new Date(MAX_CERT_TIME).toISOString()}, the last time a certificate may name`)
     let networkKey, subject
     try {
       networkKey = await readSigningKey(requireString(values, 'network-key'))
