@@ -412,6 +412,9 @@ in
     environment.etc."data-mesher/config.toml".source = configFile;
     environment.systemPackages = [ cfg.package ];
     environment.variables.DATA_MESHER_URL = "unix://${cfg.settings.api.socket}";
+    # the network `file update` signs for comes from the signer's side, never from the
+    # daemon it talks to (issue 19): on a node, that is this node's network.id
+    environment.variables.DATA_MESHER_NETWORK_ID = mkIf ((cfg.settings.network.id or null) != null) cfg.settings.network.id;
 
     users.users = lib.optionalAttrs (cfg.user == "data-mesher") {
       data-mesher = {
