@@ -64,7 +64,7 @@ export interface MeshStats {
   peers: { known: number, candidates: number, dials: number, dialFailures: number, learnedDials: number, trimmed: number, penalized: number }
   offers: OfferCounters
   /** admission by certificate (absent without a network) */
-  certificates?: { verified: number, refusedInbound: number, refusedOutbound: number, expired: number, unverifiedClosed: number }
+  certificates?: { verified: number, refusedInbound: number, refusedOutbound: number, expired: number, unverifiedClosed: number, renewalsSent: number, renewalsFailed: number }
 }
 
 /** MeshStats as flat counters for the API: { "announce.full_sent": 3, "fetch.fetched_bytes": 1024, ... }. */
@@ -86,6 +86,8 @@ export interface Mesh {
   links: () => { eager: string[], lazy: string[] }
   /** Runs one anti-entropy round with every connected peer now (tests, and after a config reload). */
   syncNow: () => Promise<void>
+  /** this node's certificate or the accepted networks changed (issue 19): admission follows, peers are shown the renewed certificate */
+  renewNetwork: (next: NetworkIdentity) => void
   /** The libp2p node (tests and diagnostics). */
   readonly libp2p: MeshLibp2p
   stop: () => Promise<void>
@@ -191,6 +193,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       offers: { ...receiver.counters },
       ...(gate !== undefined ? { certificates: { ...gate.counters } } : {})
     }),
+    renewNetwork (next: NetworkIdentity): void { gate?.renew(next) },
     async syncNow (): Promise<void> {
       await Promise.all(connectedPeers(libp2p).filter(ctx.admits).map(async p => await syncer.syncWith(p)))
     },

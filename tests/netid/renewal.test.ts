@@ -1,0 +1,96 @@
+// Issue 19 item 1: live renewal. Two real daemons of one network; A's certificate ends
+// 20 s after it was issued. While they are connected, A's certificate is replaced on
+// disk (write-and-rename, as clan vars and NixOS do): first by an invalid one (for
+// another key: refused, the old one kept, the reason logged), then by a renewed one
+// (picked up by the file watch, no restart). Past the old end, the connection that was
+// up before the renewal is still up on both sides: B learnt the new end from A (a repeat
+// of the certificate exchange on the open connection) instead of closing it at the old
+// end. Then a SIGHUP with the config pointing at another certificate file takes that one.
+// Before: A never read the file again and B closed the connection at the old end.
+import { afterAll, describe, expect, it } from 'vitest'
+import { readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { certificateToPem, issueCertificate, type Certificate } from '../../src/crypto/certificate.ts'
+import { generateSigningKey } from '../../src/crypto/keys.ts'
+import { startNode, type NodeOptions, type RunningNode } from '../helpers/daemon.ts'
+import { tempDir } from '../helpers/fs.ts'
+import { waitFor } from '../mesh/helpers.ts'
+import { DAY, makeIdentity, makeNetwork } from './helpers.ts'
+
+const work = tempDir('dm-netid-renewal-')
+const running: RunningNode[] = []
+afterAll(async () => { await Promise.allSettled(running.map(async n => await n.stop())); work.cleanup() })
+
+/** writes `cert` next to `path` and renames it over `path`, as vars / NixOS activation do */
+function replace (path: string, cert: Certificate): void {
+  writeFileSync(path + '.new', certificateToPem(cert))
+  renameSync(path + '.new', path)
+}
+
+async function peerSince (n: RunningNode, peerId: string): Promise<number | undefined> {
+  return (await n.client.getStatus()).peers.find(p => p.peerId === peerId)?.since
+}
+
+const lines = (n: RunningNode, text: string): string[] => n.output().split('\n').filter(l => l.includes(text))
+
+describe('live certificate renewal (issue 19 item 1)', () => {
+  it('a certificate ending in 20 s is renewed on disk at ~5 s: no connection drops, the node is still admitted after the old end', async () => {
+    const net = makeNetwork(work.dir, 'net')
+    const b = makeIdentity(work.dir, 'bravo', net.key)
+    const issued = Date.now()
+    const a = makeIdentity(work.dir, 'alpha', net.key, { validity: 20_000, notBefore: issued })
+    const oldEnd = a.cert!.notAfter
+    const cfg = (certPath: string, bootstrap: string[]): NodeOptions => ({
+      cluster: { interfaces: ['lo'], bootstrap_nodes: bootstrap, identity_key: a.keyPath, identity_cert: certPath, certificate_authorities: [] },
+      extra: `[network]\nid = ${JSON.stringify(net.pubPath)}\n`
+    })
+    const nodeB = await startNode({
+      cluster: { interfaces: ['lo'], identity_key: b.keyPath, identity_cert: b.certPath, certificate_authorities: [] },
+      extra: `[network]\nid = ${JSON.stringify(net.pubPath)}\n`
+    })
+    running.push(nodeB)
+    const bootstrap = [`127.0.0.1:${nodeB.port}`]
+    const nodeA = await startNode(cfg(a.certPath, bootstrap))
+    running.push(nodeA)
+    const idA = (await nodeA.client.getStatus()).nodeId
+    const idB = (await nodeB.client.getStatus()).nodeId
+    await waitFor(async () => (await peerSince(nodeB, idA)) !== undefined && (await peerSince(nodeA, idB)) !== undefined, 'A and B connected', [], 15_000)
+    const sinceOnB = await peerSince(nodeB, idA)
+    const sinceOnA = await peerSince(nodeA, idB)
+    expect(Date.now(), 'the daemons took too long to start for this test').toBeLessThan(oldEnd - 8_000)
+
+    // an invalid replacement (for another key): refused, the running certificate kept
+    const stranger = issueCertificate(net.key, { subject: generateSigningKey().publicKey, name: 'alpha', validity: 90 * DAY })
+    replace(a.certPath, stranger)
+    await waitFor(() => lines(nodeA, 'keeping the running certificate').length > 0, 'the invalid replacement refused', [], 10_000)
+    expect(lines(nodeA, 'keeping the running certificate')[0]).toMatch(/certifies key/)
+    expect((await nodeA.client.getStatus()).certificateNotAfter).toBe(oldEnd)
+
+    // the renewed one, written and renamed in place: taken without a restart
+    const renewed = issueCertificate(net.key, { subject: a.key.publicKey, name: 'alpha', validity: 90 * DAY })
+    replace(a.certPath, renewed)
+    await waitFor(async () => (await nodeA.client.getStatus()).certificateNotAfter === renewed.notAfter, 'A shows the renewed certificate', [], 10_000)
+    expect(Date.now(), 'renewal reached A only after the old end').toBeLessThan(oldEnd)
+
+    // past the old end (with a margin): the same connection, on both sides
+    await waitFor(() => Date.now() > oldEnd + 3_000, 'the old certificate\'s end', [], 30_000)
+    expect(await peerSince(nodeB, idA)).toBe(sinceOnB)
+    expect(await peerSince(nodeA, idB)).toBe(sinceOnA)
+    expect((await nodeB.client.getStatus()).counters['certificates.expired'] ?? 0).toBe(0)
+    expect(lines(nodeB, 'peer certificate expired')).toEqual([])
+    expect(lines(nodeB, 'peer refused')).toEqual([])
+    expect(lines(nodeB, 'peer showed a renewed certificate')).toHaveLength(1)
+
+    // SIGHUP with cluster.identity_cert pointing elsewhere (what a changed path in the
+    // NixOS config leads to: a reload, not a restart)
+    const third = issueCertificate(net.key, { subject: a.key.publicKey, name: 'alpha', validity: 80 * DAY })
+    const thirdPath = join(work.dir, 'alpha-2.cert')
+    writeFileSync(thirdPath, certificateToPem(third))
+    nodeA.writeConfig(cfg(thirdPath, bootstrap))
+    nodeA.proc.kill('SIGHUP')
+    await waitFor(async () => (await nodeA.client.getStatus()).certificateNotAfter === third.notAfter, 'A shows the certificate of the new path', [], 10_000)
+    expect(lines(nodeA, 'takes effect on restart')).toEqual([])
+    expect(await peerSince(nodeB, idA)).toBe(sinceOnB)
+    expect(readFileSync(a.certPath, 'utf8')).toBe(certificateToPem(renewed))
+  })
+})
