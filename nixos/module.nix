@@ -58,8 +58,15 @@ let
     "namespaces"
     "log_level"
   ];
-  reloadablePart = lib.filterAttrs (n: _: lib.elem n reloadableKeys) finalSettings;
-  restartPart = lib.filterAttrs (n: _: !(lib.elem n reloadableKeys)) finalSettings;
+  # ... and the certificate files of [cluster]: a renewed certificate at a new path is
+  # taken by a reload, without closing connections (issue 19)
+  reloadableClusterKeys = [
+    "identity_cert"
+    "certificate_authorities"
+  ];
+  clusterPart = keep: lib.filterAttrs (n: _: lib.elem n reloadableClusterKeys == keep) (finalSettings.cluster or { });
+  reloadablePart = lib.filterAttrs (n: _: lib.elem n reloadableKeys) finalSettings // { cluster = clusterPart true; };
+  restartPart = lib.filterAttrs (n: _: !(lib.elem n reloadableKeys)) finalSettings // { cluster = clusterPart false; };
 
   defaultStateDir = "/var/lib/data-mesher";
   stateUnderVarLib = lib.hasPrefix "/var/lib/" cfg.stateDir;

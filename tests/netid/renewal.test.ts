@@ -93,4 +93,40 @@ describe('live certificate renewal (issue 19 item 1)', () => {
     expect(await peerSince(nodeB, idA)).toBe(sinceOnB)
     expect(readFileSync(a.certPath, 'utf8')).toBe(certificateToPem(renewed))
   })
+
+  it('certificate authorities replaced on disk: a garbage file is refused (kept), a dropped authority disconnects the peers it certified', async () => {
+    const net = makeNetwork(work.dir, 'net2')
+    const old = makeNetwork(work.dir, 'old2') // the previous network key, still accepted during a rotation
+    const other = makeNetwork(work.dir, 'other2')
+    const b = makeIdentity(work.dir, 'b2', net.key)
+    const a = makeIdentity(work.dir, 'a2', old.key) // still certified by the previous key
+    const caOfB = join(work.dir, 'b2-ca.pub')
+    writeFileSync(caOfB, readFileSync(old.pubPath))
+    const nodeB = await startNode({
+      cluster: { interfaces: ['lo'], identity_key: b.keyPath, identity_cert: b.certPath, certificate_authorities: [caOfB] },
+      extra: `[network]\nid = ${JSON.stringify(net.pubPath)}\n`
+    })
+    running.push(nodeB)
+    const nodeA = await startNode({
+      cluster: { interfaces: ['lo'], bootstrap_nodes: [`127.0.0.1:${nodeB.port}`], identity_key: a.keyPath, identity_cert: a.certPath, certificate_authorities: [old.pubPath] },
+      extra: `[network]\nid = ${JSON.stringify(net.pubPath)}\n`
+    })
+    running.push(nodeA)
+    const idA = (await nodeA.client.getStatus()).nodeId
+    await waitFor(async () => (await peerSince(nodeB, idA)) !== undefined, 'A admitted by B', [], 15_000)
+
+    // garbage in place of the authority: refused, B keeps accepting A
+    writeFileSync(caOfB + '.new', 'not a key')
+    renameSync(caOfB + '.new', caOfB)
+    await waitFor(() => lines(nodeB, 'keeping the running certificate').length > 0, 'the garbage refused', [], 10_000)
+    expect(lines(nodeB, 'keeping the running certificate')[0]).toMatch(/certificate_authorities\[0\]/)
+    expect(await peerSince(nodeB, idA)).toBeDefined()
+
+    // the rotation ends: the old key is replaced by another one; A's certificate is no longer accepted
+    writeFileSync(caOfB + '.new', readFileSync(other.pubPath))
+    renameSync(caOfB + '.new', caOfB)
+    await waitFor(() => lines(nodeB, 'peer certificate no longer accepted').length > 0, 'B drops A', [], 10_000)
+    await waitFor(async () => (await peerSince(nodeB, idA)) === undefined, 'A disconnected from B', [], 10_000)
+    expect(lines(nodeB, 'certificate renewed')).toHaveLength(1)
+  })
 })
