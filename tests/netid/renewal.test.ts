@@ -8,7 +8,7 @@
 // end. Then a SIGHUP with the config pointing at another certificate file takes that one.
 // Before: A never read the file again and B closed the connection at the old end.
 import { afterAll, describe, expect, it } from 'vitest'
-import { readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { certificateToPem, issueCertificate, type Certificate } from '../../src/crypto/certificate.ts'
 import { generateSigningKey } from '../../src/crypto/keys.ts'
@@ -71,6 +71,7 @@ describe('live certificate renewal (issue 19 item 1)', () => {
     replace(a.certPath, renewed)
     await waitFor(async () => (await nodeA.client.getStatus()).certificateNotAfter === renewed.notAfter, 'A shows the renewed certificate', [], 10_000)
     expect(Date.now(), 'renewal reached A only after the old end').toBeLessThan(oldEnd)
+    expect(lines(nodeA, 'certificate renewed').map(l => JSON.parse(l).why)).toEqual(['file changed']) // the watch, not the 60 s re-read
 
     // past the old end (with a margin): the same connection, on both sides
     await waitFor(() => Date.now() > oldEnd + 3_000, 'the old certificate\'s end', [], 30_000)
@@ -128,5 +129,27 @@ describe('live certificate renewal (issue 19 item 1)', () => {
     await waitFor(() => lines(nodeB, 'peer certificate no longer accepted').length > 0, 'B drops A', [], 10_000)
     await waitFor(async () => (await peerSince(nodeB, idA)) === undefined, 'A disconnected from B', [], 10_000)
     expect(lines(nodeB, 'certificate renewed')).toHaveLength(1)
+  })
+
+  it('a secrets manager switching a symbolic link to a new generation (no watch sees it): SIGHUP takes the renewed certificate', async () => {
+    const net = makeNetwork(work.dir, 'net3')
+    const a = makeIdentity(work.dir, 'a3', net.key)
+    // <dir>/secrets -> secrets.d/1, as sops-nix lays out /run/secrets
+    for (const g of ['1', '2']) mkdirSync(join(work.dir, 'secrets.d', g), { recursive: true })
+    writeFileSync(join(work.dir, 'secrets.d', '1', 'identity.cert'), readFileSync(a.certPath))
+    symlinkSync(join(work.dir, 'secrets.d', '1'), join(work.dir, 'secrets'))
+    const node = await startNode({
+      cluster: { identity_key: a.keyPath, identity_cert: join(work.dir, 'secrets', 'identity.cert'), certificate_authorities: [] },
+      extra: `[network]\nid = ${JSON.stringify(net.pubPath)}\n`
+    })
+    running.push(node)
+    expect((await node.client.getStatus()).certificateNotAfter).toBe(a.cert!.notAfter)
+    const renewed = issueCertificate(net.key, { subject: a.key.publicKey, name: 'a3', validity: 60 * DAY })
+    writeFileSync(join(work.dir, 'secrets.d', '2', 'identity.cert'), certificateToPem(renewed))
+    symlinkSync(join(work.dir, 'secrets.d', '2'), join(work.dir, 'secrets.new'))
+    renameSync(join(work.dir, 'secrets.new'), join(work.dir, 'secrets'))
+    node.proc.kill('SIGHUP')
+    await waitFor(async () => (await node.client.getStatus()).certificateNotAfter === renewed.notAfter, 'the renewed certificate after SIGHUP', [], 10_000)
+    expect(lines(node, 'certificate renewed').map(l => JSON.parse(l).why)).toEqual(['reload'])
   })
 })
