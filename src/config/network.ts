@@ -86,7 +86,7 @@ async function readCertified (config: Config, identityPublicKey: Uint8Array, id:
 }
 
 /** The rule's policy with the network identity: accepted networks, and the certificates that came with records. */
-export function networkPolicy (policy: Policy, network: NetworkIdentity | undefined, certificateOf: (record: SignedRecord) => Certificate | undefined): Policy {
+export function networkPolicy (policy: Policy, network: NetworkIdentity | undefined, certificateOf: (record: SignedRecord) => Certificate | undefined, revoked?: ReadonlySet<string>): Policy {
   if (network === undefined) return policy
-  return { ...policy, network: { id: network.id, trusted: network.trusted }, certificateOf }
+  return { ...policy, network: { id: network.id, trusted: network.trusted, ...(revoked !== undefined ? { revoked } : {}) }, certificateOf }
 }

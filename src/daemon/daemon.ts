@@ -9,6 +9,7 @@ import { CertificateBook } from '../store/certificate-book.js'
 import { decodeBase64Key, encodeBase64Key } from '../crypto/keys.js'
 import { watchCertificateExpiry } from './certificate-expiry.js'
 import { watchCertificateFiles } from './certificate-files.js'
+import { Revocations } from './revocations.js'
 import { Replica } from '../store/replica.js'
 import { createLogger } from './logger.js'
 import { SdNotify } from './sd-notify.js'
@@ -40,8 +41,13 @@ export class Daemon {
     private currentNetwork: NetworkIdentity | undefined,
     private readonly identityKey: Uint8Array,
     private readonly certificates?: CertificateBook,
-    private readonly stopBook: () => Promise<void> = async () => {}
+    private readonly stopBook: () => Promise<void> = async () => {},
+    private readonly revocations?: Revocations
   ) {}
+
+  /** the network's revocation list as applied (issue 19); empty without a network */
+  private get revoked (): ReadonlySet<string> | undefined { return this.revocations?.keys }
+  private stopRevocations: () => Promise<void> = async () => {}
 
   /** The network identity in use: the certificate and accepted networks as last (re)read. */
   get network (): NetworkIdentity | undefined { return this.currentNetwork }
@@ -57,7 +63,12 @@ export class Daemon {
     const stopBook = certificates?.follow(replica) ?? (async () => {})
     let mesh: Mesh | undefined
     try {
-      mesh = await startMesh({ config, replica, log, identity, network, certificates })
+      // the network's revocation list is a stored file: read once the store is open, then
+      // applied before anything is served or any peer admitted
+      const revocations = network !== undefined ? new Revocations(replica, log) : undefined
+      const revoked = await revocations?.load()
+      if (revoked !== undefined && revoked.size > 0) await replica.setPolicy(policyFor(config, network, certificates, revoked))
+      mesh = await startMesh({ config, replica, log, identity, network, certificates, revoked })
       const m = mesh
       let daemon: Daemon | undefined
       const api = new ApiServer({
@@ -75,9 +86,11 @@ export class Daemon {
       })
       await api.start()
       log.info({ socket: config.api.socket, listen: api.bound, peerId: m.status().peerId }, 'API serving')
-      daemon = new Daemon(config, replica, m, api, log, o.configPath, network, identityKey, certificates, stopBook)
+      daemon = new Daemon(config, replica, m, api, log, o.configPath, network, identityKey, certificates, stopBook, revocations)
       if (network !== undefined) {
         const d = daemon
+        d.stopRevocations = revocations!.follow(async keys => await d.applyRevocations(keys))
+        if (revoked?.has(identity.publicKey) === true) log.error('this node\'s identity key is on the network\'s revocation list: peers refuse it')
         d.stopExpiryWatch = watchCertificateExpiry(() => d.network!.certificate, log)
         d.watchNetworkFiles()
       }
@@ -112,7 +125,7 @@ export class Daemon {
     const applied = { ...this.config, cluster, logLevel: next.logLevel, files: next.files, namespaces: next.namespaces, limits: next.limits }
     // all or nothing: setPolicy changes nothing when it fails (e.g. the floors of a
     // revocation cannot be written), and then neither does anything else here
-    try { await this.replica.setPolicy(policyFor(applied, this.network, this.certificates)) } catch (err) {
+    try { await this.replica.setPolicy(policyFor(applied, this.network, this.certificates, this.revoked)) } catch (err) {
       this.log.error({ err: (err as Error).message }, 'reload failed: keeping the running configuration; fix the cause and reload again')
       return
     }
@@ -149,7 +162,7 @@ export class Daemon {
       const trustChanged = next.trusted.length !== current.trusted.length || next.trusted.some((k, i) => !Buffer.from(k).equals(current.trusted[i]))
       // accepted networks are part of the rule: namespace files certified by a dropped one go
       if (trustChanged) {
-        try { await this.replica.setPolicy(policyFor(this.config, next, this.certificates)) } catch (err) {
+        try { await this.replica.setPolicy(policyFor(this.config, next, this.certificates, this.revoked)) } catch (err) {
           this.log.error({ err: (err as Error).message, why }, 'certificate authorities changed but cannot be applied: keeping the running certificate')
           return
         }
@@ -161,6 +174,13 @@ export class Daemon {
     }
     this.renewing = this.renewing.then(run, run)
     await this.renewing
+  }
+
+  /** A changed revocation list: the rule's policy first (stored files re-judged), then admission. */
+  private async applyRevocations (keys: ReadonlySet<string>): Promise<void> {
+    await this.replica.setPolicy(policyFor(this.config, this.currentNetwork, this.certificates, keys))
+    this.mesh.setRevoked(keys)
+    if (keys.has(encodeBase64Key(this.identityKey))) this.log.error('this node\'s identity key is on the network\'s revocation list: peers refuse it')
   }
 
   /** (Re)starts the watch of the certificate files the config names, when they changed. */
@@ -176,6 +196,7 @@ export class Daemon {
 
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
+      await this.stopRevocations()
       this.stopExpiryWatch()
       this.stopFileWatch()
       await this.stopBook()
@@ -194,8 +215,8 @@ function networkInfo (network: NetworkIdentity | undefined): { networkId?: strin
 }
 
 /** The rule's policy: the config's names and keys, with the network's binding and certificates. */
-function policyFor (config: Config, network: NetworkIdentity | undefined, certificates: CertificateBook | undefined): Policy {
-  return networkPolicy(policyOf(config), network, r => certificates?.get(r))
+function policyFor (config: Config, network: NetworkIdentity | undefined, certificates: CertificateBook | undefined, revoked?: ReadonlySet<string>): Policy {
+  return networkPolicy(policyOf(config), network, r => certificates?.get(r), revoked)
 }
 
 /** `data-mesher daemon`: runs until SIGTERM/SIGINT, reloads on SIGHUP. */

@@ -15,6 +15,8 @@
 // renewed certificate's, so the connection outlives the old end. A failed repeat closes
 // nothing here: the peer still holds the old end and closes at that time if it must.
 // Peers whose certificate the new authorities no longer accept are disconnected.
+// Revocation (issue 19): identity keys on the network's revocation list (setRevoked)
+// are refused like a bad certificate, and admitted peers with such a key disconnected.
 //
 // Until verified, an inbound connection holds a slot a member may need (review 11-R3): it
 // is closed certHandshakeTimeout after it came up; at most maxUnverifiedPerIp of them per
@@ -42,8 +44,10 @@ export class CertificateGate {
   private readonly unverified = new Set<Connection>()
   /** connections whose exchange succeeded once: a repeat (renewal) on them does not identify again */
   private readonly admittedConnections = new WeakSet<Connection>()
+  /** identity keys (base64) of the network's revocation list */
+  private revoked: ReadonlySet<string> = new Set()
   private stopped = false
-  counters = { verified: 0, refusedInbound: 0, refusedOutbound: 0, expired: 0, unverifiedClosed: 0, renewalsSent: 0, renewalsFailed: 0 }
+  counters = { verified: 0, refusedInbound: 0, refusedOutbound: 0, expired: 0, unverifiedClosed: 0, renewalsSent: 0, renewalsFailed: 0, revoked: 0 }
 
   private readonly libp2p: MeshLibp2p
   private readonly settings: MeshSettings
@@ -199,6 +203,7 @@ export class CertificateGate {
     if (key === undefined) throw new Error('the peer id is not an Ed25519 key')
     const problem = certificateProblem(cert, key, { networks: this.network.trusted, now: this.clock() })
     if (problem !== undefined) throw new Error(problem)
+    if (this.revoked.has(Buffer.from(key).toString('base64'))) throw new Error('the certificate\'s key is revoked by the network (network.revocations)')
     return cert
   }
 
@@ -246,6 +251,21 @@ export class CertificateGate {
     else this.counters.refusedOutbound++
     this.log.info({ peer: conn.remotePeer.toString(), direction: conn.direction, reason }, 'peer refused: no valid certificate of this network')
     conn.abort(new Error(`not admitted: ${reason}`))
+  }
+
+  /** The network's revocation list changed: refuse these keys from now on, and disconnect admitted peers that hold one. */
+  setRevoked (keys: ReadonlySet<string>): void {
+    this.revoked = keys
+    if (this.stopped) return
+    for (const [id, v] of [...this.verified]) {
+      if (!keys.has(Buffer.from(v.cert.subject).toString('base64'))) continue
+      clearTimeout(v.timer)
+      this.verified.delete(id)
+      this.counters.revoked++
+      this.log.warn({ peer: id, name: v.cert.name }, 'peer certificate revoked by the network: disconnected')
+      const conn = this.libp2p.getConnections().find(c => c.remotePeer.toString() === id)
+      if (conn !== undefined) void this.libp2p.hangUp(conn.remotePeer).catch(() => {})
+    }
   }
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
