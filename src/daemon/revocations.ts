@@ -34,8 +34,10 @@ export class Revocations {
         const next = await this.read()
         if (next === undefined || same(next, this.keys)) return
         const added = [...next].filter(k => !this.keys.has(k))
-        await apply(next)
+        // set first: a reload or renewal that builds a policy meanwhile includes it, and
+        // if applying fails the next reload or restart applies it
         this.keys = next
+        await apply(next)
         this.log.warn({ revoked: next.size, added }, 'network revocation list changed: applied')
       }).catch(err => this.log.error({ err: (err as Error).message }, 'could not apply the network revocation list; it is applied again at the next change or restart'))
     })
