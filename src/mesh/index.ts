@@ -48,6 +48,8 @@ export interface MeshOptions {
   network?: NetworkIdentity
   /** with a network: the certificates that travel with namespace records */
   certificates?: CertificateBook
+  /** with a network: identity keys (base64) on the network's revocation list, refused from the first connection */
+  revoked?: ReadonlySet<string>
 }
 
 export interface MeshStatus {
@@ -68,7 +70,7 @@ export interface MeshStats {
   /** the fair shares (fair-limiter.ts): records being stored and fetches, running and waiting; the longest queue of one peer */
   queues: { storingRunning: number, storingWaiting: number, fetchRunning: number, fetchWaiting: number, longestPeerQueue: number }
   /** admission by certificate (absent without a network) */
-  certificates?: { verified: number, refusedInbound: number, refusedOutbound: number, expired: number, unverifiedClosed: number }
+  certificates?: { verified: number, refusedInbound: number, refusedOutbound: number, expired: number, unverifiedClosed: number, renewalsSent: number, renewalsFailed: number, revoked: number }
 }
 
 /** MeshStats as flat counters for the API: { "announce.full_sent": 3, "fetch.fetched_bytes": 1024, ... }. */
@@ -90,6 +92,10 @@ export interface Mesh {
   links: () => { eager: string[], lazy: string[] }
   /** Runs one anti-entropy round with every connected peer now (tests, and after a config reload). */
   syncNow: () => Promise<void>
+  /** this node's certificate or the accepted networks changed (issue 19): admission follows, peers are shown the renewed certificate */
+  renewNetwork: (next: NetworkIdentity) => void
+  /** the network's revocation list changed (issue 19): these identity keys (base64) are refused and disconnected */
+  setRevoked: (keys: ReadonlySet<string>) => void
   /** The libp2p node (tests and diagnostics). */
   readonly libp2p: MeshLibp2p
   stop: () => Promise<void>
@@ -130,6 +136,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const gate = opts.network !== undefined ? new CertificateGate(ctx, opts.network) : undefined
   if (gate !== undefined) {
     gate.install()
+    if (opts.revoked !== undefined) gate.setRevoked(opts.revoked)
     admission.requireCertificate(p => gate.isVerified(p))
   }
   const guard = (h: StreamHandler): StreamHandler => gate?.guard(h) ?? h
@@ -214,6 +221,8 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       queues: queueStats(receiver.queue(), fetcher.queue()),
       ...(gate !== undefined ? { certificates: { ...gate.counters } } : {})
     }),
+    renewNetwork (next: NetworkIdentity): void { gate?.renew(next) },
+    setRevoked (keys: ReadonlySet<string>): void { gate?.setRevoked(keys) },
     async syncNow (): Promise<void> {
       await Promise.all(connectedPeers(libp2p).filter(ctx.admits).map(async p => await syncer.syncWith(p)))
     },
