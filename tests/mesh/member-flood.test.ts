@@ -135,15 +135,16 @@ it('a member announcing versions it never serves (silent, trickled, a 40 s burst
   }
   cleanups.push(() => { for (const s of streams.values()) s.abort(new Error('test over')) })
 
-  /** ms from the admin's upload at h0 until every honest node has it */
+  /** ms from the admin's update being stored at h0 (its API) until every other honest node has it */
   let seq = 0
   const adminUpdate = async (): Promise<number> => {
-    const t0 = performance.now()
     const r = await h0.upload({ name: 'authorized_keys', content: new Uint8Array(1024).fill(++seq), timestamp: Date.now() })
-    await converged(r, nodes, 120_000)
+    const t0 = performance.now()
+    await converged(r, others, 120_000)
     return Math.round(performance.now() - t0)
   }
-  const baseline = [await adminUpdate(), await adminUpdate(), await adminUpdate()].sort((a, b) => a - b)[1]
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  const baseline = median([await adminUpdate(), await adminUpdate(), await adminUpdate()])
   const memory = new Memory()
   const asked = (min: number): boolean => others.every(n => (fetchAsks.get(n.peerId) ?? 0) >= min)
 
@@ -181,14 +182,19 @@ it('a member announcing versions it never serves (silent, trickled, a 40 s burst
     }
   })()
   cleanups.push(() => { burstOn = false })
-  await sleep(BURST_MS / 2)
-  const tBurst = await adminUpdate()
+  // three updates during the burst (a quarter, half and three quarters in): their median
+  const during: number[] = []
+  for (let i = 1; i <= 3; i++) {
+    await sleep(BURST_MS / 4 - (during[i - 2] ?? 0))
+    during.push(await adminUpdate())
+  }
+  const tBurst = median(during)
   await burst
   const cpu = process.cpuUsage(cpu0)
   const peak = memory.peak()
   const stats = nodes.map(n => n.mesh.stats())
   console.log(`[member-flood] admin's 1 KiB update: ${baseline} ms without attack; ${tSilent} ms with 64 silent versions; ${tTrickle} ms with 16 trickled 10 MiB versions; ` +
-    `${tBurst} ms in a ${BURST_MS / 1000} s burst of ${sent} versions; JS memory peak +${peak} MiB over all nodes; CPU of the whole process (member included) during the burst ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; ` +
+    `${tBurst} ms (median of ${during.join(', ')}) in a ${BURST_MS / 1000} s burst of ${sent} versions; JS memory peak +${peak} MiB over all nodes; CPU of the whole process (member included) during the burst ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; ` +
     `strikes ${stats.map(s => s.fetch.strikes).join('/')}, ` +
     `shed ${stats.map(s => s.offers.shed).join('/')}, hedged ${stats.map(s => s.fetch.hedged).join('/')}`)
   for (const t of [tSilent, tTrickle, tBurst]) expect(t).toBeLessThan(Math.max(5_000, 2 * baseline))
