@@ -25,7 +25,9 @@ import { Receiver, type OfferCounters } from './receive.js'
 import { RecordCertificates } from './record-cert.js'
 import type { ReplicaPort } from './replica-port.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from './settings.js'
+import { standingFor } from './standing.js'
 import { Syncer, type SyncCounters } from './sync.js'
+import type { FairStats } from './fair-limiter.js'
 
 export { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from './settings.js'
 export { readIdentity, loadIdentity, loadOrCreateIdentity, identityPath, type NodeIdentity } from './identity.js'
@@ -65,6 +67,8 @@ export interface MeshStats {
   sync: SyncCounters
   peers: { known: number, candidates: number, dials: number, dialFailures: number, learnedDials: number, trimmed: number, penalized: number }
   offers: OfferCounters
+  /** the fair shares (fair-limiter.ts): records being stored and fetches, running and waiting; the longest queue of one peer */
+  queues: { storingRunning: number, storingWaiting: number, fetchRunning: number, fetchWaiting: number, longestPeerQueue: number }
   /** admission by certificate (absent without a network) */
   certificates?: { verified: number, refusedInbound: number, refusedOutbound: number, expired: number, unverifiedClosed: number, renewalsSent: number, renewalsFailed: number, revoked: number }
 }
@@ -97,6 +101,16 @@ export interface Mesh {
   stop: () => Promise<void>
 }
 
+function queueStats (storing: FairStats, fetching: FairStats): MeshStats['queues'] {
+  return {
+    storingRunning: storing.running,
+    storingWaiting: storing.waiting,
+    fetchRunning: fetching.running,
+    fetchWaiting: fetching.waiting,
+    longestPeerQueue: Math.max(0, ...Object.values(storing.depth), ...Object.values(fetching.depth))
+  }
+}
+
 export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const { config, replica } = opts
   const settings: MeshSettings = { ...DEFAULT_MESH_SETTINGS, ...opts.settings }
@@ -127,10 +141,12 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   }
   const guard = (h: StreamHandler): StreamHandler => gate?.guard(h) ?? h
 
-  const fetcher = new Fetcher(ctx, replica)
-  const receiver = new Receiver(ctx, replica, fetcher)
+  // whether peers serve what they announce: shrinks their fair shares, and punishes at the end (standing.ts)
+  const standing = standingFor(settings)
+  const fetcher = new Fetcher(ctx, replica, standing)
+  const receiver = new Receiver(ctx, replica, fetcher, standing)
   // a namespace record under a network is judged with its certificate: fetched from the sender first
-  const recordCerts = opts.network !== undefined && opts.certificates !== undefined ? new RecordCertificates(ctx, opts.certificates) : undefined
+  const recordCerts = opts.network !== undefined && opts.certificates !== undefined ? new RecordCertificates(ctx, opts.certificates, standing) : undefined
   const offer = recordCerts?.beforeOffer(receiver.offer, replica) ?? receiver.offer
   const announcer = new Announcer(ctx, {
     onRecord: offer,
@@ -140,7 +156,13 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   receiver.forwardTo(announcer)
   const syncer = new Syncer(ctx, replica, config.cluster.syncInterval, (records, from) => { for (const r of records) offer(r, from) })
   const peerExchange = new PeerExchange(ctx)
-  const tracker = new PeerTracker(ctx, peer => announcer.dropPeer(peer))
+  const tracker = new PeerTracker(ctx, peer => {
+    announcer.dropPeer(peer)
+    const id = peer.toString()
+    receiver.dropPeer(id)
+    fetcher.dropPeer(id)
+    recordCerts?.dropPeer(id)
+  })
   let stopped = false
 
   const onConnected = (peer: PeerId, conn: Connection): void => {
@@ -196,6 +218,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       sync: { ...syncer.counters },
       peers: { known: membership.knownPeers(), candidates: membership.candidatePeers(), ...membership.counters, penalized: admission.penalized().length },
       offers: { ...receiver.counters },
+      queues: queueStats(receiver.queue(), fetcher.queue()),
       ...(gate !== undefined ? { certificates: { ...gate.counters } } : {})
     }),
     renewNetwork (next: NetworkIdentity): void { gate?.renew(next) },
@@ -211,6 +234,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       peerExchange.stop()
       membership.stop()
       syncer.stop()
+      recordCerts?.stop()
       announcer.stop()
       gate?.stop()
       tracker.stop()
