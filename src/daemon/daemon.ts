@@ -41,7 +41,7 @@ export class Daemon {
     const identity = await loadIdentity(config)
     const network = await loadNetworkIdentity(config, decodeBase64Key(identity.publicKey)!)
     const certificates = network !== undefined ? await CertificateBook.open(config.stateDir) : undefined
-    const replica = await Replica.open(config.stateDir, policyFor(config, network, certificates), log)
+    const replica = await Replica.open(config.stateDir, policyFor(config, network, certificates), log, Date.now, certificates)
     const stopBook = certificates?.follow(replica) ?? (async () => {})
     let mesh: Mesh | undefined
     try {
