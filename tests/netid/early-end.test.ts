@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { encodeCertificate, issueCertificate, type Certificate } from '../../src/crypto/certificate.ts'
 import { generateSigningKey, type SigningKey } from '../../src/crypto/keys.ts'
 import { base64url } from '../../src/crypto/names.ts'
@@ -78,21 +79,52 @@ describe('a stream a member ends early is closed, not a fault, on every protocol
   }
 })
 
+/** How a dying server's answer ends: at once, reset, or inside its first frame (a length prefix of 1, within every protocol's limit, and no byte). */
+const answerEndings: Array<{ how: string, end: (s: Stream) => Promise<void> }> = [
+  { how: 'closes at once', end: async s => { await s.close() } },
+  { how: 'resets at once', end: async s => { s.abort(new Error('killed')) } },
+  { how: 'dies inside its answer', end: async s => { s.send(encodeVarint(1)); await s.close() } }
+]
+
+/** What makes the node ask the peer on each protocol. */
+const asks: Array<{ p: 'recordCert' | 'sync' | 'peers' | 'fetch', trigger: (peer: TestNode) => Promise<void> }> = [
+  {
+    p: 'recordCert',
+    trigger: async peer => { // a namespace record the node has no certificate for
+      const signer = generateSigningKey()
+      const record = signRecord(signer, { name: `test_ns/${base64url(signer.publicKey)}`, network: net.publicKey, content: bytes('x') })
+      peer.certificates!.offer(record, certify(signer))
+      expect(await peer.replica.submit(record, bytes('x'), 'api')).toMatchObject({ outcome: 'accepted' })
+    }
+  },
+  { p: 'sync', trigger: async () => { await node.mesh.syncNow() } },
+  { // asked on every new connection: the peer hangs up and dials again
+    p: 'peers',
+    trigger: async peer => {
+      await peer.mesh.libp2p.hangUp(peerIdFromString(node.peerId))
+      await peer.mesh.libp2p.dial(multiaddr(`/ip4/127.0.0.1/tcp/${node.port}/p2p/${node.peerId}`), { signal: AbortSignal.timeout(5000) })
+    }
+  },
+  { p: 'fetch', trigger: async peer => { await peer.upload({ name: 'big.bin', content: new Uint8Array(100 * 1024).fill(7) }) } } // too large to travel inline
+]
+
 describe('an answer a member ends early is closed, not a fault (the node asking)', () => {
-  it('record-cert: the peer holding the certificate dies before answering', async () => {
-    const peer = await newPeer()
-    const penalized = node.mesh.stats().peers.penalized
-    // the peer's record-cert handler ends every stream at once, as a peer killed then would
-    await peer.mesh.libp2p.unhandle(PROTOCOLS.recordCert)
-    let asked = 0
-    await peer.mesh.libp2p.handle(PROTOCOLS.recordCert, async (s: Stream) => { asked++; await s.close().catch(() => {}) })
-    const signer = generateSigningKey()
-    const record = signRecord(signer, { name: `test_ns/${base64url(signer.publicKey)}`, network: net.publicKey, content: bytes('x') })
-    peer.certificates!.offer(record, certify(signer))
-    expect(await peer.replica.submit(record, bytes('x'), 'api')).toMatchObject({ outcome: 'accepted' })
-    await waitFor(() => asked > 0, 'the node asked the peer for the certificate', [], 10_000)
-    await waitFor(() => node.mesh.libp2p.getConnections(peerIdFromString(peer.peerId)).every(c => c.streams.every(s => s.protocol !== PROTOCOLS.recordCert)), "the node is done with the answer", [], 10_000)
-    expect(node.mesh.stats().peers.penalized).toBe(penalized)
-    expect(node.mesh.libp2p.getConnections(peerIdFromString(peer.peerId)).some(c => c.status === 'open')).toBe(true)
-  })
+  for (const { p, trigger } of asks) {
+    for (const { how, end } of answerEndings) {
+      it(`${p}: the server ${how}`, async () => {
+        const peer = await newPeer()
+        const penalized = node.mesh.stats().peers.penalized
+        // the peer's handler ends every stream as a peer killed then would
+        await peer.mesh.libp2p.unhandle(PROTOCOLS[p])
+        let asked = 0
+        await peer.mesh.libp2p.handle(PROTOCOLS[p], async (stream: Stream) => { asked++; await end(stream).catch(() => {}) })
+        await trigger(peer)
+        await waitFor(() => asked > 0, `the node asked the peer (${p})`, [], 10_000)
+        await waitFor(() => node.mesh.libp2p.getConnections(peerIdFromString(peer.peerId)).every(c => c.streams.every(s => s.protocol !== PROTOCOLS[p])), 'the node is done with the answer', [], 10_000)
+        expect(node.mesh.stats().peers.penalized, `${p} punished a peer whose answer ${how}`).toBe(penalized)
+        expect(node.mesh.libp2p.getConnections(peerIdFromString(peer.peerId)).some(c => c.status === 'open'), 'still connected').toBe(true)
+        await peer.stop()
+      })
+    }
+  }
 })
