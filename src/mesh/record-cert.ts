@@ -7,9 +7,9 @@
 //
 // A missing certificate is not punished (the record is just not accepted), nor is a
 // stream that ends before its message on either side (a peer stopping, or killed: issue
-// 18); a malformed message is, and so is a certificate for another key than the record's signer. One that
-// does not certify the record for another reason (another network, outside its window:
-// config skew is possible) is not kept either. Either way the next peer that sends the
+// 18); a malformed message is, and so is a certificate for another key than the record's
+// signer. One that does not certify the record for another reason (another network,
+// outside its window: config skew is possible) is not kept either. Either way the next peer that sends the
 // record is asked in turn (review 11-R4). A record whose own signature does
 // not verify is not worth a question: it goes straight to the rule (refused, punished).
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
