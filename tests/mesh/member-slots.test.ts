@@ -1,0 +1,165 @@
+// Members keep their slots (issue 18, item 6). A victim node and a member it knows
+// (verified by certificate before, or on allowed_nodes) that comes back on a new port,
+// so that only its own dial can bring it in (the victim's redial goes to the old port),
+// while strangers on loopback addresses (Linux routes all of 127.0.0.0/8 to lo) hold
+// as many handshakes and connections as they can. The member must be connected within
+// 3 s. Before the fix the per-IP caps protected it only from attackers on other IPs,
+// and 8 IPs reached libp2p's global totals (64 handshakes, 64 connections).
+import { connect, type Socket } from 'node:net'
+import { afterEach, expect, it } from 'vitest'
+import { encodeCertificate, issueCertificate } from '../../src/crypto/certificate.js'
+import { generateSigningKey, type SigningKey } from '../../src/crypto/keys.js'
+import type { NetworkIdentity } from '../../src/config/network.js'
+import type { Transport } from '../../src/config/config.js'
+import { Cluster, bytes, freePort, waitFor, type NodeOptions, type TestNode } from './helpers.js'
+import { RogueSet, type Rogue } from './rogue.js'
+import { identityFromKey } from '../../src/mesh/identity.js'
+
+let cluster: Cluster | undefined
+const rogues = new RogueSet()
+const stops: Array<() => void> = []
+afterEach(async () => {
+  for (const s of stops.splice(0)) s()
+  await rogues.stopAll()
+  await cluster?.close(); cluster = undefined
+})
+
+const DAY = 86_400_000
+const JOIN_BOUND = 3_000
+
+/**
+ * How the victim knows the member: it verified the member's certificate of the network
+ * before; the member is on allowed_nodes; or (no network, no allow-list) the victim's
+ * bootstrap entry names the member's peer id (at its old address).
+ */
+type Mode = 'certificates' | 'allowed_nodes' | 'bootstrap id'
+
+/** Options that make `key`'s node a member: a certificate of `net`, or the allow-list of all keys. */
+function memberOpts (mode: Mode, net: SigningKey, key: SigningKey, allKeys: SigningKey[], transports: Transport[]): NodeOptions {
+  if (mode === 'bootstrap id') return { identityKey: key, transports }
+  if (mode === 'certificates') {
+    const cert = issueCertificate(net, { subject: key.publicKey, name: 'n', validity: 90 * DAY })
+    const network: NetworkIdentity = { id: net.publicKey, trusted: [net.publicKey], certificate: cert, certificateBytes: encodeCertificate(cert) }
+    return { identityKey: key, network, transports }
+  }
+  return { identityKey: key, allowedNodes: allKeys.map(k => Buffer.from(k.publicKey).toString('base64')), transports }
+}
+
+/**
+ * Keeps `perIp` raw TCP sockets from each of `ips` to `port` open that never say a word:
+ * each one the victim closes is replaced at once.
+ */
+function idleSockets (port: number, ips: string[], perIp: number): { stop: () => void, opened: () => number } {
+  const open = new Set<Socket>()
+  let opened = 0
+  let stopped = false
+  const one = (from: string): void => {
+    if (stopped) return
+    opened++
+    const s = connect({ port, host: '127.0.0.1', localAddress: from })
+    open.add(s)
+    s.on('error', () => {})
+    s.on('close', () => {
+      open.delete(s)
+      if (!stopped) setTimeout(() => one(from), 5)
+    })
+  }
+  for (const ip of ips) for (let i = 0; i < perIp; i++) one(ip)
+  return { opened: () => opened, stop: () => { stopped = true; for (const s of open) s.destroy() } }
+}
+
+/** Each rogue keeps `perRogue` connections to `victim` open, redialing what is closed, until stopped. */
+function churn (all: Rogue[], victim: TestNode, perRogue: number): { stop: () => void, tried: () => number } {
+  let tried = 0
+  let stopped = false
+  for (const r of all) {
+    void (async () => {
+      while (!stopped) {
+        const have = r.libp2p.getConnections().filter(c => c.status === 'open' && c.remotePeer.toString() === victim.peerId).length
+        await Promise.allSettled(Array.from({ length: Math.max(0, perRogue - have) }, async () => { tried++; return await r.dialAgain(victim) }))
+        await new Promise(resolve => setTimeout(resolve, 20))
+      }
+    })()
+  }
+  return { tried: () => tried, stop: () => { stopped = true } }
+}
+
+/** Both ends list each other as (admitted) peers. */
+function joined (victim: TestNode, member: TestNode): boolean {
+  return victim.mesh.status().peers.some(p => p.peerId === member.peerId) && member.mesh.status().peers.some(p => p.peerId === victim.peerId)
+}
+
+/**
+ * The victim, and a member that joined once and left; `attack` runs; the member comes
+ * back on another port and must be connected within JOIN_BOUND. Returns the time it took.
+ */
+async function rejoinDuring (mode: Mode, transports: Transport[], attack: (victim: TestNode) => Promise<() => string>, label: string): Promise<number> {
+  cluster = new Cluster({ transports })
+  const net = generateSigningKey()
+  const keys = [generateSigningKey(), generateSigningKey()]
+  const victim = await cluster.make('victim', memberOpts(mode, net, keys[0], keys, transports))
+  const first = await cluster.make('member', { ...memberOpts(mode, net, keys[1], keys, transports) })
+  if (mode === 'bootstrap id') victim.opts.bootstrap = [`/ip4/127.0.0.1/tcp/${first.port}/p2p/${identityFromKey(keys[1]).peerId.toString()}`]
+  await victim.start()
+  await victim.upload({ name: 'a.txt', content: bytes('for members') })
+  first.opts.bootstrap = [victim.hostPort]
+  await first.start()
+  let t0 = performance.now()
+  await waitFor(() => joined(victim, first), 'the member joined without attack', [], 20_000)
+  const base = Math.round(performance.now() - t0)
+  await first.stop()
+  await waitFor(() => !victim.mesh.status().peers.some(p => p.peerId === first.peerId), 'the victim saw the member go', [], 10_000)
+
+  const describe = await attack(victim)
+  const again = await cluster.make('member-again', { ...memberOpts(mode, net, keys[1], keys, transports), dir: first.dir, port: await freePort(), bootstrap: [victim.hostPort] })
+  t0 = performance.now()
+  await again.start()
+  let took = -1
+  try {
+    await waitFor(() => joined(victim, again), 'the member joined during the attack', [], 4 * JOIN_BOUND)
+    took = Math.round(performance.now() - t0)
+  } catch {}
+  console.log(`[member-slots] ${label} (${mode}, ${transports.join('+')}): the member joined in ${base} ms without attack, ${took < 0 ? `not within ${4 * JOIN_BOUND}` : took} ms during it (its dials ${again.mesh.stats().peers.dials}, failed ${again.mesh.stats().peers.dialFailures}); ${describe()}`)
+  return took
+}
+
+const modes: Mode[] = ['certificates', 'allowed_nodes', 'bootstrap id']
+const stacks: Array<[string, Transport[]]> = [['TCP', ['tcp']], ['QUIC + TCP', ['quic', 'tcp']]]
+
+it.each(modes.slice(0, 2).flatMap(m => stacks.map(([label, t]) => [m, label, t] as const)))('%s, %s: 72 idle sockets from 8 loopback IPs do not keep a known member out', async (mode, _label, transports) => {
+  const ips = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`)
+  const took = await rejoinDuring(mode, transports, async victim => {
+    const attack = idleSockets(victim.port, ips, 9)
+    stops.push(attack.stop)
+    await waitFor(() => attack.opened() >= 72 + 24, 'the idle sockets are being replaced', [], 20_000)
+    return () => `${attack.opened()} idle sockets opened from ${ips.length} IPs`
+  }, '72 idle sockets')
+  expect(took).toBeGreaterThanOrEqual(0)
+  expect(took).toBeLessThan(JOIN_BOUND)
+})
+
+it.each(modes)('%s: strangers re-dialing with 24 peer ids from 3 IPs, the member\'s own among them, do not keep a known member out', async (mode) => {
+  const ips = ['127.0.0.1', '127.0.0.2', '127.0.0.3']
+  const took = await rejoinDuring(mode, ['tcp'], async victim => {
+    const strangers: Rogue[] = []
+    for (const ip of ips) for (let i = 0; i < 8; i++) strangers.push(await rogues.start(ip))
+    const attack = churn(strangers, victim, 6)
+    stops.push(attack.stop)
+    await waitFor(() => attack.tried() >= 300, 'the strangers dialed 300 times', [], 30_000)
+    return () => `the strangers dialed ${attack.tried()} times`
+  }, '24 re-dialing ids')
+  expect(took).toBeGreaterThanOrEqual(0)
+  expect(took).toBeLessThan(JOIN_BOUND)
+})
+
+it.each(modes.slice(0, 2))('%s: 72 idle sockets from 8 loopback IPs, the member\'s own among them, do not keep a known member out', async (mode) => {
+  const ips = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`)
+  const took = await rejoinDuring(mode, ['tcp'], async victim => {
+    const attack = idleSockets(victim.port, ips, 9)
+    stops.push(attack.stop)
+    await waitFor(() => attack.opened() >= 72 + 24, 'the idle sockets are being replaced', [], 20_000)
+    return () => `${attack.opened()} idle sockets opened from ${ips.length} IPs`
+  }, '72 idle sockets, the member\'s IP among them')
+  expect(took).toBeGreaterThanOrEqual(0)
+  expect(took).toBeLessThan(JOIN_BOUND)
+})
