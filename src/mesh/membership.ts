@@ -337,9 +337,9 @@ export class Membership {
   }
 
   /**
-   * Closes `count` peers past their grace period: those holding the most connections
-   * first (a peer is capped at maxConnectionsPerPeer, connection-limits.ts), random
-   * among equals.
+   * Closes `count` peers past their grace period: strangers before members, then those
+   * holding the most connections first (a peer is capped at maxConnectionsPerPeer,
+   * connection-limits.ts), random among equals.
    */
   private trim (count: number): void {
     const now = Date.now()
@@ -348,7 +348,8 @@ export class Membership {
       return conns.length > 0 && conns.every(c => now - c.timeline.open > this.settings.trimGrace)
     })
     const held = (p: PeerId): number => this.libp2p.getConnections(p).length
-    const order = shuffle(old).sort((a, b) => held(b) - held(a)) // sort is stable: random among equals
+    const member = (p: PeerId): number => this.members.has(p) ? 1 : 0
+    const order = shuffle(old).sort((a, b) => member(a) - member(b) || held(b) - held(a)) // sort is stable: random among equals
     for (const p of order.slice(0, count)) {
       this.counters.trimmed++
       this.libp2p.hangUp(p).catch(() => {})
