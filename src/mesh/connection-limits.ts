@@ -3,13 +3,14 @@
 // handshake ends nobody knows who is dialing. So libp2p's own totals are set well above
 // what strangers can hold here (settings.ts), and:
 //  - handshakes in progress form one pool of maxPendingHandshakes, at most
-//    maxPendingPerIp per IP. A new one never waits for a slot: when its IP is at its
+//    maxPendingPerIp per IP, well above libp2p's old totals (a pending socket costs a
+//    file descriptor and a few KiB). A new one is never refused: when its IP is at its
 //    cap, that IP's oldest handshake is cut; when the pool is full, the oldest one of the
-//    IP holding the most is cut (if that IP holds more than the newcomer's). An honest
-//    handshake takes a few round trips; an idle socket is always the oldest. So 8
-//    attacker addresses no longer fill libp2p's total, and a member on an attacker's
-//    own IP is cut only if that IP opens maxPendingPerIp more sockets while its
-//    handshake runs. Each one is also cut at settings.handshakeTimeout (node.ts);
+//    IP that would hold the most (the newcomer's own on a tie). An honest handshake takes
+//    a few round trips; an idle socket is always the oldest. So a newcomer from an IP
+//    holding fewer than the others is never cut by them, and one on an attacker's own
+//    IP only if that IP opens maxPendingPerIp more sockets while its handshake runs.
+//    Each one is also cut at settings.handshakeTimeout (node.ts);
 //  - once the handshake proved the peer id, members (known-members.ts) are not
 //    counted: strangers' inbound connections are capped per IP (maxInboundPerIp) and in
 //    all (maxStrangerConnections), members' only per peer id;
@@ -87,8 +88,10 @@ export class ConnectionLimits {
   private pendingTotal = 0
   /** remote address (without /p2p/<id>) → releases its pending slot (when the connection is up) */
   private readonly releases = new Map<string, () => void>()
+  /** the same, by the raw connection (the gater sees it again once the peer id is proved) */
+  private readonly byConn = new WeakMap<MultiaddrConnection, Pending>()
   private libp2p?: MeshLibp2p
-  counters = { cutPending: 0, refusedPending: 0, refusedPerIp: 0, refusedStrangers: 0, refusedPerPeer: 0, closedPerIp: 0, closedStrangers: 0, closedPerPeer: 0 }
+  counters = { cutPending: 0, refusedPerIp: 0, refusedStrangers: 0, refusedPerPeer: 0, closedPerIp: 0, closedStrangers: 0, closedPerPeer: 0 }
 
   /** `isMember`: whether a peer is a known member (known-members.ts); nobody is, by default */
   constructor (private readonly settings: MeshSettings, private readonly isMember: (peer: PeerId) => boolean = () => false) {}
@@ -110,6 +113,8 @@ export class ConnectionLimits {
       denyInboundConnection: (maConn: MultiaddrConnection) => !this.startHandshake(maConn),
       // after the handshake: the peer id is known
       denyInboundEncryptedConnection: (peer: PeerId, maConn?: MultiaddrConnection) => {
+        // the peer proved its id: no longer a handshake that may be cut for a newer one
+        if (maConn !== undefined) this.byConn.get(maConn)?.release()
         const s = this.settings
         if (this.connectionsOf(peer) >= s.maxConnectionsPerPeer) { this.counters.refusedPerPeer++; return true }
         if (this.isMember(peer)) return false
@@ -134,18 +139,20 @@ export class ConnectionLimits {
     return this.strangers().filter(c => ipKey(c.remoteAddr) === ip).length
   }
 
-  /** Takes a pending slot for this handshake, cutting another if need be (see the top of this file), or says no. */
+  /** Takes a pending slot for this handshake, cutting another if need be (see the top of this file). */
   private startHandshake (maConn: MultiaddrConnection): boolean {
     const ip = ipKey(maConn.remoteAddr)
     if (ip === undefined) return true
     const s = this.settings
-    if (this.pendingFrom(ip) >= s.maxPendingPerIp) {
-      this.cut(this.pending.get(ip)!.values().next().value!, `more than ${s.maxPendingPerIp} handshakes in progress from ${ip}: the oldest goes`)
+    const own = this.pending.get(ip)
+    if ((own?.size ?? 0) >= s.maxPendingPerIp) {
+      this.cut(own!.values().next().value!, `more than ${s.maxPendingPerIp} handshakes in progress from ${ip}: its oldest goes`)
     } else if (this.pendingTotal >= s.maxPendingHandshakes) {
+      // the IP that would hold the most, the newcomer counted with its own; on a tie, its own
       let most: Set<Pending> | undefined
-      for (const set of this.pending.values()) if (most === undefined || set.size > most.size) most = set
-      if (most === undefined || most.size <= this.pendingFrom(ip)) { this.counters.refusedPending++; return false }
-      this.cut(most.values().next().value!, `more than ${s.maxPendingHandshakes} handshakes in progress: the oldest of the address holding the most goes`)
+      for (const set of this.pending.values()) if (set !== own && (most === undefined || set.size > most.size)) most = set
+      const from = own !== undefined && own.size + 1 >= (most?.size ?? 0) ? own : most
+      if (from !== undefined) this.cut(from.values().next().value!, `more than ${s.maxPendingHandshakes} handshakes in progress: the oldest of the address holding the most goes`)
     }
     const addr = addressKey(maConn.remoteAddr)
     const entry: Pending = { ip, addr, maConn, release: () => {} }
@@ -168,6 +175,7 @@ export class ConnectionLimits {
     const timer = setTimeout(entry.release, s.handshakeTimeout + s.handshakeSlotGrace)
     timer.unref()
     this.releases.set(addr, entry.release)
+    this.byConn.set(maConn, entry)
     maConn.addEventListener('close', entry.release, { once: true })
     return true
   }

@@ -5,6 +5,7 @@
 // as many handshakes and connections as they can. The member must be connected within
 // 3 s. Before the fix the per-IP caps protected it only from attackers on other IPs,
 // and 8 IPs reached libp2p's global totals (64 handshakes, 64 connections).
+// (The churning strangers run in this process: their handshakes' CPU slows the join.)
 import { connect, type Socket } from 'node:net'
 import { afterEach, expect, it } from 'vitest'
 import { encodeCertificate, issueCertificate } from '../../src/crypto/certificate.js'
@@ -160,6 +161,20 @@ it.each(modes.slice(0, 2))('%s: 72 idle sockets from 8 loopback IPs, the member\
     await waitFor(() => attack.opened() >= 72 + 24, 'the idle sockets are being replaced', [], 20_000)
     return () => `${attack.opened()} idle sockets opened from ${ips.length} IPs`
   }, '72 idle sockets, the member\'s IP among them')
+  expect(took).toBeGreaterThanOrEqual(0)
+  expect(took).toBeLessThan(JOIN_BOUND)
+})
+
+it.each(modes.slice(0, 2))('%s: 320 idle sockets from 8 other loopback IPs, past every handshake slot, do not keep a known member out', async (mode) => {
+  // 40 per IP: more than maxPendingPerIp (32), and 320 more than maxPendingHandshakes
+  // (128): the idle sockets cut each other, never the member's (its IP holds the fewest)
+  const ips = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`)
+  const took = await rejoinDuring(mode, ['tcp'], async victim => {
+    const attack = idleSockets(victim.port, ips, 40)
+    stops.push(attack.stop)
+    await waitFor(() => attack.opened() >= 320 + 200, 'the idle sockets are being replaced', [], 20_000)
+    return () => `${attack.opened()} idle sockets opened from ${ips.length} IPs`
+  }, '320 idle sockets')
   expect(took).toBeGreaterThanOrEqual(0)
   expect(took).toBeLessThan(JOIN_BOUND)
 })
