@@ -12,7 +12,7 @@
 //
 // Until verified, an inbound connection holds a slot a member may need (review 11-R3): it
 // is closed certHandshakeTimeout after it came up; at most maxUnverifiedPerIp of them per
-// IP (a new one past that is closed at once) and maxUnverified in all (past that the
+// IP (past that the IP's oldest goes) and maxUnverified in all (past that the
 // oldest goes: a member's exchange takes one round trip, a stranger's never ends). A
 // known member (verified before, allowed_nodes, bootstrap: known-members.ts) is not
 // counted against those caps (issue 18): it still has to verify in time, but strangers
@@ -123,10 +123,13 @@ export class CertificateGate {
     const s = this.settings
     for (const c of this.unverified) if (c.status !== 'open' || this.isVerified(c.remotePeer)) this.unverified.delete(c)
     const ip = ipKey(conn.remoteAddr)
-    if (ip !== undefined && [...this.unverified].filter(c => ipKey(c.remoteAddr) === ip).length >= s.maxUnverifiedPerIp) {
+    const fromIp = ip === undefined ? [] : [...this.unverified].filter(c => ipKey(c.remoteAddr) === ip)
+    if (fromIp.length >= s.maxUnverifiedPerIp) {
+      // the IP's oldest goes, not the newcomer: a member's exchange takes a round trip, so
+      // a member that shares its IP with strangers is closed only if that many more come first
+      this.unverified.delete(fromIp[0])
       this.counters.unverifiedClosed++
-      this.refuse(conn, `more than ${s.maxUnverifiedPerIp} connections from ${ip} without a certificate`)
-      return false
+      this.refuse(fromIp[0], `more than ${s.maxUnverifiedPerIp} connections from ${ip} without a certificate: the oldest goes`)
     }
     this.unverified.add(conn)
     if (this.unverified.size > s.maxUnverified) {

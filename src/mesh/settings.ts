@@ -197,7 +197,7 @@ export interface MeshSettings {
   certHandshakeTimeout: number
   /** inbound connections not yet verified, in total: past it the oldest one is closed (a member's exchange takes a round trip) */
   maxUnverified: number
-  /** inbound connections not yet verified, per IP (IPv6: per /64): past it the new one is closed at once */
+  /** inbound connections not yet verified, per IP (IPv6: per /64): past it the IP's oldest one is closed */
   maxUnverifiedPerIp: number
   /** inbound streams per connection of the network-identity protocols (apart from maxInboundStreams: those run only with a network) */
   maxInboundCertStreams: { cert: number, recordCert: number }

@@ -94,10 +94,10 @@ function joined (victim: TestNode, member: TestNode): boolean {
  * The victim, and a member that joined once and left; `attack` runs; the member comes
  * back on another port and must be connected within JOIN_BOUND. Returns the time it took.
  */
-async function rejoinDuring (mode: Mode, transports: Transport[], attack: (victim: TestNode) => Promise<() => string>, label: string): Promise<number> {
+async function rejoinDuring (mode: Mode, transports: Transport[], attack: (victim: TestNode) => Promise<() => string>, label: string, o: { newcomer?: boolean } = {}): Promise<number> {
   cluster = new Cluster({ transports })
   const net = generateSigningKey()
-  const keys = [generateSigningKey(), generateSigningKey()]
+  const keys = [generateSigningKey(), generateSigningKey(), generateSigningKey()]
   const victim = await cluster.make('victim', memberOpts(mode, net, keys[0], keys, transports))
   const first = await cluster.make('member', { ...memberOpts(mode, net, keys[1], keys, transports) })
   if (mode === 'bootstrap id') victim.opts.bootstrap = [`/ip4/127.0.0.1/tcp/${first.port}/p2p/${identityFromKey(keys[1]).peerId.toString()}`]
@@ -112,7 +112,10 @@ async function rejoinDuring (mode: Mode, transports: Transport[], attack: (victi
   await waitFor(() => !victim.mesh.status().peers.some(p => p.peerId === first.peerId), 'the victim saw the member go', [], 10_000)
 
   const describe = await attack(victim)
-  const again = await cluster.make('member-again', { ...memberOpts(mode, net, keys[1], keys, transports), dir: first.dir, port: await freePort(), bootstrap: [victim.hostPort] })
+  // (o.newcomer: another member, one the victim never saw, joins instead)
+  const again = o.newcomer === true
+    ? await cluster.make('newcomer', { ...memberOpts(mode, net, keys[2], keys, transports), bootstrap: [victim.hostPort] })
+    : await cluster.make('member-again', { ...memberOpts(mode, net, keys[1], keys, transports), dir: first.dir, port: await freePort(), bootstrap: [victim.hostPort] })
   t0 = performance.now()
   await again.start()
   let took = -1
@@ -175,6 +178,20 @@ it.each(modes.slice(0, 2))('%s: 320 idle sockets from 8 other loopback IPs, past
     await waitFor(() => attack.opened() >= 320 + 200, 'the idle sockets are being replaced', [], 20_000)
     return () => `${attack.opened()} idle sockets opened from ${ips.length} IPs`
   }, '320 idle sockets')
+  expect(took).toBeGreaterThanOrEqual(0)
+  expect(took).toBeLessThan(JOIN_BOUND)
+})
+
+it('certificates: a member never seen before joins while strangers re-dial with 24 peer ids from 3 IPs, its own among them', async () => {
+  const ips = ['127.0.0.1', '127.0.0.2', '127.0.0.3']
+  const took = await rejoinDuring('certificates', ['tcp'], async victim => {
+    const strangers: Rogue[] = []
+    for (const ip of ips) for (let i = 0; i < 8; i++) strangers.push(await rogues.start(ip))
+    const attack = churn(strangers, victim, 3)
+    stops.push(attack.stop)
+    await waitFor(() => attack.tried() >= 300, 'the strangers dialed 300 times', [], 30_000)
+    return () => `the strangers dialed ${attack.tried()} times`
+  }, '24 re-dialing ids, a new member', { newcomer: true })
   expect(took).toBeGreaterThanOrEqual(0)
   expect(took).toBeLessThan(JOIN_BOUND)
 })
