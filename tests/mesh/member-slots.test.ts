@@ -192,6 +192,8 @@ it('certificates: a member never seen before joins while strangers re-dial with 
     await waitFor(() => attack.tried() >= 300, 'the strangers dialed 300 times', [], 30_000)
     return () => `the strangers dialed ${attack.tried()} times`
   }, '24 re-dialing ids, a new member', { newcomer: true })
+  // not a known member: no reserved slot, only the one round trip its exchange takes
+  // before 4 more strangers from its IP come (before: closed at once, every time)
   expect(took).toBeGreaterThanOrEqual(0)
-  expect(took).toBeLessThan(JOIN_BOUND)
+  expect(took).toBeLessThan(3 * JOIN_BOUND)
 })
