@@ -80,7 +80,7 @@ export function combineGaters (a: ConnectionGater, b: ConnectionGater): Connecti
 }
 
 /** One inbound handshake in progress. */
-interface Pending { ip: string, addr: string, maConn: MultiaddrConnection, release: () => void }
+interface Pending { maConn: MultiaddrConnection, release: () => void }
 
 export class ConnectionLimits {
   /** IP key → its handshakes in progress, oldest first */
@@ -103,9 +103,6 @@ export class ConnectionLimits {
   }
 
   pendingFrom (ip: string): number { return this.pending.get(ip)?.size ?? 0 }
-
-  /** Handshakes in progress, all IPs together. */
-  get pendingCount (): number { return this.pendingTotal }
 
   gater (): ConnectionGater {
     return {
@@ -155,7 +152,7 @@ export class ConnectionLimits {
       if (from !== undefined) this.cut(from.values().next().value!, `more than ${s.maxPendingHandshakes} handshakes in progress: the oldest of the address holding the most goes`)
     }
     const addr = addressKey(maConn.remoteAddr)
-    const entry: Pending = { ip, addr, maConn, release: () => {} }
+    const entry: Pending = { maConn, release: () => {} }
     const set = this.pending.get(ip) ?? new Set<Pending>()
     this.pending.set(ip, set)
     set.add(entry)

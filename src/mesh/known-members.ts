@@ -16,6 +16,12 @@
 // config, and members reconnect through them), at most maxKnownPeers, the least recently
 // confirmed forgotten first.
 import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+
+/** A peer id as PeerId.toString() spells it (a bootstrap entry may use another spelling). */
+function normal (id: string): string | undefined {
+  try { return peerIdFromString(id).toString() } catch { return undefined }
+}
 
 export class KnownMembers {
   private readonly configured = new Set<string>()
@@ -23,7 +29,10 @@ export class KnownMembers {
   private readonly learnt = new Map<string, true>()
 
   constructor (private readonly allowed: Set<string> | undefined, bootstrapIds: Array<string | undefined>, private readonly max: number) {
-    for (const id of bootstrapIds) if (id !== undefined) this.configured.add(id)
+    for (const id of bootstrapIds) {
+      const n = id === undefined ? undefined : normal(id)
+      if (n !== undefined) this.configured.add(n)
+    }
   }
 
   has (peer: PeerId | string): boolean {

@@ -19,3 +19,10 @@ it('members: configured ones always; learnt ones at most `max`, the least recent
   expect(m.learntCount).toBe(2)
   expect([allowed, boot, a, c].every(p => m.has(p))).toBe(true)
 })
+
+it('a bootstrap entry\'s peer id counts in any spelling libp2p reads (base58 or CID); garbage is ignored', () => {
+  const peer = identityFromKey(generateSigningKey()).peerId
+  const m = new KnownMembers(undefined, [peer.toCID().toString(), 'not-a-peer-id'], 10)
+  expect(m.has(peer)).toBe(true)
+  expect(m.has(peer.toString())).toBe(true)
+})
