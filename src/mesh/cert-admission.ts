@@ -20,8 +20,11 @@
 //
 // Until verified, an inbound connection holds a slot a member may need (review 11-R3): it
 // is closed certHandshakeTimeout after it came up; at most maxUnverifiedPerIp of them per
-// IP (a new one past that is closed at once) and maxUnverified in all (past that the
-// oldest goes: a member's exchange takes one round trip, a stranger's never ends).
+// IP (past that the IP's oldest goes) and maxUnverified in all (past that the
+// oldest goes: a member's exchange takes one round trip, a stranger's never ends). A
+// known member (verified before, allowed_nodes, bootstrap: known-members.ts) is not
+// counted against those caps (issue 18): it still has to verify in time, but strangers
+// on its own IP cannot have it closed. Every peer verified here is remembered as a member.
 import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { NetworkIdentity } from '../config/network.js'
@@ -53,7 +56,9 @@ export class CertificateGate {
   private readonly settings: MeshSettings
   private readonly log: Logger
 
-  constructor (ctx: Pick<MeshContext, 'libp2p' | 'settings' | 'log'>, private network: NetworkIdentity, private readonly clock: () => number = Date.now) {
+  /** `members`: told of every verified peer; its members skip the caps on unverified connections */
+  constructor (ctx: Pick<MeshContext, 'libp2p' | 'settings' | 'log'>, private network: NetworkIdentity, private readonly clock: () => number = Date.now,
+    private readonly members?: { has: (peer: PeerId) => boolean, add: (peer: PeerId) => void }) {
     this.libp2p = ctx.libp2p
     this.settings = ctx.settings
     this.log = ctx.log
@@ -117,7 +122,7 @@ export class CertificateGate {
     if (conn.direction === 'outbound') { void this.exchange(conn); return }
     // inbound: the dialer must present its certificate at once
     if (this.isVerified(conn.remotePeer)) return
-    if (!this.takeUnverifiedSlot(conn)) return
+    if (this.members?.has(conn.remotePeer) !== true && !this.takeUnverifiedSlot(conn)) return
     setTimeout(() => {
       this.unverified.delete(conn)
       if (conn.status === 'open' && !this.isVerified(conn.remotePeer)) this.refuse(conn, `no certificate within ${this.settings.certHandshakeTimeout} ms`)
@@ -129,10 +134,13 @@ export class CertificateGate {
     const s = this.settings
     for (const c of this.unverified) if (c.status !== 'open' || this.isVerified(c.remotePeer)) this.unverified.delete(c)
     const ip = ipKey(conn.remoteAddr)
-    if (ip !== undefined && [...this.unverified].filter(c => ipKey(c.remoteAddr) === ip).length >= s.maxUnverifiedPerIp) {
+    const fromIp = ip === undefined ? [] : [...this.unverified].filter(c => ipKey(c.remoteAddr) === ip)
+    if (fromIp.length >= s.maxUnverifiedPerIp) {
+      // the IP's oldest goes, not the newcomer: a member's exchange takes a round trip, so
+      // a member that shares its IP with strangers is closed only if that many more come first
+      this.unverified.delete(fromIp[0])
       this.counters.unverifiedClosed++
-      this.refuse(conn, `more than ${s.maxUnverifiedPerIp} connections from ${ip} without a certificate`)
-      return false
+      this.refuse(fromIp[0], `more than ${s.maxUnverifiedPerIp} connections from ${ip} without a certificate: the oldest goes`)
     }
     this.unverified.add(conn)
     if (this.unverified.size > s.maxUnverified) {
@@ -214,6 +222,7 @@ export class CertificateGate {
     const previous = this.verified.get(id)
     if (previous !== undefined) clearTimeout(previous.timer)
     this.verified.set(id, { cert, timer: this.expiryTimer(conn.remotePeer, cert.notAfter) })
+    this.members?.add(conn.remotePeer)
     if (fresh) {
       this.counters.verified++
       this.log.debug({ peer: id, name: cert.name, notAfter: new Date(cert.notAfter).toISOString() }, 'peer admitted by certificate')

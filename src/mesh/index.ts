@@ -9,13 +9,14 @@ import type { Config } from '../config/config.js'
 import type { NetworkIdentity } from '../config/network.js'
 import type { CertificateBook } from '../store/certificate-book.js'
 import type { Change } from '../store/replica.js'
-import { Admission } from './admission.js'
+import { Admission, allowedPeerIds } from './admission.js'
 import { parseBootstrap } from './addresses.js'
 import { Announcer, type AnnounceCounters } from './announce.js'
 import { CertificateGate } from './cert-admission.js'
 import type { MeshContext } from './context.js'
 import { Fetcher, type FetchCounters } from './fetch.js'
 import { loadIdentity, type NodeIdentity } from './identity.js'
+import { KnownMembers } from './known-members.js'
 import { answerGraft, judgeNotice } from './local-versions.js'
 import { Membership } from './membership.js'
 import { connectedPeers, createNode, type MeshLibp2p } from './node.js'
@@ -65,7 +66,7 @@ export interface MeshStats {
   fetch: FetchCounters
   announce: AnnounceCounters
   sync: SyncCounters
-  peers: { known: number, candidates: number, dials: number, dialFailures: number, learnedDials: number, trimmed: number, penalized: number }
+  peers: { known: number, candidates: number, members: number, dials: number, dialFailures: number, learnedDials: number, strangerListsIgnored: number, trimmed: number, penalized: number }
   offers: OfferCounters
   /** the fair shares (fair-limiter.ts): records being stored and fetches, running and waiting; the longest queue of one peer */
   queues: { storingRunning: number, storingWaiting: number, fetchRunning: number, fetchWaiting: number, longestPeerQueue: number }
@@ -119,7 +120,10 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const self = identity.peerId.toString()
   const admission = new Admission(config.cluster.allowedNodes, self, Date.now, settings.penaltyBoxMax)
   const bootstrap = config.cluster.bootstrapNodes.map(b => parseBootstrap(b, config.cluster.transports))
-  const libp2p = await createNode(config, identity, admission, settings)
+  // members keep their slots, and only their addresses are dialed (known-members.ts)
+  const allowed = config.cluster.allowedNodes.length > 0 ? allowedPeerIds(config.cluster.allowedNodes) : undefined
+  const members = new KnownMembers(allowed, bootstrap.map(b => b.peerId), settings.maxKnownPeers)
+  const libp2p = await createNode(config, identity, admission, settings, p => members.has(p))
   const ctx: MeshContext = {
     libp2p,
     settings,
@@ -133,7 +137,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     }
   }
   // admission by certificate: installed before any handler, so none runs for an unverified peer
-  const gate = opts.network !== undefined ? new CertificateGate(ctx, opts.network) : undefined
+  const gate = opts.network !== undefined ? new CertificateGate(ctx, opts.network, Date.now, members) : undefined
   if (gate !== undefined) {
     gate.install()
     if (opts.revoked !== undefined) gate.setRevoked(opts.revoked)
@@ -166,13 +170,14 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   let stopped = false
 
   const onConnected = (peer: PeerId, conn: Connection): void => {
-    void peerExchange.ask(peer)
+    if (membership.vouches(peer)) void peerExchange.ask(peer) // a stranger's peer list would not be used
     libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(settings.peerExchangeTimeout) }).then(ms => { conn.rtt = ms }, () => {})
     if (conn.direction === 'outbound') void syncer.syncWith(peer)
   }
   // membership dials and remembers peers it may connect to; what follows a new connection waits for its certificate
   const membership = new Membership(ctx, {
     bootstrap,
+    members,
     mayConnect: p => admission.mayConnect(p),
     onConnected: (peer: PeerId, conn: Connection) => {
       if (gate !== undefined && !gate.isVerified(peer)) {
@@ -198,7 +203,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   if (gate !== undefined) await libp2p.handle(PROTOCOLS.cert, gate.handle, { maxInboundStreams: settings.maxInboundCertStreams.cert })
   if (recordCerts !== undefined) await libp2p.handle(PROTOCOLS.recordCert, guard(recordCerts.handle), { maxInboundStreams: settings.maxInboundCertStreams.recordCert })
   tracker.start()
-  peerExchange.start(peers => membership.learn(peers))
+  peerExchange.start((peers, from) => membership.learn(peers, from), p => membership.vouches(p))
 
   await libp2p.start()
   const unsubscribe = replica.onChange(onChange)
@@ -216,7 +221,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       fetch: { ...fetcher.counters },
       announce: { ...announcer.counters },
       sync: { ...syncer.counters },
-      peers: { known: membership.knownPeers(), candidates: membership.candidatePeers(), ...membership.counters, penalized: admission.penalized().length },
+      peers: { known: membership.knownPeers(), candidates: membership.candidatePeers(), members: members.learntCount, ...membership.counters, penalized: admission.penalized().length },
       offers: { ...receiver.counters },
       queues: queueStats(receiver.queue(), fetcher.queue()),
       ...(gate !== undefined ? { certificates: { ...gate.counters } } : {})

@@ -1,8 +1,15 @@
 // Keeping the node connected: dial bootstrap nodes until one answers (a bootstrap node
-// that is down is retried, never fatal), remember the peers whose connection completed
+// that is down is retried, never fatal), remember the members whose connection completed
 // identify, dial peers learnt through peer exchange at a bounded rate (learned-peers.ts), keep between targetPeers and maxPeers connections, redial after a loss
 // with jittered exponential backoff, and now and then dial one more known peer so that
 // two halves of a healed partition find each other again.
+//
+// Only members' addresses are dialed (issue 18, item 7): a peer that dialed this node
+// and is not a known member (known-members.ts) is served, but neither its identify
+// addresses nor its peer-exchange answers are used; otherwise every stranger that
+// connected once would choose whom this node dials (200 one-shot ids: 779 dials in a
+// minute). A peer this node dialed itself vouches for what it tells (its answers are
+// still only candidates, dialed at a bounded rate).
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { MeshContext } from './context.js'
@@ -12,6 +19,7 @@ import { jitter, type MeshSettings } from './settings.js'
 import { shuffle } from './shuffle.js'
 import { LearnedPeers, type Candidate } from './learned-peers.js'
 import type { Transport } from '../config/config.js'
+import type { KnownMembers } from './known-members.js'
 
 interface Backoff { failures: number, nextAttempt: number }
 
@@ -37,6 +45,8 @@ export interface MembershipDelegate {
    * ctx.admits: a peer is dialed and remembered before its certificate is verified.
    */
   mayConnect: (peer: PeerId | string) => boolean
+  /** the known members: told of those this node reached itself (and of the peers that answered at bootstrap addresses) */
+  members: KnownMembers
   /** a new connection to a peer we had none with */
   onConnected: (peer: PeerId, conn: Connection) => void
 }
@@ -52,13 +62,16 @@ export class Membership {
   private readonly abort = new AbortController()
   /** peers we were told about and have not reached yet (F10: never trusted, dialed at a bounded rate) */
   private readonly learned: LearnedPeers
-  counters = { dials: 0, dialFailures: 0, trimmed: 0, learnedDials: 0 }
+  counters = { dials: 0, dialFailures: 0, trimmed: 0, learnedDials: 0, strangerListsIgnored: 0 }
 
   private readonly libp2p: MeshLibp2p
   private readonly settings: MeshSettings
   private readonly log: MeshContext['log']
   private readonly admits: MembershipDelegate['mayConnect']
   private readonly onConnected: MembershipDelegate['onConnected']
+  private readonly members: KnownMembers
+  /** allowed_nodes, penalty box and, with a network, a verified certificate */
+  private readonly verified: MeshContext['admits']
 
   constructor (ctx: MeshContext, delegate: MembershipDelegate) {
     this.libp2p = ctx.libp2p
@@ -66,6 +79,8 @@ export class Membership {
     this.log = ctx.log
     this.admits = delegate.mayConnect
     this.onConnected = delegate.onConnected
+    this.members = delegate.members
+    this.verified = ctx.admits
     const self = ctx.libp2p.peerId.toString()
     this.bootstrap = delegate.bootstrap.map(b => ({ ...b, failures: 0, nextAttempt: 0, self: b.peerId === self }))
     this.nextExplore = Date.now() + jitter(ctx.settings.exploreInterval, 0.5)
@@ -108,8 +123,11 @@ export class Membership {
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, listenAddrs: Multiaddr[] }>): void => {
     const { peerId, listenAddrs } = evt.detail
     const id = peerId.toString()
-    for (const b of this.bootstrap) if (b.seen === id) b.failures = 0
-    if (listenAddrs.length > 0 && this.admits(peerId)) {
+    let reached = false
+    for (const b of this.bootstrap) if (b.seen === id) { b.failures = 0; reached = true }
+    // (with a network, identify runs only once the certificate is verified)
+    if (reached || this.dialedByUs(peerId)) this.members.add(peerId)
+    if (listenAddrs.length > 0 && this.admits(peerId) && this.members.has(peerId)) {
       this.learned.remove(id)
       this.remember(peerId, true)
     }
@@ -117,8 +135,22 @@ export class Membership {
     if (k !== undefined) k.failures = 0
   }
 
+  /** Whether this node has an open connection it opened itself to the peer. */
+  private dialedByUs (peer: PeerId): boolean {
+    return this.libp2p.getConnections(peer).some(c => c.direction === 'outbound' && c.status === 'open')
+  }
+
+  /**
+   * Whether what the peer tells about others may be used: it is a known member, or a
+   * peer this node dialed itself (and, with a network, whose certificate is verified).
+   */
+  vouches (peer: PeerId): boolean {
+    return this.verified(peer) && (this.members.has(peer) || this.dialedByUs(peer))
+  }
+
   /** Peers learned from peer exchange: candidates, not known peers, until a connection to them completes identify. */
-  learn (peers: Array<{ peerId: PeerId, addrs: Multiaddr[] }>): void {
+  learn (peers: Array<{ peerId: PeerId, addrs: Multiaddr[] }>, from: PeerId): void {
+    if (!this.vouches(from)) { this.counters.strangerListsIgnored++; return }
     let fresh = false
     const transports = this.transports()
     for (const { peerId, addrs } of peers) {
@@ -305,9 +337,9 @@ export class Membership {
   }
 
   /**
-   * Closes `count` peers past their grace period: those holding the most connections
-   * first (a peer is capped at maxConnectionsPerPeer, connection-limits.ts), random
-   * among equals.
+   * Closes `count` peers past their grace period: strangers before members, then those
+   * holding the most connections first (a peer is capped at maxConnectionsPerPeer,
+   * connection-limits.ts), random among equals.
    */
   private trim (count: number): void {
     const now = Date.now()
@@ -316,7 +348,8 @@ export class Membership {
       return conns.length > 0 && conns.every(c => now - c.timeline.open > this.settings.trimGrace)
     })
     const held = (p: PeerId): number => this.libp2p.getConnections(p).length
-    const order = shuffle(old).sort((a, b) => held(b) - held(a)) // sort is stable: random among equals
+    const member = (p: PeerId): number => this.members.has(p) ? 1 : 0
+    const order = shuffle(old).sort((a, b) => member(a) - member(b) || held(b) - held(a)) // sort is stable: random among equals
     for (const p of order.slice(0, count)) {
       this.counters.trimmed++
       this.libp2p.hangUp(p).catch(() => {})

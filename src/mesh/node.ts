@@ -32,13 +32,17 @@ export function connectedPeers (libp2p: MeshLibp2p): PeerId[] {
   return [...peers.values()]
 }
 
-export async function createNode (config: Config, identity: NodeIdentity, admission: Admission, settings: MeshSettings): Promise<MeshLibp2p> {
+/**
+ * `isMember` (known-members.ts): peers whose connections strangers' limits do not count
+ * (connection-limits.ts); nobody, by default.
+ */
+export async function createNode (config: Config, identity: NodeIdentity, admission: Admission, settings: MeshSettings, isMember?: (peer: PeerId) => boolean): Promise<MeshLibp2p> {
   const transports = config.cluster.transports
   const listen = listenAddresses(config.cluster.interfaces, config.cluster.port, transports)
   // QUIC is a native module: load it only when it is used, so a platform without its
   // binary (the lock has none for aarch64) still runs with transports = ["tcp"].
   const quic = transports.includes('quic') ? await loadQuic() : undefined
-  const limits = new ConnectionLimits(settings)
+  const limits = new ConnectionLimits(settings, isMember)
   const node = await createLibp2p({
     start: false,
     privateKey: identity.privateKey,

@@ -63,19 +63,24 @@ export class PeerExchange {
     this.settings = ctx.settings
   }
 
+  /** whose answers are used (membership.ts: members and peers this node dialed); set by start() */
+  private vouches: (peer: PeerId) => boolean = () => true
+
   /**
    * Hands every peer list learnt (on connect, and from then on) to `learn`, and asks a
-   * random connected peer every peerExchangeInterval (jittered), one exchange at a time.
+   * random connected peer that `vouches` for every peerExchangeInterval (jittered), one
+   * exchange at a time. (A stranger's answer would not be used: it is not asked.)
    */
-  start (learn: (peers: PeerInfo[], from: PeerId) => void): void {
+  start (learn: (peers: PeerInfo[], from: PeerId) => void, vouches?: (peer: PeerId) => boolean): void {
     this.onPeers = learn
+    if (vouches !== undefined) this.vouches = vouches
     this.schedule()
   }
 
   private schedule (): void {
     if (this.stopped) return
     this.timer = setTimeout(() => {
-      const peer = shuffle(connectedPeers(this.libp2p).filter(p => this.ctx.admits(p)))[0]
+      const peer = shuffle(connectedPeers(this.libp2p).filter(p => this.ctx.admits(p) && this.vouches(p)))[0]
       void (peer === undefined ? Promise.resolve() : this.ask(peer)).finally(() => this.schedule())
     }, jitter(this.settings.peerExchangeInterval, 0.2))
     this.timer.unref()

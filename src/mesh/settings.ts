@@ -13,19 +13,31 @@ export interface MeshSettings {
   maxPeers: number
   /** a connection younger than this is never closed to trim the peer set */
   trimGrace: number
-  /** libp2p's hard cap; it prunes beyond this on its own */
+  /**
+   * libp2p's hard cap; it prunes beyond this on its own, and refuses every inbound
+   * socket while at it. Well above maxStrangerConnections, so that strangers never
+   * reach it: the rest is the members' (issue 18)
+   */
   maxConnections: number
   /** inbound connections accepted per second from one IP (libp2p default 5; many nodes share a host in tests and benches) */
   inboundConnectionThreshold: number
-  /** inbound connections in the middle of their handshake, at most (all IPs together) */
+  /** libp2p's cap on inbound connections in the middle of their handshake (all IPs together); above maxPendingHandshakes, so that it is never the limit (issue 18) */
   maxIncomingPendingConnections: number
-  /** inbound handshakes in progress from one IP (an IPv6 /64), at most: well below maxIncomingPendingConnections, so one stranger cannot take them all (F5) */
+  /**
+   * inbound handshakes in progress, at most (all IPs together): past it a new one cuts
+   * the oldest handshake of the IP holding the most, if that IP holds more than the
+   * newcomer's (connection-limits.ts)
+   */
+  maxPendingHandshakes: number
+  /** inbound handshakes in progress from one IP (an IPv6 /64), at most: past it the IP's oldest is cut (an idle socket is always the oldest) (F5) */
   maxPendingPerIp: number
+  /** inbound connections of strangers (peers not known as members, known-members.ts) in total, at most; members are not counted (issue 18) */
+  maxStrangerConnections: number
   /** an inbound connection must finish its handshake (Noise + Yamux, or QUIC's) within this, or it is closed (libp2p's inboundUpgradeTimeout) */
   handshakeTimeout: number
   /** a handshake slot (maxPendingPerIp) is given back at the latest this long after handshakeTimeout, should neither open nor close be seen */
   handshakeSlotGrace: number
-  /** inbound connections from one IP (an IPv6 /64), at most; above the nodes that share one host in tests and benches (F6) */
+  /** inbound connections of strangers from one IP (an IPv6 /64), at most; above the nodes that share one host in tests and benches (F6); members are not counted */
   maxInboundPerIp: number
   /** connections with one peer id, both directions, at most (two nodes dialing each other at once make 2) (F6) */
   maxConnectionsPerPeer: number
@@ -232,7 +244,7 @@ export interface MeshSettings {
   certHandshakeTimeout: number
   /** inbound connections not yet verified, in total: past it the oldest one is closed (a member's exchange takes a round trip) */
   maxUnverified: number
-  /** inbound connections not yet verified, per IP (IPv6: per /64): past it the new one is closed at once */
+  /** inbound connections not yet verified, per IP (IPv6: per /64): past it the IP's oldest one is closed */
   maxUnverifiedPerIp: number
   /** inbound streams per connection of the network-identity protocols (apart from maxInboundStreams: those run only with a network) */
   maxInboundCertStreams: { cert: number, recordCert: number }
@@ -245,10 +257,12 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   targetPeers: 8,
   maxPeers: 16,
   trimGrace: 30_000,
-  maxConnections: 64,
+  maxConnections: 128,
   inboundConnectionThreshold: 1000,
-  maxIncomingPendingConnections: 64,
-  maxPendingPerIp: 8,
+  maxIncomingPendingConnections: 256,
+  maxPendingHandshakes: 128,
+  maxPendingPerIp: 32,
+  maxStrangerConnections: 32,
   handshakeTimeout: 5_000,
   handshakeSlotGrace: 1_000,
   maxInboundPerIp: 24,

@@ -183,8 +183,11 @@ it('L4: status() does not reorder the connection list libp2p owns', async () => 
 })
 
 
-it('review 11-R2: a connection that came up frees its pending-handshake slot: 12 sequential dials from one IP all get through at once', async () => {
-  cluster = new Cluster({ transports: ['tcp'] })
+it('review 11-R2: a connection that came up frees its pending-handshake slot: 12 sequential dials from one IP (8 slots) all get through at once, and stay up', async () => {
+  // 8 handshake slots per IP (the default is larger): a slot not freed would refuse the
+  // 9th dial (before 11-R2), or (issue 18: a new handshake cuts its IP's oldest) cut
+  // the first connection
+  cluster = new Cluster({ transports: ['tcp'], settings: { maxPendingPerIp: 8 } })
   const victim = await cluster.add('victim')
   const dialers: Rogue[] = []
   for (let i = 0; i < 12; i++) dialers.push(await rogues.start('127.0.0.1'))
@@ -197,4 +200,6 @@ it('review 11-R2: a connection that came up frees its pending-handshake slot: 12
   console.log(`[connections] R2: 12 sequential dials from 127.0.0.1 took ${times.join(', ')} ms`)
   expect(times.length).toBe(12) // before the fix the 9th dial was refused (8 slots held for handshakeTimeout + 1 s)
   expect(Math.max(...times)).toBeLessThan(DEFAULT_MESH_SETTINGS.handshakeTimeout) // promptly, not after a slot timed out
+  await new Promise(resolve => setTimeout(resolve, 200))
+  expect(dialers.filter(r => r.heldBy(victim)).length).toBe(12)
 })

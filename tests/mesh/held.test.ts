@@ -16,11 +16,15 @@ it('F1: a version scheduled an hour ahead does not stop a newer current version 
   // periodic anti-entropy is out of the way (60 s): only eager spread and the sync run on
   // every new connection can carry a version within the few seconds allowed below
   cluster = new Cluster({ transports: ['tcp'], syncInterval: 60_000 })
-  const a = await cluster.add('a')
+  // b is one of a's bootstrap entries, so a redials b when b comes back (a does not
+  // redial a peer that only ever dialed it: issue 18, docs/PROTOCOLS.md §9)
+  const b = await cluster.make('b')
+  const a = await cluster.add('a', { bootstrap: [b.hostPort] })
   const v1 = await a.upload({ name: 'a.txt', content: bytes('v1') })
   const scheduled = signRecord(cluster.signer, { name: 'a.txt', content: bytes('scheduled'), timestamp: Date.now() + 3_600_000 })
   expect((await a.replica.submit(scheduled, bytes('scheduled'), 'api')).outcome).toBe('held')
-  const b = await cluster.add('b', { bootstrap: [a.hostPort] })
+  b.opts.bootstrap = [a.hostPort]
+  await b.start()
   const c = await cluster.add('c', { bootstrap: [a.hostPort] })
   await converged(v1, [b, c])
   await waitFor(() => holds(b, scheduled) && holds(c, scheduled), 'b and c hold the scheduled version back', [b, c])

@@ -45,12 +45,13 @@ export class Rogue {
    * 127.0.0.2: Linux routes all of 127.0.0.0/8 to lo), so that per-IP limits can tell it
    * from the honest nodes on 127.0.0.1. No limits of its own on connections it opens.
    */
-  static async startFrom (from: string): Promise<Rogue> {
+  static async startFrom (from: string, o: { announce?: string[] } = {}): Promise<Rogue> {
     const identity = identityFromKey(generateSigningKey())
     const dialOpts = { noDelay: true, localAddress: from } // passed to net.connect (the type lists fewer of its options)
     const libp2p = await createLibp2p({
       privateKey: identity.privateKey,
-      addresses: { listen: [`/ip4/${from}/tcp/0`] },
+      // `announce`: the listen addresses identify tells instead of the real one
+      addresses: { listen: [`/ip4/${from}/tcp/0`], ...(o.announce !== undefined ? { announce: o.announce } : {}) },
       transports: [tcp({ dialOpts })],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
