@@ -7,12 +7,13 @@ import { DEFAULTS } from '../config/defaults.js'
 import { sameRecord, type SignedRecord } from '../crypto/record.js'
 import {
   compareVersions, contentProblem, isDeliverable, isExpired, judge, needsContent, revocationFloor, stillAuthorized, triage, verifyContent,
-  type IgnoreReason, type Policy, type RefusalCode
+  type IgnoreReason, type Policy, type QuotaUsage, type RefusalCode
 } from '../rule/which-version-wins.js'
 import { ContentMismatchError, ContentReader, VerifiedFiles } from './content-reader.js'
 import { DiskStore } from './disk-store.js'
 import { RetryBackoff } from './retry-backoff.js'
 import { Floors } from './floors.js'
+import { NamespaceUsage, TalliedSlots } from './namespace-usage.js'
 
 export type ChangeKind = 'updated' | 'deleted' | 'expired' | 'revoked'
 export interface Change {
@@ -41,8 +42,10 @@ const MAX_TIMER = 2 ** 31 - 1
 const EMPTY = new Uint8Array(0)
 
 export class Replica {
-  private readonly current = new Map<string, SignedRecord>()
-  private readonly held = new Map<string, SignedRecord>()
+  /** what the index holds per namespace and key, for the quotas (counted by the slots themselves) */
+  private readonly usage = new NamespaceUsage()
+  private readonly current: Map<string, SignedRecord> = new TalliedSlots(this.usage)
+  private readonly held: Map<string, SignedRecord> = new TalliedSlots(this.usage)
   private readonly delivered = new Set<string>()
   private readonly locks = new Map<string, Promise<unknown>>()
   /**
@@ -95,6 +98,8 @@ export class Replica {
   isDelivered (name: string): boolean { return this.delivered.has(name) }
   deliveredPath (name: string): string { return this.disk.deliveredPath(name) }
   getPolicy (): Policy { return this.policy }
+  /** what the index holds per namespace and key (the quotas' counts) */
+  getUsage (): QuotaUsage { return this.usage }
   /** The name's floor: no version at or below this timestamp is accepted (DESIGN.md §7). */
   getFloor (name: string): number | undefined { return this.floors.get(name) }
 
@@ -178,7 +183,7 @@ export class Replica {
   { kind: 'done', result: SubmitResult } | { kind: 'accept', at: number } | { kind: 'hold', at: number } {
     const now = this.clock()
     const name = record.name
-    const v = triage(record, this.current.get(name), this.held.get(name), this.floors.get(name), this.policy, now, content)
+    const v = triage(record, this.current.get(name), this.held.get(name), this.floors.get(name), this.policy, now, content, this.usage)
     switch (v.action) {
       case 'refuse': return { kind: 'done', result: { outcome: 'refused', code: v.code, reason: v.reason } }
       case 'ignore': return { kind: 'done', result: { outcome: 'ignored', why: v.why } }
