@@ -6,7 +6,7 @@ import type { Logger } from 'pino'
 import { DEFAULTS } from '../config/defaults.js'
 import { sameRecord, type SignedRecord } from '../crypto/record.js'
 import {
-  compareVersions, contentProblem, isDeliverable, isExpired, judge, needsContent, revocationFloor, stillAuthorized, triage, verifyContent,
+  compareVersions, configuredNamespace, contentProblem, isDeliverable, isExpired, judge, needsContent, revocationFloor, stillAuthorized, triage, verifyContent,
   type IgnoreReason, type Policy, type QuotaUsage, type RefusalCode
 } from '../rule/which-version-wins.js'
 import { ContentMismatchError, ContentReader, VerifiedFiles } from './content-reader.js'
@@ -48,6 +48,8 @@ export class Replica {
   private readonly held: Map<string, SignedRecord> = new TalliedSlots(this.usage)
   private readonly delivered = new Set<string>()
   private readonly locks = new Map<string, Promise<unknown>>()
+  /** per namespace and per key, for namespace files (withQuotaLocks) */
+  private readonly quotaLocks = new Map<string, Promise<unknown>>()
   /**
    * Closed while a config reload applies: every write that starts meanwhile (any name)
    * waits for it, so the reload sees no version half-written (see setPolicy).
@@ -163,7 +165,7 @@ export class Replica {
       if ('problem' in checked) return { outcome: 'refused', code: 'bad-content', reason: checked.problem }
     }
     const fetched = content
-    return await this.withLock(record.name, async () => {
+    return await this.withLock(record.name, async () => await this.withQuotaLocks(record.name, async () => {
       const again = this.decide(record, fetched) // the index may have moved while content was fetched
       if (again.kind === 'done') return again.result
       if (fetched === undefined && needsContent(record, again.at)) throw new Error(`content of "${record.name}" became needed while deciding; offer it again`)
@@ -171,7 +173,30 @@ export class Replica {
       if (again.kind === 'hold') return await this.hold(record, bytes)
       await this.commit(record, bytes, origin, false)
       return { outcome: 'accepted', record }
-    })
+    }))
+  }
+
+  /**
+   * A namespace file is decided and written under the locks of its namespace and its key
+   * too (inside its name's lock, always in that order): the quotas count over many names,
+   * so two names of one namespace (or one key) deciding at once would both see room for
+   * one. Other names are not held up. These locks do not wait for a reload's gate (the
+   * name's lock did; the reload waits for the writes under way, this one among them).
+   */
+  private async withQuotaLocks<T> (name: string, fn: () => Promise<T>): Promise<T> {
+    const ns = configuredNamespace(this.policy, name)
+    if (ns === undefined) return await fn()
+    const key = name.slice(name.lastIndexOf('/') + 1)
+    return await this.quotaLock(`namespace ${ns.namespace}`, async () => await this.quotaLock(`key ${key}`, fn))
+  }
+
+  private async quotaLock<T> (id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.quotaLocks.get(id) ?? Promise.resolve()
+    const run = prev.then(fn, fn)
+    const tail = run.catch(() => {})
+    this.quotaLocks.set(id, tail)
+    void tail.then(() => { if (this.quotaLocks.get(id) === tail) this.quotaLocks.delete(id) })
+    return await run
   }
 
   /**
