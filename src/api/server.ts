@@ -173,11 +173,10 @@ export class ApiServer {
       if (cert !== undefined) this.o.certificates?.withdraw(record, cert)
       throw err
     })
-    if (cert !== undefined) {
-      // written only once the store holds the record: a refused, ignored or identical one leaves the disk alone
-      if (result.outcome === 'accepted' || result.outcome === 'held') await this.o.certificates?.persist(record, cert)
-      else this.o.certificates?.withdraw(record, cert)
-    }
+    // the replica wrote the certificate of a record it took just before the record itself
+    // (one commit point: a crash cannot keep the record without it); a refused, ignored or
+    // identical one leaves the disk alone, and its certificate is forgotten
+    if (cert !== undefined && result.outcome !== 'accepted' && result.outcome !== 'held') this.o.certificates?.withdraw(record, cert)
     switch (result.outcome) {
       case 'accepted': return { outcome: 'ACCEPTED', version: this.version(record), heldUntil: 0 }
       case 'held': return { outcome: 'HELD', version: this.version(record), heldUntil: result.until }
@@ -199,8 +198,9 @@ export class ApiServer {
   /**
    * A certificate sent with the record (namespace files under a network): checked first
    * (for the key in the name, of an accepted network, valid at the record's timestamp and
-   * now), then offered beside the record for the rule to judge; written to disk only once
-   * the record is taken (offer). Junk is refused before anything is kept (review 11-R1).
+   * now), then offered beside the record for the rule to judge; written to disk by the
+   * replica, just before the record, if it takes it. Junk is refused before anything is
+   * kept (review 11-R1).
    */
   private takeCertificate (record: SignedRecord, bytes: Buffer | undefined): Certificate | undefined {
     if (bytes === undefined || bytes.length === 0 || this.o.certificates === undefined) return undefined // no network: certificates play no part

@@ -23,8 +23,6 @@ export const DEFAULTS = {
     certificateReadInterval: 60_000,
     /** a namespace record's certificate is kept this long while its record is not (yet) held */
     certificateGrace: 10 * 60_000,
-    /** the certificate book settles after every change; while certificates of records not (yet) stored are pending, also this often (a record held back is no change) */
-    certificateSettleInterval: 10_000,
     /** certificates of records not (yet) stored, kept at most */
     certificatePending: 1024
   },

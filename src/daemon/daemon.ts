@@ -59,7 +59,7 @@ export class Daemon {
     const identityKey = decodeBase64Key(identity.publicKey)!
     const network = await loadNetworkIdentity(config, identityKey)
     const certificates = network !== undefined ? await CertificateBook.open(config.stateDir) : undefined
-    const replica = await Replica.open(config.stateDir, policyFor(config, network, certificates), log)
+    const replica = await Replica.open(config.stateDir, policyFor(config, network, certificates), log, Date.now, certificates)
     const stopBook = certificates?.follow(replica) ?? (async () => {})
     let mesh: Mesh | undefined
     try {

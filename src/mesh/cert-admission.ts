@@ -30,7 +30,7 @@ import { ipKey } from './connection-limits.js'
 import type { MeshContext } from './context.js'
 import type { MeshLibp2p } from './node.js'
 import { PROTOCOLS, type MeshSettings } from './settings.js'
-import { closeWrite, frame, send, StreamReader } from './wire.js'
+import { closeWrite, frame, send, StreamReader, WireError } from './wire.js'
 
 /** setTimeout's longest delay; a later expiry is re-armed when it fires */
 const MAX_TIMER = 2 ** 31 - 1
@@ -100,15 +100,14 @@ export class CertificateGate {
     const deadline = Date.now() + this.settings.certTimeout
     const reader = new StreamReader(stream, deadline, MAX_CERT_BYTES + 8)
     try {
-      const bytes = await reader.frame(MAX_CERT_BYTES)
-      if (bytes === undefined) throw new Error('sent no certificate')
+      const bytes = await reader.expectFrame(MAX_CERT_BYTES, 'a certificate')
       const cert = this.check(bytes, connection.remotePeer)
       await send(stream, frame(this.network.certificateBytes), deadline)
       await closeWrite(stream, deadline)
       this.admit(connection, cert)
     } catch (err) {
       stream.abort(err as Error)
-      this.refuse(connection, (err as Error).message)
+      this.refuse(connection, (err as Error).message, brokeOff(err))
     }
   }
 
@@ -157,12 +156,12 @@ export class CertificateGate {
       const reader = new StreamReader(stream, deadline, MAX_CERT_BYTES + 8)
       await send(stream, frame(this.network.certificateBytes), deadline)
       await closeWrite(stream, deadline)
-      const bytes = await reader.frame(MAX_CERT_BYTES)
-      if (bytes === undefined) throw new Error('refused our certificate or sent none')
+      // (a listener that refuses ours resets the stream: to the dialer, that is a closed stream too)
+      const bytes = await reader.expectFrame(MAX_CERT_BYTES, 'a certificate (refused ours, or stopped)')
       this.admit(conn, this.check(bytes, conn.remotePeer))
     } catch (err) {
       stream?.abort(err as Error)
-      if (!renewal) { this.refuse(conn, (err as Error).message); return }
+      if (!renewal) { this.refuse(conn, (err as Error).message, brokeOff(err)); return }
       this.counters.renewalsFailed++
       this.log.warn({ peer: conn.remotePeer.toString(), err: (err as Error).message }, 'could not show the renewed certificate to a peer; it keeps the old end')
     }
@@ -244,12 +243,20 @@ export class CertificateGate {
     return timer
   }
 
-  private refuse (conn: Connection, reason: string): void {
+  /**
+   * Closes a connection whose peer did not prove a certificate. Never a penalty: the peer
+   * may dial again at once. `brokeOff`: the exchange ended early (the stream closed, was
+   * reset or too slow: a peer stopping or killed mid-exchange, or a listener refusing ours),
+   * so nothing is said about its certificate and it is logged at debug only.
+   */
+  private refuse (conn: Connection, reason: string, brokeOff = false): void {
     this.unverified.delete(conn)
     if (this.stopped) return
     if (conn.direction === 'inbound') this.counters.refusedInbound++
     else this.counters.refusedOutbound++
-    this.log.info({ peer: conn.remotePeer.toString(), direction: conn.direction, reason }, 'peer refused: no valid certificate of this network')
+    const fields = { peer: conn.remotePeer.toString(), direction: conn.direction, reason }
+    if (brokeOff) this.log.debug(fields, 'certificate exchange broke off: connection closed')
+    else this.log.info(fields, 'peer refused: no valid certificate of this network')
     conn.abort(new Error(`not admitted: ${reason}`))
   }
 
@@ -287,4 +294,9 @@ export class CertificateGate {
     for (const set of this.waiters.values()) for (const w of [...set]) w(false)
     this.waiters.clear()
   }
+}
+
+/** Whether an exchange failed by ending early (closed, reset, too slow) rather than on what the peer sent. */
+function brokeOff (err: unknown): boolean {
+  return err instanceof WireError && err.fault !== 'peer'
 }

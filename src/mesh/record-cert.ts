@@ -5,10 +5,11 @@
 //   requester → server:  frame( sha256(record)[32] ), closes
 //   server → requester:  frame( certificate ) | frame( ) when it has none, closes
 //
-// A missing certificate is not punished (the record is just not accepted); a malformed
-// answer is, and so is a certificate for another key than the record's signer. One that
-// does not certify the record for another reason (another network, outside its window:
-// config skew is possible) is not kept either. Either way the next peer that sends the
+// A missing certificate is not punished (the record is just not accepted), nor is a
+// stream that ends before its message on either side (a peer stopping, or killed: issue
+// 18); a malformed message is, and so is a certificate for another key than the record's
+// signer. One that does not certify the record for another reason (another network,
+// outside its window: config skew is possible) is not kept either. Either way the next peer that sends the
 // record is asked in turn (review 11-R4). A record whose own signature does
 // not verify is not worth a question: it goes straight to the rule (refused, punished).
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
@@ -60,8 +61,9 @@ export class RecordCertificates {
     const deadline = Date.now() + this.settings.certTimeout
     const reader = new StreamReader(stream, deadline, 64)
     try {
-      const key = await reader.frame(32)
-      if (key === undefined || key.length !== 32) throw new WireError('peer', 'record-cert request is not a 32-byte record hash')
+      // a requester that died before its request is gone, not at fault (issue 18: it was punished)
+      const key = await reader.expectFrame(32, 'the record-cert request')
+      if (key.length !== 32) throw new WireError('peer', 'record-cert request is not a 32-byte record hash')
       const bytes = this.book.bytesByKey(Buffer.from(key).toString('hex'))
       await send(stream, frame(bytes ?? new Uint8Array(0)), deadline)
       await closeWrite(stream, deadline)
@@ -126,8 +128,7 @@ export class RecordCertificates {
       const reader = new StreamReader(stream, deadline, MAX_CERT_BYTES + 8)
       await send(stream, frame(Buffer.from(key, 'hex')), deadline)
       await closeWrite(stream, deadline)
-      const bytes = await reader.frame(MAX_CERT_BYTES)
-      if (bytes === undefined) throw reader.closed('no answer')
+      const bytes = await reader.expectFrame(MAX_CERT_BYTES, 'the record-cert answer')
       if (bytes.length === 0) {
         // it sent the record, so it had the certificate (kept beside it): announcing what it cannot back is a strike
         this.counters.missing++

@@ -134,6 +134,17 @@ export class StreamReader {
     return await this.bytes(length)
   }
 
+  /**
+   * The next frame, which must come: `what` names it. A stream that ends (or is reset)
+   * before it is 'closed' — a peer that stopped or died mid-exchange, never punished
+   * (issue 18); only what the peer did send can be malformed.
+   */
+  async expectFrame (max: number, what: string): Promise<Uint8Array> {
+    const f = await this.frame(max)
+    if (f === undefined) throw this.closed(`stream ended before ${what}`)
+    return f
+  }
+
   /** Exactly `n` raw bytes. */
   async bytes (n: number): Promise<Uint8Array> {
     if (!await this.need(n)) throw this.closed(`stream ended after ${this.buf.byteLength} of ${n} bytes`)

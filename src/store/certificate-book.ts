@@ -1,19 +1,26 @@
 // The certificates that travel with namespace files under a network (DESIGN.md §7): one
 // per record, kept beside the store in <state_dir>/certificates/<sha256(record)>.cert so
 // that the start-up check and config reloads can judge stored namespace files again.
+//
 // A certificate that came with a record not (yet) accepted is only held in memory
-// ("pending", bounded); settle() persists those whose record the replica now holds and
-// forgets the rest, so junk from peers costs neither disk writes nor unbounded memory.
-// Following a replica, the book settles after every change, and runs a timer only while
-// it has something due: a pending certificate (its record may have been held back, which
-// is no change: rechecked every certificateSettleInterval, dropped after the grace
-// period), or a stored one whose record is gone (deleted once the grace period ends). A
-// book whose certificates all belong to records the replica holds arms no timer.
+// ("pending", bounded), so junk from peers costs neither disk writes nor unbounded
+// memory. The replica writes the certificate a record was judged with (persist) before
+// that record's commit point — the record's own atomic write (replica.ts, disk-store.ts)
+// — so a crash leaves either the old version, or the new one with its certificate beside
+// it, never a record whose certificate is lost (issue 18: the book used to write it after
+// the record, and a crash in between dropped the record at the next start).
+//
+// A certificate on disk whose record never got written (a crash between the two writes,
+// a disk error on the record, or a record replaced since) is an orphan: following a
+// replica, the book deletes it once the grace period ends, and drops pending certificates
+// whose record never came then too. It settles after every change of the replica and arms
+// a timer only while something is due; a book whose certificates all belong to records
+// the replica holds arms none.
 import { readdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeCertificate, encodeCertificate, type Certificate } from '../crypto/certificate.js'
 import { recordIdHex, type SignedRecord } from '../crypto/record.js'
-import { ensureDir, writeFileAtomic } from './atomic-file.js'
+import { ensureDir, TEMP_PREFIX, writeFileAtomic } from './atomic-file.js'
 import { DEFAULTS } from '../config/defaults.js'
 
 const PENDING_MAX = DEFAULTS.network.certificatePending
@@ -39,8 +46,8 @@ export const recordKey = recordIdHex
 export class CertificateBook {
   private readonly stored = new Map<string, Entry>()
   private readonly pending = new Map<string, Entry>()
-  /** set by follow(): where to look whether a record is held, and how often to recheck pending certificates */
-  private following?: { holds: Holds, recheck: number }
+  /** set by follow(): where to look whether a record is held */
+  private following?: { holds: Holds }
   /** the settles asked for so far, one after the other */
   private running: Promise<void> = Promise.resolve()
   private timer?: NodeJS.Timeout
@@ -53,6 +60,7 @@ export class CertificateBook {
     const book = new CertificateBook(join(stateDir, 'certificates'), clock)
     await ensureDir(book.dir)
     for (const file of await readdir(book.dir)) {
+      if (file.startsWith(TEMP_PREFIX)) { await unlink(join(book.dir, file)).catch(() => {}); continue } // a write cut short
       const m = /^([0-9a-f]{64})\.([^/]+)\.cert$/.exec(file)
       if (m === null) continue
       try {
@@ -81,7 +89,7 @@ export class CertificateBook {
     const since = this.clock()
     this.pending.set(key, { name: record.name, cert, since })
     if (this.pending.size > PENDING_MAX) this.pending.delete(this.pending.keys().next().value!)
-    if (this.following !== undefined) this.arm(Math.min(since + this.following.recheck, since + GRACE + 1))
+    if (this.following !== undefined) this.arm(since + GRACE + 1)
   }
 
   /** Forgets `cert` offered for `record` when the record was not taken (refused, ignored, identical). */
@@ -91,17 +99,22 @@ export class CertificateBook {
   }
 
   /**
-   * The API path, once the replica accepted or holds `record`: writes its certificate to
-   * disk. A certificate already stored for the record stays (it was checked when it came):
-   * nothing is written for a record that is already held with one (review 11-R1).
+   * Writes `cert`, the certificate `record` is judged with, to disk (durably: it is
+   * synced before this resolves). Called by the replica before the record's commit point
+   * (replica.ts, CertificateKeeper). A certificate already stored for the record stays (it
+   * was checked when it came): nothing is written again (review 11-R1), but its grace
+   * period starts again, so that the cleanup of an orphan (left by a crash, now coming
+   * back with its record) cannot remove it while its record is written. On a disk error
+   * it throws, and a pending certificate stays pending.
    */
   async persist (record: SignedRecord, cert: Certificate): Promise<void> {
     const key = recordKey(record)
-    if (this.stored.has(key)) return
-    this.pending.delete(key)
+    const stored = this.stored.get(key)
+    if (stored !== undefined) { stored.since = this.clock(); return }
     await writeFileAtomic(this.path(key, record.name), Buffer.from(encodeCertificate(cert)), 0o644)
+    this.pending.delete(key)
     this.stored.set(key, { name: record.name, cert, since: this.clock() })
-    // its record normally is held by now; if a newer version won meanwhile, this settle arms the cleanup
+    // its record is written next; if that fails (or a newer version wins), this settle arms the cleanup
     this.settleSoon()
   }
 
@@ -113,13 +126,12 @@ export class CertificateBook {
 
   /**
    * Keeps the book in step with the replica: settles now, after every change, and when
-   * something is due (see the top of this file); `recheck` is how often pending
-   * certificates are looked at again. The function returned stops following and resolves
-   * once the settle under way (a file being written or removed) is done.
+   * something is due (see the top of this file). The function returned stops following
+   * and resolves once the settle under way (a file being removed) is done.
    */
-  follow (replica: FollowedReplica, recheck: number = DEFAULTS.network.certificateSettleInterval): () => Promise<void> {
+  follow (replica: FollowedReplica): () => Promise<void> {
     if (this.following !== undefined) throw new Error('this certificate book already follows a replica')
-    const following = { holds: (name: string) => [replica.get(name), replica.getHeld(name)].filter((r): r is SignedRecord => r !== undefined), recheck }
+    const following = { holds: (name: string) => [replica.get(name), replica.getHeld(name)].filter((r): r is SignedRecord => r !== undefined) }
     this.following = following
     const off = replica.onChange(() => this.settleSoon())
     this.settleSoon() // certificates on disk whose record is gone: their cleanup is armed
@@ -167,31 +179,21 @@ export class CertificateBook {
   }
 
   /**
-   * Persists pending certificates whose record `holds` (the replica's current or held
-   * version of its name), and drops the others, stored or pending, once they are older
-   * than the grace period (a record may still be on its way in: its content being
-   * fetched, or its turn to be stored awaited). A certificate that cannot be written
-   * stays pending and is tried again after certificateSettleInterval. Returns when the book next has something
-   * to do (clock ms), or undefined when nothing is due: every certificate left belongs to
-   * a record the replica holds.
+   * Drops the certificates, stored or pending, whose record `holds` does not hold (the
+   * replica's current or held version of its name), once they are older than the grace
+   * period (a record may still be on its way in: its certificate fetched, its content being
+   * fetched, its turn to be stored awaited). Returns when the book next has something to
+   * do (clock ms), or undefined when nothing is due: every certificate left belongs to a
+   * record the replica holds.
    */
   async settle (holds: Holds): Promise<number | undefined> {
     const held = (e: Entry, key: string): boolean => holds(e.name).some(r => recordKey(r) === key)
     const graceEnds = (e: Entry): number => e.since + GRACE + 1
-    const recheck = this.following?.recheck ?? DEFAULTS.network.certificateSettleInterval
     let next = Infinity
     for (const [key, e] of [...this.pending]) {
-      if (held(e, key)) {
-        try {
-          await writeFileAtomic(this.path(key, e.name), Buffer.from(encodeCertificate(e.cert)), 0o644)
-        } catch {
-          next = Math.min(next, this.clock() + recheck) // disk full, read-only: kept in memory, tried again
-          continue
-        }
-        this.pending.delete(key) // (a copy offered while it was written goes too: a stored certificate is never replaced)
-        this.stored.set(key, e)
-      } else if (this.clock() >= graceEnds(e)) this.pending.delete(key)
-      else next = Math.min(next, this.clock() + recheck, graceEnds(e))
+      // (none is held: the replica persists a record's certificate, which takes it out of pending, before it holds the record)
+      if (this.clock() >= graceEnds(e)) this.pending.delete(key)
+      else next = Math.min(next, graceEnds(e))
     }
     for (const [key, e] of [...this.stored]) {
       if (held(e, key)) continue

@@ -7,17 +7,21 @@
 //                       sha256 of the encoded record): the roll-forward journal
 //   floors.json         per-name floors left by revocations and corrupt records (floors.ts)
 //
-// Writing a version: (1) stage the content durably, (2) write the record atomically —
-// the commit point, (3) rename the staged content to files/<name>. A crash before (2)
-// leaves the old version; a crash after it is rolled forward by recover(), which finds
-// the staged content by its record. Nothing is ever delivered that was not verified.
+// Writing a version: (1) stage the content durably, and, for a namespace file under a
+// network, write its certificate durably (certificate-book.ts; the replica does both
+// before calling commit), (2) write the record atomically — the commit point, (3) rename
+// the staged content to files/<name>. A crash before (2) leaves the old version (a staged
+// blob and a certificate without a record are swept); a crash after it is rolled forward
+// by recover(), which finds the staged content by its record and the certificate beside
+// it. Nothing is ever delivered that was not verified.
 import { open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { constants as fsConstants, createReadStream } from 'node:fs'
 import { dirname, join, relative, sep } from 'node:path'
 import { decodeRecord, encodeRecord, recordIdHex, type SignedRecord } from '../crypto/record.js'
 import { RECORD_SUFFIX } from '../crypto/names.js'
-import { authenticity, isDeliverable, needsContent, stillAuthorized, compareVersions, revocationFloor, type Policy } from '../rule/which-version-wins.js'
+import { authenticity, isDeliverable, needsContent, compareVersions, revocationFloor, type Policy } from '../rule/which-version-wins.js'
+import { unauthorizedReason } from './stored-version-reason.js'
 import type { Floors } from './floors.js'
 import { DirSyncer, ensureDir, renameInto, TEMP_PREFIX, unlinkDurable, writeFileAtomic, writeFileVerifiable } from './atomic-file.js'
 
@@ -170,8 +174,9 @@ export class DiskStore {
         dropped.push({ name, floor: now, reason: 'unreadable or bad signature' })
         continue
       }
-      if (!stillAuthorized(policy, record)) {
-        dropped.push({ name, floor: revocationFloor(record, now), reason: 'signer no longer allowed' })
+      const unauthorized = unauthorizedReason(policy, record)
+      if (unauthorized !== undefined) {
+        dropped.push({ name, floor: revocationFloor(record, now), reason: unauthorized })
         continue
       }
       const floor = floors.get(name)
@@ -248,7 +253,8 @@ export class DiskStore {
   /** Why a held record found at start cannot stay held, or undefined when it can. */
   private async heldProblem (record: SignedRecord | undefined, current: SignedRecord | undefined, policy: Policy, floor: number | undefined, now: number): Promise<string | undefined> {
     if (record === undefined) return 'unreadable or bad signature'
-    if (!stillAuthorized(policy, record)) return 'signer no longer allowed'
+    const unauthorized = unauthorizedReason(policy, record)
+    if (unauthorized !== undefined) return unauthorized
     if (floor !== undefined && record.timestamp <= floor) return 'at or below the floor of its name'
     if (current !== undefined && compareVersions(record, current) <= 0) return 'superseded'
     // content is needed only if the version is still deliverable when it is released

@@ -4,6 +4,7 @@
 // came by: the API and the mesh both call submit().
 import type { Logger } from 'pino'
 import { DEFAULTS } from '../config/defaults.js'
+import type { Certificate } from '../crypto/certificate.js'
 import { sameRecord, type SignedRecord } from '../crypto/record.js'
 import {
   compareVersions, configuredNamespace, contentProblem, isDeliverable, isExpired, judge, needsContent, revocationFloor, stillAuthorized, triage, verifyContent,
@@ -14,6 +15,7 @@ import { DiskStore } from './disk-store.js'
 import { RetryBackoff } from './retry-backoff.js'
 import { Floors } from './floors.js'
 import { NamespaceUsage, TalliedSlots } from './namespace-usage.js'
+import { unauthorizedReason } from './stored-version-reason.js'
 
 export type ChangeKind = 'updated' | 'deleted' | 'expired' | 'revoked'
 export interface Change {
@@ -32,6 +34,20 @@ export type SubmitResult =
 
 /** Content given with the record (API), or fetched on demand once the record passed the rule (mesh). */
 export type ContentSource = Uint8Array | ((record: SignedRecord) => Promise<Uint8Array>)
+
+/**
+ * Where the certificates of namespace records are kept (certificate-book.ts). The replica
+ * writes the certificate a record was judged with durably before the record's commit
+ * point, so that record and certificate share that commit point: after a crash the
+ * record is either absent (the certificate, an orphan, goes after a grace period) or
+ * present with its certificate (issue 18).
+ */
+export interface CertificateKeeper {
+  /** the certificate `record` is judged with (the policy's certificateOf), if any */
+  get: (record: SignedRecord) => Certificate | undefined
+  /** writes it durably (a no-op when it is on disk already); throws on a disk error */
+  persist: (record: SignedRecord, cert: Certificate) => Promise<void>
+}
 
 /** A disk error while writing: nothing stored was changed. */
 export class StoreIOError extends Error {
@@ -72,13 +88,15 @@ export class Replica {
     private readonly floors: Floors,
     private policy: Policy,
     private readonly log: Logger,
-    readonly clock: () => number
+    readonly clock: () => number,
+    private readonly certificates?: CertificateKeeper
   ) {}
 
-  static async open (stateDir: string, policy: Policy, log: Logger, clock: () => number = Date.now): Promise<Replica> {
+  /** `certificates`: with a network, where the certificates of namespace records go (the same book the policy's certificateOf reads). */
+  static async open (stateDir: string, policy: Policy, log: Logger, clock: () => number = Date.now, certificates?: CertificateKeeper): Promise<Replica> {
     const disk = new DiskStore(stateDir)
     const floors = await Floors.load(stateDir)
-    const replica = new Replica(disk, floors, policy, log, clock)
+    const replica = new Replica(disk, floors, policy, log, clock, certificates)
     const now = clock()
     const { current, held } = await disk.recover(policy, now, (msg, fields) => log.warn(fields ?? {}, msg), floors)
     for (const r of current) {
@@ -221,8 +239,10 @@ export class Replica {
     const now = this.clock()
     const deliver = isDeliverable(record, now)
     const heldNow = this.held.get(record.name)
+    const cert = this.certificates?.get(record) // (read now, as the rule just did: nothing awaited since)
     try {
       if (deliver && !staged) await this.disk.stage(record, content)
+      if (cert !== undefined) await this.certificates!.persist(record, cert) // before the commit point
       // on failure the disk store puts the previous record back: memory and disk still agree
       await this.disk.commit(record, deliver, this.current.get(record.name))
     } catch (err) {
@@ -247,8 +267,10 @@ export class Replica {
 
   private async hold (record: SignedRecord, content: Uint8Array): Promise<SubmitResult> {
     const until = record.timestamp - this.policy.maxClockSkew
+    const cert = this.certificates?.get(record)
     try {
       if (needsContent(record, until)) await this.disk.stage(record, content)
+      if (cert !== undefined) await this.certificates!.persist(record, cert) // before the held record is written
       await this.disk.hold(record)
     } catch (err) {
       throw ioError(err, `holding "${record.name}"`)
@@ -301,22 +323,22 @@ export class Replica {
     const unheld = [...this.held.values()].filter(r => !stillAuthorized(policy, r))
     for (const record of unheld) {
       this.held.delete(record.name)
-      this.log.warn({ name: record.name, timestamp: record.timestamp, reason: 'signer no longer allowed' }, 'held record dropped')
+      this.log.warn({ name: record.name, timestamp: record.timestamp, reason: unauthorizedReason(policy, record) }, 'held record dropped')
     }
     for (const record of revoked) {
       this.current.delete(record.name)
       this.delivered.delete(record.name)
     }
-    for (const record of revoked) await this.revoke(record)
+    for (const record of revoked) await this.revoke(record, unauthorizedReason(policy, record))
     for (const record of unheld) await this.disk.unhold(record, false).catch(() => {})
     this.scheduleExpiry()
     this.scheduleHold()
   }
 
   /** Announces a revoked version (already out of the index, its floor on disk) and removes its files. */
-  private async revoke (record: SignedRecord): Promise<void> {
+  private async revoke (record: SignedRecord, reason: string | undefined): Promise<void> {
     const name = record.name
-    this.log.warn({ name, signer: Buffer.from(record.signer).toString('base64'), floor: this.floors.get(name) }, 'signer no longer allowed: version revoked')
+    this.log.warn({ name, signer: Buffer.from(record.signer).toString('base64'), floor: this.floors.get(name), reason }, 'no longer authorized: version revoked')
     this.emit({ kind: 'revoked', record, origin: 'config' })
     try { await this.disk.forget(name) } catch (err) {
       // no longer served (not in the index); the record is dropped again at the next start

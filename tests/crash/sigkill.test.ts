@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { encodeBase64Key, generateSigningKey } from '../../src/crypto/keys.ts'
 import { startNode } from '../helpers/daemon.ts'
 import { tempDir } from '../helpers/fs.ts'
+import { prng } from './prng.ts'
 
 const KILLS = Number(process.env.CRASH_KILLS ?? 200)
 const alice = generateSigningKey()
@@ -17,16 +18,6 @@ const NAMES = ['small/a', 'small/b', 'large/c', 'large/d']
 const files = Object.fromEntries(NAMES.map(n => [n, [A]]))
 const work = tempDir('dm-crash-')
 afterAll(() => work.cleanup())
-
-/** A seeded PRNG (mulberry32) so a failing run can be replayed with CRASH_SEED. */
-function prng (seed: number): () => number {
-  return () => {
-    seed |= 0; seed = seed + 0x6D2B79F5 | 0
-    let t = Math.imul(seed ^ seed >>> 15, 1 | seed)
-    t = t + Math.imul(t ^ t >>> 7, 61 | t) ^ t
-    return ((t ^ t >>> 14) >>> 0) / 4294967296
-  }
-}
 
 describe('crash safety', () => {
   it(`survives ${KILLS} SIGKILLs at random points without losing or tearing anything`, async () => {

@@ -69,9 +69,12 @@ export async function startNode (o: NodeOptions = {}): Promise<RunningNode> {
   proc.stderr!.on('data', d => { out += String(d) })
   const exited = new Promise<number | null>(res => proc.once('exit', code => res(code)))
   const url = `unix://${socket}`
+  const early = exited.then(code => { throw new Error(`daemon exited (${code}) before it was ready:\n${out}`) })
+  // connect once the daemon says its API serves: a gRPC channel that finds no socket yet
+  // (or a stale one, after a kill) waits out a 1 s reconnect backoff
+  await Promise.race([logged(proc, () => out, '"msg":"API serving"', 20_000), early])
   const client = connect(url)
   const ready = client.waitForReady(20_000)
-  const early = exited.then(code => { throw new Error(`daemon exited (${code}) before it was ready:\n${out}`) })
   await Promise.race([ready, early])
   return {
     dir, stateDir, configPath, url, port, proc, client, exited, writeConfig,
@@ -84,6 +87,18 @@ export async function startNode (o: NodeOptions = {}): Promise<RunningNode> {
       return code
     }
   }
+}
+
+/** Resolves once the output so far contains `text`, or after `timeout` ms (the caller's own wait then says what failed). */
+async function logged (proc: ChildProcess, output: () => string, text: string, timeout: number): Promise<void> {
+  if (output().includes(text)) return
+  await new Promise<void>(resolve => {
+    const check = (): void => { if (output().includes(text)) done() }
+    const done = (): void => { clearTimeout(timer); proc.stdout!.off('data', check); proc.stderr!.off('data', check); resolve() }
+    const timer = setTimeout(done, timeout)
+    proc.stdout!.on('data', check)
+    proc.stderr!.on('data', check)
+  })
 }
 
 export interface CliResult { code: number, stdout: string, stderr: string }

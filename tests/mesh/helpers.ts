@@ -94,7 +94,7 @@ export class TestNode {
     const nodeLog = log.child({ node: this.name })
     this.certificates = o.network !== undefined ? await CertificateBook.open(this.dir) : undefined
     const book = this.certificates
-    this.replica = await Replica.open(this.dir, networkPolicy(policyOf(this.config), o.network, r => book?.get(r)), nodeLog, o.clock)
+    this.replica = await Replica.open(this.dir, networkPolicy(policyOf(this.config), o.network, r => book?.get(r)), nodeLog, o.clock, book)
     this.unfollow = book?.follow(this.replica)
     const identity = o.identityKey !== undefined ? identityFromKey(o.identityKey) : undefined
     this.mesh = await startMesh({ config: this.config, replica: this.replica, log: nodeLog, settings: { ...FAST, ...this.cluster.settings, ...o.settings }, identity, network: o.network, certificates: book })
