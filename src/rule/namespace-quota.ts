@@ -20,8 +20,12 @@ export interface Quotas {
 export interface QuotaUsage {
   /** names with a record (a tombstone too: its record is kept) and bytes of content in `namespace` */
   namespace: (namespace: string) => { names: number, bytes: number }
-  /** bytes of content of the namespace files of `key` (base64url, as in the name) */
-  keyBytes: (key: string) => number
+  /**
+   * bytes of content of the files of `key` (base64url, as in the name) in `namespaces`
+   * (the configured ones: a configured file whose name merely looks like a namespace
+   * name does not count against the key)
+   */
+  keyBytes: (key: string, namespaces: ReadonlySet<string>) => number
 }
 
 /** The bytes a version keeps on disk as content: a tombstone none. */
@@ -38,7 +42,7 @@ export function contentBytes (r: SignedRecord | undefined): number {
  * (lowered by a reload): nothing already stored is lost, and an owner may always replace
  * its file by a smaller one, or delete it.
  */
-export function quotaProblem (candidate: SignedRecord, namespace: string, key: string, replaced: ReadonlyArray<SignedRecord | undefined>, occupied: boolean, usage: QuotaUsage, quotas: Quotas): string | undefined {
+export function quotaProblem (candidate: SignedRecord, namespace: string, key: string, replaced: ReadonlyArray<SignedRecord | undefined>, occupied: boolean, usage: QuotaUsage, quotas: Quotas, namespaces: ReadonlySet<string>): string | undefined {
   const held = usage.namespace(namespace)
   if (!occupied && held.names + 1 > quotas.namespaceMaxNames) {
     return `"${candidate.name}": namespace "${namespace}" holds ${held.names} names, its quota (limits.namespace_max_names) is ${quotas.namespaceMaxNames}`
@@ -48,7 +52,7 @@ export function quotaProblem (candidate: SignedRecord, namespace: string, key: s
   if (held.bytes + growth > quotas.namespaceMaxBytes) {
     return `"${candidate.name}": namespace "${namespace}" would hold ${held.bytes + growth} bytes, its quota (limits.namespace_max_bytes) is ${quotas.namespaceMaxBytes}`
   }
-  const ofKey = usage.keyBytes(key)
+  const ofKey = usage.keyBytes(key, namespaces)
   if (ofKey + growth > quotas.keyMaxBytes) {
     return `"${candidate.name}": the namespace files of key ${key} would hold ${ofKey + growth} bytes, its quota (limits.key_max_bytes) is ${quotas.keyMaxBytes}`
   }

@@ -300,7 +300,7 @@ export function overQuota (candidate: SignedRecord, action: 'accept' | 'hold', c
   if (ns === undefined) return undefined
   const replaced = action === 'hold' ? [held] : [current, held !== undefined && compareVersions(held, candidate) <= 0 ? held : undefined]
   const key = candidate.name.slice(candidate.name.lastIndexOf('/') + 1)
-  const problem = quotaProblem(candidate, ns.namespace, key, replaced, current !== undefined || held !== undefined, usage, policy.quotas!)
+  const problem = quotaProblem(candidate, ns.namespace, key, replaced, current !== undefined || held !== undefined, usage, policy.quotas!, policy.namespaces)
   return problem === undefined ? undefined : refuse('over-quota', problem)
 }
 

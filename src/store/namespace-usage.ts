@@ -13,8 +13,8 @@ interface Tally { names: number, bytes: number }
 
 export class NamespaceUsage implements QuotaUsage {
   private readonly byNamespace = new Map<string, Tally>()
-  /** base64url key → bytes */
-  private readonly byKey = new Map<string, number>()
+  /** base64url key → namespace → bytes */
+  private readonly byKey = new Map<string, Map<string, number>>()
   /** namespace file name → how many slots (current, held) it fills */
   private readonly filled = new Map<string, number>()
 
@@ -23,7 +23,11 @@ export class NamespaceUsage implements QuotaUsage {
     return { names: t?.names ?? 0, bytes: t?.bytes ?? 0 }
   }
 
-  keyBytes (key: string): number { return this.byKey.get(key) ?? 0 }
+  keyBytes (key: string, namespaces: ReadonlySet<string>): number {
+    let sum = 0
+    for (const [ns, bytes] of this.byKey.get(key) ?? []) if (namespaces.has(ns)) sum += bytes
+    return sum
+  }
 
   /** One slot of `name` went from `before` to `after` (either may be absent). Names outside namespaces are not counted. */
   change (name: string, before: SignedRecord | undefined, after: SignedRecord | undefined): void {
@@ -40,9 +44,12 @@ export class NamespaceUsage implements QuotaUsage {
     if (was > 0 && now === 0) t.names--
     const growth = contentBytes(after) - contentBytes(before)
     t.bytes += growth
-    const k = (this.byKey.get(key) ?? 0) + growth
-    if (k === 0) this.byKey.delete(key)
-    else this.byKey.set(key, k)
+    const ofKey = this.byKey.get(key) ?? new Map<string, number>()
+    const k = (ofKey.get(ns.namespace) ?? 0) + growth
+    if (k === 0) ofKey.delete(ns.namespace)
+    else ofKey.set(ns.namespace, k)
+    if (ofKey.size === 0) this.byKey.delete(key)
+    else this.byKey.set(key, ofKey)
     if (t.names === 0 && t.bytes === 0) this.byNamespace.delete(ns.namespace)
     else this.byNamespace.set(ns.namespace, t)
   }

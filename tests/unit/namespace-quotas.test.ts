@@ -59,7 +59,7 @@ describe('namespace quotas in the replica', () => {
     // a version from the future is held: its bytes count beside the current version's
     expect(await submit(r, rec(a, 250, { ts: t + SKEW + 1500 }))).toBe('held')
     expect(r.getUsage().namespace('ns')).toEqual({ names: 1, bytes: 550 })
-    expect(r.getUsage().keyBytes(base64url(a.publicKey))).toBe(550)
+    expect(r.getUsage().keyBytes(base64url(a.publicKey), P.namespaces)).toBe(550)
     // a held version replaced by a larger held one counts the net change (the key's 600 bytes)
     expect(await submit(r, rec(a, 301, { ts: t + SKEW + 1600 }))).toMatch(/limits\.key_max_bytes/)
     expect(await submit(r, rec(b, 300))).toBe('accepted')
@@ -77,6 +77,15 @@ describe('namespace quotas in the replica', () => {
     // a namespace no longer configured: its versions are revoked, and leave the counts
     await again.setPolicy({ ...P, namespaces: new Set(['other']) })
     expect(again.getUsage().namespace('ns')).toEqual({ names: 0, bytes: 0 })
+  })
+
+  it('a configured file whose name only looks like a namespace name does not count against the key it names', async () => {
+    const [admin, k] = keys(2)
+    const lookalike = `cfg/${base64url(k.publicKey)}` // "cfg" is not a namespace: a file of the config
+    const { r } = await open({ ...P, files: new Map([[lookalike, new Set([Buffer.from(admin.publicKey).toString('base64')])]]) })
+    const content = new Uint8Array(500).fill(1)
+    expect((await r.submit(signRecord(admin, { name: lookalike, content }), content, 'test')).outcome).toBe('accepted')
+    expect(await submit(r, rec(k, 500))).toBe('accepted') // 500 of the key's 600 bytes, not 1000
   })
 
   it('a replacement at quota counts the net change, and a policy without quotas bounds nothing', async () => {
