@@ -57,6 +57,7 @@ let
     "files"
     "namespaces"
     "log_level"
+    "limits" # max_file_size, max_clock_skew and the namespace quotas: the rule's, applied by a reload
   ];
   # ... and the certificate files of [cluster]: a renewed certificate at a new path is
   # taken by a reload, without closing connections (issue 19)
@@ -200,6 +201,35 @@ in
         Namespaces: a namespace `ns` admits files named `ns/<base64url(pubkey)>`
         signed by that very key, without listing them in {option}`files`.
       '';
+    };
+
+    quotas = {
+      namespaceMaxNames = mkOption {
+        type = types.ints.unsigned;
+        default = 1000;
+        description = ''
+          Names one namespace may hold (`limits.namespace_max_names`): a namespace file is
+          `ns/<base64url(pubkey)>`, one per key, so this bounds the keys that publish in a
+          namespace. A deletion keeps its name (its tombstone). Over it, a new key's file is
+          refused (RESOURCE_EXHAUSTED at the API); nothing stored is removed.
+        '';
+      };
+      namespaceMaxBytes = mkOption {
+        type = types.ints.unsigned;
+        default = 64 * 1024 * 1024;
+        description = ''
+          Bytes of content one namespace may hold (`limits.namespace_max_bytes`), counted
+          net: replacing a file by a version no larger is always taken.
+        '';
+      };
+      keyMaxBytes = mkOption {
+        type = types.ints.unsigned;
+        default = 16 * 1024 * 1024;
+        description = ''
+          Bytes of content the namespace files of one key may hold over all namespaces
+          (`limits.key_max_bytes`).
+        '';
+      };
     };
 
     allowedNodes = mkOption {
@@ -371,6 +401,11 @@ in
       # nix/package.nix) runs on TCP alone instead of failing at start.
       // lib.optionalAttrs (!(cfg.package.hasQuic or true)) {
         transports = mkDefault [ "tcp" ];
+      };
+      limits = {
+        namespace_max_names = mkDefault cfg.quotas.namespaceMaxNames;
+        namespace_max_bytes = mkDefault cfg.quotas.namespaceMaxBytes;
+        key_max_bytes = mkDefault cfg.quotas.keyMaxBytes;
       };
     };
 

@@ -15,7 +15,8 @@ const REFUSAL_STATUS: Record<RefusalCode, Status> = {
   'bad-content': Status.INVALID_ARGUMENT,
   'too-large': Status.RESOURCE_EXHAUSTED,
   'not-certified': Status.PERMISSION_DENIED,
-  'wrong-network': Status.PERMISSION_DENIED
+  'wrong-network': Status.PERMISSION_DENIED,
+  'over-quota': Status.RESOURCE_EXHAUSTED
 }
 
 export function refusal (code: RefusalCode, reason: string): ApiError {

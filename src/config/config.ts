@@ -49,7 +49,14 @@ export interface Config {
   files: Map<string, Set<string>>
   /** [network]: the network id (a public key file path or the base64 key); undefined = no network identity */
   network?: { id: string }
-  limits: { maxFileSize: number, maxClockSkew: number }
+  limits: {
+    maxFileSize: number
+    maxClockSkew: number
+    /** namespace quotas (src/rule/namespace-quota.ts) */
+    namespaceMaxNames: number
+    namespaceMaxBytes: number
+    keyMaxBytes: number
+  }
 }
 
 export class ConfigError extends Error {
@@ -84,7 +91,7 @@ export function fromTable (doc: Table): Config {
   const files = table(doc, 'files')
   onlyKeys(cluster, 'cluster.', ['port', 'interfaces', 'bootstrap_nodes', 'sync_interval', 'identity_key', 'allowed_nodes', 'transports', 'identity_cert', 'certificate_authorities'])
   onlyKeys(api, 'api.', ['socket', 'listen'])
-  onlyKeys(limits, 'limits.', ['max_file_size', 'max_clock_skew'])
+  onlyKeys(limits, 'limits.', ['max_file_size', 'max_clock_skew', 'namespace_max_names', 'namespace_max_bytes', 'key_max_bytes'])
 
   const logLevel = str(doc, 'log_level', '', DEFAULTS.logLevel)
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError('log_level', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
@@ -124,8 +131,7 @@ export function fromTable (doc: Table): Config {
   const listen = listenList(api)
   if (socket === '' && listen.length === 0) throw new ConfigError('api', 'socket and listen are both disabled; the daemon would be unreachable')
 
-  const maxFileSize = limits.max_file_size ?? DEFAULTS.limits.maxFileSize
-  if (!Number.isInteger(maxFileSize) || (maxFileSize as number) < 0) throw new ConfigError('limits.max_file_size', `must be a non-negative integer of bytes, got ${JSON.stringify(maxFileSize)}`)
+  const maxFileSize = count(limits, 'max_file_size', DEFAULTS.limits.maxFileSize, 'bytes')
 
   const fileMap = new Map<string, Set<string>>()
   for (const [name, keys] of Object.entries(files)) {
@@ -180,7 +186,10 @@ export function fromTable (doc: Table): Config {
     ...(netid.id !== undefined ? { network: { id: netid.id } } : {}),
     limits: {
       maxFileSize: maxFileSize as number,
-      maxClockSkew: duration(limits, 'max_clock_skew', 'limits.', DEFAULTS.limits.maxClockSkew, 0)
+      maxClockSkew: duration(limits, 'max_clock_skew', 'limits.', DEFAULTS.limits.maxClockSkew, 0),
+      namespaceMaxNames: count(limits, 'namespace_max_names', DEFAULTS.limits.namespaceMaxNames, 'names'),
+      namespaceMaxBytes: count(limits, 'namespace_max_bytes', DEFAULTS.limits.namespaceMaxBytes, 'bytes'),
+      keyMaxBytes: count(limits, 'key_max_bytes', DEFAULTS.limits.keyMaxBytes, 'bytes')
     }
   }
 }
@@ -209,7 +218,12 @@ export function policyOf (config: Config): Policy {
     files: config.files,
     namespaces: new Set(config.namespaces),
     maxFileSize: config.limits.maxFileSize,
-    maxClockSkew: config.limits.maxClockSkew
+    maxClockSkew: config.limits.maxClockSkew,
+    quotas: {
+      namespaceMaxNames: config.limits.namespaceMaxNames,
+      namespaceMaxBytes: config.limits.namespaceMaxBytes,
+      keyMaxBytes: config.limits.keyMaxBytes
+    }
   }
 }
 
@@ -256,6 +270,13 @@ function strList (t: Table, key: string, prefix: string, fallback: string[] = []
   if (v === undefined) return fallback
   if (!Array.isArray(v) || v.some(x => typeof x !== 'string')) throw new ConfigError(prefix + key, 'must be a list of strings')
   return v as string[]
+}
+
+/** [limits] `key`: a non-negative integer of `unit` (0 refuses every new one) */
+function count (limits: Table, key: string, fallback: number, unit: string): number {
+  const v = limits[key] ?? fallback
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new ConfigError(`limits.${key}`, `must be a non-negative integer of ${unit}, got ${JSON.stringify(v)}`)
+  return v as number
 }
 
 function duration (t: Table, key: string, prefix: string, fallback: number, min: number): number {

@@ -45,7 +45,13 @@ export const DEFAULTS = {
   },
   limits: {
     maxFileSize: 10 * 1024 * 1024,
-    maxClockSkew: 5 * 60_000
+    maxClockSkew: 5 * 60_000,
+    /** namespace quotas (src/rule/namespace-quota.ts): names (one per key) per namespace */
+    namespaceMaxNames: 1000,
+    /** bytes of content per namespace */
+    namespaceMaxBytes: 64 * 1024 * 1024,
+    /** bytes of content of one key's namespace files, over all namespaces (a file of max_file_size fits) */
+    keyMaxBytes: 16 * 1024 * 1024
   }
 } as const
 

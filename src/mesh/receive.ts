@@ -36,7 +36,9 @@ export interface Forwarding {
 
 /**
  * Refusals that mean the peer sent something no honest node would. Config skew during a
- * rollout ('not-configured', 'not-signer', 'too-large') is not one, and 'bad-content' is
+ * rollout ('not-configured', 'not-signer', 'too-large') is not one, nor 'over-quota' (the
+ * peer's quotas may differ, or it took other files of a full namespace first; refused
+ * before any content is fetched), and 'bad-content' is
  * punished by the fetcher, against the peer that served the bytes (not the announcer).
  */
 const PUNISHABLE = new Set(['bad-signature'])
@@ -105,7 +107,7 @@ export class Receiver {
     if (inFlight !== undefined && sameRecord(inFlight.record, record)) return this.again(inFlight, from, content)
     const replica = this.replica
     const current = replica.get(record.name)
-    const verdict = triage(record, current, replica.getHeld(record.name), replica.getFloor(record.name), replica.getPolicy(), replica.clock())
+    const verdict = triage(record, current, replica.getHeld(record.name), replica.getFloor(record.name), replica.getPolicy(), replica.clock(), undefined, replica.getUsage())
     if (verdict.action === 'ignore') {
       if (verdict.why === 'below-floor') return 'dropped'
       // The sender holds that version (or a newer one), so it is not sent what it already

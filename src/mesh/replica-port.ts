@@ -1,7 +1,7 @@
 // The mesh's seam to the store: the few things it asks of the node's replica. The
 // concrete store (src/store/replica.ts) fits it as is; the mesh never sees its disk.
 import type { SignedRecord } from '../crypto/record.js'
-import type { Policy, VerifiedContent } from '../rule/which-version-wins.js'
+import type { Policy, QuotaUsage, VerifiedContent } from '../rule/which-version-wins.js'
 import type { ContentReader } from '../store/content-reader.js'
 import type { Change, SubmitResult } from '../store/replica.js'
 
@@ -12,6 +12,8 @@ export interface ReplicaPort {
   /** no version at or below this timestamp is accepted for the name (DESIGN.md §7) */
   getFloor: (name: string) => number | undefined
   getPolicy: () => Policy
+  /** what the index holds per namespace and key, for the quotas */
+  getUsage: () => QuotaUsage
   clock: () => number
   /** the index: every current version, every held one */
   list: () => SignedRecord[]

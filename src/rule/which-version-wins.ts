@@ -9,6 +9,9 @@ import { encodeBase64Key } from '../crypto/keys.js'
 import { parseNamespaceName } from '../crypto/names.js'
 import { REVOCATIONS_NAME } from '../crypto/revocation-list.js'
 import { encodeRecord, sha256, verifyRecordSignature, type SignedRecord } from '../crypto/record.js'
+import { quotaProblem, type QuotaUsage, type Quotas } from './namespace-quota.js'
+
+export type { QuotaUsage, Quotas }
 
 /** What the rule needs to know about the configuration. */
 export interface Policy {
@@ -35,6 +38,8 @@ export interface Policy {
   }
   /** the certificate that travels with a record (API upload or mesh), if one came */
   certificateOf?: (record: SignedRecord) => Certificate | undefined
+  /** quotas on namespace files (namespace-quota.ts); absent: none (the config always sets them) */
+  quotas?: Quotas
 }
 
 export type RefusalCode =
@@ -46,6 +51,7 @@ export type RefusalCode =
   | 'bad-content' // 3. the content does not hash to the record
   | 'not-certified' // 2. a namespace file under a network: its signer holds no valid certificate of it
   | 'wrong-network' // 1. bound to another network than this node's, or (un)bound when this node is not
+  | 'over-quota' // 6. a namespace file that would take its namespace or key over a quota (namespace-quota.ts)
 
 /**
  * 'below-floor': at or below the name's floor — the height the name had reached when a
@@ -268,7 +274,7 @@ export function judge (candidate: SignedRecord, current: SignedRecord | undefine
  * F1). A replay or a version already stored is ignored before any crypto: a flood of
  * genuine old records costs a comparison each.
  */
-export function triage (candidate: SignedRecord, current: SignedRecord | undefined, held: SignedRecord | undefined, floor: number | undefined, policy: Policy, now: number, content?: Uint8Array): Verdict {
+export function triage (candidate: SignedRecord, current: SignedRecord | undefined, held: SignedRecord | undefined, floor: number | undefined, policy: Policy, now: number, content?: Uint8Array, usage?: QuotaUsage): Verdict {
   if (current !== undefined && stillAuthorized(policy, current)) {
     const order = compareVersions(candidate, current)
     if (order <= 0) return { action: 'ignore', why: order === 0 ? 'identical' : 'not-newer' }
@@ -278,7 +284,24 @@ export function triage (candidate: SignedRecord, current: SignedRecord | undefin
     const order = compareVersions(candidate, held)
     if (order <= 0) return { action: 'ignore', why: order === 0 ? 'identical' : 'not-newer' }
   }
-  return judge(candidate, current, policy, now, content, floor)
+  const v = judge(candidate, current, policy, now, content, floor)
+  if (usage === undefined || (v.action !== 'accept' && v.action !== 'hold')) return v
+  return overQuota(candidate, v.action, current, held, policy, usage) ?? v
+}
+
+/**
+ * Step 6, for a version the rule would take (accept or hold): a namespace file must not
+ * take its namespace or key over a quota (namespace-quota.ts). Counted net: accepted, it
+ * replaces the current version (and a held one it is newer than); held, the held one.
+ * Not asked when a held version is released by the clock: it was counted when it came.
+ */
+export function overQuota (candidate: SignedRecord, action: 'accept' | 'hold', current: SignedRecord | undefined, held: SignedRecord | undefined, policy: Policy, usage: QuotaUsage): Verdict | undefined {
+  const ns = policy.quotas === undefined ? undefined : configuredNamespace(policy, candidate.name)
+  if (ns === undefined) return undefined
+  const replaced = action === 'hold' ? [held] : [current, held !== undefined && compareVersions(held, candidate) <= 0 ? held : undefined]
+  const key = candidate.name.slice(candidate.name.lastIndexOf('/') + 1)
+  const problem = quotaProblem(candidate, ns.namespace, key, replaced, current !== undefined || held !== undefined, usage, policy.quotas!, policy.namespaces)
+  return problem === undefined ? undefined : refuse('over-quota', problem)
 }
 
 /**

@@ -7,13 +7,14 @@ import { DEFAULTS } from '../config/defaults.js'
 import type { Certificate } from '../crypto/certificate.js'
 import { sameRecord, type SignedRecord } from '../crypto/record.js'
 import {
-  compareVersions, contentProblem, isDeliverable, isExpired, judge, needsContent, revocationFloor, stillAuthorized, triage, verifyContent,
-  type IgnoreReason, type Policy, type RefusalCode
+  compareVersions, configuredNamespace, contentProblem, isDeliverable, isExpired, judge, needsContent, revocationFloor, stillAuthorized, triage, verifyContent,
+  type IgnoreReason, type Policy, type QuotaUsage, type RefusalCode
 } from '../rule/which-version-wins.js'
 import { ContentMismatchError, ContentReader, VerifiedFiles } from './content-reader.js'
 import { DiskStore } from './disk-store.js'
 import { RetryBackoff } from './retry-backoff.js'
 import { Floors } from './floors.js'
+import { NamespaceUsage, TalliedSlots } from './namespace-usage.js'
 import { unauthorizedReason } from './stored-version-reason.js'
 
 export type ChangeKind = 'updated' | 'deleted' | 'expired' | 'revoked'
@@ -57,10 +58,14 @@ const MAX_TIMER = 2 ** 31 - 1
 const EMPTY = new Uint8Array(0)
 
 export class Replica {
-  private readonly current = new Map<string, SignedRecord>()
-  private readonly held = new Map<string, SignedRecord>()
+  /** what the index holds per namespace and key, for the quotas (counted by the slots themselves) */
+  private readonly usage = new NamespaceUsage()
+  private readonly current: Map<string, SignedRecord> = new TalliedSlots(this.usage)
+  private readonly held: Map<string, SignedRecord> = new TalliedSlots(this.usage)
   private readonly delivered = new Set<string>()
   private readonly locks = new Map<string, Promise<unknown>>()
+  /** per namespace and per key, for namespace files (withQuotaLocks) */
+  private readonly quotaLocks = new Map<string, Promise<unknown>>()
   /**
    * Closed while a config reload applies: every write that starts meanwhile (any name)
    * waits for it, so the reload sees no version half-written (see setPolicy).
@@ -113,6 +118,8 @@ export class Replica {
   isDelivered (name: string): boolean { return this.delivered.has(name) }
   deliveredPath (name: string): string { return this.disk.deliveredPath(name) }
   getPolicy (): Policy { return this.policy }
+  /** what the index holds per namespace and key (the quotas' counts) */
+  getUsage (): QuotaUsage { return this.usage }
   /** The name's floor: no version at or below this timestamp is accepted (DESIGN.md §7). */
   getFloor (name: string): number | undefined { return this.floors.get(name) }
 
@@ -176,7 +183,7 @@ export class Replica {
       if ('problem' in checked) return { outcome: 'refused', code: 'bad-content', reason: checked.problem }
     }
     const fetched = content
-    return await this.withLock(record.name, async () => {
+    return await this.withLock(record.name, async () => await this.withQuotaLocks(record.name, async () => {
       const again = this.decide(record, fetched) // the index may have moved while content was fetched
       if (again.kind === 'done') return again.result
       if (fetched === undefined && needsContent(record, again.at)) throw new Error(`content of "${record.name}" became needed while deciding; offer it again`)
@@ -184,7 +191,30 @@ export class Replica {
       if (again.kind === 'hold') return await this.hold(record, bytes)
       await this.commit(record, bytes, origin, false)
       return { outcome: 'accepted', record }
-    })
+    }))
+  }
+
+  /**
+   * A namespace file is decided and written under the locks of its namespace and its key
+   * too (inside its name's lock, always in that order): the quotas count over many names,
+   * so two names of one namespace (or one key) deciding at once would both see room for
+   * one. Other names are not held up. These locks do not wait for a reload's gate (the
+   * name's lock did; the reload waits for the writes under way, this one among them).
+   */
+  private async withQuotaLocks<T> (name: string, fn: () => Promise<T>): Promise<T> {
+    const ns = configuredNamespace(this.policy, name)
+    if (ns === undefined) return await fn()
+    const key = name.slice(name.lastIndexOf('/') + 1)
+    return await this.quotaLock(`namespace ${ns.namespace}`, async () => await this.quotaLock(`key ${key}`, fn))
+  }
+
+  private async quotaLock<T> (id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.quotaLocks.get(id) ?? Promise.resolve()
+    const run = prev.then(fn, fn)
+    const tail = run.catch(() => {})
+    this.quotaLocks.set(id, tail)
+    void tail.then(() => { if (this.quotaLocks.get(id) === tail) this.quotaLocks.delete(id) })
+    return await run
   }
 
   /**
@@ -196,7 +226,7 @@ export class Replica {
   { kind: 'done', result: SubmitResult } | { kind: 'accept', at: number } | { kind: 'hold', at: number } {
     const now = this.clock()
     const name = record.name
-    const v = triage(record, this.current.get(name), this.held.get(name), this.floors.get(name), this.policy, now, content)
+    const v = triage(record, this.current.get(name), this.held.get(name), this.floors.get(name), this.policy, now, content, this.usage)
     switch (v.action) {
       case 'refuse': return { kind: 'done', result: { outcome: 'refused', code: v.code, reason: v.reason } }
       case 'ignore': return { kind: 'done', result: { outcome: 'ignored', why: v.why } }

@@ -8,6 +8,7 @@ import pino from 'pino'
 import { freePort } from '../helpers/ports.js'
 import type { Config, Transport } from '../../src/config/config.js'
 import { policyOf } from '../../src/config/config.js'
+import { DEFAULTS } from '../../src/config/defaults.js'
 import { encodeBase64Key, generateSigningKey, type SigningKey } from '../../src/crypto/keys.js'
 import { signRecord, type SignOptions, type SignedRecord } from '../../src/crypto/record.js'
 import { Replica, type Change } from '../../src/store/replica.js'
@@ -49,6 +50,8 @@ export interface NodeOptions {
   /** the node's identity key (default: created in its state dir) */
   identityKey?: SigningKey
   namespaces?: string[]
+  /** [limits] beyond max_file_size and max_clock_skew, e.g. the namespace quotas */
+  limits?: Partial<Config['limits']>
 }
 
 export class TestNode {
@@ -86,7 +89,7 @@ export class TestNode {
       api: { listen: [] }, // the mesh serves no API
       files: o.files ?? this.cluster.files,
       ...(o.network !== undefined ? { network: { id: encodeBase64Key(o.network.id) } } : {}),
-      limits: { maxFileSize: 10 * 1024 * 1024, maxClockSkew: this.cluster.maxClockSkew }
+      limits: { ...DEFAULTS.limits, maxFileSize: 10 * 1024 * 1024, maxClockSkew: this.cluster.maxClockSkew, ...o.limits }
     }
     const nodeLog = log.child({ node: this.name })
     this.certificates = o.network !== undefined ? await CertificateBook.open(this.dir) : undefined

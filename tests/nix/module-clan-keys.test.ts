@@ -97,7 +97,8 @@ describe("clan-core's key names in settings", () => {
         allowed_nodes: [],
         sync_interval: '5s'
       },
-      api: { socket: '/run/data-mesher/api.sock', listen: '127.0.0.1:7331' }
+      api: { socket: '/run/data-mesher/api.sock', listen: '127.0.0.1:7331' },
+      limits: { namespace_max_names: 1000, namespace_max_bytes: 67108864, key_max_bytes: 16777216 }
     })
     // and the daemon accepts what was rendered
     const r = daemonCheck(v.settings, tmp)

@@ -56,7 +56,8 @@ describe('services.data-mesher (evaluated with nixpkgs lib)', () => {
         bootstrap_nodes: ['alpha:7946', '/dns/beta/tcp/7946'],
         allowed_nodes: [KEY2]
       },
-      api: { socket: '/run/data-mesher/api.sock' }
+      api: { socket: '/run/data-mesher/api.sock' },
+      limits: { namespace_max_names: 1000, namespace_max_bytes: 67108864, key_max_bytes: 16777216 }
     })
     expect(base.etc['data-mesher/config.toml']).toMatch(/^\/nix\/store\/.+-data-mesher-checked\.toml$/)
     expect(base.failedAssertions).toEqual([])
@@ -83,7 +84,7 @@ describe('services.data-mesher (evaluated with nixpkgs lib)', () => {
     expect(v.settings.log_level).toBe('error')
     expect(v.settings.cluster.sync_interval).toBe('2s')
     expect(v.settings.api).toEqual({ socket: '/run/data-mesher/api.sock', listen: '' })
-    expect(v.settings.limits).toEqual({ max_file_size: 1048576 })
+    expect(v.settings.limits).toEqual({ max_file_size: 1048576, namespace_max_names: 1000, namespace_max_bytes: 67108864, key_max_bytes: 16777216 })
     expect(() => parseConfig(stringify(v.settings))).not.toThrow()
   })
 
@@ -217,6 +218,20 @@ describe('services.data-mesher (evaluated with nixpkgs lib)', () => {
     expect(files.restartTriggers).toEqual(a.restartTriggers)
     expect(port.restartTriggers).not.toEqual(a.restartTriggers)
     expect(port.reloadTriggers).toEqual(a.reloadTriggers)
+  })
+
+  it('renders the namespace quotas (defaults: the daemon\'s), which the daemon accepts, and a change to them reloads', (ctx) => {
+    need(ctx)
+    const cfg = parseConfig(stringify(base.settings), 'rendered by the module')
+    expect(cfg.limits).toMatchObject({ namespaceMaxNames: 1000, namespaceMaxBytes: 64 * 1024 * 1024, keyMaxBytes: 16 * 1024 * 1024 })
+    const set = evalOk(dm(`namespaces = [ "machines" ]; quotas.namespaceMaxNames = 50; quotas.namespaceMaxBytes = 1048576; quotas.keyMaxBytes = 65536;`))
+    expect(set.settings.limits).toEqual({ namespace_max_names: 50, namespace_max_bytes: 1048576, key_max_bytes: 65536 })
+    expect(parseConfig(stringify(set.settings)).limits).toMatchObject({ namespaceMaxNames: 50, namespaceMaxBytes: 1048576, keyMaxBytes: 65536 })
+    // freeform settings win over the options
+    expect(evalOk(dm('quotas.namespaceMaxNames = 50; settings.limits.namespace_max_names = 7;')).settings.limits.namespace_max_names).toBe(7)
+    const a = evalOk(dm('namespaces = [ "machines" ];')).service
+    expect(set.service.reloadTriggers).not.toEqual(a.reloadTriggers)
+    expect(set.service.restartTriggers).toEqual(a.restartTriggers)
   })
 
   it('falls back to TCP when the package has no QUIC module for the platform', (ctx) => {

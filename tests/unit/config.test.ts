@@ -12,7 +12,7 @@ describe('config', () => {
       stateDir: '/var/lib/data-mesher',
       cluster: { port: 7946, syncInterval: 5000, interfaces: [], bootstrapNodes: [], allowedNodes: [], transports: ['quic', 'tcp'] },
       api: { socket: '/run/data-mesher/api.sock', listen: ['localhost:7331'] },
-      limits: { maxFileSize: 10 * 1024 * 1024, maxClockSkew: 300_000 }
+      limits: { maxFileSize: 10 * 1024 * 1024, maxClockSkew: 300_000, namespaceMaxNames: 1000, namespaceMaxBytes: 64 * 1024 * 1024, keyMaxBytes: 16 * 1024 * 1024 }
     })
   })
 
@@ -37,10 +37,14 @@ listen = ""
 [limits]
 max_file_size = 1000
 max_clock_skew = 60
+namespace_max_names = 7
+namespace_max_bytes = 5000
+key_max_bytes = 2000
 `)
     expect(c.cluster).toMatchObject({ port: 8000, syncInterval: 2000, identityKey: '/etc/dm/id.key', transports: ['tcp'] })
     expect(c.api).toEqual({ socket: '/run/x.sock', listen: [] })
-    expect(c.limits).toEqual({ maxFileSize: 1000, maxClockSkew: 60_000 })
+    expect(c.limits).toEqual({ maxFileSize: 1000, maxClockSkew: 60_000, namespaceMaxNames: 7, namespaceMaxBytes: 5000, keyMaxBytes: 2000 })
+    expect(policyOf(c).quotas).toEqual({ namespaceMaxNames: 7, namespaceMaxBytes: 5000, keyMaxBytes: 2000 })
     expect(policyOf(c).files.get('authorized_keys')?.has(K)).toBe(true)
   })
 
@@ -62,6 +66,9 @@ max_clock_skew = 60
     [`[files]\n"../etc" = ["${K}"]`, 'files."../etc"', /segment/],
     ['[files]\n"a" = "x"', 'files."a"', /list/],
     ['[limits]\nmax_file_size = -1', 'limits.max_file_size', /non-negative/],
+    ['[limits]\nnamespace_max_names = -1', 'limits.namespace_max_names', /non-negative integer of names/],
+    ['[limits]\nnamespace_max_bytes = "1M"', 'limits.namespace_max_bytes', /non-negative integer of bytes/],
+    ['[limits]\nkey_max_bytes = 1.5', 'limits.key_max_bytes', /non-negative integer of bytes/],
     ['namespaces = ["a//b"]', 'namespaces[0]', /empty segment/],
     [`[files]\n"a" = ["${K}"]\n"a/b" = ["${K}"]`, 'files."a"', /folder/],
     [`namespaces = ["m"]\n[files]\n"m" = ["${K}"]`, 'files."m"', /folder/],
