@@ -53,8 +53,6 @@ export interface Queued<T> {
   readonly result: Promise<T>
   /** Queues the job for `ticket`'s turn too; false once it started or was dropped (nothing queued). */
   add: (ticket: Ticket) => boolean
-  /** whether a turn came (it is running or done) */
-  readonly started: boolean
 }
 
 interface JobState {
@@ -124,7 +122,6 @@ export class FairLimiter {
     }
     return {
       result,
-      get started () { return state.started },
       add: (ticket) => {
         if (state.started || state.settled) return false
         if (this.stopped) { if (state.waiting.size === 0) state.reject(new QueueDropped('stopped')); return false }
