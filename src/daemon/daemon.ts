@@ -10,6 +10,7 @@ import { decodeBase64Key, encodeBase64Key } from '../crypto/keys.js'
 import { watchCertificateExpiry } from './certificate-expiry.js'
 import { Replica } from '../store/replica.js'
 import { createLogger } from './logger.js'
+import { DaemonMetrics } from '../metrics/index.js'
 import { SdNotify } from './sd-notify.js'
 import { releaseYoungGeneration } from './young-generation.js'
 
@@ -21,6 +22,8 @@ export interface DaemonOptions {
 
 export class Daemon {
   private stopping?: Promise<void>
+  /** the Prometheus endpoint (metrics.listen; src/metrics/), when on */
+  metrics?: DaemonMetrics
 
   private constructor (
     public config: Config,
@@ -43,11 +46,17 @@ export class Daemon {
     const certificates = network !== undefined ? await CertificateBook.open(config.stateDir) : undefined
     const replica = await Replica.open(config.stateDir, policyFor(config, network, certificates), log)
     const stopBook = certificates?.follow(replica) ?? (async () => {})
+    // observes the replica from now on (before any version can arrive), serves once the mesh is up
+    const metrics = config.metrics?.listen !== undefined ? new DaemonMetrics(replica, config.metrics.listen) : undefined
     let mesh: Mesh | undefined
     try {
       mesh = await startMesh({ config, replica, log, identity, network, certificates })
       const m = mesh
       let daemon: Daemon | undefined
+      if (metrics !== undefined) {
+        const bound = await metrics.serve({ mesh: m, configuredNames: () => (daemon?.config ?? config).files.keys(), certificate: () => (daemon?.network ?? network)?.certificate })
+        log.info({ listen: bound }, 'metrics serving at /metrics')
+      }
       const api = new ApiServer({
         replica,
         log,
@@ -65,8 +74,10 @@ export class Daemon {
       const stopExpiryWatch = network !== undefined ? watchCertificateExpiry(network.certificate, log) : undefined
       log.info({ socket: config.api.socket, listen: api.bound, peerId: m.status().peerId }, 'API serving')
       daemon = new Daemon(config, replica, m, api, log, o.configPath, network, stopExpiryWatch, certificates, stopBook)
+      daemon.metrics = metrics
       return daemon
     } catch (err) {
+      await metrics?.stop()
       await stopBook()
       await mesh?.stop().catch(() => {})
       await replica.close()
@@ -86,7 +97,8 @@ export class Daemon {
       ['state_dir', this.config.stateDir, next.stateDir],
       ['cluster', JSON.stringify(this.config.cluster), JSON.stringify(next.cluster)],
       ['api', JSON.stringify(this.config.api), JSON.stringify(next.api)],
-      ['network', JSON.stringify(this.config.network), JSON.stringify(next.network)]
+      ['network', JSON.stringify(this.config.network), JSON.stringify(next.network)],
+      ['metrics', JSON.stringify(this.config.metrics), JSON.stringify(next.metrics)]
     ]) {
       if (a !== b) this.log.warn({ key }, 'changed in the config file; takes effect on restart, not reload')
     }
@@ -107,6 +119,7 @@ export class Daemon {
   async stop (): Promise<void> {
     this.stopping ??= (async () => {
       this.stopExpiryWatch()
+      await this.metrics?.stop()
       await this.stopBook()
       await this.api.stop()
       await this.mesh.stop()

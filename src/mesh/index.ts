@@ -18,7 +18,7 @@ import { Fetcher, type FetchCounters } from './fetch.js'
 import { loadIdentity, type NodeIdentity } from './identity.js'
 import { answerGraft, judgeNotice } from './local-versions.js'
 import { Membership } from './membership.js'
-import { connectedPeers, createNode, type MeshLibp2p } from './node.js'
+import { connectedPeers, connectionLimitCounters, createNode, type MeshLibp2p } from './node.js'
 import { PeerExchange } from './peer-exchange.js'
 import { PeerTracker, type PeerStatus } from './peer-status.js'
 import { Receiver, type OfferCounters } from './receive.js'
@@ -63,6 +63,14 @@ export interface MeshStats {
   sync: SyncCounters
   peers: { known: number, candidates: number, dials: number, dialFailures: number, learnedDials: number, trimmed: number, penalized: number }
   offers: OfferCounters
+  /** connections refused or closed by the per-IP and per-peer limits (connection-limits.ts) */
+  connections: { refusedPending: number, refusedPerIp: number, refusedPerPeer: number, closedPerIp: number, closedPerPeer: number }
+  /** peer exchange (peer-exchange.ts): lists asked for, asked for by peers and answered, addresses learned */
+  peerExchange: { asked: number, answered: number, learned: number }
+  /** certificates of namespace records (record-cert.ts; absent without a network) */
+  recordCerts?: { fetched: number, missing: number, served: number, unusable: number }
+  /** peers punished (disconnected and refused a while), by the kind of misbehaviour: the reason up to its first ':' as a key */
+  punishments: Record<string, number>
   /** admission by certificate (absent without a network) */
   certificates?: { verified: number, refusedInbound: number, refusedOutbound: number, expired: number, unverifiedClosed: number }
 }
@@ -91,6 +99,11 @@ export interface Mesh {
   stop: () => Promise<void>
 }
 
+/** A punishment's reason as a bounded key: the text before its first ':' (the details after it vary), in snake case. */
+export function punishmentKind (reason: string): string {
+  return reason.split(':')[0].trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '') || 'other'
+}
+
 export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const { config, replica } = opts
   const settings: MeshSettings = { ...DEFAULT_MESH_SETTINGS, ...opts.settings }
@@ -100,6 +113,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const admission = new Admission(config.cluster.allowedNodes, self, Date.now, settings.penaltyBoxMax)
   const bootstrap = config.cluster.bootstrapNodes.map(b => parseBootstrap(b, config.cluster.transports))
   const libp2p = await createNode(config, identity, admission, settings)
+  const punishments: Record<string, number> = {}
   const ctx: MeshContext = {
     libp2p,
     settings,
@@ -108,6 +122,8 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     punish: (peer, reason) => {
       if (admission.isPenalized(peer)) return
       admission.penalize(peer, settings.penaltyDuration)
+      const kind = punishmentKind(reason)
+      punishments[kind] = (punishments[kind] ?? 0) + 1
       log.warn({ peer: peer.toString(), reason, forMs: settings.penaltyDuration }, 'peer misbehaved: disconnected and refused for a while')
       libp2p.hangUp(peer).catch(() => {})
     }
@@ -189,6 +205,10 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       sync: { ...syncer.counters },
       peers: { known: membership.knownPeers(), candidates: membership.candidatePeers(), ...membership.counters, penalized: admission.penalized().length },
       offers: { ...receiver.counters },
+      connections: { ...connectionLimitCounters(libp2p) },
+      punishments: { ...punishments },
+      peerExchange: { ...peerExchange.counters },
+      ...(recordCerts !== undefined ? { recordCerts: { ...recordCerts.counters } } : {}),
       ...(gate !== undefined ? { certificates: { ...gate.counters } } : {})
     }),
     async syncNow (): Promise<void> {

@@ -32,6 +32,14 @@ export function connectedPeers (libp2p: MeshLibp2p): PeerId[] {
   return [...peers.values()]
 }
 
+/** Each node's connection limits, for its counters (mesh stats) */
+const limitsOf = new WeakMap<MeshLibp2p, ConnectionLimits>()
+
+/** The counters of the node's connection limits: connections refused or closed, by which limit. */
+export function connectionLimitCounters (node: MeshLibp2p): ConnectionLimits['counters'] {
+  return { ...(limitsOf.get(node)?.counters ?? { refusedPending: 0, refusedPerIp: 0, refusedPerPeer: 0, closedPerIp: 0, closedPerPeer: 0 }) }
+}
+
 export async function createNode (config: Config, identity: NodeIdentity, admission: Admission, settings: MeshSettings): Promise<MeshLibp2p> {
   const transports = config.cluster.transports
   const listen = listenAddresses(config.cluster.interfaces, config.cluster.port, transports)
@@ -67,6 +75,7 @@ export async function createNode (config: Config, identity: NodeIdentity, admiss
     }
   })
   limits.attach(node)
+  limitsOf.set(node, limits)
   return node
 }
 
