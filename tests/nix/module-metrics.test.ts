@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { stringify } from 'smol-toml'
 import { parseConfig } from '../../src/config/config.js'
-import { canEval, evalModule, evalOk, evalSkipReason } from './helpers.js'
+import { canEval, evalClanOk, evalModule, evalOk, evalSkipReason } from './helpers.js'
 
 const dm = (body: string): string => `{ services.data-mesher = { enable = true; ${body} }; }`
 const need = (ctx: { skip: (note?: string) => never }): void => { if (!canEval) ctx.skip(evalSkipReason) }
@@ -53,5 +53,23 @@ describe('services.data-mesher.metrics (evaluated with nixpkgs lib)', () => {
     const bad = evalOk(dm('metrics = { enable = true; address = "metrics.example"; };'))
     expect(() => parseConfig(stringify(bad.settings))).toThrow(/metrics\.listen: "metrics\.example" is not an IP address/)
     expect(evalModule(dm('metrics = { enable = true; port = 70000; };')).ok).toBe(false)
+  })
+})
+
+describe('clan service: metrics settings (evaluated with nixpkgs lib, without clan-core)', () => {
+  const inventory = (settings: string): string => `{
+    machines = { a = { }; b = { }; };
+    instances.data-mesher = { module = "data-mesher"; roles.default.machines = { a.settings = ${settings}; b = { }; }; };
+  }`
+
+  it('off by default; the role settings map onto services.data-mesher.metrics', (ctx) => {
+    need(ctx)
+    const off = evalClanOk(inventory('{ }'), 'a')
+    expect(off.settings.metrics).toBeUndefined()
+    const on = evalClanOk(inventory('{ metrics = { enable = true; address = "10.0.0.1"; port = 9100; openFirewall = true; }; }'), 'a')
+    expect(on.failedAssertions).toEqual([])
+    expect(on.settings.metrics).toEqual({ listen: '10.0.0.1:9100' })
+    expect(on.firewall.allowedTCPPorts).toEqual(expect.arrayContaining([9100]))
+    expect(on.firewall.allowedUDPPorts).not.toContain(9100)
   })
 })
