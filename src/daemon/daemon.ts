@@ -11,6 +11,7 @@ import { watchCertificateExpiry } from './certificate-expiry.js'
 import { Replica } from '../store/replica.js'
 import { createLogger } from './logger.js'
 import { DaemonMetrics } from '../metrics/index.js'
+import { RecentRefusals } from '../metrics/recent-refusals.js'
 import { SdNotify } from './sd-notify.js'
 import { releaseYoungGeneration } from './young-generation.js'
 
@@ -24,6 +25,8 @@ export class Daemon {
   private stopping?: Promise<void>
   /** the Prometheus endpoint (metrics.listen; src/metrics/), when on */
   metrics?: DaemonMetrics
+  /** versions refused lately, for status */
+  refusals?: RecentRefusals
 
   private constructor (
     public config: Config,
@@ -48,6 +51,7 @@ export class Daemon {
     const stopBook = certificates?.follow(replica) ?? (async () => {})
     // observes the replica from now on (before any version can arrive), serves once the mesh is up
     const metrics = config.metrics?.listen !== undefined ? new DaemonMetrics(replica, config.metrics.listen) : undefined
+    const refusals = new RecentRefusals(replica)
     let mesh: Mesh | undefined
     try {
       mesh = await startMesh({ config, replica, log, identity, network, certificates })
@@ -67,6 +71,7 @@ export class Daemon {
         nodeInfo: () => ({
           ...m.status(),
           counters: flattenStats(m.stats()),
+          refused: refusals.list().map(r => ({ ...r, signer: Buffer.from(r.signer) })),
           ...(network !== undefined ? { networkId: encodeBase64Key(network.id), certificateNotAfter: network.certificate.notAfter, certificateName: network.certificate.name } : {})
         })
       })
@@ -75,8 +80,10 @@ export class Daemon {
       log.info({ socket: config.api.socket, listen: api.bound, peerId: m.status().peerId }, 'API serving')
       daemon = new Daemon(config, replica, m, api, log, o.configPath, network, stopExpiryWatch, certificates, stopBook)
       daemon.metrics = metrics
+      daemon.refusals = refusals
       return daemon
     } catch (err) {
+      refusals.stop()
       await metrics?.stop()
       await stopBook()
       await mesh?.stop().catch(() => {})
@@ -120,6 +127,7 @@ export class Daemon {
     this.stopping ??= (async () => {
       this.stopExpiryWatch()
       await this.metrics?.stop()
+      this.refusals?.stop()
       await this.stopBook()
       await this.api.stop()
       await this.mesh.stop()

@@ -27,7 +27,7 @@ import { closeWrite, frame, send, StreamReader } from './wire.js'
 /** setTimeout's longest delay; a later expiry is re-armed when it fires */
 const MAX_TIMER = 2 ** 31 - 1
 
-interface Verified { notAfter: number, timer: NodeJS.Timeout }
+interface Verified { notAfter: number, name: string, timer: NodeJS.Timeout }
 
 export class CertificateGate {
   private readonly verified = new Map<string, Verified>()
@@ -57,6 +57,12 @@ export class CertificateGate {
   }
 
   isVerified (peer: PeerId | string): boolean { return this.verified.has(peer.toString()) }
+
+  /** The name and end of the certificate a verified peer proved (status). */
+  certificateOf (peer: PeerId | string): { name: string, notAfter: number } | undefined {
+    const v = this.verified.get(peer.toString())
+    return v === undefined ? undefined : { name: v.name, notAfter: v.notAfter }
+  }
 
   /** Resolves true once the peer is verified, false if it is refused, disconnects or the timeout passes. */
   async waitVerified (peer: PeerId | string, timeout = this.settings.certTimeout): Promise<boolean> {
@@ -169,7 +175,7 @@ export class CertificateGate {
     const fresh = !this.verified.has(id)
     const previous = this.verified.get(id)
     if (previous !== undefined) clearTimeout(previous.timer)
-    this.verified.set(id, { notAfter: cert.notAfter, timer: this.expiryTimer(conn.remotePeer, cert.notAfter) })
+    this.verified.set(id, { notAfter: cert.notAfter, name: cert.name, timer: this.expiryTimer(conn.remotePeer, cert.notAfter) })
     if (fresh) {
       this.counters.verified++
       this.log.debug({ peer: id, name: cert.name, notAfter: new Date(cert.notAfter).toISOString() }, 'peer admitted by certificate')
@@ -183,8 +189,9 @@ export class CertificateGate {
   private expiryTimer (peer: PeerId, notAfter: number): NodeJS.Timeout {
     const timer = setTimeout(() => {
       const id = peer.toString()
-      if (this.verified.get(id)?.timer !== timer) return
-      if (this.clock() < notAfter) { this.verified.set(id, { notAfter, timer: this.expiryTimer(peer, notAfter) }); return }
+      const v = this.verified.get(id)
+      if (v === undefined || v.timer !== timer) return
+      if (this.clock() < notAfter) { this.verified.set(id, { ...v, timer: this.expiryTimer(peer, notAfter) }); return }
       this.verified.delete(id)
       this.counters.expired++
       this.log.info({ peer: id, notAfter: new Date(notAfter).toISOString() }, 'peer certificate expired: disconnected')

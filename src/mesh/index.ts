@@ -48,13 +48,22 @@ export interface MeshOptions {
   certificates?: CertificateBook
 }
 
+/** A connected peer, with the certificate it proved (with a network; 0 and "" otherwise). */
+export interface MeshPeer extends PeerStatus {
+  certificateNotAfter: number
+  certificateName: string
+}
+
 export interface MeshStatus {
   peerId: string
   /** the identity public key, standard base64 (what allowed_nodes takes) */
   publicKey: string
   /** listen addresses, each ending in /p2p/<peerId> */
   addresses: string[]
-  peers: PeerStatus[]
+  /** the verified peers: admitted and identified (with a network, certificate checked) */
+  peers: MeshPeer[]
+  /** connected and not (yet) verified: proving a certificate, or about to be closed (status) */
+  unverified: MeshPeer[]
 }
 
 export interface MeshStats {
@@ -97,6 +106,20 @@ export interface Mesh {
   /** The libp2p node (tests and diagnostics). */
   readonly libp2p: MeshLibp2p
   stop: () => Promise<void>
+}
+
+/** Peers with an open connection that are not among `verified`, each with its oldest connection. */
+function unverifiedPeers (libp2p: MeshLibp2p, verified: Set<string>): MeshPeer[] {
+  const oldest = new Map<string, Connection>()
+  for (const c of libp2p.getConnections()) {
+    const id = c.remotePeer.toString()
+    if (verified.has(id)) continue
+    const o = oldest.get(id)
+    if (o === undefined || c.timeline.open < o.timeline.open) oldest.set(id, c)
+  }
+  return [...oldest.entries()].sort(([a], [b]) => a < b ? -1 : 1).map(([peerId, c]) => ({
+    peerId, address: c.remoteAddr.toString(), since: c.timeline.open, latencyMs: 0, certificateNotAfter: 0, certificateName: ''
+  }))
 }
 
 /** A punishment's reason as a bounded key: the text before its first ':' (the details after it vary), in snake case. */
@@ -198,7 +221,13 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     peerId: self,
     libp2p,
     links: () => announcer.links(),
-    status: (): MeshStatus => ({ peerId: self, publicKey: identity.publicKey, addresses: libp2p.getMultiaddrs().map(String), peers: tracker.peers() }),
+    status: (): MeshStatus => {
+      const peers = tracker.peers().map(p => {
+        const cert = gate?.certificateOf(p.peerId)
+        return { ...p, certificateNotAfter: cert?.notAfter ?? 0, certificateName: cert?.name ?? '' }
+      })
+      return { peerId: self, publicKey: identity.publicKey, addresses: libp2p.getMultiaddrs().map(String), peers, unverified: unverifiedPeers(libp2p, new Set(peers.map(p => p.peerId))) }
+    },
     stats: (): MeshStats => ({
       fetch: { ...fetcher.counters },
       announce: { ...announcer.counters },

@@ -31,9 +31,8 @@ export function meshFamilies (mesh: Mesh): FamilySpec[] {
     // peers
     gauge('data_mesher_peers', 'Peers by state: connected (any open connection), verified (admitted and identified: with a network, its certificate checked), unverified (connected, not yet or never verified), known (addresses this node may dial), penalized (refused for a while after misbehaving)', () => {
       const s = stats()
-      const connected = new Set(mesh.libp2p.getConnections().map(c => c.remotePeer.toString())).size
-      const verified = mesh.status().peers.length
-      return by('state', { connected, verified, unverified: Math.max(0, connected - verified), known: s.peers.known, penalized: s.peers.penalized })
+      const { peers, unverified } = mesh.status()
+      return by('state', { connected: peers.length + unverified.length, verified: peers.length, unverified: unverified.length, known: s.peers.known, penalized: s.peers.penalized })
     }, ['state']),
     counter('data_mesher_peer_dials_total', 'Dials to peers, by result (attempted, failed)', () => by('result', { attempted: stats().peers.dials, failed: stats().peers.dialFailures }), ['result']),
     counter('data_mesher_peer_connections_trimmed_total', 'Connections closed to stay under the connection target', () => stats().peers.trimmed),

@@ -1,9 +1,10 @@
 // What happens to the versions offered to this node, counted as they happen: every call
 // of Replica.submit (API and mesh alike) by outcome and reason, and the delivery lag of
-// every version stored here. The replica is observed from outside (its submit wrapped
-// on the instance, its change events listened to), so the store keeps no metrics code.
+// every version stored here. The replica is observed from outside (submissions.ts, and
+// its change events), so the store keeps no metrics code.
 import { Counter, Histogram, type Registry } from 'prom-client'
 import type { Change, Replica, SubmitResult } from '../store/replica.js'
+import { observeSubmissions } from './submissions.js'
 
 /** Delivery lag buckets, seconds: gossip on a LAN takes tens of ms, a sync round seconds, an offline node hours. */
 export const LAG_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400]
@@ -48,20 +49,14 @@ export class UpdateMetrics {
       buckets: LAG_BUCKETS,
       registers: [register]
     })
-    const submit = replica.submit
-    replica.submit = async (record, source, origin) => {
-      let result: SubmitResult
-      try { result = await submit.call(replica, record, source, origin) } catch (err) {
-        this.failures.inc({ via: via(origin) })
-        throw err
-      }
-      this.updates.inc({ outcome: result.outcome, reason: reasonOf(result), via: via(origin) })
-      return result
-    }
+    const stopObserving = observeSubmissions(replica, s => {
+      if ('result' in s) this.updates.inc({ outcome: s.result.outcome, reason: reasonOf(s.result), via: via(s.origin) })
+      else this.failures.inc({ via: via(s.origin) })
+    })
     const unsubscribe = replica.onChange(c => this.onChange(c, replica.clock()))
     this.restore = () => {
       unsubscribe()
-      replica.submit = submit
+      stopObserving()
     }
   }
 
