@@ -84,12 +84,14 @@ export interface MeshStats {
   certificates?: { verified: number, refusedInbound: number, refusedOutbound: number, expired: number, unverifiedClosed: number }
 }
 
+const snake = (s: string): string => s.replace(/[A-Z]/g, c => '_' + c.toLowerCase())
+
 /** MeshStats as flat counters for the API: { "announce.full_sent": 3, "fetch.fetched_bytes": 1024, ... }. */
 export function flattenStats (stats: MeshStats): Record<string, number> {
   const out: Record<string, number> = {}
   for (const [group, values] of Object.entries(stats)) {
     for (const [k, v] of Object.entries(values as Record<string, number>)) {
-      out[`${group}.${k.replace(/[A-Z]/g, c => '_' + c.toLowerCase())}`] = v
+      out[`${snake(group)}.${snake(k)}`] = v
     }
   }
   return out
