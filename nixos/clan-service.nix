@@ -284,6 +284,8 @@ let
           (lib.mkIf (settings.interfaces != [ ]) { cluster.interfaces = settings.interfaces; })
           (lib.mkIf settings.networkIdentity {
             cluster.identity_key = gen.data-mesher-node-identity.files."identity.key".path;
+            # a regenerated certificate lands at the same path: the running daemon re-reads
+            # it (directory watch, every 60 s, SIGHUP), no restart (issue 19)
             cluster.identity_cert = gen.data-mesher-node-identity.files."identity.cert".path;
             network.id = gen.data-mesher-network.files."network.pub".path;
           })

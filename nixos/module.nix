@@ -58,8 +58,15 @@ let
     "namespaces"
     "log_level"
   ];
-  reloadablePart = lib.filterAttrs (n: _: lib.elem n reloadableKeys) finalSettings;
-  restartPart = lib.filterAttrs (n: _: !(lib.elem n reloadableKeys)) finalSettings;
+  # ... and the certificate files of [cluster]: a renewed certificate at a new path is
+  # taken by a reload, without closing connections (issue 19)
+  reloadableClusterKeys = [
+    "identity_cert"
+    "certificate_authorities"
+  ];
+  clusterPart = keep: lib.filterAttrs (n: _: lib.elem n reloadableClusterKeys == keep) (finalSettings.cluster or { });
+  reloadablePart = lib.filterAttrs (n: _: lib.elem n reloadableKeys) finalSettings // { cluster = clusterPart true; };
+  restartPart = lib.filterAttrs (n: _: !(lib.elem n reloadableKeys)) finalSettings // { cluster = clusterPart false; };
 
   defaultStateDir = "/var/lib/data-mesher";
   stateUnderVarLib = lib.hasPrefix "/var/lib/" cfg.stateDir;
@@ -456,6 +463,9 @@ in
     environment.etc."data-mesher/config.toml".source = configFile;
     environment.systemPackages = [ cfg.package ];
     environment.variables.DATA_MESHER_URL = "unix://${cfg.settings.api.socket}";
+    # the network `file update` signs for comes from the signer's side, never from the
+    # daemon it talks to (issue 19): on a node, that is this node's network.id
+    environment.variables.DATA_MESHER_NETWORK_ID = mkIf ((cfg.settings.network.id or null) != null) cfg.settings.network.id;
 
     users.users = lib.optionalAttrs (cfg.user == "data-mesher") {
       data-mesher = {

@@ -14,7 +14,7 @@ import type { Logger } from 'pino'
 import { bindTargets } from '../config/api-listen.js'
 import { decodeRecord, encodeRecord, RecordFormatError, type SignedRecord } from '../crypto/record.js'
 import { nameProblem } from '../crypto/names.js'
-import { parseCertificate, type Certificate } from '../crypto/certificate.js'
+import { CertificateTimeError, parseCertificate, type Certificate } from '../crypto/certificate.js'
 import { certificateFitsRecord, configuredNamespace } from '../rule/which-version-wins.js'
 import type { CertificateBook } from '../store/certificate-book.js'
 import { ensureDir } from '../store/atomic-file.js'
@@ -211,6 +211,8 @@ export class ApiServer {
     if (configuredNamespace(this.o.replica.getPolicy(), record.name) === undefined) return undefined // a configured file takes none: ignored, not kept
     let cert
     try { cert = parseCertificate(bytes) } catch (err) {
+      // well-formed but naming a time past what may be named: not taken, like any other unfit certificate
+      if (err instanceof CertificateTimeError) throw new ApiError(grpc.status.PERMISSION_DENIED, `the certificate sent with "${record.name}" is not taken: ${err.message}`)
       throw new ApiError(grpc.status.INVALID_ARGUMENT, `malformed certificate: ${(err as Error).message}`)
     }
     const problem = certificateFitsRecord(this.o.replica.getPolicy(), record, cert, this.o.replica.clock())

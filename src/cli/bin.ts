@@ -21,6 +21,7 @@ function overview (): string {
     '',
     'Commands that talk to a daemon take --url (unix:///path, host:port, http://host:port);',
     'the default is $DATA_MESHER_URL, then unix:///run/data-mesher/api.sock.',
+    'Signing commands bind records to --network-id, else $DATA_MESHER_NETWORK_ID (never to the id a daemon reports).',
     'Exit codes: 0 ok, 1 refused (the reason is on stderr), 2 usage error.'
   ].join('\n')
 }

@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from 'node:path'
 import { publicKeyProblem } from '../crypto/key-validity.js'
 import { decodeBase64Key } from '../crypto/keys.js'
 import { nameProblem } from '../crypto/names.js'
+import { REVOCATIONS_NAME } from '../crypto/revocation-list.js'
 import type { Policy } from '../rule/which-version-wins.js'
 import { DEFAULTS, LOG_LEVELS, type LogLevel } from './defaults.js'
 import { nameLayoutProblem } from './name-layout.js'
@@ -150,6 +151,14 @@ export function fromTable (doc: Table): Config {
 
   const layout = nameLayoutProblem([...fileMap.keys()], namespaces)
   if (layout !== undefined) throw new ConfigError(layout.key, layout.reason)
+  if (netid.id !== undefined) {
+    // the network's revocation list lives under this name (src/crypto/revocation-list.ts)
+    const reserved = (n: string): boolean => n === REVOCATIONS_NAME || n.startsWith(REVOCATIONS_NAME + '/')
+    const file = [...fileMap.keys()].find(reserved)
+    if (file !== undefined) throw new ConfigError(`files."${file}"`, `"${REVOCATIONS_NAME}" is reserved for the network's revocation list when network.id is set`)
+    const ns = namespaces.findIndex(reserved)
+    if (ns >= 0) throw new ConfigError(`namespaces[${ns}]`, `"${REVOCATIONS_NAME}" is reserved for the network's revocation list when network.id is set`)
+  }
 
   return {
     logLevel: logLevel as LogLevel,

@@ -19,6 +19,8 @@ export const DEFAULTS = {
     certificateWarnBefore: 14 * 86_400_000,
     /** ... checking this often */
     certificateCheckInterval: 3_600_000,
+    /** cluster.identity_cert and the certificate authorities are read again this often (besides the file watch and SIGHUP), for renewals no watch sees (a secrets manager switching a symbolic link) */
+    certificateReadInterval: 60_000,
     /** a namespace record's certificate is kept this long while its record is not (yet) held */
     certificateGrace: 10 * 60_000,
     /** the certificate book settles after every change; while certificates of records not (yet) stored are pending, also this often (a record held back is no change) */

@@ -37,6 +37,34 @@ async function keyOf (value: string, key: string): Promise<Uint8Array> {
 export async function loadNetworkIdentity (config: Config, identityPublicKey: Uint8Array, now = Date.now()): Promise<NetworkIdentity | undefined> {
   if (config.network === undefined) return undefined
   const id = await keyOf(config.network.id, 'network.id')
+  // the window is not checked here: an expired certificate is logged and shown in status,
+  // and peers refuse the node, but the node still serves its local API
+  return await readCertified(config, identityPublicKey, id, now, false)
+}
+
+/**
+ * The network identity as the files now say (issue 19, live renewal): the certificate
+ * at cluster.identity_cert and the certificate authorities read again, network.id kept
+ * (records are bound to it: it changes on restart only). Throws a ConfigError naming
+ * why when the replacement is not acceptable — besides what start refuses, a certificate
+ * that is not valid now (a renewal must not replace a working certificate by one peers
+ * refuse); the caller keeps the running identity then. Undefined when nothing changed.
+ */
+export async function renewedNetworkIdentity (config: Config, identityPublicKey: Uint8Array, current: NetworkIdentity, now = Date.now()): Promise<NetworkIdentity | undefined> {
+  const next = await readCertified(config, identityPublicKey, current.id, now, true)
+  const same = (a: Uint8Array[], b: Uint8Array[]): boolean => a.length === b.length && a.every((k, i) => Buffer.from(k).equals(b[i]))
+  if (Buffer.from(next.certificateBytes).equals(current.certificateBytes) && same(next.trusted, current.trusted)) return undefined
+  return next
+}
+
+/** The files a renewal is read from: cluster.identity_cert and the certificate authorities given as paths (not as base64). */
+export function networkIdentityFiles (config: Config): string[] {
+  if (config.network === undefined) return []
+  const cas = (config.cluster.certificateAuthorities ?? []).filter(ca => decodeBase64Key(ca.trim()) === undefined)
+  return [...(config.cluster.identityCert !== undefined ? [config.cluster.identityCert] : []), ...cas]
+}
+
+async function readCertified (config: Config, identityPublicKey: Uint8Array, id: Uint8Array, now: number, mustBeValidNow: boolean): Promise<NetworkIdentity> {
   const cas = config.cluster.certificateAuthorities ?? []
   const trusted = [id]
   for (const [i, ca] of cas.entries()) trusted.push(await keyOf(ca, `cluster.certificate_authorities[${i}]`))
@@ -52,15 +80,13 @@ export async function loadNetworkIdentity (config: Config, identityPublicKey: Ui
   if (!trusted.some(t => Buffer.from(t).equals(certificate.network))) {
     throw new ConfigError('cluster.identity_cert', `${path} is signed by network ${encodeBase64Key(certificate.network)}, which is neither network.id (${encodeBase64Key(id)}) nor one of cluster.certificate_authorities`)
   }
-  // the window is not checked here: an expired certificate is logged and shown in status,
-  // and peers refuse the node, but the node still serves its local API
-  const problem = certificateProblem(certificate, identityPublicKey, { networks: trusted, now: Math.max(now, certificate.notBefore) })
-  if (problem !== undefined && !/expired/.test(problem)) throw new ConfigError('cluster.identity_cert', `${path}: ${problem}`)
+  const problem = certificateProblem(certificate, identityPublicKey, { networks: trusted, now: mustBeValidNow ? now : Math.max(now, certificate.notBefore) })
+  if (problem !== undefined && (mustBeValidNow || !/expired/.test(problem))) throw new ConfigError('cluster.identity_cert', `${path}: ${problem}`)
   return { id, trusted, certificate, certificateBytes: encodeCertificate(certificate) }
 }
 
 /** The rule's policy with the network identity: accepted networks, and the certificates that came with records. */
-export function networkPolicy (policy: Policy, network: NetworkIdentity | undefined, certificateOf: (record: SignedRecord) => Certificate | undefined): Policy {
+export function networkPolicy (policy: Policy, network: NetworkIdentity | undefined, certificateOf: (record: SignedRecord) => Certificate | undefined, revoked?: ReadonlySet<string>): Policy {
   if (network === undefined) return policy
-  return { ...policy, network: { id: network.id, trusted: network.trusted }, certificateOf }
+  return { ...policy, network: { id: network.id, trusted: network.trusted, ...(revoked !== undefined ? { revoked } : {}) }, certificateOf }
 }

@@ -31,6 +31,22 @@ export interface Certificate {
 
 export class CertificateFormatError extends Error {}
 
+/**
+ * The last instant a certificate may name: 9999-12-31T23:59:59.999Z. The format holds
+ * any u64, but a JavaScript Date ends at 8.64e15 ms and RFC 3339, Python's datetime and
+ * most tools at year 9999: a certificate past it could be signed but not shown, logged
+ * or compared everywhere, so it is refused when signing and when parsing (issue 19).
+ */
+export const MAX_CERT_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+
+/** A time field past MAX_CERT_TIME: the certificate is well-formed but not acceptable. */
+export class CertificateTimeError extends CertificateFormatError {}
+
+function timeProblem (field: string, v: number | bigint): string | undefined {
+  if (v > MAX_CERT_TIME) return `${field} ${v} (unix ms) is later than ${new Date(MAX_CERT_TIME).toISOString()}, the last time a certificate may name`
+  return undefined
+}
+
 function nameProblem (name: string): string | undefined {
   const n = Buffer.byteLength(name, 'utf8')
   if (n === 0 || n > 255) return `certificate name must be 1–255 bytes, got ${n}`
@@ -44,6 +60,8 @@ export function certificateSignedBytes (c: Omit<Certificate, 'signature'>): Uint
   if (c.subject.length !== 32 || c.network.length !== 32) throw new CertificateFormatError('subject and network keys must be 32 bytes')
   for (const [field, v] of [['not_before', c.notBefore], ['not_after', c.notAfter]] as const) {
     if (!Number.isSafeInteger(v) || v < 0) throw new CertificateFormatError(`${field} must be a non-negative integer, got ${v}`)
+    const late = timeProblem(field, v)
+    if (late !== undefined) throw new CertificateTimeError(late)
   }
   const name = Buffer.from(c.name, 'utf8')
   const out = Buffer.alloc(FIXED + name.length)
@@ -85,7 +103,8 @@ export function decodeCertificate (bytes: Uint8Array): Certificate {
 
 function readU64 (b: Buffer, o: number, field: string): number {
   const v = b.readBigUInt64BE(o)
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new CertificateFormatError(`${field} ${v} is too large`)
+  const late = timeProblem(field, v)
+  if (late !== undefined) throw new CertificateTimeError(late)
   return Number(v)
 }
 

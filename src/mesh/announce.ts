@@ -117,6 +117,8 @@ export interface AnnounceCounters {
   streamsOpened: number
   /** GRAFTs received and not answered: an answer to the same peer and name under way, or over the peer's budget */
   graftsIgnored: number
+  /** FULL and IHAVE messages dropped unjudged: their sender was over its budget (announceMessagesPerSecond) */
+  overBudget: number
 }
 
 export class Announcer {
@@ -130,8 +132,10 @@ export class Announcer {
   private readonly graftsAnswering = new Set<string>()
   /** peer → its GRAFT answer budget (token bucket: announceGraftAnswerBurst, announceGraftAnswersPerSecond) */
   private readonly graftBudget: TokenBuckets
+  /** peer → FULL and IHAVE messages it may still send now (announceMessageBurst, announceMessagesPerSecond) */
+  private readonly pace: TokenBuckets
   private stopped = false
-  counters: AnnounceCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, ihaveBytes: 0, grafts: 0, prunes: 0, skipped: 0, streamsOpened: 0, graftsIgnored: 0 }
+  counters: AnnounceCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, ihaveBytes: 0, grafts: 0, prunes: 0, skipped: 0, streamsOpened: 0, graftsIgnored: 0, overBudget: 0 }
 
   private readonly libp2p: MeshLibp2p
   private readonly settings: MeshSettings
@@ -144,6 +148,7 @@ export class Announcer {
     this.log = ctx.log
     this.admits = ctx.admits
     this.graftBudget = new TokenBuckets({ burst: ctx.settings.announceGraftAnswerBurst, perSecond: ctx.settings.announceGraftAnswersPerSecond, maxKeys: ctx.settings.maxConnections })
+    this.pace = new TokenBuckets({ burst: ctx.settings.announceMessageBurst, perSecond: ctx.settings.announceMessagesPerSecond, maxKeys: ctx.settings.maxConnections })
     this.tree = new BroadcastTree(ctx.settings, {
       stillMissing: n => this.delegate.judgeNotice(n) === 'missing',
       sendGraft: (peer, n) => this.queueGraft(peer, n)
@@ -395,7 +400,11 @@ export class Announcer {
         if (head.length === 0) throw new WireError('peer', 'empty announce message')
         switch (head[0]) {
           case FULL: await this.receiveFull(peer, head.subarray(1), reader); break
-          case IHAVE: this.receiveIhave(peer, decodeIhave(head)); break
+          case IHAVE: {
+            const notices = decodeIhave(head)
+            if (this.withinBudget(peer.toString())) this.receiveIhave(peer, notices)
+            break
+          }
           case GRAFT: this.receiveGraft(peer, decodeGraft(head)); break
           case PRUNE:
             if (head.length !== 1) throw new WireError('peer', 'PRUNE with a payload')
@@ -410,9 +419,22 @@ export class Announcer {
     }
   }
 
+  /**
+   * Whether `peer` is within its budget of FULL and IHAVE messages (announceMessageBurst,
+   * then announceMessagesPerSecond). Beyond it a message is read and dropped unjudged: no
+   * signature is checked nor anything queued for it (anti-entropy brings what was real).
+   * Not reading instead would not slow the sender down: the stream buffers what arrives.
+   */
+  private withinBudget (peer: string): boolean {
+    if (this.pace.tryTake(peer)) return true
+    this.counters.overBudget++
+    return false
+  }
+
   private async receiveFull (peer: PeerId, bytes: Uint8Array, reader: StreamReader): Promise<void> {
     const inline = await reader.frame(this.settings.announceInlineMax)
     if (inline === undefined) throw reader.closed('stream ended between a record and its content')
+    if (!this.withinBudget(peer.toString())) return
     let record: SignedRecord
     try { record = decodeRecord(bytes) } catch (err) {
       if (err instanceof RecordFormatError) throw new WireError('peer', `malformed record: ${err.message}`)

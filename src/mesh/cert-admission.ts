@@ -9,6 +9,14 @@
 //                         otherwise it resets the stream and closes the connection
 //
 // A certificate that expires while connected closes the connection (a timer per peer).
+// Renewal (issue 19): a node whose certificate or certificate authorities changed
+// (renew()) repeats the exchange on one open connection to each admitted peer; the
+// peer's answer is the same handler, which replaces the end it knew (the timer) with the
+// renewed certificate's, so the connection outlives the old end. A failed repeat closes
+// nothing here: the peer still holds the old end and closes at that time if it must.
+// Peers whose certificate the new authorities no longer accept are disconnected.
+// Revocation (issue 19): identity keys on the network's revocation list (setRevoked)
+// are refused like a bad certificate, and admitted peers with such a key disconnected.
 //
 // Until verified, an inbound connection holds a slot a member may need (review 11-R3): it
 // is closed certHandshakeTimeout after it came up; at most maxUnverifiedPerIp of them per
@@ -27,21 +35,25 @@ import { closeWrite, frame, send, StreamReader } from './wire.js'
 /** setTimeout's longest delay; a later expiry is re-armed when it fires */
 const MAX_TIMER = 2 ** 31 - 1
 
-interface Verified { notAfter: number, name: string, timer: NodeJS.Timeout }
+interface Verified { cert: Certificate, timer: NodeJS.Timeout }
 
 export class CertificateGate {
   private readonly verified = new Map<string, Verified>()
   private readonly waiters = new Map<string, Set<(ok: boolean) => void>>()
   /** inbound connections whose peer has not proved a certificate yet, oldest first */
   private readonly unverified = new Set<Connection>()
+  /** connections whose exchange succeeded once: a repeat (renewal) on them does not identify again */
+  private readonly admittedConnections = new WeakSet<Connection>()
+  /** identity keys (base64) of the network's revocation list */
+  private revoked: ReadonlySet<string> = new Set()
   private stopped = false
-  counters = { verified: 0, refusedInbound: 0, refusedOutbound: 0, expired: 0, unverifiedClosed: 0 }
+  counters = { verified: 0, refusedInbound: 0, refusedOutbound: 0, expired: 0, unverifiedClosed: 0, renewalsSent: 0, renewalsFailed: 0, revoked: 0 }
 
   private readonly libp2p: MeshLibp2p
   private readonly settings: MeshSettings
   private readonly log: Logger
 
-  constructor (ctx: Pick<MeshContext, 'libp2p' | 'settings' | 'log'>, private readonly network: NetworkIdentity, private readonly clock: () => number = Date.now) {
+  constructor (ctx: Pick<MeshContext, 'libp2p' | 'settings' | 'log'>, private network: NetworkIdentity, private readonly clock: () => number = Date.now) {
     this.libp2p = ctx.libp2p
     this.settings = ctx.settings
     this.log = ctx.log
@@ -61,7 +73,7 @@ export class CertificateGate {
   /** The name and end of the certificate a verified peer proved (status). */
   certificateOf (peer: PeerId | string): { name: string, notAfter: number } | undefined {
     const v = this.verified.get(peer.toString())
-    return v === undefined ? undefined : { name: v.name, notAfter: v.notAfter }
+    return v === undefined ? undefined : { name: v.cert.name, notAfter: v.cert.notAfter }
   }
 
   /** Resolves true once the peer is verified, false if it is refused, disconnects or the timeout passes. */
@@ -139,8 +151,11 @@ export class CertificateGate {
     return true
   }
 
-  /** The dialer's side: send ours, read theirs. */
-  private async exchange (conn: Connection): Promise<void> {
+  /**
+   * The dialer's side: send ours, read theirs. `renewal`: a repeat on an admitted
+   * connection (renew()); its failure is logged, and the connection left as it is.
+   */
+  private async exchange (conn: Connection, renewal = false): Promise<void> {
     const deadline = Date.now() + this.settings.certTimeout
     let stream: Stream | undefined
     try {
@@ -153,7 +168,36 @@ export class CertificateGate {
       this.admit(conn, this.check(bytes, conn.remotePeer))
     } catch (err) {
       stream?.abort(err as Error)
-      this.refuse(conn, (err as Error).message)
+      if (!renewal) { this.refuse(conn, (err as Error).message); return }
+      this.counters.renewalsFailed++
+      this.log.warn({ peer: conn.remotePeer.toString(), err: (err as Error).message }, 'could not show the renewed certificate to a peer; it keeps the old end')
+    }
+  }
+
+  /**
+   * This node's certificate or the accepted networks changed (issue 19): new
+   * connections use `next` from now on; admitted peers whose certificate `next` no
+   * longer accepts are disconnected, the others are shown the renewed certificate.
+   */
+  renew (next: NetworkIdentity): void {
+    if (this.stopped) return
+    const ours = !Buffer.from(next.certificateBytes).equals(this.network.certificateBytes)
+    this.network = next
+    for (const [id, v] of [...this.verified]) {
+      const problem = certificateProblem(v.cert, undefined, { networks: next.trusted, now: this.clock() })
+      if (problem === undefined) continue
+      clearTimeout(v.timer)
+      this.verified.delete(id)
+      this.log.info({ peer: id, reason: problem }, 'peer certificate no longer accepted: disconnected')
+      const conn = this.libp2p.getConnections().find(c => c.remotePeer.toString() === id)
+      if (conn !== undefined) void this.libp2p.hangUp(conn.remotePeer).catch(() => {})
+    }
+    if (!ours) return
+    for (const id of this.verified.keys()) {
+      const conn = this.libp2p.getConnections().find(c => c.remotePeer.toString() === id && c.status === 'open')
+      if (conn === undefined) continue
+      this.counters.renewalsSent++
+      void this.exchange(conn, true)
     }
   }
 
@@ -165,6 +209,7 @@ export class CertificateGate {
     if (key === undefined) throw new Error('the peer id is not an Ed25519 key')
     const problem = certificateProblem(cert, key, { networks: this.network.trusted, now: this.clock() })
     if (problem !== undefined) throw new Error(problem)
+    if (this.revoked.has(Buffer.from(key).toString('base64'))) throw new Error('the certificate\'s key is revoked by the network (network.revocations)')
     return cert
   }
 
@@ -175,13 +220,17 @@ export class CertificateGate {
     const fresh = !this.verified.has(id)
     const previous = this.verified.get(id)
     if (previous !== undefined) clearTimeout(previous.timer)
-    this.verified.set(id, { notAfter: cert.notAfter, name: cert.name, timer: this.expiryTimer(conn.remotePeer, cert.notAfter) })
+    this.verified.set(id, { cert, timer: this.expiryTimer(conn.remotePeer, cert.notAfter) })
     if (fresh) {
       this.counters.verified++
       this.log.debug({ peer: id, name: cert.name, notAfter: new Date(cert.notAfter).toISOString() }, 'peer admitted by certificate')
+    } else if (previous !== undefined && previous.cert.notAfter !== cert.notAfter) {
+      this.log.info({ peer: id, name: cert.name, notAfter: new Date(cert.notAfter).toISOString() }, 'peer showed a renewed certificate')
     }
     for (const w of [...(this.waiters.get(id) ?? [])]) w(true)
     this.waiters.delete(id)
+    if (this.admittedConnections.has(conn)) return // a repeat (renewal): identify ran already
+    this.admittedConnections.add(conn)
     // identify runs only now (not on connection open), so that only admitted peers are learned
     this.libp2p.services.identify.identify(conn).catch(() => {})
   }
@@ -189,9 +238,9 @@ export class CertificateGate {
   private expiryTimer (peer: PeerId, notAfter: number): NodeJS.Timeout {
     const timer = setTimeout(() => {
       const id = peer.toString()
-      const v = this.verified.get(id)
-      if (v === undefined || v.timer !== timer) return
-      if (this.clock() < notAfter) { this.verified.set(id, { ...v, timer: this.expiryTimer(peer, notAfter) }); return }
+      if (this.verified.get(id)?.timer !== timer) return
+      const v = this.verified.get(id)!
+      if (this.clock() < notAfter) { this.verified.set(id, { cert: v.cert, timer: this.expiryTimer(peer, notAfter) }); return }
       this.verified.delete(id)
       this.counters.expired++
       this.log.info({ peer: id, notAfter: new Date(notAfter).toISOString() }, 'peer certificate expired: disconnected')
@@ -208,6 +257,21 @@ export class CertificateGate {
     else this.counters.refusedOutbound++
     this.log.info({ peer: conn.remotePeer.toString(), direction: conn.direction, reason }, 'peer refused: no valid certificate of this network')
     conn.abort(new Error(`not admitted: ${reason}`))
+  }
+
+  /** The network's revocation list changed: refuse these keys from now on, and disconnect admitted peers that hold one. */
+  setRevoked (keys: ReadonlySet<string>): void {
+    this.revoked = keys
+    if (this.stopped) return
+    for (const [id, v] of [...this.verified]) {
+      if (!keys.has(Buffer.from(v.cert.subject).toString('base64'))) continue
+      clearTimeout(v.timer)
+      this.verified.delete(id)
+      this.counters.revoked++
+      this.log.warn({ peer: id, name: v.cert.name }, 'peer certificate revoked by the network: disconnected')
+      const conn = this.libp2p.getConnections().find(c => c.remotePeer.toString() === id)
+      if (conn !== undefined) void this.libp2p.hangUp(conn.remotePeer).catch(() => {})
+    }
   }
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {

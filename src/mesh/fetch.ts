@@ -22,7 +22,10 @@ import { ContentMismatchError, type ContentReader } from '../store/content-reade
 import { endExchange, type MeshContext } from './context.js'
 import { connectedPeers } from './node.js'
 import type { ReplicaPort } from './replica-port.js'
+import { FairLimiter, laneOf, QueueDropped, type FairStats } from './fair-limiter.js'
 import { ServeSlots } from './serve-slots.js'
+import { standingFor, type Standing } from './standing.js'
+import { TokenBuckets } from './token-bucket.js'
 import { shuffle } from './shuffle.js'
 import { PROTOCOLS } from './settings.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } from './wire.js'
@@ -42,8 +45,14 @@ export interface FetchCounters {
   servedBytes: number
   /** fetch attempts that failed or found nothing */
   misses: number
-  /** requests answered "busy": the serve slots (per peer or in total) were taken */
+  /** requests answered "busy": the serve slots (per peer or in total) were taken, or the peer's request budget */
   busy: number
+  /** second sources asked because the first was slow (fetchHedgeDelay) */
+  hedged: number
+  /** fetches dropped while waiting their turn (a newer version of the name, the peer's queue full, the peer gone) */
+  shed: number
+  /** versions a peer announced and then did not serve (standing.ts) */
+  strikes: number
 }
 
 /** Hints are kept per exact version: a peer that offered another version of the same content is no source. */
@@ -62,34 +71,25 @@ function decodeRequest (bytes: Uint8Array): { name: string, id: Uint8Array } | u
   return { name: b.subarray(2, 2 + len).toString('utf8'), id: new Uint8Array(b.subarray(2 + len)) }
 }
 
-/** A counting semaphore. */
-export class Limiter {
-  private active = 0
-  private readonly waiting: Array<() => void> = []
-  constructor (private readonly max: number) {}
-  async run<T> (fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>(resolve => this.waiting.push(resolve))
-    this.active++
-    try { return await fn() } finally {
-      this.active--
-      this.waiting.shift()?.()
-    }
-  }
-}
+/** One attempt's end: the content, or why not (a miss is "not here", "busy", or a failure). */
+type Attempt = { content: VerifiedContent } | { miss: 'absent' | 'busy' | 'failed' | 'aborted' }
 
 export class Fetcher {
-  readonly counters: FetchCounters = { fetched: 0, fetchedBytes: 0, served: 0, servedBytes: 0, misses: 0, busy: 0 }
+  readonly counters: FetchCounters = { fetched: 0, fetchedBytes: 0, served: 0, servedBytes: 0, misses: 0, busy: 0, hedged: 0, shed: 0, strikes: 0 }
   /** record key → peers known to have announced or synced it (bounded) */
   private readonly hints = new Map<string, Set<string>>()
-  private readonly limiter: Limiter
+  private readonly limiter: FairLimiter
   private readonly slots: ServeSlots
+  /** fetch requests each peer may still make now (beyond: "busy") */
+  private readonly requests: TokenBuckets
 
   private readonly settings: MeshContext['settings']
 
-  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort) {
-    this.settings = ctx.settings
-    this.limiter = new Limiter(ctx.settings.fetchConcurrency)
-    this.slots = new ServeSlots(ctx.settings.fetchServeMaxPerPeer, ctx.settings.fetchServeMaxTotal)
+  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly standing: Standing = standingFor(ctx.settings)) {
+    const s = this.settings = ctx.settings
+    this.limiter = new FairLimiter({ slots: s.fetchConcurrency, namespaceSlots: s.fetchNamespaceSlots, perPeerSlots: s.fetchPerPeerSlots, perPeerQueue: s.fetchPerPeerQueue }, p => standing.share(p))
+    this.slots = new ServeSlots(s.fetchServeMaxPerPeer, s.fetchServeMaxTotal)
+    this.requests = new TokenBuckets({ burst: s.fetchRequestBurst, perSecond: s.fetchRequestsPerSecond, maxKeys: s.maxConnections })
   }
 
   /** Remembers that `peer` has offered `record` (so it is asked if the first source fails). */
@@ -106,52 +106,152 @@ export class Fetcher {
 
   forget (record: SignedRecord): void { this.hints.delete(recordKey(record)) }
 
-  private candidates (record: SignedRecord, first: PeerId | undefined, tried: Set<string>): PeerId | undefined {
+  /** A peer left: its waiting fetches go, and its request budget. */
+  dropPeer (peer: string): void {
+    this.limiter.dropPeer(peer)
+    this.requests.delete(peer)
+  }
+
+  queue (): FairStats { return this.limiter.stats() }
+
+  /** Fetches still waiting their turn are dropped (stopping); those under way end with their streams. */
+  stop (): void { this.limiter.stop() }
+
+  private candidates (record: SignedRecord, first: string, tried: Set<string>): PeerId | undefined {
     const connected = connectedPeers(this.ctx.libp2p).filter(p => this.ctx.admits(p))
     const byId = new Map(connected.map(p => [p.toString(), p]))
     const order: string[] = []
-    if (first !== undefined) order.push(first.toString())
+    if (first !== '') order.push(first)
     order.push(...(this.hints.get(recordKey(record)) ?? []))
     order.push(...shuffle([...byId.keys()]))
     for (const id of order) if (!tried.has(id) && byId.has(id)) return byId.get(id)
     return undefined
   }
 
-  /** The content of `record`, verified, from `first` or else another connected peer. */
-  async fetch (record: SignedRecord, first?: PeerId): Promise<VerifiedContent> {
-    return await this.limiter.run(async () => {
-      const tried = new Set<string>()
-      while (tried.size < this.settings.fetchMaxAttempts) {
-        const peer = this.candidates(record, first, tried)
-        if (peer === undefined) break
-        tried.add(peer.toString())
-        try {
-          const content = await this.fetchFrom(peer, record)
-          if (content === undefined) { this.counters.misses++; continue }
-          const checked = verifyContent(record, content) // marked verified: the replica does not hash it again
-          if ('problem' in checked) {
-            this.ctx.punish(peer, `served wrong content: ${checked.problem}`)
-            this.counters.misses++
-            continue
-          }
-          this.counters.fetched++
-          this.counters.fetchedBytes += content.length
-          return checked.content
-        } catch (err) {
-          this.counters.misses++
-          endExchange(this.ctx, undefined, err, peer, 'fetch', { name: record.name }) // fetchFrom aborted its stream
-        }
-      }
-      throw new Error(`no peer could serve the content of "${record.name}" (asked ${tried.size})`)
-    })
+  /**
+   * The content of `record`, verified, from `first` or else another connected peer. The
+   * fetch waits for its turn among the fetches `first`'s announcements caused (fair
+   * shares, configured files first); a source that is slow is hedged: the next source is
+   * asked in parallel, and the first to deliver wins. `signal` ends the wait (the content
+   * arrived another way).
+   */
+  async fetch (record: SignedRecord, first?: PeerId, signal?: AbortSignal): Promise<VerifiedContent> {
+    const job = this.job(record, signal)
+    job.add(first?.toString() ?? '')
+    return await job.result
   }
 
-  private async fetchFrom (peer: PeerId, record: SignedRecord): Promise<Uint8Array | undefined> {
+  /**
+   * A fetch of `record` that waits in the queue of every peer added (each one that
+   * announced it): the first of their turns runs it, asking that peer first.
+   */
+  job (record: SignedRecord, signal?: AbortSignal): { result: Promise<VerifiedContent>, add: (peer: string) => boolean } {
+    const lane = laneOf(this.replica.getPolicy(), record.name)
+    const q = this.limiter.job(async t => await this.race(record, t.peer, signal))
+    const result = q.result.catch((err: Error) => {
+      if (err instanceof QueueDropped) this.counters.shed++
+      throw err
+    })
+    return { result, add: peer => q.add({ peer, lane, key: record.name }) }
+  }
+
+  /** Attempts from one source after another, at most two at a time (a hedge), until one delivers. */
+  private async race (record: SignedRecord, first: string, signal?: AbortSignal): Promise<VerifiedContent> {
+    const s = this.settings
+    const tried = new Set<string>()
+    const aborts = new Set<AbortController>()
+    let running = 0
+    let hedge: NodeJS.Timeout | undefined
+    let settle!: (r: VerifiedContent | Error) => void
+    const result = new Promise<VerifiedContent | Error>(resolve => { settle = resolve })
+    let done = false
+    const finish = (r: VerifiedContent | Error): void => {
+      if (done) return
+      done = true
+      clearTimeout(hedge)
+      for (const a of aborts) a.abort()
+      signal?.removeEventListener('abort', onAbort)
+      settle(r)
+    }
+    const onAbort = (): void => finish(new Error(`fetch of "${record.name}" no longer needed`))
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const next = (): void => {
+      if (done) return
+      const peer = tried.size < s.fetchMaxAttempts ? this.candidates(record, first, tried) : undefined
+      if (peer === undefined) {
+        if (running === 0) finish(new Error(`no peer could serve the content of "${record.name}" (asked ${tried.size})`))
+        return
+      }
+      tried.add(peer.toString())
+      running++
+      const abort = new AbortController()
+      aborts.add(abort)
+      clearTimeout(hedge)
+      hedge = setTimeout(() => { if (running < 2) { this.counters.hedged++; next() } }, s.fetchHedgeDelay + Math.ceil(record.size / s.fetchHedgeRate * 1000))
+      hedge.unref()
+      void this.attempt(peer, record, abort.signal).then(a => {
+        running--
+        aborts.delete(abort)
+        if ('content' in a) finish(a.content)
+        else next() // a miss: the next source at once
+      })
+    }
+    if (signal?.aborted === true) onAbort()
+    else next()
+    const r = await result
+    if (r instanceof Error) throw r
+    return r
+  }
+
+  /** One source, once. A source that offered this version and does not serve it gets a strike (standing.ts). */
+  private async attempt (peer: PeerId, record: SignedRecord, signal: AbortSignal): Promise<Attempt> {
+    const id = peer.toString()
+    let miss: 'absent' | 'busy' | 'failed' | 'aborted'
+    try {
+      const got = await this.fetchFrom(peer, record, signal)
+      if ('bytes' in got) {
+        const checked = verifyContent(record, got.bytes) // marked verified: the replica does not hash it again
+        if (!('problem' in checked)) {
+          this.counters.fetched++
+          this.counters.fetchedBytes += got.bytes.length
+          this.standing.served(id)
+          return { content: checked.content }
+        }
+        this.ctx.punish(peer, `served wrong content: ${checked.problem}`)
+        this.counters.misses++
+        return { miss: 'failed' }
+      }
+      miss = got.miss
+    } catch (err) {
+      miss = signal.aborted ? 'aborted' : 'failed'
+      if (!signal.aborted) endExchange(this.ctx, undefined, err, peer, 'fetch', { name: record.name }) // fetchFrom aborted its stream
+    }
+    if (miss === 'aborted') return { miss }
+    this.counters.misses++
+    if (miss !== 'busy' && this.offered(record, id)) this.strike(peer, record)
+    return { miss }
+  }
+
+  /** Whether `peer` announced or synced this very version to us (then it should be able to serve it). */
+  private offered (record: SignedRecord, peer: string): boolean {
+    return this.hints.get(recordKey(record))?.has(peer) === true
+  }
+
+  private strike (peer: PeerId, record: SignedRecord): void {
+    this.counters.strikes++
+    if (this.standing.strike(peer.toString()) === 'punish') {
+      this.ctx.punish(peer, `announced versions it did not serve (the last: "${record.name}"@${record.timestamp})`)
+    }
+  }
+
+  private async fetchFrom (peer: PeerId, record: SignedRecord, signal: AbortSignal): Promise<{ bytes: Uint8Array } | { miss: 'absent' | 'busy' }> {
     const conn = this.ctx.libp2p.getConnections(peer).find(c => c.status === 'open')
-    if (conn === undefined) return undefined
+    if (conn === undefined) return { miss: 'absent' }
     const s = this.settings
     let deadline = Date.now() + s.fetchHeaderTimeout
-    const stream = await conn.newStream(PROTOCOLS.fetch, { signal: AbortSignal.timeout(s.fetchHeaderTimeout) })
+    const stream = await conn.newStream(PROTOCOLS.fetch, { signal: AbortSignal.any([signal, AbortSignal.timeout(s.fetchHeaderTimeout)]) })
+    const stop = (): void => stream.abort(new Error('fetch no longer needed'))
+    signal.addEventListener('abort', stop, { once: true })
     try {
       const reader = new StreamReader(stream, deadline, 1 + 9 + record.size)
       await send(stream, frame(encodeRequest(record)), deadline)
@@ -160,17 +260,19 @@ export class Fetcher {
       if (header === undefined) throw reader.closed('no fetch response')
       if (header.length === 0) throw new WireError('peer', 'empty fetch response')
       // "not here" and "busy" are no offence: ask the next peer
-      if ((header[0] === STATUS_NOT_FOUND || header[0] === STATUS_BUSY) && header.length === 1) return undefined
+      if (header[0] === STATUS_NOT_FOUND && header.length === 1) return { miss: 'absent' }
+      if (header[0] === STATUS_BUSY && header.length === 1) return { miss: 'busy' }
       if (header[0] !== STATUS_OK || header.length !== 9) throw new WireError('peer', 'malformed fetch response')
       const size = Number(Buffer.from(header.buffer, header.byteOffset, 9).readBigUInt64BE(1))
       if (size !== record.size) throw new WireError('peer', `offered ${size} bytes for a record of ${record.size}`)
       deadline = Date.now() + s.fetchSlack + Math.ceil(size / s.fetchMinRate * 1000)
       reader.setDeadline(deadline)
-      const content = await reader.bytes(size)
-      return content
+      return { bytes: await reader.bytes(size) }
     } catch (err) {
       stream.abort(err as Error)
       throw err
+    } finally {
+      signal.removeEventListener('abort', stop)
     }
   }
 
@@ -201,7 +303,8 @@ export class Fetcher {
       const record = this.find(req.name, req.id)
       let status = STATUS_NOT_FOUND
       if (record !== undefined) {
-        slot = this.slots.take(peer)
+        // a peer asking faster than its request budget, or past its serve slots, hears "busy"
+        slot = this.requests.tryTake(peer) && this.slots.take(peer)
         if (slot) content = await this.replica.openContent(record)
         else { status = STATUS_BUSY; this.counters.busy++ }
       }

@@ -25,7 +25,9 @@ import { Receiver, type OfferCounters } from './receive.js'
 import { RecordCertificates } from './record-cert.js'
 import type { ReplicaPort } from './replica-port.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from './settings.js'
+import { standingFor } from './standing.js'
 import { Syncer, type SyncCounters } from './sync.js'
+import type { FairStats } from './fair-limiter.js'
 
 export { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from './settings.js'
 export { readIdentity, loadIdentity, loadOrCreateIdentity, identityPath, type NodeIdentity } from './identity.js'
@@ -46,6 +48,8 @@ export interface MeshOptions {
   network?: NetworkIdentity
   /** with a network: the certificates that travel with namespace records */
   certificates?: CertificateBook
+  /** with a network: identity keys (base64) on the network's revocation list, refused from the first connection */
+  revoked?: ReadonlySet<string>
 }
 
 /** A connected peer, with the certificate it proved (with a network; 0 and "" otherwise). */
@@ -80,8 +84,10 @@ export interface MeshStats {
   recordCerts?: { fetched: number, missing: number, served: number, unusable: number }
   /** peers punished (disconnected and refused a while), by the kind of misbehaviour: the reason up to its first ':' as a key */
   punishments: Record<string, number>
+  /** the fair shares (fair-limiter.ts): records being stored and fetches, running and waiting; the longest queue of one peer */
+  queues: { storingRunning: number, storingWaiting: number, fetchRunning: number, fetchWaiting: number, longestPeerQueue: number }
   /** admission by certificate (absent without a network) */
-  certificates?: { verified: number, refusedInbound: number, refusedOutbound: number, expired: number, unverifiedClosed: number }
+  certificates?: { verified: number, refusedInbound: number, refusedOutbound: number, expired: number, unverifiedClosed: number, renewalsSent: number, renewalsFailed: number, revoked: number }
 }
 
 const snake = (s: string): string => s.replace(/[A-Z]/g, c => '_' + c.toLowerCase())
@@ -105,6 +111,10 @@ export interface Mesh {
   links: () => { eager: string[], lazy: string[] }
   /** Runs one anti-entropy round with every connected peer now (tests, and after a config reload). */
   syncNow: () => Promise<void>
+  /** this node's certificate or the accepted networks changed (issue 19): admission follows, peers are shown the renewed certificate */
+  renewNetwork: (next: NetworkIdentity) => void
+  /** the network's revocation list changed (issue 19): these identity keys (base64) are refused and disconnected */
+  setRevoked: (keys: ReadonlySet<string>) => void
   /** The libp2p node (tests and diagnostics). */
   readonly libp2p: MeshLibp2p
   stop: () => Promise<void>
@@ -124,9 +134,19 @@ function unverifiedPeers (libp2p: MeshLibp2p, verified: Set<string>): MeshPeer[]
   }))
 }
 
-/** A punishment's reason as a bounded key: the text before its first ':' (the details after it vary), in snake case. */
+/** A punishment's reason as a bounded key: the text before its first ':' or '(' (the details after it vary), in snake case. */
 export function punishmentKind (reason: string): string {
-  return reason.split(':')[0].trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '') || 'other'
+  return reason.split(/[:(]/)[0].trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '') || 'other'
+}
+
+function queueStats (storing: FairStats, fetching: FairStats): MeshStats['queues'] {
+  return {
+    storingRunning: storing.running,
+    storingWaiting: storing.waiting,
+    fetchRunning: fetching.running,
+    fetchWaiting: fetching.waiting,
+    longestPeerQueue: Math.max(0, ...Object.values(storing.depth), ...Object.values(fetching.depth))
+  }
 }
 
 export async function startMesh (opts: MeshOptions): Promise<Mesh> {
@@ -157,14 +177,17 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const gate = opts.network !== undefined ? new CertificateGate(ctx, opts.network) : undefined
   if (gate !== undefined) {
     gate.install()
+    if (opts.revoked !== undefined) gate.setRevoked(opts.revoked)
     admission.requireCertificate(p => gate.isVerified(p))
   }
   const guard = (h: StreamHandler): StreamHandler => gate?.guard(h) ?? h
 
-  const fetcher = new Fetcher(ctx, replica)
-  const receiver = new Receiver(ctx, replica, fetcher)
+  // whether peers serve what they announce: shrinks their fair shares, and punishes at the end (standing.ts)
+  const standing = standingFor(settings)
+  const fetcher = new Fetcher(ctx, replica, standing)
+  const receiver = new Receiver(ctx, replica, fetcher, standing)
   // a namespace record under a network is judged with its certificate: fetched from the sender first
-  const recordCerts = opts.network !== undefined && opts.certificates !== undefined ? new RecordCertificates(ctx, opts.certificates) : undefined
+  const recordCerts = opts.network !== undefined && opts.certificates !== undefined ? new RecordCertificates(ctx, opts.certificates, standing) : undefined
   const offer = recordCerts?.beforeOffer(receiver.offer, replica) ?? receiver.offer
   const announcer = new Announcer(ctx, {
     onRecord: offer,
@@ -174,7 +197,13 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   receiver.forwardTo(announcer)
   const syncer = new Syncer(ctx, replica, config.cluster.syncInterval, (records, from) => { for (const r of records) offer(r, from) })
   const peerExchange = new PeerExchange(ctx)
-  const tracker = new PeerTracker(ctx, peer => announcer.dropPeer(peer))
+  const tracker = new PeerTracker(ctx, peer => {
+    announcer.dropPeer(peer)
+    const id = peer.toString()
+    receiver.dropPeer(id)
+    fetcher.dropPeer(id)
+    recordCerts?.dropPeer(id)
+  })
   let stopped = false
 
   const onConnected = (peer: PeerId, conn: Connection): void => {
@@ -240,8 +269,11 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       punishments: { ...punishments },
       peerExchange: { ...peerExchange.counters },
       ...(recordCerts !== undefined ? { recordCerts: { ...recordCerts.counters } } : {}),
+      queues: queueStats(receiver.queue(), fetcher.queue()),
       ...(gate !== undefined ? { certificates: { ...gate.counters } } : {})
     }),
+    renewNetwork (next: NetworkIdentity): void { gate?.renew(next) },
+    setRevoked (keys: ReadonlySet<string>): void { gate?.setRevoked(keys) },
     async syncNow (): Promise<void> {
       await Promise.all(connectedPeers(libp2p).filter(ctx.admits).map(async p => await syncer.syncWith(p)))
     },
@@ -253,6 +285,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       peerExchange.stop()
       membership.stop()
       syncer.stop()
+      recordCerts?.stop()
       announcer.stop()
       gate?.stop()
       tracker.stop()

@@ -8,14 +8,23 @@
 // offered twice.
 import type { PeerId } from '@libp2p/interface'
 import { sameRecord, type SignedRecord } from '../crypto/record.js'
-import { compareVersions, triage, verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
-import type { SubmitResult } from '../store/replica.js'
+import { compareVersions, needsContent, triage, verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
 import type { Arrival } from './announce.js'
 import type { MeshContext } from './context.js'
-import { Limiter, type Fetcher } from './fetch.js'
+import { FairLimiter, laneOf, QueueDropped, type FairStats, type Queued, type Ticket } from './fair-limiter.js'
+import type { Fetcher } from './fetch.js'
 import type { ReplicaPort } from './replica-port.js'
+import { standingFor, type Standing } from './standing.js'
 
-export interface OfferCounters { accepted: number, held: number, ignored: number, refused: number, failed: number }
+export interface OfferCounters {
+  accepted: number
+  held: number
+  ignored: number
+  refused: number
+  failed: number
+  /** records dropped while waiting their turn: a newer version of the name came from the same peer, its queue was full, or it left */
+  shed: number
+}
 
 /** What the receive path asks of the broadcast tree (announce.ts). */
 export interface Forwarding {
@@ -36,26 +45,45 @@ interface InFlight {
   record: SignedRecord
   /** it would become current (not held): a peer that sent it holds it */
   current: boolean
-  /** its content is here (inline), not waited for */
-  content: boolean
-  done: Promise<void>
+  /** its content, once here (inline, or fetched) */
+  content?: VerifiedContent
   /** hands a waiting fetch content that arrived inline meanwhile */
   provide: (content: VerifiedContent) => void
+  /** resolves when content arrives inline */
+  arrived: Promise<VerifiedContent>
+  /** aborted when the fetch is no longer needed (content arrived inline, or stopping) */
+  cancel: AbortController
+  /** every peer that sent it: it waits in each one's queue, and the first turn takes it (fair-limiter.ts) */
+  senders: Map<string, PeerId>
+  /** fetching its content (when it did not come inline), in the senders' fetch turns */
+  fetch?: { result: Promise<VerifiedContent>, add: (peer: string) => boolean }
+  /** storing it, in the senders' storing turns (once its content is here) */
+  store?: Queued<void>
+  /** settles once it is stored or given up */
+  done: Promise<void>
+  settle: () => void
 }
 
 export class Receiver {
-  readonly counters: OfferCounters = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0 }
+  readonly counters: OfferCounters = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0, shed: 0 }
   /** records being stored, by name and signature */
   private readonly inFlight = new Map<string, InFlight>()
   /** the same records by name: a notice looks up its name, not every record on its way in (review 11-R8) */
   private readonly inFlightByName = new Map<string, Set<SignedRecord>>()
-  private readonly limiter: Limiter
+  /** storing slots, shared fairly among the peers that sent the records (fair-limiter.ts) */
+  private readonly limiter: FairLimiter
   private tree: Forwarding = { markKnown: () => {}, broadcast: () => {} }
   private stopped = false
 
-  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly fetcher: Fetcher) {
-    this.limiter = new Limiter(ctx.settings.offerConcurrency)
+  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly fetcher: Fetcher, standing: Standing = standingFor(ctx.settings)) {
+    const s = ctx.settings
+    this.limiter = new FairLimiter({ slots: s.offerConcurrency, namespaceSlots: s.offerNamespaceSlots, perPeerSlots: s.offerPerPeerSlots, perPeerQueue: s.offerPerPeerQueue }, p => standing.share(p))
   }
+
+  /** A peer left: the records it sent that still wait their turn are dropped (others, or sync, bring what was real). */
+  dropPeer (peer: string): void { this.limiter.dropPeer(peer) }
+
+  queue (): FairStats { return this.limiter.stats() }
 
   /** The broadcast tree is built after the receiver (it delivers to offer): connected here. */
   forwardTo (tree: Forwarding): void { this.tree = tree }
@@ -112,14 +140,21 @@ export class Receiver {
   }
 
   /**
-   * Another copy of a record on its way in. If that waits for a fetch (from a slow or
-   * lying announcer), its sender is another source to fetch from, and content that came
-   * inline with this copy ends the wait (the record is passed on now that it is here).
+   * Another copy of a record on its way in. Its sender queues it too (the first of the
+   * senders' turns takes it, so a stalled sender does not hold it up); it is another
+   * source for the fetch, and content that came inline with this copy ends the wait (the
+   * record is passed on now that it is here).
    */
   private again (inFlight: InFlight, from: PeerId, content: Uint8Array | undefined): Arrival {
     const record = inFlight.record
     if (inFlight.current) this.tree.markKnown(from, record)
-    if (inFlight.content) return 'duplicate'
+    const id = from.toString()
+    if (!inFlight.senders.has(id)) {
+      inFlight.senders.set(id, from)
+      if (inFlight.store !== undefined) inFlight.store.add(this.ticket(record, id))
+      else inFlight.fetch?.add(id)
+    }
+    if (inFlight.content !== undefined) return 'duplicate'
     if (content === undefined) {
       this.fetcher.hint(record, from) // another source for the fetch under way, should the first fail
       return 'duplicate'
@@ -129,41 +164,90 @@ export class Receiver {
       this.ctx.punish(from, `sent inline content that does not match its record: ${checked.problem}`)
       return 'dropped'
     }
-    inFlight.content = true
     inFlight.provide(checked.content)
     if (inFlight.current) this.tree.broadcast(record, checked.content, from.toString())
     return 'duplicate'
   }
 
+  private ticket (record: SignedRecord, peer: string): Ticket {
+    return { peer, lane: laneOf(this.replica.getPolicy(), record.name), key: record.name }
+  }
+
+  /**
+   * Takes the record in two turns of its senders: its content is fetched first (when it
+   * did not come inline and is needed: not for a tombstone or an expired version), in the
+   * fetcher's fair queues, hedged; then it is stored, in the storing queues. So a storing
+   * slot is held only for the write, never while a peer decides whether to serve.
+   */
   private store (key: string, record: SignedRecord, from: PeerId, content: VerifiedContent | undefined, current: boolean): void {
     let provide: (c: VerifiedContent) => void = () => {}
     const arrived = new Promise<VerifiedContent>(resolve => { provide = resolve })
-    const source = content ?? (async (r: SignedRecord) => await Promise.race([this.fetcher.fetch(r, from), arrived]))
-    const done = this.limiter.run(async () => this.stopped || !this.ctx.admits(from) ? undefined : await this.replica.submit(record, source, `peer:${from.toString()}`))
-      .then((result: SubmitResult | undefined) => {
-        if (result === undefined) return
-        this.counters[result.outcome]++
-        if (result.outcome === 'refused') {
-          if (PUNISHABLE.has(result.code)) this.ctx.punish(from, `sent a record that fails verification: ${result.reason}`)
-          else this.ctx.log.debug({ peer: from.toString(), name: record.name, code: result.code }, 'record from peer refused (config skew?)')
-        }
-      }, (err: Error) => {
-        this.counters.failed++
-        this.ctx.log.debug({ peer: from.toString(), name: record.name, err: err.message }, 'could not take record from peer')
-      })
-      .finally(() => {
-        this.inFlight.delete(key)
-        const same = this.inFlightByName.get(record.name)
-        same?.delete(record)
-        if (same?.size === 0) this.inFlightByName.delete(record.name)
-      })
-    this.inFlight.set(key, { record, current, content: content !== undefined, done, provide })
+    let settle!: () => void
+    const done = new Promise<void>(resolve => { settle = resolve })
+    const entry: InFlight = { record, current, content, provide, arrived, cancel: new AbortController(), senders: new Map([[from.toString(), from]]), done, settle }
+    void arrived.then(c => { entry.content ??= c; entry.cancel.abort() })
+    this.inFlight.set(key, entry)
     this.inFlightByName.set(record.name, (this.inFlightByName.get(record.name) ?? new Set()).add(record))
+    if (content !== undefined || !needsContent(record, this.replica.clock())) { this.queueStore(key, entry); return }
+    const fetch = this.fetcher.job(record, entry.cancel.signal)
+    entry.fetch = fetch
+    fetch.add(from.toString())
+    Promise.race([fetch.result, arrived]).then(c => {
+      entry.content ??= c
+      this.queueStore(key, entry)
+    }, (err: Error) => {
+      if (err instanceof QueueDropped) this.counters.shed++
+      else {
+        this.counters.failed++
+        this.ctx.log.debug({ name: record.name, err: err.message }, 'could not fetch the content of a record from peers')
+      }
+      this.forget(key, entry)
+    })
+  }
+
+  /** Queues the storing in every sender's storing turn. */
+  private queueStore (key: string, entry: InFlight): void {
+    if (this.stopped) { this.forget(key, entry); return }
+    const store = this.limiter.job(async t => await this.submit(entry, entry.senders.get(t.peer)!))
+    entry.store = store
+    for (const id of entry.senders.keys()) store.add(this.ticket(entry.record, id))
+    store.result.catch((err: Error) => { if (err instanceof QueueDropped) this.counters.shed++ })
+      .finally(() => this.forget(key, entry))
+  }
+
+  /** Stores the record now (`from`'s turn); its content is here unless it was not needed. */
+  private async submit (entry: InFlight, from: PeerId): Promise<void> {
+    const record = entry.record
+    if (this.stopped || !this.ctx.admits(from)) return
+    // (a content not needed when it arrived is fetched after all, should the replica decide otherwise)
+    const source = entry.content ?? (async (r: SignedRecord) => await this.fetcher.fetch(r, from, entry.cancel.signal))
+    try {
+      const result = await this.replica.submit(record, source, `peer:${from.toString()}`)
+      this.counters[result.outcome]++
+      if (result.outcome === 'refused') {
+        if (PUNISHABLE.has(result.code)) this.ctx.punish(from, `sent a record that fails verification: ${result.reason}`)
+        else this.ctx.log.debug({ peer: from.toString(), name: record.name, code: result.code }, 'record from peer refused (config skew?)')
+      }
+    } catch (err) {
+      this.counters.failed++
+      this.ctx.log.debug({ peer: from.toString(), name: record.name, err: (err as Error).message }, 'could not take record from peer')
+    }
+  }
+
+  private forget (key: string, entry: InFlight): void {
+    entry.cancel.abort()
+    if (this.inFlight.get(key) === entry) this.inFlight.delete(key)
+    const same = this.inFlightByName.get(entry.record.name)
+    same?.delete(entry.record)
+    if (same?.size === 0) this.inFlightByName.delete(entry.record.name)
+    entry.settle()
   }
 
   /** Offers nothing more, and waits for the records being stored. */
   async stop (): Promise<void> {
     this.stopped = true
+    this.limiter.stop()
+    this.fetcher.stop() // fetches still waiting their turn are dropped (their records with them)
     await Promise.allSettled([...this.inFlight.values()].map(o => o.done))
   }
 }

@@ -12,13 +12,15 @@
 // record is asked in turn (review 11-R4). A record whose own signature does
 // not verify is not worth a question: it goes straight to the rule (refused, punished).
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { decodeCertificate, MAX_CERT_BYTES } from '../crypto/certificate.js'
+import { decodeCertificate, MAX_CERT_BYTES, type Certificate } from '../crypto/certificate.js'
 import type { SignedRecord } from '../crypto/record.js'
 import { authenticity, certificateFitsRecord, compareVersions, configuredNamespace } from '../rule/which-version-wins.js'
 import { recordKey, type CertificateBook } from '../store/certificate-book.js'
 import type { Arrival } from './announce.js'
 import { endExchange, type MeshContext } from './context.js'
+import { FairLimiter, QueueDropped } from './fair-limiter.js'
 import type { ReplicaPort } from './replica-port.js'
+import { standingFor, type Standing } from './standing.js'
 import { PROTOCOLS } from './settings.js'
 import { closeWrite, frame, send, StreamReader, WireError } from './wire.js'
 
@@ -28,13 +30,31 @@ type Offer = (record: SignedRecord, from: PeerId, content?: Uint8Array) => Arriv
 export class RecordCertificates {
   /** questions under way, by record key and peer: each sender is asked at most once at a time */
   private readonly inFlight = new Map<string, Promise<boolean>>()
-  counters = { fetched: 0, missing: 0, served: 0, unusable: 0 }
+  /** the records waiting for their certificate, in turn per sender (fair-limiter.ts): only the newest version of a name waits */
+  private readonly limiter: FairLimiter
+  /** "peer/signer" → the last certificate that peer gave for that signer (it fitted its record) */
+  private readonly given = new Map<string, Certificate>()
+  counters = { fetched: 0, reused: 0, missing: 0, served: 0, unusable: 0, shed: 0 }
 
   private readonly settings: MeshContext['settings']
 
-  constructor (private readonly ctx: MeshContext, private readonly book: CertificateBook) {
-    this.settings = ctx.settings
+  constructor (private readonly ctx: MeshContext, private readonly book: CertificateBook, private readonly standing: Standing = standingFor(ctx.settings)) {
+    const s = this.settings = ctx.settings
+    this.limiter = new FairLimiter({ slots: s.certFetchConcurrency, namespaceSlots: s.certFetchConcurrency, perPeerSlots: s.certFetchPerPeerSlots, perPeerQueue: s.certFetchPerPeerQueue }, p => standing.share(p))
   }
+
+  /** Keeps `cert` as the latest one `peer` gave for its subject (bounded: the least recently stored goes). */
+  private remember (peer: PeerId, record: SignedRecord, cert: Certificate): void {
+    const key = givenKey(peer, record)
+    this.given.delete(key)
+    this.given.set(key, cert)
+    if (this.given.size > this.settings.maxKnownPeers) this.given.delete(this.given.keys().next().value!)
+  }
+
+  /** A peer left: the questions for it that still wait their turn are dropped. */
+  dropPeer (peer: string): void { this.limiter.dropPeer(peer) }
+
+  stop (): void { this.limiter.stop() }
 
   readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
     const deadline = Date.now() + this.settings.certTimeout
@@ -60,16 +80,32 @@ export class RecordCertificates {
     return (record, from, content) => {
       const current = replica.get(record.name)
       if (configuredNamespace(replica.getPolicy(), record.name) === undefined || this.book.has(record) ||
-        (current !== undefined && compareVersions(record, current) <= 0) ||
-        authenticity(record) !== undefined) return offer(record, from, content)
-      void this.fetch(record, from, replica).then(() => { offer(record, from, content) })
+        (current !== undefined && compareVersions(record, current) <= 0)) return offer(record, from, content)
+      // Judged in its turn among the sender's (signature, then its certificate): only the
+      // newest version of a name waits, so a flood of versions costs one check at a time,
+      // not one per message. A bad signature goes straight to the rule (refused, punished).
+      this.limiter.run({ peer: from.toString(), lane: 'namespace', key: record.name }, async () => {
+        if (authenticity(record) === undefined) await this.fetch(record, from, replica)
+        offer(record, from, content)
+      }).catch((err: Error) => { if (err instanceof QueueDropped) this.counters.shed++ })
       return 'new' // its certificate is on the way: not a duplicate
     }
   }
 
-  /** Gets the certificate of `record` from `from` into the book; false when it has none (or junk). */
+  /**
+   * Gets the certificate of `record` into the book: one `from` already gave for the same
+   * signer, if it certifies this record too (a member's versions share its certificate, so
+   * a flood of versions costs one question, not one each; a sender still has to hold the
+   * certificate of what it sends); else asked of `from`. False when `from` has none (or junk).
+   */
   async fetch (record: SignedRecord, from: PeerId, replica: ReplicaPort): Promise<boolean> {
     if (this.book.has(record)) return true
+    const known = this.given.get(givenKey(from, record))
+    if (known !== undefined && certificateFitsRecord(replica.getPolicy(), record, known) === undefined) {
+      this.book.offer(record, known)
+      this.counters.reused++
+      return true
+    }
     const key = recordKey(record)
     const ask = `${key}/${from.toString()}`
     let p = this.inFlight.get(ask)
@@ -92,7 +128,12 @@ export class RecordCertificates {
       await closeWrite(stream, deadline)
       const bytes = await reader.frame(MAX_CERT_BYTES)
       if (bytes === undefined) throw reader.closed('no answer')
-      if (bytes.length === 0) { this.counters.missing++; return false }
+      if (bytes.length === 0) {
+        // it sent the record, so it had the certificate (kept beside it): announcing what it cannot back is a strike
+        this.counters.missing++
+        if (this.standing.strike(peer.toString()) === 'punish') this.ctx.punish(peer, `sent namespace records without their certificates (the last: "${record.name}")`)
+        return false
+      }
       let cert
       try { cert = decodeCertificate(bytes) } catch (err) { throw new WireError('peer', `malformed certificate: ${(err as Error).message}`) }
       const problem = certificateFitsRecord(replica.getPolicy(), record, cert)
@@ -105,6 +146,7 @@ export class RecordCertificates {
         return false
       }
       this.book.offer(record, cert) // judged with the record, by the rule
+      this.remember(peer, record, cert)
       this.counters.fetched++
       return true
     } catch (err) {
@@ -113,3 +155,5 @@ export class RecordCertificates {
     }
   }
 }
+
+function givenKey (peer: PeerId, record: SignedRecord): string { return `${peer.toString()}/${Buffer.from(record.signer).toString('hex')}` }

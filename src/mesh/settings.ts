@@ -154,6 +154,23 @@ export interface MeshSettings {
   fetchHintsMax: number
   /** content is written in chunks of this many bytes */
   fetchChunk: number
+  /** of the fetch slots, at most this many for namespace files (the rest stay free for configured files) */
+  fetchNamespaceSlots: number
+  /** fetches for versions one peer announced, running at once, at most (its share shrinks with its standing) */
+  fetchPerPeerSlots: number
+  /** ... and waiting, at most (its own oldest is dropped beyond) */
+  fetchPerPeerQueue: number
+  /**
+   * a fetch not done this long after it started (plus size / fetchHedgeRate) is hedged:
+   * the same version is asked of the next source in parallel, and the first to deliver wins
+   */
+  fetchHedgeDelay: number
+  /** bytes per second a source is expected to deliver before a hedge starts */
+  fetchHedgeRate: number
+  /** fetch requests one peer may make: burst (more are answered "busy" until tokens come back) ... */
+  fetchRequestBurst: number
+  /** ... refilled at this many per second */
+  fetchRequestsPerSecond: number
   /** fetches served at once to one peer, at most (more are answered "busy") */
   fetchServeMaxPerPeer: number
   /** fetches served at once in total, at most (more are answered "busy") */
@@ -166,8 +183,38 @@ export interface MeshSettings {
   syncTimeout: number
   /** records in one sync answer, at most */
   syncMaxRecords: number
-  /** records from peers being judged and stored at once, at most (the rest wait their turn) */
+  /** sync rounds one peer may ask this node to answer: burst (beyond, its request is closed unanswered) ... */
+  syncAnswerBurst: number
+  /** ... refilled one per this many ms */
+  syncAnswerInterval: number
+
+  // --- fair shares (fair-limiter.ts): per-peer queues served in turn, configured files first ---
+  /** records from peers being stored at once, at most (the rest wait their turn, per peer) */
   offerConcurrency: number
+  /** of those, namespace files at most (the rest stay free for configured files) */
+  offerNamespaceSlots: number
+  /** records from one peer being stored at once, at most (its share shrinks with its standing) */
+  offerPerPeerSlots: number
+  /** records from one peer waiting, at most; only the newest version of a name waits; beyond, its own oldest is dropped */
+  offerPerPeerQueue: number
+  /** certificates of namespace records being asked for at once (with a network), at most */
+  certFetchConcurrency: number
+  /** ... of them for records one peer sent, at most */
+  certFetchPerPeerSlots: number
+  /** ... and waiting, at most */
+  certFetchPerPeerQueue: number
+  /** FULL and IHAVE messages from one peer taken at once (burst) ... */
+  announceMessageBurst: number
+  /** ... and then this many per second; beyond, they are dropped unjudged (anti-entropy repairs) */
+  announceMessagesPerSecond: number
+
+  // --- standing (standing.ts): announcing versions and not serving them ---------------
+  /** strikes (a version the peer announced and did not serve: not here, silent, too slow) at which its shares are halved, quartered at twice this */
+  standingReduceAt: number
+  /** strikes at which it is punished (penaltyDuration) */
+  standingMaxStrikes: number
+  /** one strike is forgiven per this long (and one per version it did serve) */
+  standingForgiveAfter: number
 
   // --- punishment ------------------------------------------------------------------
   /** a misbehaving peer is disconnected and refused (both directions) for this long */
@@ -254,13 +301,35 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   fetchConcurrency: 8,
   fetchHintsMax: 4_096,
   fetchChunk: 64 * 1024,
+  fetchNamespaceSlots: 4,
+  fetchPerPeerSlots: 2,
+  fetchPerPeerQueue: 4_096,
+  fetchHedgeDelay: 1_000,
+  fetchHedgeRate: 4 * 1024 * 1024,
+  fetchRequestBurst: 64,
+  fetchRequestsPerSecond: 32,
   fetchServeMaxPerPeer: 2,
   fetchServeMaxTotal: 32,
   fetchServeStallTimeout: 10_000,
 
   syncTimeout: 30_000,
   syncMaxRecords: 65_536,
+  syncAnswerBurst: 4,
+  syncAnswerInterval: 2_000,
+
   offerConcurrency: 16,
+  offerNamespaceSlots: 8,
+  offerPerPeerSlots: 4,
+  offerPerPeerQueue: 4_096,
+  certFetchConcurrency: 4,
+  certFetchPerPeerSlots: 1,
+  certFetchPerPeerQueue: 256,
+  announceMessageBurst: 512,
+  announceMessagesPerSecond: 64,
+
+  standingReduceAt: 2,
+  standingMaxStrikes: 6,
+  standingForgiveAfter: 30_000,
 
   penaltyDuration: 5 * 60_000,
   penaltyBoxMax: 10_000,

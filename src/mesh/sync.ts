@@ -27,6 +27,7 @@ import type { ReplicaPort } from './replica-port.js'
 import { MAX_RECORD_FRAME, PROTOCOLS, jitter } from './settings.js'
 import { shuffle } from './shuffle.js'
 import { shouldSkip } from './sync-schedule.js'
+import { TokenBuckets } from './token-bucket.js'
 import { MAX_SUMMARY_ENTRY, decodeEntry, encodeEntry, idKey, lacking, snapshot, type Slot, type SummaryEntry } from './sync-summary.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u32 } from './wire.js'
 
@@ -54,6 +55,8 @@ export interface SyncCounters {
   /** record ids this node asked for (as initiator) */
   wanted: number
   failed: number
+  /** rounds a peer asked for beyond its budget, closed unanswered */
+  paced: number
 }
 
 export class Syncer {
@@ -62,7 +65,9 @@ export class Syncer {
   private stopped = false
   private answeredSinceArmed = false
   private skippedLast = false
-  counters: SyncCounters = { rounds: 0, answered: 0, skipped: 0, equal: 0, exchanged: 0, recordsReceived: 0, recordsSent: 0, summaryEntriesSent: 0, summaryEntriesReceived: 0, wanted: 0, failed: 0 }
+  counters: SyncCounters = { rounds: 0, answered: 0, skipped: 0, equal: 0, exchanged: 0, recordsReceived: 0, recordsSent: 0, summaryEntriesSent: 0, summaryEntriesReceived: 0, wanted: 0, failed: 0, paced: 0 }
+  /** sync rounds each peer may still ask this node to answer now */
+  private readonly answers: TokenBuckets
 
   private readonly libp2p: MeshLibp2p
   private readonly settings: MeshContext['settings']
@@ -77,6 +82,7 @@ export class Syncer {
   ) {
     this.libp2p = ctx.libp2p
     this.settings = ctx.settings
+    this.answers = new TokenBuckets({ burst: ctx.settings.syncAnswerBurst, perSecond: 1000 / ctx.settings.syncAnswerInterval, maxKeys: ctx.settings.maxConnections })
   }
 
   start (): void { this.schedule() }
@@ -264,6 +270,12 @@ export class Syncer {
       const hello = await reader.frame(36)
       if (hello === undefined) throw reader.closed('no sync request')
       if (hello.length !== 36) throw new WireError('peer', 'malformed sync request')
+      if (!this.answers.tryTake(peer.toString())) {
+        // over its budget of rounds (syncAnswerBurst, then one per syncAnswerInterval): closed unanswered, no offence
+        this.counters.paced++
+        await closeWrite(stream, deadline)
+        return
+      }
       const mine = snapshot(this.replica)
       if (Buffer.from(hello.subarray(0, 32)).equals(mine.digest)) {
         await send(stream, frame(Uint8Array.of(EQUAL)), deadline)

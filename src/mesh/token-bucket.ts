@@ -18,15 +18,25 @@ export class TokenBucket {
     this.refilled = clock()
   }
 
-  /** Takes up to `want` whole tokens; returns how many were taken (0 when the bucket is empty). */
-  take (want = 1): number {
+  private refill (): void {
     const now = this.clock()
     const { burst, perSecond } = this.shape
     this.tokens = Math.min(burst, this.tokens + Math.max(0, now - this.refilled) * perSecond / 1000)
     this.refilled = now
+  }
+
+  /** Takes up to `want` whole tokens; returns how many were taken (0 when the bucket is empty). */
+  take (want = 1): number {
+    this.refill()
     const n = Math.max(0, Math.min(want, Math.floor(this.tokens)))
     this.tokens -= n
     return n
+  }
+
+  /** Takes one token and returns 0, or, when there is none, the ms until one is due (nothing taken). */
+  takeOrWait (): number {
+    if (this.take(1) === 1) return 0
+    return Math.max(1, Math.ceil((1 - this.tokens) * 1000 / this.shape.perSecond))
   }
 }
 
@@ -43,7 +53,12 @@ export class TokenBuckets {
   get size (): number { return this.buckets.size }
 
   /** Takes up to `want` tokens from `key`'s bucket; returns how many were taken. */
-  take (key: string, want = 1): number {
+  take (key: string, want = 1): number { return this.bucket(key).take(want) }
+
+  /** Takes one token of `key`'s and returns 0, or the ms until one is due (TokenBucket.takeOrWait). */
+  takeOrWait (key: string): number { return this.bucket(key).takeOrWait() }
+
+  private bucket (key: string): TokenBucket {
     let b = this.buckets.get(key)
     if (b === undefined) {
       while (this.buckets.size >= Math.max(1, this.shape.maxKeys)) {
@@ -56,7 +71,7 @@ export class TokenBuckets {
       this.buckets.delete(key) // re-inserted as the most recently used
     }
     this.buckets.set(key, b)
-    return b.take(want)
+    return b
   }
 
   /** Whether one token could be taken from `key`'s bucket (and takes it). */

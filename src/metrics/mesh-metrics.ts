@@ -5,12 +5,6 @@ import type { Registry } from 'prom-client'
 import type { Mesh, MeshStats } from '../mesh/index.js'
 import { family, type FamilySpec, type Labels, type Reading } from './family.js'
 
-/** A counter that only some builds or configurations have (undefined when absent). */
-function maybe (group: object | undefined, key: string): number | undefined {
-  const v = (group as Record<string, unknown> | undefined)?.[key]
-  return typeof v === 'number' ? v : undefined
-}
-
 function by (label: string, values: Record<string, number | undefined>): Reading {
   const out: Array<[Labels, number]> = []
   for (const [k, v] of Object.entries(values)) if (v !== undefined) out.push([{ [label]: k }, v])
@@ -46,9 +40,13 @@ export function meshFamilies (mesh: Mesh): FamilySpec[] {
       return by('limit', { per_ip: c.closedPerIp, per_peer: c.closedPerPeer })
     }, ['limit']),
     counter('data_mesher_punishments_total', 'Peers disconnected and refused for a while for misbehaving, by kind of misbehaviour', () => by('kind', stats().punishments), ['kind']),
-    counter('data_mesher_peer_certificates_total', 'Admission by certificate (with a network): peers verified, refused inbound or outbound, certificates expired, unverified connections closed', () => {
+    counter('data_mesher_peer_certificates_total', 'Admission by certificate (with a network): peers verified, refused inbound or outbound, certificates expired, unverified connections closed, peers refused as revoked', () => {
       const c = stats().certificates
-      return c === undefined ? undefined : by('result', { verified: c.verified, refused_inbound: c.refusedInbound, refused_outbound: c.refusedOutbound, expired: c.expired, unverified_closed: c.unverifiedClosed })
+      return c === undefined ? undefined : by('result', { verified: c.verified, refused_inbound: c.refusedInbound, refused_outbound: c.refusedOutbound, expired: c.expired, unverified_closed: c.unverifiedClosed, revoked: c.revoked })
+    }, ['result']),
+    counter('data_mesher_certificate_renewals_sent_total', 'This node\'s renewed certificate sent to connected peers (with a network), by result (sent, failed)', () => {
+      const c = stats().certificates
+      return c === undefined ? undefined : by('result', { sent: c.renewalsSent, failed: c.renewalsFailed })
     }, ['result']),
     counter('data_mesher_record_certificates_total', 'Certificates of namespace records (with a network): fetched from senders, missing at the sender, served to peers, unusable', () => {
       const c = stats().recordCerts
@@ -68,25 +66,22 @@ export function meshFamilies (mesh: Mesh): FamilySpec[] {
     counter('data_mesher_broadcast_grafts_ignored_total', 'GRAFTs received and not answered (one already under way, or over the peer\'s budget)', () => stats().announce.graftsIgnored),
     counter('data_mesher_broadcast_prunes_total', 'PRUNEs sent (an eager link made lazy after a duplicate)', () => stats().announce.prunes),
     counter('data_mesher_broadcast_skipped_total', 'Versions not sent to a peer known to hold them', () => stats().announce.skipped),
-    counter('data_mesher_broadcast_over_budget_total', 'Broadcast messages from a peer dropped unjudged: over its budget', () => maybe(stats().announce, 'overBudget')),
+    counter('data_mesher_broadcast_over_budget_total', 'Broadcast messages from a peer dropped unjudged: over its budget', () => stats().announce.overBudget),
 
     // offers (the receive path) and the fair queues
     counter('data_mesher_offers_total', 'Records offered by peers (broadcast and sync), by outcome (accepted, held, ignored, refused, failed)', () => {
       const o = stats().offers
       return by('outcome', { accepted: o.accepted, held: o.held, ignored: o.ignored, refused: o.refused, failed: o.failed })
     }, ['outcome']),
-    counter('data_mesher_offers_shed_total', 'Records offered by peers and dropped from a full queue of that peer', () => maybe(stats().offers, 'shed')),
-    gauge('data_mesher_queue_records', 'Records in the fair queues, by queue (storing, fetch) and state (running, waiting)', () => {
-      const q = (stats() as { queues?: object }).queues
-      if (q === undefined) return undefined
-      const out: Array<[Labels, number]> = []
-      for (const [queue, state, key] of [['storing', 'running', 'storingRunning'], ['storing', 'waiting', 'storingWaiting'], ['fetch', 'running', 'fetchRunning'], ['fetch', 'waiting', 'fetchWaiting']]) {
-        const v = maybe(q, key)
-        if (v !== undefined) out.push([{ queue, state }, v])
-      }
-      return out
+    counter('data_mesher_offers_shed_total', 'Records offered by peers and dropped from a full queue of that peer', () => stats().offers.shed),
+    gauge('data_mesher_queue_records', 'Records in the fair queues (fair-limiter.ts), by queue (storing, fetch) and state (running, waiting)', () => {
+      const q = stats().queues
+      return [
+        [{ queue: 'storing', state: 'running' }, q.storingRunning], [{ queue: 'storing', state: 'waiting' }, q.storingWaiting],
+        [{ queue: 'fetch', state: 'running' }, q.fetchRunning], [{ queue: 'fetch', state: 'waiting' }, q.fetchWaiting]
+      ]
     }, ['queue', 'state']),
-    gauge('data_mesher_peer_queue_longest_records', 'The longest queue of one peer (records waiting to be fetched or stored for it)', () => maybe((stats() as { queues?: object }).queues, 'longestPeerQueue')),
+    gauge('data_mesher_peer_queue_longest_records', 'The longest queue of one peer: records waiting to be fetched or stored in its turn', () => stats().queues.longestPeerQueue),
 
     // fetch
     counter('data_mesher_fetches_total', 'Content fetches from peers, by result (fetched: verified and kept, missed: failed or found nothing)', () => by('result', { fetched: stats().fetch.fetched, missed: stats().fetch.misses }), ['result']),
@@ -94,9 +89,9 @@ export function meshFamilies (mesh: Mesh): FamilySpec[] {
     counter('data_mesher_fetch_served_total', 'Content fetches served to peers (complete responses)', () => stats().fetch.served),
     counter('data_mesher_fetch_served_bytes_total', 'Bytes of content served to peers', () => stats().fetch.servedBytes),
     counter('data_mesher_fetch_busy_total', 'Fetch requests from peers answered "busy" (serve slots taken)', () => stats().fetch.busy),
-    counter('data_mesher_fetch_hedged_total', 'Fetches asked of a second source while the first was slow', () => maybe(stats().fetch, 'hedged')),
-    counter('data_mesher_fetch_shed_total', 'Fetches dropped from a full queue of a peer', () => maybe(stats().fetch, 'shed')),
-    counter('data_mesher_fetch_strikes_total', 'Strikes against peers that announced a version and did not serve it', () => maybe(stats().fetch, 'strikes')),
+    counter('data_mesher_fetch_hedged_total', 'Fetches asked of a second source while the first was slow', () => stats().fetch.hedged),
+    counter('data_mesher_fetch_shed_total', 'Fetches dropped from a full queue of a peer', () => stats().fetch.shed),
+    counter('data_mesher_fetch_strikes_total', 'Strikes against peers that announced a version and did not serve it', () => stats().fetch.strikes),
 
     // anti-entropy
     counter('data_mesher_sync_rounds_total', 'Anti-entropy rounds, by role (initiated by this node, answered for a peer)', () => by('role', { initiated: stats().sync.rounds, answered: stats().sync.answered }), ['role']),
@@ -104,7 +99,7 @@ export function meshFamilies (mesh: Mesh): FamilySpec[] {
     counter('data_mesher_sync_rounds_skipped_total', 'Timer ticks on which this node did not initiate a round, having just answered one', () => stats().sync.skipped),
     counter('data_mesher_sync_round_results_total', 'Anti-entropy rounds by result (equal: nothing to exchange, exchanged: records sent or asked for)', () => by('result', { equal: stats().sync.equal, exchanged: stats().sync.exchanged }), ['result']),
     counter('data_mesher_sync_records_total', 'Records sent and received in anti-entropy rounds', () => by('direction', { sent: stats().sync.recordsSent, received: stats().sync.recordsReceived }), ['direction']),
-    counter('data_mesher_sync_paced_total', 'Anti-entropy requests from a peer closed unanswered: over its pace', () => maybe(stats().sync, 'paced'))
+    counter('data_mesher_sync_paced_total', 'Anti-entropy requests from a peer closed unanswered: over its pace', () => stats().sync.paced)
   ]
 }
 

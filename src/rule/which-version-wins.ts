@@ -7,6 +7,7 @@ import { publicKeyProblem } from '../crypto/key-validity.js'
 import { certificateProblem, type Certificate } from '../crypto/certificate.js'
 import { encodeBase64Key } from '../crypto/keys.js'
 import { parseNamespaceName } from '../crypto/names.js'
+import { REVOCATIONS_NAME } from '../crypto/revocation-list.js'
 import { encodeRecord, sha256, verifyRecordSignature, type SignedRecord } from '../crypto/record.js'
 
 /** What the rule needs to know about the configuration. */
@@ -23,7 +24,15 @@ export interface Policy {
    * file's signer must hold a certificate of one of `trusted` (network.id and
    * certificate_authorities), valid at the record's timestamp.
    */
-  network?: { id: Uint8Array, trusted: readonly Uint8Array[] }
+  network?: {
+    id: Uint8Array
+    trusted: readonly Uint8Array[]
+    /**
+     * identity keys (base64) revoked by the network's revocation list (REVOCATIONS_NAME,
+     * issue 19): their namespace files are refused, stored ones revoked
+     */
+    revoked?: ReadonlySet<string>
+  }
   /** the certificate that travels with a record (API upload or mesh), if one came */
   certificateOf?: (record: SignedRecord) => Certificate | undefined
 }
@@ -63,6 +72,12 @@ export function authorization (policy: Policy, name: string, signer: Uint8Array,
     const unbound = networkProblem(policy, record)
     if (unbound !== undefined) return unbound
   }
+  // the network's revocation list: signed by network.id itself (not a certificate
+  // authority: during a rotation the old key may be the leaked one)
+  if (policy.network !== undefined && name === REVOCATIONS_NAME) {
+    if (Buffer.from(policy.network.id).equals(signer)) return undefined
+    return refuse('not-signer', `"${name}" is the network's revocation list: only the network key ${encodeBase64Key(policy.network.id)} may sign it`)
+  }
   const keys = policy.files.get(name)
   if (keys !== undefined) {
     if (keys.has(encodeBase64Key(signer))) return undefined
@@ -71,7 +86,9 @@ export function authorization (policy: Policy, name: string, signer: Uint8Array,
   const ns = configuredNamespace(policy, name)
   if (ns !== undefined) {
     if (!Buffer.from(ns.key).equals(signer)) return refuse('not-signer', `"${name}" is in namespace "${ns.namespace}" and may only be signed by the key it names`)
-    if (policy.network === undefined || record === undefined) return undefined
+    if (policy.network === undefined) return undefined
+    if (policy.network.revoked?.has(encodeBase64Key(signer)) === true) return refuse('not-certified', `"${name}": the certificate of its signer ${encodeBase64Key(signer)} was revoked by the network (${REVOCATIONS_NAME})`)
+    if (record === undefined) return undefined
     return certified(policy, policy.network.trusted, record, now)
   }
   return refuse('not-configured', `"${name}" is not a configured file name`)
@@ -89,7 +106,7 @@ export function configuredNamespace (policy: Policy, name: string): ReturnType<t
  * a notice or a sync summary entry, which name no signer.
  */
 export function acceptsName (policy: Policy, name: string): boolean {
-  return policy.files.has(name) || configuredNamespace(policy, name) !== undefined
+  return policy.files.has(name) || configuredNamespace(policy, name) !== undefined || (policy.network !== undefined && name === REVOCATIONS_NAME)
 }
 
 /**
@@ -198,6 +215,7 @@ export function certificateFitsRecord (policy: Policy, record: SignedRecord, cer
   const ns = parseNamespaceName(record.name)
   if (ns === undefined || !policy.namespaces.has(ns.namespace)) return `"${record.name}" is not a file of a configured namespace: it takes no certificate`
   if (!Buffer.from(ns.key).equals(record.signer)) return `"${record.name}" is in namespace "${ns.namespace}" and may only be signed by the key it names`
+  if (policy.network.revoked?.has(encodeBase64Key(cert.subject)) === true) return `"${record.name}": the certificate of ${encodeBase64Key(cert.subject)} was revoked by the network (${REVOCATIONS_NAME})`
   return namespaceCertificateProblem(policy.network.trusted, record, cert, now)
 }
 

@@ -17,10 +17,11 @@ afterEach(async () => {
   await cluster?.close(); cluster = undefined
 })
 
-it('punishment reasons become bounded kinds: the words before the first colon, in snake case', () => {
+it('punishment reasons become bounded kinds: the words before the first colon or parenthesis, in snake case', () => {
   expect(punishmentKind('sent a record that fails verification: key x is not allowed to sign "a"')).toBe('sent_a_record_that_fails_verification')
   expect(punishmentKind('served wrong content: sha256 mismatch')).toBe('served_wrong_content')
   expect(punishmentKind('announce: frame too large')).toBe('announce')
+  expect(punishmentKind('announced versions it did not serve (the last: "a"@1)')).toBe('announced_versions_it_did_not_serve')
   expect(punishmentKind(': nothing')).toBe('other')
 })
 

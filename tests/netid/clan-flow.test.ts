@@ -90,15 +90,18 @@ describe('clan-core VM test flow', () => {
     expect(bare.code).toBe(1)
     expect(bare.stderr).toMatch(/needs a certificate of this network.*PERMISSION_DENIED/)
     // a certificate for another key (beta's) does not do either
-    const wrong = await cli(['file', 'update', p('ns_nocert'), '--name', nsName, '--url', url(0), '--key', p('alpha.identity.key'), '--cert', p('beta.identity.cert')])
+    const wrong = await cli(['file', 'update', p('ns_nocert'), '--name', nsName, '--url', url(0), '--key', p('alpha.identity.key'), '--network-id', p('network.pub'), '--cert', p('beta.identity.cert')])
     expect(wrong.code).toBe(1)
     expect(wrong.stderr).toMatch(/different key/)
     for (const i of [0, 1, 2]) expect(readFileSync(delivered(i, nsName), 'utf8')).toBe('namespace_data')
   })
 
-  it('without --network-id, file update binds to the daemon\'s network (the seed\'s invocation keeps working); a record for another network is refused', async () => {
+  it('without --network-id, file update is refused (the daemon does not choose the network); DATA_MESHER_NETWORK_ID names it; a record for another network is refused', async () => {
     writeFileSync(p('test_file'), 'bound by default')
-    const up = await cli(['file', 'update', p('test_file'), '--url', url(2), '--key-path', p('admin.key')])
+    const bare = await cli(['file', 'update', p('test_file'), '--url', url(2), '--key-path', p('admin.key')], { env: { DATA_MESHER_NETWORK_ID: '' } })
+    expect(bare.code).toBe(1)
+    expect(bare.stderr).toMatch(/pass --network-id/)
+    const up = await cli(['file', 'update', p('test_file'), '--url', url(2), '--key-path', p('admin.key')], { env: { DATA_MESHER_NETWORK_ID: p('network.pub') } })
     expect(up.stderr).toBe('')
     expect(up.code).toBe(0)
     await waitFor(() => nodes.every((_, i) => existsSync(delivered(i, 'test_file')) && readFileSync(delivered(i, 'test_file'), 'utf8') === 'bound by default'), 'spread', [], 60_000)

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { connect, type DataMesherClient, type FileEvent, type UpdateResult } from '../../client/client.js'
+import { resolveUrl } from '../../client/url.js'
 import { parseDuration } from '../../config/durations.js'
 import { readSigningKey, type SigningKey } from '../../crypto/keys.js'
 import { decodeRecord, encodeRecord, signRecord, RecordFormatError } from '../../crypto/record.js'
@@ -16,17 +17,27 @@ const CERT_OPTION = { cert: { type: 'string' } } as const
 const NETWORK_OPTION = { 'network-id': { type: 'string' } } as const
 
 /**
- * The network a record is bound to: --network-id (a public key file or the base64 key);
- * when omitted, `ask` (the daemon's own network id, for update and delete), else unbound.
+ * The network a record is bound to, always from the signer's side (issue 19): --network-id
+ * (a public key file or the base64 key), else $DATA_MESHER_NETWORK_ID (the NixOS module
+ * sets it), else unbound. `server` (update and delete) is the network id the daemon at
+ * --url reports: only consulted to refuse, never to sign for. Nothing authenticates that
+ * daemon (a process squatting its port answers alike), so signing for the id it reports
+ * would let it choose where the record is valid.
  */
-async function networkOf (values: Record<string, unknown>, ask?: () => Promise<string>): Promise<Uint8Array | undefined> {
+async function networkOf (values: Record<string, unknown>, server?: () => Promise<string>): Promise<Uint8Array | undefined> {
   const given = values['network-id']
   if (typeof given === 'string') {
     try { return await readKeyPathOrBase64(given) } catch (err) { throw new Refused(`--network-id: ${(err as Error).message}`) }
   }
-  if (ask === undefined) return undefined
-  const id = await ask()
-  return id === '' ? undefined : new Uint8Array(Buffer.from(id, 'base64'))
+  const fromEnv = process.env.DATA_MESHER_NETWORK_ID
+  if (fromEnv !== undefined && fromEnv !== '') {
+    try { return await readKeyPathOrBase64(fromEnv) } catch (err) { throw new Refused(`DATA_MESHER_NETWORK_ID: ${(err as Error).message}`) }
+  }
+  if (server === undefined) return undefined
+  const reported = await server()
+  if (reported === '') return undefined // the daemon has no network: the record is unbound, as offline signing makes it
+  throw new Refused(`the daemon at ${resolveUrl(values.url as string | undefined)} reports network id ${reported}, but a network id learnt from the API is not signed for ` +
+    '(nothing proves who answers there): pass --network-id with the network\'s public key file or its base64 id, or set DATA_MESHER_NETWORK_ID')
 }
 
 /** --cert CERT: the signer's certificate, sent with a namespace file to a node with a network. */
@@ -113,7 +124,7 @@ const remove: Command = {
 const sign: Command = {
   name: 'file sign',
   usage: 'data-mesher file sign [PATH] --name NAME --key-path KEY --output RECORD [--network-id NETPUB] [--expires DURATION] [--delete]',
-  summary: 'sign offline: write the signed record for PATH (or, with --delete, a tombstone) to RECORD, to submit later with `file submit`; a node with a network needs --network-id',
+  summary: 'sign offline: write the signed record for PATH (or, with --delete, a tombstone) to RECORD, to submit later with `file submit`; a node with a network needs --network-id (or DATA_MESHER_NETWORK_ID)',
   options: { name: { type: 'string' }, ...KEY_OPTIONS, ...NETWORK_OPTION, output: { type: 'string', short: 'o' }, delete: { type: 'boolean' } },
   async run (values, positionals) {
     const name = checkedName(requireString(values, 'name'))
