@@ -112,6 +112,7 @@ describe.skipIf(!runsHere('prometheus'))('metrics scraped by a real Prometheus',
       'data_mesher_files', 'data_mesher_peers', 'data_mesher_broadcast_links', 'data_mesher_broadcast_full_records_total',
       'data_mesher_fetches_total', 'data_mesher_sync_rounds_total', 'data_mesher_sync_round_failures_total',
       'data_mesher_connections_refused_total', 'data_mesher_floors', 'data_mesher_file_delivered', 'data_mesher_node_info',
+      'data_mesher_queue_records', 'data_mesher_peer_queue_longest_records', 'data_mesher_offers_shed_total', 'data_mesher_fetch_hedged_total', 'data_mesher_sync_paced_total', 'data_mesher_broadcast_over_budget_total',
       'process_cpu_seconds_total', 'nodejs_heap_size_used_bytes'
     ]) {
       await p.perInstance(`count by (instance) (${name})`, instances, v => v >= 1)
