@@ -146,6 +146,28 @@ let
         default = true;
         description = "Open the cluster port (UDP and TCP).";
       };
+      metrics = {
+        enable = mkOption {
+          type = types.bool;
+          default = false;
+          description = "Serve Prometheus metrics (GET /metrics; services.data-mesher.metrics).";
+        };
+        address = mkOption {
+          type = types.str;
+          default = "127.0.0.1";
+          description = "Address of the metrics endpoint: loopback, or an IP address of the machine for a remote Prometheus.";
+        };
+        port = mkOption {
+          type = types.port;
+          default = 9464;
+          description = "TCP port of the metrics endpoint.";
+        };
+        openFirewall = mkOption {
+          type = types.bool;
+          default = false;
+          description = "Open the metrics port (TCP) in the firewall; closed by default.";
+        };
+      };
       networkIdentity = mkOption {
         type = types.bool;
         default = true;
@@ -257,6 +279,7 @@ let
         inherit files namespaces;
         allowedNodes = settings.allowedNodes;
         openFirewall = settings.openFirewall;
+        metrics = { inherit (settings.metrics) enable address port openFirewall; };
         settings = lib.mkMerge [
           (lib.mkIf (settings.interfaces != [ ]) { cluster.interfaces = settings.interfaces; })
           (lib.mkIf settings.networkIdentity {

@@ -252,6 +252,36 @@ in
       '';
     };
 
+    metrics = {
+      enable = mkEnableOption "the Prometheus metrics endpoint (`metrics.listen` in the config; README \"Metrics\")";
+      address = mkOption {
+        type = types.str;
+        default = "127.0.0.1";
+        example = "10.0.0.7";
+        description = ''
+          Address the metrics endpoint listens on: loopback by default (a Prometheus on
+          this machine), or an IP address of this machine for a remote Prometheus. An
+          IPv6 address is written without brackets. The endpoint serves counters and
+          file names, never file content or keys.
+        '';
+      };
+      port = mkOption {
+        type = types.port;
+        default = 9464;
+        description = "TCP port of the metrics endpoint (GET /metrics).";
+      };
+      openFirewall = mkOption {
+        type = types.bool;
+        default = false;
+        description = ''
+          Open the metrics port (TCP, the port of the rendered `metrics.listen`) in the
+          firewall, on the rendered `cluster.interfaces` when any are set, else on every
+          interface. Closed by default: a Prometheus on another machine is usually
+          better reached over a VPN interface opened explicitly.
+        '';
+      };
+    };
+
     stateDir = mkOption {
       type = types.str;
       default = defaultStateDir;
@@ -407,6 +437,14 @@ in
         namespace_max_bytes = mkDefault cfg.quotas.namespaceMaxBytes;
         key_max_bytes = mkDefault cfg.quotas.keyMaxBytes;
       };
+      metrics = mkIf cfg.metrics.enable {
+        listen = mkDefault (
+          if lib.hasInfix ":" cfg.metrics.address then
+            "[${cfg.metrics.address}]:${toString cfg.metrics.port}"
+          else
+            "${cfg.metrics.address}:${toString cfg.metrics.port}"
+        );
+      };
     };
 
     assertions = [
@@ -448,6 +486,10 @@ in
     }) renderResult.problems
     ++ [
       {
+        assertion = !cfg.metrics.openFirewall || (finalSettings.metrics.listen or "") != "";
+        message = "services.data-mesher.metrics.openFirewall is set but the metrics endpoint is off: set services.data-mesher.metrics.enable = true.";
+      }
+      {
         assertion = lib.hasPrefix "/" cfg.stateDir;
         message = "services.data-mesher.stateDir must be an absolute path, got \"${cfg.stateDir}\".";
       }
@@ -473,17 +515,29 @@ in
     # What the daemon really listens on: the rendered cluster.port and
     # cluster.interfaces, whether they came from network.port/network.interface,
     # from settings, or from clan-core's service (its `port` and `interfaces`).
-    networking.firewall = mkIf cfg.openFirewall (
-      let
-        port = finalSettings.cluster.port or cfg.network.port;
-        interfaces = finalSettings.cluster.interfaces or [ ];
-        ports = {
-          allowedTCPPorts = [ port ];
-          allowedUDPPorts = [ port ];
-        };
-      in
-      if interfaces == [ ] then ports else { interfaces = lib.genAttrs interfaces (_: ports); }
-    );
+    networking.firewall = lib.mkMerge [
+      (mkIf cfg.openFirewall (
+        let
+          port = finalSettings.cluster.port or cfg.network.port;
+          interfaces = finalSettings.cluster.interfaces or [ ];
+          ports = {
+            allowedTCPPorts = [ port ];
+            allowedUDPPorts = [ port ];
+          };
+        in
+        if interfaces == [ ] then ports else { interfaces = lib.genAttrs interfaces (_: ports); }
+      ))
+      # the metrics port: the one of the rendered metrics.listen ("host:port", "[v6]:port"),
+      # however it was set (metrics.port or settings.metrics.listen)
+      (mkIf (cfg.metrics.openFirewall && (finalSettings.metrics.listen or "") != "") (
+        let
+          port = lib.toInt (lib.last (lib.splitString ":" finalSettings.metrics.listen));
+          interfaces = finalSettings.cluster.interfaces or [ ];
+          ports.allowedTCPPorts = [ port ];
+        in
+        if interfaces == [ ] then ports else { interfaces = lib.genAttrs interfaces (_: ports); }
+      ))
+    ];
 
     # Created before the daemon starts (and again on every activation); under
     # /var/lib the unit's StateDirectory= would create the state directory itself,

@@ -25,7 +25,7 @@ import { ApiError, refusal, toServiceError } from './errors.js'
 import { API_LIMITS } from './limits.js'
 import { removeStaleSocket } from './stale-socket.js'
 import { DataMesherService, messageLimit, packageDefinition } from '../proto/service.js'
-import type { DataMesherHandlers, EventKind, FileEvent, FileVersion, Peer, Status, UpdateFileResponse, WatchFilesRequest } from '../proto/messages.js'
+import type { DataMesherHandlers, EventKind, FileEvent, FileVersion, Peer, Refusal, Status, UpdateFileResponse, WatchFilesRequest } from '../proto/messages.js'
 
 export interface NodeInfo {
   peerId: string
@@ -38,6 +38,10 @@ export interface NodeInfo {
   networkId?: string
   certificateNotAfter?: number
   certificateName?: string
+  /** connected peers not (yet) verified */
+  unverified?: Peer[]
+  /** versions refused lately, newest first (src/metrics/recent-refusals.ts) */
+  refused?: Refusal[]
 }
 
 export interface ApiOptions {
@@ -258,7 +262,9 @@ export class ApiServer {
           counters: info.counters ?? {},
           networkId: info.networkId ?? '',
           certificateNotAfter: info.certificateNotAfter ?? 0,
-          certificateName: info.certificateName ?? ''
+          certificateName: info.certificateName ?? '',
+          unverified: info.unverified ?? [],
+          refused: info.refused ?? []
         }
       }),
       WatchFiles: (call: Watcher) => this.watch(call)

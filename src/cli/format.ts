@@ -1,5 +1,5 @@
 // Human and --json renderings of what the daemon returns.
-import type { FileVersion, Status } from '../client/client.js'
+import type { FileVersion } from '../client/client.js'
 
 export function versionJson (v: FileVersion): Record<string, unknown> {
   return {
@@ -32,30 +32,4 @@ export function table (rows: string[][]): string {
   if (rows.length === 0) return ''
   const widths = rows[0].map((_, i) => Math.max(...rows.map(r => (r[i] ?? '').length)))
   return rows.map(r => r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join('  ')).join('\n')
-}
-
-export function statusText (s: Status): string {
-  const lines = [`node     ${s.nodeId}`, `key      ${s.publicKey}`, `version  ${s.version}`]
-  if (s.networkId !== undefined && s.networkId !== '') {
-    lines.push(`network  ${s.networkId}`)
-    const left = s.certificateNotAfter - Date.now()
-    lines.push(`certificate "${s.certificateName}" ${left > 0 ? 'expires' : 'EXPIRED'} ${new Date(s.certificateNotAfter).toISOString()}` +
-      (left > 0 ? ` (in ${Math.floor(left / 86_400_000)} days)` : ''))
-  }
-  lines.push('addresses:')
-  for (const a of s.addresses) lines.push(`  ${a}`)
-  lines.push(`peers (${s.peers.length}):`)
-  lines.push(table(s.peers.map(p => ['  ' + p.peerId, p.address, `since ${new Date(p.since).toISOString()}`, p.latencyMs > 0 ? `${p.latencyMs.toFixed(1)} ms` : ''])))
-  lines.push(`files (${s.files.length}):`)
-  lines.push(table(s.files.map(v => ['  ' + v.name, new Date(v.timestamp).toISOString(), `${v.size}B`, state(v)])))
-  if (s.held.length > 0) {
-    lines.push(`held back, from the future (${s.held.length}):`)
-    for (const v of s.held) lines.push(`  ${v.name}  ${new Date(v.timestamp).toISOString()}`)
-  }
-  const counters = Object.entries(s.counters ?? {}).sort(([a], [b]) => a < b ? -1 : 1)
-  if (counters.length > 0) {
-    lines.push('mesh counters (since start):')
-    lines.push(table(counters.map(([k, v]) => ['  ' + k, String(v)])))
-  }
-  return lines.filter(l => l !== '').join('\n')
 }

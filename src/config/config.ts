@@ -13,6 +13,7 @@ import { DEFAULTS, LOG_LEVELS, type LogLevel } from './defaults.js'
 import { nameLayoutProblem } from './name-layout.js'
 import { parseDuration } from './durations.js'
 import { listenProblem } from './api-listen.js'
+import { metricsListenProblem } from './metrics-listen.js'
 import { parseHostPort } from './host-port.js'
 
 export { parseHostPort }
@@ -57,6 +58,8 @@ export interface Config {
     namespaceMaxBytes: number
     keyMaxBytes: number
   }
+  /** [metrics]: the Prometheus endpoint (src/metrics/); absent or listen undefined = off */
+  metrics?: { listen?: string }
 }
 
 export class ConfigError extends Error {
@@ -84,7 +87,7 @@ export function parseConfig (text: string, origin = 'config'): Config {
 }
 
 export function fromTable (doc: Table): Config {
-  onlyKeys(doc, '', ['log_level', 'state_dir', 'namespaces', 'cluster', 'api', 'files', 'limits', 'network'])
+  onlyKeys(doc, '', ['log_level', 'state_dir', 'namespaces', 'cluster', 'api', 'files', 'limits', 'network', 'metrics'])
   const cluster = table(doc, 'cluster')
   const api = table(doc, 'api')
   const limits = table(doc, 'limits')
@@ -190,8 +193,20 @@ export function fromTable (doc: Table): Config {
       namespaceMaxNames: count(limits, 'namespace_max_names', DEFAULTS.limits.namespaceMaxNames, 'names'),
       namespaceMaxBytes: count(limits, 'namespace_max_bytes', DEFAULTS.limits.namespaceMaxBytes, 'bytes'),
       keyMaxBytes: count(limits, 'key_max_bytes', DEFAULTS.limits.keyMaxBytes, 'bytes')
-    }
+    },
+    metrics: metricsKeys(doc)
   }
+}
+
+/** [metrics] listen: "host:port" of the Prometheus endpoint; absent or "" = off. */
+function metricsKeys (doc: Table): Config['metrics'] {
+  const metrics = table(doc, 'metrics')
+  onlyKeys(metrics, 'metrics.', ['listen'])
+  const listen = str(metrics, 'listen', 'metrics.', '')
+  if (listen === '') return {}
+  const problem = metricsListenProblem(listen)
+  if (problem !== undefined) throw new ConfigError('metrics.listen', problem)
+  return { listen }
 }
 
 /** [network] id, cluster.identity_cert, cluster.certificate_authorities: shapes only (files are read by src/config/network.ts). */

@@ -12,6 +12,8 @@ import { watchCertificateFiles } from './certificate-files.js'
 import { Revocations } from './revocations.js'
 import { Replica } from '../store/replica.js'
 import { createLogger } from './logger.js'
+import { DaemonMetrics } from '../metrics/index.js'
+import { RecentRefusals } from '../metrics/recent-refusals.js'
 import { SdNotify } from './sd-notify.js'
 import { releaseYoungGeneration } from './young-generation.js'
 
@@ -23,6 +25,10 @@ export interface DaemonOptions {
 
 export class Daemon {
   private stopping?: Promise<void>
+  /** the Prometheus endpoint (metrics.listen; src/metrics/), when on */
+  metrics?: DaemonMetrics
+  /** versions refused lately, for status */
+  refusals?: RecentRefusals
   /** renewals run one at a time (file watch, periodic check and SIGHUP may overlap) */
   private renewing = Promise.resolve()
   /** the last refused replacement's reason: the periodic check finds it again and again, and says it once */
@@ -61,6 +67,9 @@ export class Daemon {
     const certificates = network !== undefined ? await CertificateBook.open(config.stateDir) : undefined
     const replica = await Replica.open(config.stateDir, policyFor(config, network, certificates), log, Date.now, certificates)
     const stopBook = certificates?.follow(replica) ?? (async () => {})
+    // observes the replica from now on (before any version can arrive), serves once the mesh is up
+    const metrics = config.metrics?.listen !== undefined ? new DaemonMetrics(replica, config.metrics.listen) : undefined
+    const refusals = new RecentRefusals(replica)
     let mesh: Mesh | undefined
     try {
       // the network's revocation list is a stored file: read once the store is open, then
@@ -71,6 +80,10 @@ export class Daemon {
       mesh = await startMesh({ config, replica, log, identity, network, certificates, revoked })
       const m = mesh
       let daemon: Daemon | undefined
+      if (metrics !== undefined) {
+        const bound = await metrics.serve({ mesh: m, configuredNames: () => (daemon?.config ?? config).files.keys(), certificate: () => (daemon?.network ?? network)?.certificate })
+        log.info({ listen: bound }, 'metrics serving at /metrics')
+      }
       const api = new ApiServer({
         replica,
         log,
@@ -81,12 +94,15 @@ export class Daemon {
         nodeInfo: () => ({
           ...m.status(),
           counters: flattenStats(m.stats()),
+          refused: refusals.list().map(r => ({ ...r, signer: Buffer.from(r.signer) })),
           ...networkInfo(daemon?.network ?? network)
         })
       })
       await api.start()
       log.info({ socket: config.api.socket, listen: api.bound, peerId: m.status().peerId }, 'API serving')
       daemon = new Daemon(config, replica, m, api, log, o.configPath, network, identityKey, certificates, stopBook, revocations)
+      daemon.metrics = metrics
+      daemon.refusals = refusals
       if (network !== undefined) {
         const d = daemon
         d.stopRevocations = revocations!.follow(async keys => await d.applyRevocations(keys))
@@ -96,6 +112,8 @@ export class Daemon {
       }
       return daemon
     } catch (err) {
+      refusals.stop()
+      await metrics?.stop()
       await stopBook()
       await mesh?.stop().catch(() => {})
       await replica.close()
@@ -117,7 +135,8 @@ export class Daemon {
       ['state_dir', this.config.stateDir, next.stateDir],
       ['cluster', JSON.stringify(renewable(this.config)), JSON.stringify(renewable(next))],
       ['api', JSON.stringify(this.config.api), JSON.stringify(next.api)],
-      ['network', JSON.stringify(this.config.network), JSON.stringify(next.network)]
+      ['network', JSON.stringify(this.config.network), JSON.stringify(next.network)],
+      ['metrics', JSON.stringify(this.config.metrics), JSON.stringify(next.metrics)]
     ]) {
       if (a !== b) this.log.warn({ key }, 'changed in the config file; takes effect on restart, not reload')
     }
@@ -199,6 +218,8 @@ export class Daemon {
       await this.stopRevocations()
       this.stopExpiryWatch()
       this.stopFileWatch()
+      await this.metrics?.stop()
+      this.refusals?.stop()
       await this.stopBook()
       await this.api.stop()
       await this.mesh.stop()

@@ -75,6 +75,12 @@ export class CertificateGate {
 
   isVerified (peer: PeerId | string): boolean { return this.verified.has(peer.toString()) }
 
+  /** The name and end of the certificate a verified peer proved (status). */
+  certificateOf (peer: PeerId | string): { name: string, notAfter: number } | undefined {
+    const v = this.verified.get(peer.toString())
+    return v === undefined ? undefined : { name: v.cert.name, notAfter: v.cert.notAfter }
+  }
+
   /** Resolves true once the peer is verified, false if it is refused, disconnects or the timeout passes. */
   async waitVerified (peer: PeerId | string, timeout = this.settings.certTimeout): Promise<boolean> {
     const id = peer.toString()

@@ -11,6 +11,7 @@ import type { CertificateBook } from '../store/certificate-book.js'
 import type { Change } from '../store/replica.js'
 import { Admission, allowedPeerIds } from './admission.js'
 import { parseBootstrap } from './addresses.js'
+import type { ConnectionLimits } from './connection-limits.js'
 import { Announcer, type AnnounceCounters } from './announce.js'
 import { CertificateGate } from './cert-admission.js'
 import type { MeshContext } from './context.js'
@@ -19,7 +20,7 @@ import { loadIdentity, type NodeIdentity } from './identity.js'
 import { KnownMembers } from './known-members.js'
 import { answerGraft, judgeNotice } from './local-versions.js'
 import { Membership } from './membership.js'
-import { connectedPeers, createNode, type MeshLibp2p } from './node.js'
+import { connectedPeers, connectionLimitCounters, createNode, type MeshLibp2p } from './node.js'
 import { PeerExchange } from './peer-exchange.js'
 import { PeerTracker, type PeerStatus } from './peer-status.js'
 import { Receiver, type OfferCounters } from './receive.js'
@@ -53,13 +54,22 @@ export interface MeshOptions {
   revoked?: ReadonlySet<string>
 }
 
+/** A connected peer, with the certificate it proved (with a network; 0 and "" otherwise). */
+export interface MeshPeer extends PeerStatus {
+  certificateNotAfter: number
+  certificateName: string
+}
+
 export interface MeshStatus {
   peerId: string
   /** the identity public key, standard base64 (what allowed_nodes takes) */
   publicKey: string
   /** listen addresses, each ending in /p2p/<peerId> */
   addresses: string[]
-  peers: PeerStatus[]
+  /** the verified peers: admitted and identified (with a network, certificate checked) */
+  peers: MeshPeer[]
+  /** connected and not (yet) verified: proving a certificate, or about to be closed (status) */
+  unverified: MeshPeer[]
 }
 
 export interface MeshStats {
@@ -68,18 +78,28 @@ export interface MeshStats {
   sync: SyncCounters
   peers: { known: number, candidates: number, members: number, dials: number, dialFailures: number, learnedDials: number, strangerListsIgnored: number, trimmed: number, penalized: number }
   offers: OfferCounters
+  /** connections refused or closed by the per-IP and per-peer limits (connection-limits.ts) */
+  connections: ConnectionLimits['counters']
+  /** peer exchange (peer-exchange.ts): lists asked for, asked for by peers and answered, addresses learned */
+  peerExchange: { asked: number, answered: number, learned: number }
+  /** certificates of namespace records (record-cert.ts; absent without a network) */
+  recordCerts?: { fetched: number, missing: number, served: number, unusable: number }
+  /** peers punished (disconnected and refused a while), by the kind of misbehaviour: the reason up to its first ':' as a key */
+  punishments: Record<string, number>
   /** the fair shares (fair-limiter.ts): records being stored and fetches, running and waiting; the longest queue of one peer */
   queues: { storingRunning: number, storingWaiting: number, fetchRunning: number, fetchWaiting: number, longestPeerQueue: number }
   /** admission by certificate (absent without a network) */
   certificates?: { verified: number, refusedInbound: number, refusedOutbound: number, expired: number, unverifiedClosed: number, renewalsSent: number, renewalsFailed: number, revoked: number }
 }
 
+const snake = (s: string): string => s.replace(/[A-Z]/g, c => '_' + c.toLowerCase())
+
 /** MeshStats as flat counters for the API: { "announce.full_sent": 3, "fetch.fetched_bytes": 1024, ... }. */
 export function flattenStats (stats: MeshStats): Record<string, number> {
   const out: Record<string, number> = {}
   for (const [group, values] of Object.entries(stats)) {
     for (const [k, v] of Object.entries(values as Record<string, number>)) {
-      out[`${group}.${k.replace(/[A-Z]/g, c => '_' + c.toLowerCase())}`] = v
+      out[`${snake(group)}.${snake(k)}`] = v
     }
   }
   return out
@@ -100,6 +120,25 @@ export interface Mesh {
   /** The libp2p node (tests and diagnostics). */
   readonly libp2p: MeshLibp2p
   stop: () => Promise<void>
+}
+
+/** Peers with an open connection that are not among `verified`, each with its oldest connection. */
+function unverifiedPeers (libp2p: MeshLibp2p, verified: Set<string>): MeshPeer[] {
+  const oldest = new Map<string, Connection>()
+  for (const c of libp2p.getConnections()) {
+    const id = c.remotePeer.toString()
+    if (verified.has(id)) continue
+    const o = oldest.get(id)
+    if (o === undefined || c.timeline.open < o.timeline.open) oldest.set(id, c)
+  }
+  return [...oldest.entries()].sort(([a], [b]) => a < b ? -1 : 1).map(([peerId, c]) => ({
+    peerId, address: c.remoteAddr.toString(), since: c.timeline.open, latencyMs: 0, certificateNotAfter: 0, certificateName: ''
+  }))
+}
+
+/** A punishment's reason as a bounded key: the text before its first ':' or '(' (the details after it vary), in snake case. */
+export function punishmentKind (reason: string): string {
+  return reason.split(/[:(]/)[0].trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '') || 'other'
 }
 
 function queueStats (storing: FairStats, fetching: FairStats): MeshStats['queues'] {
@@ -124,6 +163,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const allowed = config.cluster.allowedNodes.length > 0 ? allowedPeerIds(config.cluster.allowedNodes) : undefined
   const members = new KnownMembers(allowed, bootstrap.map(b => b.peerId), settings.maxKnownPeers)
   const libp2p = await createNode(config, identity, admission, settings, p => members.has(p))
+  const punishments: Record<string, number> = {}
   const ctx: MeshContext = {
     libp2p,
     settings,
@@ -132,6 +172,8 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     punish: (peer, reason) => {
       if (admission.isPenalized(peer)) return
       admission.penalize(peer, settings.penaltyDuration)
+      const kind = punishmentKind(reason)
+      punishments[kind] = (punishments[kind] ?? 0) + 1
       log.warn({ peer: peer.toString(), reason, forMs: settings.penaltyDuration }, 'peer misbehaved: disconnected and refused for a while')
       libp2p.hangUp(peer).catch(() => {})
     }
@@ -216,13 +258,23 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     peerId: self,
     libp2p,
     links: () => announcer.links(),
-    status: (): MeshStatus => ({ peerId: self, publicKey: identity.publicKey, addresses: libp2p.getMultiaddrs().map(String), peers: tracker.peers() }),
+    status: (): MeshStatus => {
+      const peers = tracker.peers().map(p => {
+        const cert = gate?.certificateOf(p.peerId)
+        return { ...p, certificateNotAfter: cert?.notAfter ?? 0, certificateName: cert?.name ?? '' }
+      })
+      return { peerId: self, publicKey: identity.publicKey, addresses: libp2p.getMultiaddrs().map(String), peers, unverified: unverifiedPeers(libp2p, new Set(peers.map(p => p.peerId))) }
+    },
     stats: (): MeshStats => ({
       fetch: { ...fetcher.counters },
       announce: { ...announcer.counters },
       sync: { ...syncer.counters },
       peers: { known: membership.knownPeers(), candidates: membership.candidatePeers(), members: members.learntCount, ...membership.counters, penalized: admission.penalized().length },
       offers: { ...receiver.counters },
+      connections: { ...connectionLimitCounters(libp2p) },
+      punishments: { ...punishments },
+      peerExchange: { ...peerExchange.counters },
+      ...(recordCerts !== undefined ? { recordCerts: { ...recordCerts.counters } } : {}),
       queues: queueStats(receiver.queue(), fetcher.queue()),
       ...(gate !== undefined ? { certificates: { ...gate.counters } } : {})
     }),

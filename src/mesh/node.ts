@@ -32,6 +32,14 @@ export function connectedPeers (libp2p: MeshLibp2p): PeerId[] {
   return [...peers.values()]
 }
 
+/** Each node's connection limits, for its counters (mesh stats) */
+const limitsOf = new WeakMap<MeshLibp2p, ConnectionLimits>()
+
+/** The counters of the node's connection limits: connections refused or closed, by which limit. */
+export function connectionLimitCounters (node: MeshLibp2p): ConnectionLimits['counters'] {
+  return { ...(limitsOf.get(node)?.counters ?? { cutPending: 0, refusedPerIp: 0, refusedStrangers: 0, refusedPerPeer: 0, closedPerIp: 0, closedStrangers: 0, closedPerPeer: 0 }) }
+}
+
 /**
  * `isMember` (known-members.ts): peers whose connections strangers' limits do not count
  * (connection-limits.ts); nobody, by default.
@@ -71,6 +79,7 @@ export async function createNode (config: Config, identity: NodeIdentity, admiss
     }
   })
   limits.attach(node)
+  limitsOf.set(node, limits)
   return node
 }
 

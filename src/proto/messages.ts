@@ -4,6 +4,7 @@
 // to the .proto fails type-checking until it is filled in; the client reads them.
 export type { FileVersion__Output as FileVersion } from './generated/datamesher/v1/FileVersion.js'
 export type { Peer__Output as Peer } from './generated/datamesher/v1/Peer.js'
+export type { Refusal__Output as Refusal } from './generated/datamesher/v1/Refusal.js'
 export type { FileEvent__Output as FileEvent, _datamesher_v1_FileEvent_Kind__Output as EventKind } from './generated/datamesher/v1/FileEvent.js'
 export type { GetStatusResponse__Output as Status } from './generated/datamesher/v1/GetStatusResponse.js'
 export type { UpdateFileResponse__Output as UpdateFileResponse } from './generated/datamesher/v1/UpdateFileResponse.js'

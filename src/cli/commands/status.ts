@@ -4,20 +4,20 @@ import { connect } from '../../client/client.js'
 import { parseSigningKey, encodeBase64Key } from '../../crypto/keys.js'
 import { readPublicKeyFile } from '../../crypto/public-keys.js'
 import { JSON_OPTION, out, Refused, UsageError, URL_OPTION, type Command } from '../args.js'
-import { statusText, versionJson } from '../format.js'
+import { statusJson, statusText } from '../status-text.js'
 import { loadConfig, peerIdOf } from '../on-demand.js'
 
 const status: Command = {
   name: 'status',
   usage: 'data-mesher status [--url URL] [--json]',
-  summary: "this node's id and addresses, its connected peers, and the version it holds of every file",
+  summary: "this node: its certificate, its peers (verified or not, their certificates' ends), every file's version (signed when, by whom, delivered or not), what is held back, what was refused lately and why",
   options: { ...URL_OPTION, ...JSON_OPTION },
   async run (values, positionals) {
     if (positionals.length > 0) throw new UsageError('takes no arguments')
     const client = connect(values.url as string | undefined)
     try {
       const s = await client.getStatus()
-      if (values.json === true) out(JSON.stringify({ ...s, files: s.files.map(versionJson), held: s.held.map(versionJson) }))
+      if (values.json === true) out(JSON.stringify(statusJson(s)))
       else out(statusText(s))
     } finally { client.close() }
   }

@@ -12,6 +12,7 @@ import type { GetStatusResponse as _datamesher_v1_GetStatusResponse, GetStatusRe
 import type { ListFilesRequest as _datamesher_v1_ListFilesRequest, ListFilesRequest__Output as _datamesher_v1_ListFilesRequest__Output } from './datamesher/v1/ListFilesRequest.js';
 import type { ListFilesResponse as _datamesher_v1_ListFilesResponse, ListFilesResponse__Output as _datamesher_v1_ListFilesResponse__Output } from './datamesher/v1/ListFilesResponse.js';
 import type { Peer as _datamesher_v1_Peer, Peer__Output as _datamesher_v1_Peer__Output } from './datamesher/v1/Peer.js';
+import type { Refusal as _datamesher_v1_Refusal, Refusal__Output as _datamesher_v1_Refusal__Output } from './datamesher/v1/Refusal.js';
 import type { UpdateFileRequest as _datamesher_v1_UpdateFileRequest, UpdateFileRequest__Output as _datamesher_v1_UpdateFileRequest__Output } from './datamesher/v1/UpdateFileRequest.js';
 import type { UpdateFileResponse as _datamesher_v1_UpdateFileResponse, UpdateFileResponse__Output as _datamesher_v1_UpdateFileResponse__Output } from './datamesher/v1/UpdateFileResponse.js';
 import type { WatchFilesRequest as _datamesher_v1_WatchFilesRequest, WatchFilesRequest__Output as _datamesher_v1_WatchFilesRequest__Output } from './datamesher/v1/WatchFilesRequest.js';
@@ -34,6 +35,7 @@ export interface ProtoGrpcType {
       ListFilesRequest: MessageTypeDefinition<_datamesher_v1_ListFilesRequest, _datamesher_v1_ListFilesRequest__Output>
       ListFilesResponse: MessageTypeDefinition<_datamesher_v1_ListFilesResponse, _datamesher_v1_ListFilesResponse__Output>
       Peer: MessageTypeDefinition<_datamesher_v1_Peer, _datamesher_v1_Peer__Output>
+      Refusal: MessageTypeDefinition<_datamesher_v1_Refusal, _datamesher_v1_Refusal__Output>
       UpdateFileRequest: MessageTypeDefinition<_datamesher_v1_UpdateFileRequest, _datamesher_v1_UpdateFileRequest__Output>
       UpdateFileResponse: MessageTypeDefinition<_datamesher_v1_UpdateFileResponse, _datamesher_v1_UpdateFileResponse__Output>
       WatchFilesRequest: MessageTypeDefinition<_datamesher_v1_WatchFilesRequest, _datamesher_v1_WatchFilesRequest__Output>

@@ -2,6 +2,7 @@
 
 import type { Peer as _datamesher_v1_Peer, Peer__Output as _datamesher_v1_Peer__Output } from '../../datamesher/v1/Peer.js';
 import type { FileVersion as _datamesher_v1_FileVersion, FileVersion__Output as _datamesher_v1_FileVersion__Output } from '../../datamesher/v1/FileVersion.js';
+import type { Refusal as _datamesher_v1_Refusal, Refusal__Output as _datamesher_v1_Refusal__Output } from '../../datamesher/v1/Refusal.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetStatusResponse {
@@ -35,6 +36,15 @@ export interface GetStatusResponse {
    * the name in this node's certificate
    */
   'certificateName'?: (string);
+  /**
+   * `peers` are the verified ones (admitted and identified; with a network, certificate
+   * checked); these are connected and not (yet) verified: proving a certificate, or refused
+   */
+  'unverified'?: (_datamesher_v1_Peer)[];
+  /**
+   * versions refused recently, newest first (at most 64: the latest per name and reason)
+   */
+  'refused'?: (_datamesher_v1_Refusal)[];
 }
 
 export interface GetStatusResponse__Output {
@@ -68,4 +78,13 @@ export interface GetStatusResponse__Output {
    * the name in this node's certificate
    */
   'certificateName': (string);
+  /**
+   * `peers` are the verified ones (admitted and identified; with a network, certificate
+   * checked); these are connected and not (yet) verified: proving a certificate, or refused
+   */
+  'unverified': (_datamesher_v1_Peer__Output)[];
+  /**
+   * versions refused recently, newest first (at most 64: the latest per name and reason)
+   */
+  'refused': (_datamesher_v1_Refusal__Output)[];
 }

@@ -13,6 +13,12 @@ export interface Peer {
    * 0 when not measured yet
    */
   'latencyMs'?: (number | string);
+  /**
+   * with a network: the peer's certificate, checked when it connected (0 and "" without
+   * a network, and for an unverified connection)
+   */
+  'certificateNotAfter'?: (number | string | Long);
+  'certificateName'?: (string);
 }
 
 export interface Peer__Output {
@@ -26,4 +32,10 @@ export interface Peer__Output {
    * 0 when not measured yet
    */
   'latencyMs': (number);
+  /**
+   * with a network: the peer's certificate, checked when it connected (0 and "" without
+   * a network, and for an unverified connection)
+   */
+  'certificateNotAfter': (number);
+  'certificateName': (string);
 }
