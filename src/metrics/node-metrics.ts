@@ -1,5 +1,6 @@
 // This node's own state, read at scrape time: the files it holds (by state and, for the
-// configured names, one series each), floors, and its certificate's end.
+// configured names, one series each), floors, namespace quotas in use, and its
+// certificate's end.
 import type { Registry } from 'prom-client'
 import type { Certificate } from '../crypto/certificate.js'
 import { isExpired } from '../rule/which-version-wins.js'
@@ -67,6 +68,31 @@ export function registerNode (register: Registry, o: NodeSources): void {
       let n = 0
       for (const name of names) if (replica.getFloor(name) !== undefined) n++
       return n
+    }
+  })
+  // quotas in use (issue 19 item 4): one series per configured namespace and measure
+  family(register, {
+    name: 'data_mesher_namespace_usage',
+    help: 'For each configured namespace: names (one per key) and content bytes its files hold here (the quotas limits.namespace_max_names and limits.namespace_max_bytes are data_mesher_namespace_quota)',
+    type: 'gauge',
+    labelNames: ['namespace', 'measure'],
+    read: () => {
+      const out: Array<[Labels, number]> = []
+      for (const namespace of replica.getPolicy().namespaces) {
+        const u = replica.getUsage().namespace(namespace)
+        out.push([{ namespace, measure: 'names' }, u.names], [{ namespace, measure: 'bytes' }, u.bytes])
+      }
+      return out
+    }
+  })
+  family(register, {
+    name: 'data_mesher_namespace_quota',
+    help: 'The namespace quotas in force: names and bytes per namespace, bytes per key (limits.namespace_max_names, namespace_max_bytes, key_max_bytes)',
+    type: 'gauge',
+    labelNames: ['measure'],
+    read: () => {
+      const q = replica.getPolicy().quotas
+      return q === undefined ? undefined : [[{ measure: 'names' }, q.namespaceMaxNames], [{ measure: 'bytes' }, q.namespaceMaxBytes], [{ measure: 'key_bytes' }, q.keyMaxBytes]]
     }
   })
   family(register, {
