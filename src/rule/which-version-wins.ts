@@ -315,6 +315,37 @@ export function revocationFloor (revoked: SignedRecord, now: number): number {
   return Math.min(revoked.timestamp - 1, now)
 }
 
+/**
+ * Whether `floor`, sent by a peer with `proof` (issue 19 item 3), may be taken here: the
+ * proof is a record of the name, validly signed, that this node's own configuration would
+ * revoke for the same cause — a configured file (or the revocation list) whose signer
+ * `wasSigner` says this configuration once allowed and that it allows no more, or a
+ * namespace file whose signer the network's revocation list names — and the floor is
+ * below the proof's timestamp and not in the future. A key this node never allowed proves
+ * nothing: otherwise any admitted peer could raise floors with a key it made up and so
+ * censor a name. Undefined when the floor is justified, otherwise why not. Cheap checks
+ * first: a signature is verified only for a signer this node used to trust.
+ */
+export function floorProofProblem (policy: Policy, floor: number, proof: SignedRecord, now: number, wasSigner: (name: string, key: string) => boolean): string | undefined {
+  const name = proof.name
+  if (!acceptsName(policy, name)) return `"${name}" is not a name this node holds`
+  if (floor >= proof.timestamp) return `the floor ${floor} of "${name}" is not below its proof's timestamp ${proof.timestamp}`
+  if (floor > now + policy.maxClockSkew) return `the floor ${floor} of "${name}" is in the future`
+  const signer = encodeBase64Key(proof.signer)
+  if (networkProblem(policy, proof) !== undefined) return `the proof of "${name}" is not bound to this node's network`
+  const ns = configuredNamespace(policy, name)
+  if (policy.files.has(name) || name === REVOCATIONS_NAME) {
+    if (authorization(policy, name, proof.signer, proof) === undefined) return `the signer ${signer} of the proof may sign "${name}" here: nothing to revoke`
+    if (!wasSigner(name, signer)) return `the signer ${signer} of the proof was never allowed to sign "${name}" here`
+  } else if (ns !== undefined) {
+    if (!Buffer.from(ns.key).equals(proof.signer)) return `"${name}" may only be signed by the key it names`
+    if (policy.network?.revoked?.has(signer) !== true) return `the signer ${signer} of the proof is not revoked by this node's network`
+  }
+  const forged = authenticity(proof)
+  if (forged !== undefined) return `the proof of "${name}": ${(forged as { reason: string }).reason}`
+  return undefined
+}
+
 export function isExpired (record: SignedRecord, now: number): boolean {
   return record.expires !== 0 && record.expires <= now
 }

@@ -163,7 +163,7 @@ export class DiskStore {
   async recover (policy: Policy, now: number, warn: Warn, floors: Floors): Promise<{ current: SignedRecord[], held: SignedRecord[] }> {
     await this.init()
     const current: SignedRecord[] = []
-    const dropped: Array<{ name: string, floor: number, reason: string }> = []
+    const dropped: Array<{ name: string, floor: number, reason: string, proof?: SignedRecord }> = []
     for (const { name, record } of await this.readRecords(this.recordsDir, warn)) {
       if (record === undefined) {
         // its timestamp cannot be trusted: nothing older than this moment comes back
@@ -171,7 +171,8 @@ export class DiskStore {
         continue
       }
       if (!stillAuthorized(policy, record)) {
-        dropped.push({ name, floor: revocationFloor(record, now), reason: 'signer no longer allowed' })
+        // the revoked record travels with its floor: the proof for nodes that missed it
+        dropped.push({ name, floor: revocationFloor(record, now), reason: 'signer no longer allowed', proof: record })
         continue
       }
       const floor = floors.get(name)
@@ -193,7 +194,7 @@ export class DiskStore {
       current.push(record)
     }
     // the floors are durable before anything they protect is removed
-    await floors.raise(dropped.map(d => [d.name, d.floor] as const))
+    await floors.raise(dropped.map(d => [d.name, d.floor, d.proof] as const))
     for (const { name, floor, reason } of dropped) {
       warn('dropping stored record', { name, reason, floor })
       await this.forget(name)

@@ -88,6 +88,7 @@ describe('floors converge (issue 19 item 3)', () => {
     expect(m.replica.getFloor('motd')).toBeGreaterThan(v0.timestamp)
     const before = h.mesh.stats().sync.exchanged + h.mesh.stats().sync.answered
     await waitFor(() => h.mesh.stats().sync.exchanged + h.mesh.stats().sync.answered >= before + 3, 'three more syncs between m and h', [], 20_000)
+    expect(h.mesh.stats().sync.floorsRefused).toBeGreaterThan(0) // it was offered, and refused
     expect(h.has(v0)).toBe(true)
     expect(h.replica.getFloor('motd')).toBeUndefined()
   })
