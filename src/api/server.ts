@@ -258,7 +258,8 @@ export class ApiServer {
           counters: info.counters ?? {},
           networkId: info.networkId ?? '',
           certificateNotAfter: info.certificateNotAfter ?? 0,
-          certificateName: info.certificateName ?? ''
+          certificateName: info.certificateName ?? '',
+          missing: this.o.replica.missing()
         }
       }),
       WatchFiles: (call: Watcher) => this.watch(call)

@@ -48,6 +48,11 @@ export function statusText (s: Status): string {
   lines.push(table(s.peers.map(p => ['  ' + p.peerId, p.address, `since ${new Date(p.since).toISOString()}`, p.latencyMs > 0 ? `${p.latencyMs.toFixed(1)} ms` : ''])))
   lines.push(`files (${s.files.length}):`)
   lines.push(table(s.files.map(v => ['  ' + v.name, new Date(v.timestamp).toISOString(), `${v.size}B`, state(v)])))
+  // configured names with no valid version here, and why (issue 19: e.g. revoked)
+  if ((s.missing ?? []).length > 0) {
+    lines.push(`no valid version (${s.missing.length}):`)
+    for (const m of s.missing) lines.push(`  ${m.name}  ${m.reason}`)
+  }
   if (s.held.length > 0) {
     lines.push(`held back, from the future (${s.held.length}):`)
     for (const v of s.held) lines.push(`  ${v.name}  ${new Date(v.timestamp).toISOString()}`)

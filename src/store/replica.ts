@@ -112,11 +112,11 @@ export class Replica {
    * Each configured name with no valid version here, and why (status, and a log line
    * when it happens): what an operator needs after a revocation left a name empty.
    */
-  missing (): Array<{ name: string, reason: string }> {
-    const out: Array<{ name: string, reason: string }> = []
+  missing (): Array<{ name: string, reason: string, floor: number }> {
+    const out: Array<{ name: string, reason: string, floor: number }> = []
     for (const name of [...this.policy.files.keys()].sort()) {
       if (this.current.has(name)) continue
-      out.push({ name, reason: this.whyMissing(name) })
+      out.push({ name, reason: this.whyMissing(name), floor: this.floors.get(name) ?? 0 })
     }
     return out
   }

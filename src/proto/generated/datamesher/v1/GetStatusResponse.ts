@@ -2,6 +2,7 @@
 
 import type { Peer as _datamesher_v1_Peer, Peer__Output as _datamesher_v1_Peer__Output } from '../../datamesher/v1/Peer.js';
 import type { FileVersion as _datamesher_v1_FileVersion, FileVersion__Output as _datamesher_v1_FileVersion__Output } from '../../datamesher/v1/FileVersion.js';
+import type { MissingFile as _datamesher_v1_MissingFile, MissingFile__Output as _datamesher_v1_MissingFile__Output } from '../../datamesher/v1/MissingFile.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetStatusResponse {
@@ -35,6 +36,11 @@ export interface GetStatusResponse {
    * the name in this node's certificate
    */
   'certificateName'?: (string);
+  /**
+   * every configured file name this node holds no valid version of, and why (e.g. its
+   * version was revoked: signer no longer allowed; versions at or below its floor are refused)
+   */
+  'missing'?: (_datamesher_v1_MissingFile)[];
 }
 
 export interface GetStatusResponse__Output {
@@ -68,4 +74,9 @@ export interface GetStatusResponse__Output {
    * the name in this node's certificate
    */
   'certificateName': (string);
+  /**
+   * every configured file name this node holds no valid version of, and why (e.g. its
+   * version was revoked: signer no longer allowed; versions at or below its floor are refused)
+   */
+  'missing': (_datamesher_v1_MissingFile__Output)[];
 }
