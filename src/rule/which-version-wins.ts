@@ -316,34 +316,42 @@ export function revocationFloor (revoked: SignedRecord, now: number): number {
 }
 
 /**
- * Whether `floor`, sent by a peer with `proof` (issue 19 item 3), may be taken here: the
- * proof is a record of the name, validly signed, that this node's own configuration would
- * revoke for the same cause — a configured file (or the revocation list) whose signer
- * `wasSigner` says this configuration once allowed and that it allows no more, or a
- * namespace file whose signer the network's revocation list names — and the floor is
- * below the proof's timestamp and not in the future. A key this node never allowed proves
- * nothing: otherwise any admitted peer could raise floors with a key it made up and so
- * censor a name. Undefined when the floor is justified, otherwise why not. Cheap checks
- * first: a signature is verified only for a signer this node used to trust.
+ * The floor this node may take from `floor`, sent by a peer with `proof` (issue 19 item
+ * 3), or why none. The proof must be a record of the name, validly signed, that this
+ * node's own configuration revokes for the same cause — a configured file (or the
+ * revocation list) whose signer this configuration once allowed and allows no more
+ * (`removedAt`: when this node saw it removed), or a namespace file whose signer the
+ * network's revocation list names — and the floor below the proof's timestamp and not in
+ * the future. A key this node never allowed proves nothing: otherwise any admitted peer
+ * could raise floors with a key it made up and so censor a name. The floor taken is at
+ * most the moment this node saw the key removed: the holder of a removed (leaked) key
+ * could otherwise sign a record dated far ahead and push the floor past every version
+ * signed since. Cheap checks first: a signature is verified only for a signer this node
+ * used to trust.
  */
-export function floorProofProblem (policy: Policy, floor: number, proof: SignedRecord, now: number, wasSigner: (name: string, key: string) => boolean): string | undefined {
+export function justifiedFloor (policy: Policy, floor: number, proof: SignedRecord, now: number, removedAt: (name: string, key: string) => number | undefined):
+{ floor: number } | { problem: string } {
   const name = proof.name
-  if (!acceptsName(policy, name)) return `"${name}" is not a name this node holds`
-  if (floor >= proof.timestamp) return `the floor ${floor} of "${name}" is not below its proof's timestamp ${proof.timestamp}`
-  if (floor > now + policy.maxClockSkew) return `the floor ${floor} of "${name}" is in the future`
+  const no = (problem: string): { problem: string } => ({ problem })
+  if (!acceptsName(policy, name)) return no(`"${name}" is not a name this node holds`)
+  if (floor >= proof.timestamp) return no(`the floor ${floor} of "${name}" is not below its proof's timestamp ${proof.timestamp}`)
+  if (floor > now + policy.maxClockSkew) return no(`the floor ${floor} of "${name}" is in the future`)
   const signer = encodeBase64Key(proof.signer)
-  if (networkProblem(policy, proof) !== undefined) return `the proof of "${name}" is not bound to this node's network`
-  const ns = configuredNamespace(policy, name)
+  if (networkProblem(policy, proof) !== undefined) return no(`the proof of "${name}" is not bound to this node's network`)
+  let cap = floor
   if (policy.files.has(name) || name === REVOCATIONS_NAME) {
-    if (authorization(policy, name, proof.signer, proof) === undefined) return `the signer ${signer} of the proof may sign "${name}" here: nothing to revoke`
-    if (!wasSigner(name, signer)) return `the signer ${signer} of the proof was never allowed to sign "${name}" here`
-  } else if (ns !== undefined) {
-    if (!Buffer.from(ns.key).equals(proof.signer)) return `"${name}" may only be signed by the key it names`
-    if (policy.network?.revoked?.has(signer) !== true) return `the signer ${signer} of the proof is not revoked by this node's network`
+    if (authorization(policy, name, proof.signer, proof) === undefined) return no(`the signer ${signer} of the proof may sign "${name}" here: nothing to revoke`)
+    const removed = removedAt(name, signer)
+    if (removed === undefined) return no(`the signer ${signer} of the proof was never allowed to sign "${name}" here`)
+    cap = Math.min(floor, removed)
+  } else {
+    const ns = configuredNamespace(policy, name)
+    if (ns === undefined || !Buffer.from(ns.key).equals(proof.signer)) return no(`"${name}" may only be signed by the key it names`)
+    if (policy.network?.revoked?.has(signer) !== true) return no(`the signer ${signer} of the proof is not revoked by this node's network`)
   }
   const forged = authenticity(proof)
-  if (forged !== undefined) return `the proof of "${name}": ${(forged as { reason: string }).reason}`
-  return undefined
+  if (forged !== undefined && forged.action === 'refuse') return no(`the proof of "${name}": ${forged.reason}`)
+  return { floor: cap }
 }
 
 export function isExpired (record: SignedRecord, now: number): boolean {

@@ -7,7 +7,7 @@
 // A floor left by a revocation keeps its proof: the revoked record itself (signed, so any
 // node can check it). Floors travel in sync with their proof (issue 19 item 3): a node that
 // missed the revocation takes the floor when its own configuration would have revoked
-// that record too (rule: floorProofProblem). A floor without a proof (a corrupt record
+// that record too, and no higher than when it saw the signer removed (rule: justifiedFloor). A floor without a proof (a corrupt record
 // found at start, or a file written before proofs were kept) holds here only.
 //
 // One small JSON file, <state_dir>/floors.json, rewritten atomically on every change:

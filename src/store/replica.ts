@@ -6,7 +6,7 @@ import type { Logger } from 'pino'
 import { DEFAULTS } from '../config/defaults.js'
 import { sameRecord, type SignedRecord } from '../crypto/record.js'
 import {
-  compareVersions, contentProblem, floorProofProblem, isDeliverable, isExpired, judge, needsContent, revocationFloor, stillAuthorized, triage, verifyContent,
+  compareVersions, contentProblem, isDeliverable, isExpired, judge, justifiedFloor, needsContent, revocationFloor, stillAuthorized, triage, verifyContent,
   type IgnoreReason, type Policy, type RefusalCode
 } from '../rule/which-version-wins.js'
 import { ContentMismatchError, ContentReader, VerifiedFiles } from './content-reader.js'
@@ -87,7 +87,7 @@ export class Replica {
       if (isDeliverable(r, now)) replica.delivered.add(r.name)
     }
     for (const r of held) replica.held.set(r.name, r)
-    await signers.remember(policy) // the keys of this configuration: ones it allowed (recover made the directory)
+    await signers.remember(policy, now) // the keys of this configuration: ones it allowed (recover made the directory)
     replica.scheduleExpiry()
     replica.scheduleHold()
     log.info({ files: current.length, held: held.length }, 'store opened')
@@ -144,22 +144,24 @@ export class Replica {
 
   /**
    * A floor a peer sent with its proof (sync, issue 19 item 3): taken when this node's own
-   * configuration justifies it (floorProofProblem), durable before anything it rules out
+   * configuration justifies it, at most up to when this node saw the key removed (justifiedFloor), durable before anything it rules out
    * is removed; the current or held version at or below it is then dropped, as a
    * revocation here would have. Refused (and not punished: configurations may differ for
    * a while) otherwise.
    */
   async learnFloor (floor: number, proof: SignedRecord, origin: string): Promise<FloorResult> {
     const name = proof.name
-    const check = (): string | undefined => floorProofProblem(this.policy, floor, proof, this.clock(), (n, k) => this.signers.wasSigner(n, k))
-    const known = (): boolean => (this.floors.get(name) ?? -1) >= floor && (this.floors.proven(name)?.floor ?? -1) >= floor
-    if (known()) return 'known'
-    const problem = check()
-    if (problem !== undefined) return { refused: problem }
+    const check = (): { floor: number } | { problem: string } => justifiedFloor(this.policy, floor, proof, this.clock(), (n, k) => this.signers.removedAt(n, k))
+    const known = (f: number): boolean => (this.floors.get(name) ?? -1) >= f && (this.floors.proven(name)?.floor ?? -1) >= f
+    if (known(floor)) return 'known'
+    const first = check()
+    if ('problem' in first) return { refused: first.problem }
+    if (known(first.floor)) return 'known'
     return await this.withLock(name, async () => {
-      if (known()) return 'known'
       const again = check() // a reload may have happened meanwhile
-      if (again !== undefined) return { refused: again }
+      if ('problem' in again) return { refused: again.problem }
+      floor = again.floor
+      if (known(floor)) return 'known'
       try {
         await this.floors.raise([[name, floor, proof]])
       } catch (err) {
@@ -353,7 +355,7 @@ export class Replica {
     const now = this.clock()
     const revoked = [...this.current.values()].filter(r => !stillAuthorized(policy, r))
     try {
-      await this.signers.remember(policy)
+      await this.signers.remember(policy, now)
       // each floor keeps the revoked record: its proof for nodes that missed this reload
       await this.floors.raise(revoked.map(r => [r.name, revocationFloor(r, now), r] as const))
     } catch (err) {

@@ -1,12 +1,15 @@
-// Which keys this node's configuration has ever allowed to sign each configured name
-// (issue 19 item 3). A floor a peer sends is justified by a revoked record; this node
-// takes it only when its own configuration once allowed that record's signer for the
-// name and allows it no more — the same removal, seen here. Without this memory, a node
-// restarted with the new configuration could not tell a co-signer it used to trust from
-// a key an admitted peer just made up (which could then raise floors and censor names).
+// Which keys this node's configuration has allowed to sign each configured name, and
+// when it stopped allowing them (issue 19 item 3). A floor a peer sends is justified by a
+// revoked record; this node takes it only when its own configuration once allowed that
+// record's signer for the name and allows it no more — the same removal, seen here — and
+// no higher than the moment this node saw the removal. Without this memory, a node
+// restarted with the new configuration could not tell a co-signer it used to trust from a
+// key an admitted peer just made up (which could then raise floors and censor names); and
+// without the moment, the holder of the removed (perhaps leaked) key could sign a record
+// dated far ahead and push the floor past every version signed since, again and again.
 //
-// <state_dir>/signers.json, rewritten atomically when the configuration adds a key: keys
-// are never forgotten (a key removed and configured again is simply allowed again).
+// <state_dir>/signers.json, rewritten atomically when the configuration adds or removes a
+// key: keys are never forgotten (a key configured again is simply allowed again).
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { REVOCATIONS_NAME } from '../crypto/revocation-list.js'
@@ -19,10 +22,13 @@ const FORMAT = 'data-mesher signers v1'
 
 export class SignerHistoryCorruptError extends Error {}
 
+/** name → key (base64) → when this node saw it removed (unix ms), null while allowed */
+type Seen = Map<string, Map<string, number | null>>
+
 export class SignerHistory {
   private writing: Promise<unknown> = Promise.resolve()
 
-  private constructor (readonly path: string, private readonly seen: Map<string, Set<string>>) {}
+  private constructor (readonly path: string, private readonly seen: Seen) {}
 
   static async load (stateDir: string): Promise<SignerHistory> {
     const path = join(stateDir, SIGNERS_FILE)
@@ -34,23 +40,40 @@ export class SignerHistory {
     return new SignerHistory(path, parse(text, path))
   }
 
-  /** Whether the configuration ever allowed `key` (base64) to sign `name`. */
-  wasSigner (name: string, key: string): boolean { return this.seen.get(name)?.has(key) === true }
+  /**
+   * When this node saw `key` (base64) removed from the keys allowed to sign `name`;
+   * undefined when the configuration never allowed it, or allows it now.
+   */
+  removedAt (name: string, key: string): number | undefined { return this.seen.get(name)?.get(key) ?? undefined }
 
-  /** Adds the signers `policy` allows (configured files, and the network key for its revocation list); durable on return. */
-  async remember (policy: Policy): Promise<void> {
+  /**
+   * Records the signers `policy` allows (configured files, and the network key for its
+   * revocation list) and the removal, at `now`, of those it no longer allows; durable on return.
+   */
+  async remember (policy: Policy, now: number): Promise<void> {
     const run = this.writing.then(async () => {
-      const added: Array<[string, string]> = []
-      for (const [name, keys] of policy.files) for (const k of keys) if (!this.wasSigner(name, k)) added.push([name, k])
-      if (policy.network !== undefined) {
-        const k = encodeBase64Key(policy.network.id)
-        if (!this.wasSigner(REVOCATIONS_NAME, k)) added.push([REVOCATIONS_NAME, k])
+      const allowed = new Map<string, Set<string>>([...policy.files].map(([n, ks]) => [n, new Set(ks)]))
+      if (policy.network !== undefined) allowed.set(REVOCATIONS_NAME, new Set([encodeBase64Key(policy.network.id)]))
+      const next: Seen = new Map([...this.seen].map(([n, ks]) => [n, new Map(ks)]))
+      let changed = false
+      for (const [name, keys] of allowed) {
+        const known = next.get(name) ?? new Map<string, number | null>()
+        next.set(name, known)
+        for (const k of keys) if (known.get(k) !== null) { known.set(k, null); changed = true }
       }
-      if (added.length === 0) return
-      const next = new Map([...this.seen].map(([n, ks]) => [n, new Set(ks)]))
-      for (const [name, k] of added) next.set(name, (next.get(name) ?? new Set()).add(k))
-      const doc = { format: FORMAT, signers: Object.fromEntries([...next].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([n, ks]) => [n, [...ks].sort()])) }
+      for (const [name, known] of next) {
+        for (const [k, removed] of known) {
+          if (removed === null && allowed.get(name)?.has(k) !== true) { known.set(k, now); changed = true }
+        }
+      }
+      if (!changed) return
+      const doc = {
+        format: FORMAT,
+        signers: Object.fromEntries([...next].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
+          .map(([n, ks]) => [n, Object.fromEntries([...ks].sort(([a], [b]) => a < b ? -1 : 1))]))
+      }
       await writeFileAtomic(this.path, Buffer.from(JSON.stringify(doc, null, 1) + '\n'), 0o640)
+      this.seen.clear()
       for (const [name, ks] of next) this.seen.set(name, ks)
     })
     this.writing = run.catch(() => {})
@@ -58,7 +81,7 @@ export class SignerHistory {
   }
 }
 
-function parse (text: string, path: string): Map<string, Set<string>> {
+function parse (text: string, path: string): Seen {
   const bad = (why: string): SignerHistoryCorruptError => new SignerHistoryCorruptError(
     `${path} is damaged (${why}). Remove it to start afresh: this node then takes floors from peers only for keys removed from its configuration from now on`)
   let doc: unknown
@@ -66,10 +89,15 @@ function parse (text: string, path: string): Map<string, Set<string>> {
   const d = doc as { format?: unknown, signers?: unknown }
   if (typeof doc !== 'object' || doc === null || d.format !== FORMAT) throw bad(`format is not "${FORMAT}"`)
   if (typeof d.signers !== 'object' || d.signers === null || Array.isArray(d.signers)) throw bad('"signers" is not an object')
-  const out = new Map<string, Set<string>>()
+  const out: Seen = new Map()
   for (const [name, keys] of Object.entries(d.signers)) {
-    if (!Array.isArray(keys) || keys.some(k => typeof k !== 'string')) throw bad(`the signers of "${name}" are not a list of keys`)
-    out.set(name, new Set(keys as string[]))
+    if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) throw bad(`the signers of "${name}" are not an object`)
+    const m = new Map<string, number | null>()
+    for (const [k, removed] of Object.entries(keys)) {
+      if (removed !== null && !(Number.isSafeInteger(removed) && (removed as number) >= 0)) throw bad(`the removal of ${k} from "${name}" is not a time`)
+      m.set(k, removed as number | null)
+    }
+    out.set(name, m)
   }
   return out
 }

@@ -93,6 +93,26 @@ describe('floors converge (issue 19 item 3)', () => {
     expect(h.replica.getFloor('motd')).toBeUndefined()
   })
 
+  it('a floor from a peer is taken no higher than when this node saw the key removed: the holder of the removed key cannot push it past a version signed since', async () => {
+    cluster = new Cluster({ names: [] })
+    const { both, withoutK2 } = configs(cluster)
+    const m = await cluster.add('m', { files: both }) // removes K2 late, after K2 signed a record dated ahead
+    const h = await cluster.add('h', { files: both, bootstrap: [m.hostPort] })
+    await connected([m, h])
+    await reload(h, withoutK2)
+    const removedAtH = Date.now()
+    await new Promise(resolve => setTimeout(resolve, 20)) // v2 is signed strictly after h's removal
+    const v2 = await h.upload({ name: 'motd', content: bytes('v2 by K1, after the removal'), timestamp: Date.now() })
+    await converged(v2, [m, h])
+    const ahead = await m.upload({ name: 'motd', content: bytes('K2, dated a minute ahead'), timestamp: Date.now() + 60_000 }, k2)
+    await reload(m, withoutK2)
+    expect(m.replica.getFloor('motd')).toBeGreaterThanOrEqual(v2.timestamp) // m's own revocation floor: the time of its reload
+    expect(m.replica.getFloor('motd')).toBeLessThan(ahead.timestamp)
+    await waitFor(() => h.replica.getFloor('motd') !== undefined, 'h takes the floor m sends', [h], 20_000)
+    expect(h.replica.getFloor('motd')).toBeLessThanOrEqual(removedAtH)
+    expect(h.has(v2)).toBe(true)
+  })
+
   it('the floor learnt from a peer survives a restart, and is passed on to a node that reloads later', async () => {
     cluster = new Cluster({ names: [] })
     const { both, withoutK2 } = configs(cluster)
