@@ -5,7 +5,8 @@
 //   held/<name>.rec     a record from the future, held back until its time (DESIGN.md §4)
 //   staging/<key>       content written before its record, one blob per record (key:
 //                       sha256 of the encoded record): the roll-forward journal
-//   floors.json         per-name floors left by revocations and corrupt records (floors.ts)
+//   floors.json         per-name floors left by revocations and corrupt records, with their proofs (floors.ts)
+//   signers.json        the keys the configuration ever allowed per name, and when removed (signer-history.ts)
 //
 // Writing a version: (1) stage the content durably, (2) write the record atomically —
 // the commit point, (3) rename the staged content to files/<name>. A crash before (2)
