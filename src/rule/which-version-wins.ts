@@ -328,8 +328,15 @@ export function revocationFloor (revoked: SignedRecord, now: number): number {
  * could otherwise sign a record dated far ahead and push the floor past every version
  * signed since. Cheap checks first: a signature is verified only for a signer this node
  * used to trust.
+ *
+ * Also justified, whatever the signer: a floor below this node's `current` version, when
+ * that version is valid here (a signed newer record). Such a floor changes nothing this
+ * node accepts — every version at or below it is older than the current one, and any
+ * floor a later revocation or loss of that version leaves is higher — but taking it makes
+ * this node's index equal to its peers' (the digest), so a node that cannot check the
+ * removal (it never had the key) still agrees once a new version is signed.
  */
-export function justifiedFloor (policy: Policy, floor: number, proof: SignedRecord, now: number, removedAt: (name: string, key: string) => number | undefined):
+export function justifiedFloor (policy: Policy, floor: number, proof: SignedRecord, now: number, removedAt: (name: string, key: string) => number | undefined, current?: SignedRecord):
 { floor: number } | { problem: string } {
   const name = proof.name
   const no = (problem: string): { problem: string } => ({ problem })
@@ -339,7 +346,9 @@ export function justifiedFloor (policy: Policy, floor: number, proof: SignedReco
   const signer = encodeBase64Key(proof.signer)
   if (networkProblem(policy, proof) !== undefined) return no(`the proof of "${name}" is not bound to this node's network`)
   let cap = floor
-  if (policy.files.has(name) || name === REVOCATIONS_NAME) {
+  if (current !== undefined && current.name === name && current.timestamp > floor && stillAuthorized(policy, current)) {
+    // below a valid current version: changes nothing here (see above); only the signature is checked
+  } else if (policy.files.has(name) || name === REVOCATIONS_NAME) {
     if (authorization(policy, name, proof.signer, proof) === undefined) return no(`the signer ${signer} of the proof may sign "${name}" here: nothing to revoke`)
     const removed = removedAt(name, signer)
     if (removed === undefined) return no(`the signer ${signer} of the proof was never allowed to sign "${name}" here`)

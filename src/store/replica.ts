@@ -151,7 +151,7 @@ export class Replica {
    */
   async learnFloor (floor: number, proof: SignedRecord, origin: string): Promise<FloorResult> {
     const name = proof.name
-    const check = (): { floor: number } | { problem: string } => justifiedFloor(this.policy, floor, proof, this.clock(), (n, k) => this.signers.removedAt(n, k))
+    const check = (): { floor: number } | { problem: string } => justifiedFloor(this.policy, floor, proof, this.clock(), (n, k) => this.signers.removedAt(n, k), this.current.get(name))
     const known = (f: number): boolean => (this.floors.get(name) ?? -1) >= f && (this.floors.proven(name)?.floor ?? -1) >= f
     if (known(floor)) return 'known'
     const first = check()

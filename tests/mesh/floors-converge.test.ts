@@ -70,6 +70,12 @@ describe('floors converge (issue 19 item 3)', () => {
     // a version signed after the removal wins everywhere
     const v2 = await c.upload({ name: 'motd', content: bytes('v2 by K1'), timestamp: Date.now() })
     await converged(v2, [a, b, c, d])
+    // a node installed after the removal never had K2: it cannot check the removal, but a
+    // floor below its valid current version changes nothing there, so it takes it and agrees
+    const e = await cluster.add('e', { files: withoutK2, bootstrap: [a.hostPort] })
+    await converged(v2, [e])
+    await waitFor(() => [b, c, d, e].every(n => digest(n) === digest(a)), 'every node agrees, e included', [], 20_000)
+    expect(e.replica.getFloor('motd')).toBe(floor)
   })
 
   it('a peer cannot raise a floor with a key this node never allowed for the name', async () => {

@@ -50,6 +50,16 @@ describe('justifiedFloor (the rule)', () => {
     expect(problem(justifiedFloor(aliceOnly, now - 1001, other, now, removedBob))).toMatch(/not a name this node holds/)
   })
 
+  it('below a valid current version here (a signed newer record), any signed proof justifies the floor: it changes nothing, and the indexes agree', () => {
+    const byMallory = signRecord(mallory, { name: 'motd', content: text('x'), timestamp: now - 1000 })
+    const newer = signRecord(alice, { name: 'motd', content: text('v2'), timestamp: now - 100 })
+    const older = signRecord(alice, { name: 'motd', content: text('v0'), timestamp: now - 5000 })
+    expect(justifiedFloor(aliceOnly, now - 1001, byMallory, now, removedBob, newer)).toEqual({ floor: now - 1001 })
+    expect(justifiedFloor(aliceOnly, now - 1001, byMallory, now, removedBob, older)).toMatchObject({ problem: expect.stringMatching(/never allowed/) })
+    const byBobNewer = signRecord(bob, { name: 'motd', content: text('v2 by bob'), timestamp: now - 100 })
+    expect(justifiedFloor(aliceOnly, now - 1001, byMallory, now, removedBob, byBobNewer)).toMatchObject({ problem: expect.stringMatching(/never allowed/) }) // a current version not valid here proves nothing
+  })
+
   it('a namespace file: justified when the network revoked its signer, not otherwise', () => {
     const name = `ns/${base64url(bob.publicKey)}`
     const withNet = (revoked: string[]) => policy({}, { namespaces: new Set(['ns']), network: { id: net.publicKey, trusted: [net.publicKey], revoked: new Set(revoked) } })
