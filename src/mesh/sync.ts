@@ -195,6 +195,7 @@ export class Syncer {
 
   /** Offers the floors a peer sent to the replica (each judged there), then its records: a record at or below a floor taken is ignored. */
   private deliver (floors: ReceivedFloor[], records: SignedRecord[], from: PeerId): void {
+    if (floors.length === 0) { this.onRecords(records, from); return }
     void (async () => {
       for (const { floor, proof } of floors) {
         try {
@@ -205,7 +206,8 @@ export class Syncer {
           this.ctx.log.warn({ err, name: proof.name }, 'could not take a floor a peer sent')
         }
       }
-    })().finally(() => this.onRecords(records, from))
+      this.onRecords(records, from)
+    })().catch(err => this.ctx.log.error({ err }, 'offering the records of a sync failed'))
   }
 
   /** the record ids not yet received are in `wanted`; each may come once */

@@ -144,10 +144,10 @@ export class Replica {
 
   /**
    * A floor a peer sent with its proof (sync, issue 19 item 3): taken when this node's own
-   * configuration justifies it, at most up to when this node saw the key removed (justifiedFloor), durable before anything it rules out
-   * is removed; the current or held version at or below it is then dropped, as a
-   * revocation here would have. Refused (and not punished: configurations may differ for
-   * a while) otherwise.
+   * configuration justifies it, at most up to when this node saw the key removed
+   * (justifiedFloor); durable before anything it rules out is removed; the current or held
+   * version at or below it is then dropped, as a revocation here would have. Refused (and
+   * not punished: configurations may differ for a while) otherwise.
    */
   async learnFloor (floor: number, proof: SignedRecord, origin: string): Promise<FloorResult> {
     const name = proof.name
