@@ -264,7 +264,8 @@ export class ApiServer {
           certificateNotAfter: info.certificateNotAfter ?? 0,
           certificateName: info.certificateName ?? '',
           unverified: info.unverified ?? [],
-          refused: info.refused ?? []
+          refused: info.refused ?? [],
+          missing: this.o.replica.missing()
         }
       }),
       WatchFiles: (call: Watcher) => this.watch(call)

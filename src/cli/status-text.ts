@@ -64,6 +64,12 @@ export function statusText (s: Status, now = Date.now()): string {
   const delivered = s.files.filter(v => v.delivered).length
   lines.push(`files: ${s.files.length} (${delivered} delivered)`)
   lines.push(table(s.files.map(v => fileRow(v, now))))
+  // configured names with no valid version here, and why (issue 19: e.g. revoked, below a floor)
+  const missing = s.missing ?? []
+  if (missing.length > 0) {
+    lines.push(`no valid version (${missing.length}):`)
+    for (const m of missing) lines.push(`  ${m.name}  ${m.reason}`)
+  }
   if (s.held.length > 0) {
     lines.push(`held back, signed in the future (${s.held.length}; each is judged again when its time comes):`)
     lines.push(table(s.held.map(v => ['  ' + v.name, `${iso(v.timestamp)} (${relative(v.timestamp, now)})`, `signer ${shortKey(v.signer)}`])))

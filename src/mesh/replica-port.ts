@@ -3,7 +3,8 @@
 import type { SignedRecord } from '../crypto/record.js'
 import type { Policy, QuotaUsage, VerifiedContent } from '../rule/which-version-wins.js'
 import type { ContentReader } from '../store/content-reader.js'
-import type { Change, SubmitResult } from '../store/replica.js'
+import type { ProvenFloor } from '../store/floors.js'
+import type { Change, FloorResult, SubmitResult } from '../store/replica.js'
 
 export interface ReplicaPort {
   /** the current version of a name, and the record from the future held back for it */
@@ -11,6 +12,10 @@ export interface ReplicaPort {
   getHeld: (name: string) => SignedRecord | undefined
   /** no version at or below this timestamp is accepted for the name (DESIGN.md §7) */
   getFloor: (name: string) => number | undefined
+  /** the floors that travel in sync, each with the revoked record that justifies it */
+  listFloors: () => ProvenFloor[]
+  /** a floor a peer sent: taken only when this node's configuration justifies it */
+  learnFloor: (floor: number, proof: SignedRecord, origin: string) => Promise<FloorResult>
   getPolicy: () => Policy
   /** what the index holds per namespace and key, for the quotas */
   getUsage: () => QuotaUsage

@@ -361,7 +361,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
 export const PROTOCOLS = {
   announce: '/data-mesher/announce/3.0.0',
   fetch: '/data-mesher/fetch/2.0.0',
-  sync: '/data-mesher/sync/3.0.0',
+  sync: '/data-mesher/sync/4.0.0',
   peers: '/data-mesher/peers/1.0.0',
   /** the certificate exchange of admission by certificate (src/mesh/cert-admission.ts) */
   cert: '/data-mesher/cert/1.0.0',

@@ -1,17 +1,22 @@
-// /data-mesher/sync/3.0.0 — anti-entropy. Repairs whatever eager spread missed (a node
+// /data-mesher/sync/4.0.0 — anti-entropy. Repairs whatever eager spread missed (a node
 // that was offline, a lost announcement, a partition): on every new outbound connection
 // and every sync_interval (jittered ±20%) with one random peer, except right after
 // answering a round (never twice in a row: sync-schedule.ts). Only the records that
-// differ cross the wire (3.0.0; 2.0.0 sent the responder's whole index).
+// differ cross the wire (3.0.0; 2.0.0 sent the responder's whole index), and the floors
+// (4.0.0, issue 19 item 3: a node that missed a revocation learns its floor).
 //
 //   initiator → frame( digest(32) u32be(count) )
 //   responder → frame( u8 0 )                          equal: both close
 //             | frame( u8 1 ) frame(entry)* frame()    differ: a summary of its index, then an empty frame
 //   initiator → frame(record)* frame()                 the records the responder lacks
-//               frame(record_id)* frame()              the ids (32 bytes) it wants from the summary; closes
-//   responder → frame(record)* frame()                 exactly the wanted records; closes
+//               frame(floor)* frame()                  the floors the responder lacks
+//               frame(id)* frame()                     the ids (32 bytes) it wants from the summary; closes
+//   responder → frame(record)* frame()                 exactly the wanted records,
+//               frame(floor)* frame()                  then exactly the wanted floors; closes
 //
-// digest and entry: see sync-summary.ts (entry = name, slot tag, timestamp, record id).
+// digest and entry: see sync-summary.ts (entry = name, slot tag, timestamp, id);
+// floor = u64be(floor) record: the floor and the revoked record that justifies it. A floor
+// is taken only when this node's own configuration justifies it (Replica.learnFloor).
 // count is the number of names. "Lacks" and "wants" follow lacking(): a version the other
 // side does not hold and that is not older than the other side's version in the present.
 // A want for an id not in the summary, a record not wanted or sent twice, a malformed
@@ -19,7 +24,7 @@
 // so a sync is bounded by the configured names, never by history, and every read by
 // syncMaxRecords.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { decodeRecord, encodeRecord, recordIdHex, RecordFormatError, type SignedRecord } from '../crypto/record.js'
+import { decodeRecord, encodeRecord, recordIdHex, RecordFormatError, sha256, type SignedRecord } from '../crypto/record.js'
 import { acceptsName, authorization, compareVersions } from '../rule/which-version-wins.js'
 import { endExchange, type MeshContext } from './context.js'
 import { connectedPeers, type MeshLibp2p } from './node.js'
@@ -28,7 +33,7 @@ import { MAX_RECORD_FRAME, PROTOCOLS, jitter } from './settings.js'
 import { shuffle } from './shuffle.js'
 import { shouldSkip } from './sync-schedule.js'
 import { TokenBuckets } from './token-bucket.js'
-import { MAX_SUMMARY_ENTRY, decodeEntry, encodeEntry, idKey, lacking, snapshot, type Slot, type SummaryEntry } from './sync-summary.js'
+import { FLOOR_SLOT, MAX_SUMMARY_ENTRY, decodeEntry, encodeEntry, encodeFloor, idKey, lacking, snapshot, type Slot, type SummaryEntry } from './sync-summary.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u32 } from './wire.js'
 
 export { missingFrom, snapshot, type IndexSnapshot } from './sync-summary.js'
@@ -37,6 +42,10 @@ const EQUAL = 0
 const DIFFER = 1
 const END = new Uint8Array(0)
 const ID_BYTES = 32
+/** a floor frame: u64be(floor) and a record */
+const MAX_FLOOR_FRAME = 8 + MAX_RECORD_FRAME
+
+interface ReceivedFloor { floor: number, proof: SignedRecord }
 
 export interface SyncCounters {
   /** rounds this node initiated */
@@ -57,6 +66,11 @@ export interface SyncCounters {
   failed: number
   /** rounds a peer asked for beyond its budget, closed unanswered */
   paced: number
+  /** floors received, taken (justified here and higher than ours), refused (not justified by this node's configuration) */
+  floorsReceived: number
+  floorsTaken: number
+  floorsRefused: number
+  floorsSent: number
 }
 
 export class Syncer {
@@ -65,7 +79,7 @@ export class Syncer {
   private stopped = false
   private answeredSinceArmed = false
   private skippedLast = false
-  counters: SyncCounters = { rounds: 0, answered: 0, skipped: 0, equal: 0, exchanged: 0, recordsReceived: 0, recordsSent: 0, summaryEntriesSent: 0, summaryEntriesReceived: 0, wanted: 0, failed: 0, paced: 0 }
+  counters: SyncCounters = { rounds: 0, answered: 0, skipped: 0, equal: 0, exchanged: 0, recordsReceived: 0, recordsSent: 0, summaryEntriesSent: 0, summaryEntriesReceived: 0, wanted: 0, failed: 0, paced: 0, floorsReceived: 0, floorsTaken: 0, floorsRefused: 0, floorsSent: 0 }
   /** sync rounds each peer may still ask this node to answer now */
   private readonly answers: TokenBuckets
 
@@ -112,7 +126,7 @@ export class Syncer {
    */
   private readerLimit (): number {
     const n = this.settings.syncMaxRecords + 1
-    return n * (MAX_RECORD_FRAME + 2) + n * (MAX_SUMMARY_ENTRY + 2) + 64
+    return n * (MAX_RECORD_FRAME + 2) + n * (MAX_FLOOR_FRAME + 3) + n * (MAX_SUMMARY_ENTRY + 2) + 64
   }
 
   private decode (bytes: Uint8Array): SignedRecord {
@@ -146,6 +160,54 @@ export class Syncer {
       if (same.length > 2) same.sort((a, b) => compareVersions(b, a)).pop()
       kept.set(r.name, same)
     }
+  }
+
+  /**
+   * Reads floors up to the end marker. `wanted` (the initiator's: ids it asked for, each
+   * once) or, without it, at most syncMaxRecords. Kept: one per name (the highest) of
+   * names this node holds; whether a floor is justified is for learnFloor to judge.
+   */
+  private async readFloors (reader: StreamReader, wanted?: Set<string>): Promise<ReceivedFloor[]> {
+    const kept = new Map<string, ReceivedFloor>()
+    const policy = this.replica.getPolicy()
+    for (let n = 0; ; n++) {
+      const bytes = await reader.frame(MAX_FLOOR_FRAME)
+      if (bytes === undefined) throw reader.closed('sync stream ended before the end of the floors')
+      if (bytes.length === 0) return [...kept.values()]
+      if (n >= this.settings.syncMaxRecords) throw new WireError('peer', `more than ${this.settings.syncMaxRecords} floors in one sync`)
+      if (bytes.length < 9) throw new WireError('peer', `a floor frame of ${bytes.length} bytes`)
+      if (wanted !== undefined && !wanted.delete(idKey(sha256(bytes)))) throw new WireError('peer', 'sent a floor that was not asked for (or twice)')
+      const floor = Buffer.from(bytes.subarray(0, 8)).readBigUInt64BE()
+      if (floor > BigInt(Number.MAX_SAFE_INTEGER)) throw new WireError('peer', 'floor out of range')
+      const proof = this.decode(bytes.subarray(8))
+      this.counters.floorsReceived++
+      if (!acceptsName(policy, proof.name)) continue // config skew or junk: not punished, not kept
+      const f = Number(floor)
+      if ((kept.get(proof.name)?.floor ?? -1) < f) kept.set(proof.name, { floor: f, proof })
+    }
+  }
+
+  private async sendFloors (stream: Stream, floors: Slot[], deadline: number): Promise<void> {
+    for (const f of floors) await send(stream, frame(encodeFloor(f.timestamp, f.record)), deadline)
+    await send(stream, frame(END), deadline)
+    this.counters.floorsSent += floors.length
+  }
+
+  /** Offers the floors a peer sent to the replica (each judged there), then its records: a record at or below a floor taken is ignored. */
+  private deliver (floors: ReceivedFloor[], records: SignedRecord[], from: PeerId): void {
+    if (floors.length === 0) { this.onRecords(records, from); return }
+    void (async () => {
+      for (const { floor, proof } of floors) {
+        try {
+          const result = await this.replica.learnFloor(floor, proof, `peer ${from.toString()}`)
+          if (result === 'taken') this.counters.floorsTaken++
+          else if (result !== 'known') this.counters.floorsRefused++
+        } catch (err) {
+          this.ctx.log.warn({ err, name: proof.name }, 'could not take a floor a peer sent')
+        }
+      }
+      this.onRecords(records, from)
+    })().catch(err => this.ctx.log.error({ err }, 'offering the records of a sync failed'))
   }
 
   /** the record ids not yet received are in `wanted`; each may come once */
@@ -188,8 +250,8 @@ export class Syncer {
   }
 
   /** The ids the initiator wants: each from the summary this node sent (`offered`), once. */
-  private async readWants (reader: StreamReader, offered: Map<string, SignedRecord>): Promise<SignedRecord[]> {
-    const out: SignedRecord[] = []
+  private async readWants (reader: StreamReader, offered: Map<string, Slot>): Promise<Slot[]> {
+    const out: Slot[] = []
     const asked = new Set<string>()
     for (;;) {
       const bytes = await reader.frame(ID_BYTES)
@@ -242,16 +304,19 @@ export class Syncer {
       const summary = await this.readSummary(reader)
       const now = snapshot(this.replica).slots // may have moved while reading
       const present = this.replica.clock() + this.replica.getPolicy().maxClockSkew
-      await this.sendRecords(stream, this.capped(lacking(now, summary, present)).map(s => s.record), deadline)
+      const theyLack = this.capped(lacking(now, summary, present))
+      await this.sendRecords(stream, theyLack.filter(s => s.tag !== FLOOR_SLOT).map(s => s.record), deadline)
+      await this.sendFloors(stream, theyLack.filter(s => s.tag === FLOOR_SLOT), deadline)
       const wants = this.capped(lacking(summary, now, present))
       for (const w of wants) await send(stream, frame(w.id), deadline)
       await send(stream, frame(END), deadline)
       this.counters.wanted += wants.length
       await closeWrite(stream, deadline)
-      const got = await this.readWanted(reader, new Set(wants.map(w => idKey(w.id))))
+      const got = await this.readWanted(reader, new Set(wants.filter(w => w.tag !== FLOOR_SLOT).map(w => idKey(w.id))))
+      const floors = await this.readFloors(reader, new Set(wants.filter(w => w.tag === FLOOR_SLOT).map(w => idKey(w.id))))
       await reader.end()
       this.counters.exchanged++
-      this.onRecords(got, peer)
+      this.deliver(floors, got, peer)
       return 'exchanged'
     } catch (err) {
       this.counters.failed++
@@ -289,12 +354,14 @@ export class Syncer {
       await send(stream, frame(END), deadline)
       this.counters.summaryEntriesSent += summary.length
       const theirs = await this.readRecords(reader)
-      const wanted = await this.readWants(reader, new Map(summary.map(s => [idKey(s.id), s.record])))
+      const theirFloors = await this.readFloors(reader)
+      const wanted = await this.readWants(reader, new Map(summary.map(s => [idKey(s.id), s])))
       await reader.end()
-      await this.sendRecords(stream, wanted, deadline)
+      await this.sendRecords(stream, wanted.filter(s => s.tag !== FLOOR_SLOT).map(s => s.record), deadline)
+      await this.sendFloors(stream, wanted.filter(s => s.tag === FLOOR_SLOT), deadline)
       await closeWrite(stream, deadline)
       this.answeredRound()
-      this.onRecords(theirs, peer)
+      this.deliver(theirFloors, theirs, peer)
     } catch (err) {
       endExchange(this.ctx, stream, err, peer, 'sync', { serving: true })
     }

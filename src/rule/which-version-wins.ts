@@ -338,6 +338,54 @@ export function revocationFloor (revoked: SignedRecord, now: number): number {
   return Math.min(revoked.timestamp - 1, now)
 }
 
+/**
+ * The floor this node may take from `floor`, sent by a peer with `proof` (issue 19 item
+ * 3), or why none. The proof must be a record of the name, validly signed, that this
+ * node's own configuration revokes for the same cause — a configured file (or the
+ * revocation list) whose signer this configuration once allowed and allows no more
+ * (`removedAt`: when this node saw it removed), or a namespace file whose signer the
+ * network's revocation list names — and the floor below the proof's timestamp and not in
+ * the future. A key this node never allowed proves nothing: otherwise any admitted peer
+ * could raise floors with a key it made up and so censor a name. The floor taken is at
+ * most the moment this node saw the key removed: the holder of a removed (leaked) key
+ * could otherwise sign a record dated far ahead and push the floor past every version
+ * signed since. Cheap checks first: a signature is verified only for a signer this node
+ * used to trust.
+ *
+ * Also justified, whatever the signer: a floor below this node's `current` version, when
+ * that version is valid here (a signed newer record). Such a floor changes nothing this
+ * node accepts — every version at or below it is older than the current one, and any
+ * floor a later revocation or loss of that version leaves is higher — but taking it makes
+ * this node's index equal to its peers' (the digest), so a node that cannot check the
+ * removal (it never had the key) still agrees once a new version is signed.
+ */
+export function justifiedFloor (policy: Policy, floor: number, proof: SignedRecord, now: number, removedAt: (name: string, key: string) => number | undefined, current?: SignedRecord):
+{ floor: number } | { problem: string } {
+  const name = proof.name
+  const no = (problem: string): { problem: string } => ({ problem })
+  if (!acceptsName(policy, name)) return no(`"${name}" is not a name this node holds`)
+  if (floor >= proof.timestamp) return no(`the floor ${floor} of "${name}" is not below its proof's timestamp ${proof.timestamp}`)
+  if (floor > now + policy.maxClockSkew) return no(`the floor ${floor} of "${name}" is in the future`)
+  const signer = encodeBase64Key(proof.signer)
+  if (networkProblem(policy, proof) !== undefined) return no(`the proof of "${name}" is not bound to this node's network`)
+  let cap = floor
+  if (current !== undefined && current.name === name && current.timestamp > floor && stillAuthorized(policy, current)) {
+    // below a valid current version: changes nothing here (see above); only the signature is checked
+  } else if (policy.files.has(name) || name === REVOCATIONS_NAME) {
+    if (authorization(policy, name, proof.signer, proof) === undefined) return no(`the signer ${signer} of the proof may sign "${name}" here: nothing to revoke`)
+    const removed = removedAt(name, signer)
+    if (removed === undefined) return no(`the signer ${signer} of the proof was never allowed to sign "${name}" here`)
+    cap = Math.min(floor, removed)
+  } else {
+    const ns = configuredNamespace(policy, name)
+    if (ns === undefined || !Buffer.from(ns.key).equals(proof.signer)) return no(`"${name}" may only be signed by the key it names`)
+    if (policy.network?.revoked?.has(signer) !== true) return no(`the signer ${signer} of the proof is not revoked by this node's network`)
+  }
+  const forged = authenticity(proof)
+  if (forged !== undefined && forged.action === 'refuse') return no(`the proof of "${name}": ${forged.reason}`)
+  return { floor: cap }
+}
+
 export function isExpired (record: SignedRecord, now: number): boolean {
   return record.expires !== 0 && record.expires <= now
 }

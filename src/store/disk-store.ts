@@ -5,7 +5,8 @@
 //   held/<name>.rec     a record from the future, held back until its time (DESIGN.md §4)
 //   staging/<key>       content written before its record, one blob per record (key:
 //                       sha256 of the encoded record): the roll-forward journal
-//   floors.json         per-name floors left by revocations and corrupt records (floors.ts)
+//   floors.json         per-name floors left by revocations and corrupt records, with their proofs (floors.ts)
+//   signers.json        the keys the configuration ever allowed per name, and when removed (signer-history.ts)
 //
 // Writing a version: (1) stage the content durably, and, for a namespace file under a
 // network, write its certificate durably (certificate-book.ts; the replica does both
@@ -167,7 +168,7 @@ export class DiskStore {
   async recover (policy: Policy, now: number, warn: Warn, floors: Floors): Promise<{ current: SignedRecord[], held: SignedRecord[] }> {
     await this.init()
     const current: SignedRecord[] = []
-    const dropped: Array<{ name: string, floor: number, reason: string }> = []
+    const dropped: Array<{ name: string, floor: number, reason: string, proof?: SignedRecord }> = []
     for (const { name, record } of await this.readRecords(this.recordsDir, warn)) {
       if (record === undefined) {
         // its timestamp cannot be trusted: nothing older than this moment comes back
@@ -176,7 +177,8 @@ export class DiskStore {
       }
       const unauthorized = unauthorizedReason(policy, record)
       if (unauthorized !== undefined) {
-        dropped.push({ name, floor: revocationFloor(record, now), reason: unauthorized })
+        // the revoked record travels with its floor: the proof for nodes that missed it
+        dropped.push({ name, floor: revocationFloor(record, now), reason: unauthorized, proof: record })
         continue
       }
       const floor = floors.get(name)
@@ -198,7 +200,7 @@ export class DiskStore {
       current.push(record)
     }
     // the floors are durable before anything they protect is removed
-    await floors.raise(dropped.map(d => [d.name, d.floor] as const))
+    await floors.raise(dropped.map(d => [d.name, d.floor, d.proof] as const))
     for (const { name, floor, reason } of dropped) {
       warn('dropping stored record', { name, reason, floor })
       await this.forget(name)

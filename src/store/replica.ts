@@ -7,14 +7,15 @@ import { DEFAULTS } from '../config/defaults.js'
 import type { Certificate } from '../crypto/certificate.js'
 import { sameRecord, type SignedRecord } from '../crypto/record.js'
 import {
-  compareVersions, configuredNamespace, contentProblem, isDeliverable, isExpired, judge, needsContent, revocationFloor, stillAuthorized, triage, verifyContent,
+  compareVersions, configuredNamespace, contentProblem, isDeliverable, isExpired, judge, justifiedFloor, needsContent, revocationFloor, stillAuthorized, triage, verifyContent,
   type IgnoreReason, type Policy, type QuotaUsage, type RefusalCode
 } from '../rule/which-version-wins.js'
 import { ContentMismatchError, ContentReader, VerifiedFiles } from './content-reader.js'
 import { DiskStore } from './disk-store.js'
 import { RetryBackoff } from './retry-backoff.js'
-import { Floors } from './floors.js'
+import { Floors, type ProvenFloor } from './floors.js'
 import { NamespaceUsage, TalliedSlots } from './namespace-usage.js'
+import { SignerHistory } from './signer-history.js'
 import { unauthorizedReason } from './stored-version-reason.js'
 
 export type ChangeKind = 'updated' | 'deleted' | 'expired' | 'revoked'
@@ -31,6 +32,9 @@ export type SubmitResult =
   | { outcome: 'held', until: number }
   | { outcome: 'ignored', why: IgnoreReason }
   | { outcome: 'refused', code: RefusalCode, reason: string }
+
+/** What became of a floor a peer sent (learnFloor). */
+export type FloorResult = 'taken' | 'known' | { refused: string }
 
 /** Content given with the record (API), or fetched on demand once the record passed the rule (mesh). */
 export type ContentSource = Uint8Array | ((record: SignedRecord) => Promise<Uint8Array>)
@@ -86,6 +90,7 @@ export class Replica {
   private constructor (
     readonly disk: DiskStore,
     private readonly floors: Floors,
+    private readonly signers: SignerHistory,
     private policy: Policy,
     private readonly log: Logger,
     readonly clock: () => number,
@@ -96,7 +101,8 @@ export class Replica {
   static async open (stateDir: string, policy: Policy, log: Logger, clock: () => number = Date.now, certificates?: CertificateKeeper): Promise<Replica> {
     const disk = new DiskStore(stateDir)
     const floors = await Floors.load(stateDir)
-    const replica = new Replica(disk, floors, policy, log, clock, certificates)
+    const signers = await SignerHistory.load(stateDir)
+    const replica = new Replica(disk, floors, signers, policy, log, clock, certificates)
     const now = clock()
     const { current, held } = await disk.recover(policy, now, (msg, fields) => log.warn(fields ?? {}, msg), floors)
     for (const r of current) {
@@ -104,9 +110,11 @@ export class Replica {
       if (isDeliverable(r, now)) replica.delivered.add(r.name)
     }
     for (const r of held) replica.held.set(r.name, r)
+    await signers.remember(policy, now) // the keys of this configuration: ones it allowed (recover made the directory)
     replica.scheduleExpiry()
     replica.scheduleHold()
     log.info({ files: current.length, held: held.length }, 'store opened')
+    replica.logMissing()
     return replica
   }
 
@@ -122,6 +130,91 @@ export class Replica {
   getUsage (): QuotaUsage { return this.usage }
   /** The name's floor: no version at or below this timestamp is accepted (DESIGN.md §7). */
   getFloor (name: string): number | undefined { return this.floors.get(name) }
+  /** The floors other nodes can check (with the revoked record that justifies each): what sync exchanges. */
+  listFloors (): ProvenFloor[] { return this.floors.listProven() }
+
+  /**
+   * Each configured name with no valid version here, and why (status, and a log line
+   * when it happens): what an operator needs after a revocation left a name empty.
+   */
+  missing (): Array<{ name: string, reason: string, floor: number }> {
+    const out: Array<{ name: string, reason: string, floor: number }> = []
+    for (const name of [...this.policy.files.keys()].sort()) {
+      if (this.current.has(name)) continue
+      out.push({ name, reason: this.whyMissing(name), floor: this.floors.get(name) ?? 0 })
+    }
+    return out
+  }
+
+  private whyMissing (name: string): string {
+    const floor = this.floors.get(name)
+    const at = (t: number): string => new Date(Math.min(t, 8.64e15)).toISOString()
+    const proven = this.floors.proven(name)
+    const held = this.held.get(name)
+    const heldNote = held !== undefined ? `; a version from the future is held until ${at(held.timestamp - this.policy.maxClockSkew)}` : ''
+    if (proven !== undefined && proven.floor === floor && !stillAuthorized(this.policy, proven.proof)) {
+      return `revoked: signer no longer allowed (${Buffer.from(proven.proof.signer).toString('base64')}); below floor: versions signed at or before ${at(floor)} are refused, sign a new one${heldNote}`
+    }
+    if (floor !== undefined) return `below floor: versions signed at or before ${at(floor)} are refused (a revoked or damaged version was dropped), sign a new one${heldNote}`
+    if (held !== undefined) return `held: its only version is from the future, taken at ${at(held.timestamp - this.policy.maxClockSkew)}`
+    return 'no version received yet'
+  }
+
+  private logMissing (names?: Iterable<string>): void {
+    const wanted = names === undefined ? undefined : new Set(names)
+    for (const m of this.missing()) {
+      if (wanted === undefined ? this.floors.get(m.name) !== undefined : wanted.has(m.name)) this.log.warn(m, 'configured name has no valid version')
+    }
+  }
+
+  /**
+   * A floor a peer sent with its proof (sync, issue 19 item 3): taken when this node's own
+   * configuration justifies it, at most up to when this node saw the key removed
+   * (justifiedFloor); durable before anything it rules out is removed; the current or held
+   * version at or below it is then dropped, as a revocation here would have. Refused (and
+   * not punished: configurations may differ for a while) otherwise.
+   */
+  async learnFloor (floor: number, proof: SignedRecord, origin: string): Promise<FloorResult> {
+    const name = proof.name
+    const check = (): { floor: number } | { problem: string } => justifiedFloor(this.policy, floor, proof, this.clock(), (n, k) => this.signers.removedAt(n, k), this.current.get(name))
+    const known = (f: number): boolean => (this.floors.get(name) ?? -1) >= f && (this.floors.proven(name)?.floor ?? -1) >= f
+    if (known(floor)) return 'known'
+    const first = check()
+    if ('problem' in first) return { refused: first.problem }
+    if (known(first.floor)) return 'known'
+    return await this.withLock(name, async () => {
+      const again = check() // a reload may have happened meanwhile
+      if ('problem' in again) return { refused: again.problem }
+      floor = again.floor
+      if (known(floor)) return 'known'
+      try {
+        await this.floors.raise([[name, floor, proof]])
+      } catch (err) {
+        throw ioError(err, `recording the floor of "${name}"`, 'nothing stored was changed')
+      }
+      this.log.info({ name, floor, origin, proofSigner: Buffer.from(proof.signer).toString('base64') }, 'floor learnt from a peer')
+      const held = this.held.get(name)
+      if (held !== undefined && held.timestamp <= floor) {
+        this.held.delete(name)
+        this.log.warn({ name, timestamp: held.timestamp, reason: 'at or below the floor of its name' }, 'held record dropped')
+        await this.disk.unhold(held, false).catch(() => {})
+      }
+      const current = this.current.get(name)
+      if (current !== undefined && current.timestamp <= floor) {
+        this.current.delete(name)
+        this.delivered.delete(name)
+        this.log.warn({ name, timestamp: current.timestamp, floor }, 'version at or below a floor learnt from a peer: dropped')
+        this.emit({ kind: 'revoked', record: current, origin })
+        try { await this.disk.forget(name) } catch (err) {
+          this.log.error({ err, name }, 'could not remove the files of a dropped version')
+        }
+        this.logMissing([name])
+      }
+      this.scheduleExpiry()
+      this.scheduleHold()
+      return 'taken'
+    })
+  }
 
   onChange (fn: (c: Change) => void): () => void {
     this.listeners.add(fn)
@@ -314,7 +407,9 @@ export class Replica {
     const now = this.clock()
     const revoked = [...this.current.values()].filter(r => !stillAuthorized(policy, r))
     try {
-      await this.floors.raise(revoked.map(r => [r.name, revocationFloor(r, now)] as const))
+      await this.signers.remember(policy, now)
+      // each floor keeps the revoked record: its proof for nodes that missed this reload
+      await this.floors.raise(revoked.map(r => [r.name, revocationFloor(r, now), r] as const))
     } catch (err) {
       throw ioError(err, `recording the floors of ${revoked.length} revoked version(s)`, 'the running configuration is unchanged')
     }
@@ -331,6 +426,7 @@ export class Replica {
     }
     for (const record of revoked) await this.revoke(record, unauthorizedReason(policy, record))
     for (const record of unheld) await this.disk.unhold(record, false).catch(() => {})
+    this.logMissing(revoked.map(r => r.name))
     this.scheduleExpiry()
     this.scheduleHold()
   }

@@ -280,10 +280,10 @@ const validFetchRequest = fc.oneof(
   fc.constant({ name: 'motd', id: stored0Digest() }), // fetch/1.0.0's request for it (name + sha256): not served
   fc.record({ name: fc.constantFrom('motd', 'a.txt', 'x'), id: fc.uint8Array({ minLength: 32, maxLength: 32 }) })
 ).map(({ name, id }) => { const n = Buffer.from(name); return frame(concat([u16(n.length), n, id])) })
-// sync/3.0.0, as the initiator sends it: hello, the records the responder lacks, the ids it wants
+// sync/4.0.0, as the initiator sends it: hello, the records the responder lacks, its floors (none here), the ids it wants
 const wantIds = fc.array(fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.constant(0).map(() => recordId(stored))), { maxLength: 3 })
 const validSyncRequest = fc.tuple(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat(), records, wantIds)
-  .map(([d, count, rs, ids]) => concat([frame(concat([d, u32(count % 2 ** 32)])), ...rs.map(frame), frame(new Uint8Array(0)), ...ids.map(frame), frame(new Uint8Array(0))]))
+  .map(([d, count, rs, ids]) => concat([frame(concat([d, u32(count % 2 ** 32)])), ...rs.map(frame), frame(new Uint8Array(0)), frame(new Uint8Array(0)), ...ids.map(frame), frame(new Uint8Array(0))]))
 // and as the responder answers: equal, or a summary of its records, then (what was wanted of) those records
 const summaryOf = (rs: Uint8Array[]): Uint8Array[] => rs.map(b => {
   const r = decodeRecord(b)
@@ -291,7 +291,7 @@ const summaryOf = (rs: Uint8Array[]): Uint8Array[] => rs.map(b => {
 })
 const validSyncAnswer = fc.oneof(
   fc.constant(frame(Uint8Array.of(0))),
-  records.map(rs => concat([frame(Uint8Array.of(1)), ...summaryOf(rs), frame(new Uint8Array(0)), ...rs.map(frame), frame(new Uint8Array(0))]))
+  records.map(rs => concat([frame(Uint8Array.of(1)), ...summaryOf(rs), frame(new Uint8Array(0)), ...rs.map(frame), frame(new Uint8Array(0)), frame(new Uint8Array(0))]))
 )
 const peerIdString = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
 const validPeerList = fc.array(fc.record({

@@ -70,12 +70,16 @@ describe('floors with real daemons (F3)', () => {
     // B comes back with its old config and v1, and offers v1 to A at once (sync on connect)
     b = track(await startNode(bOpts))
     expect(delivered(b)).toBe('old-contractor')
-    const taken = async (): Promise<number> => (await a.client.getStatus()).counters['sync.records_received'] ?? 0
-    await until('A to receive B\'s records', async () => await taken() >= 1)
+    // sync/4.0.0 (issue 19 item 3): A's summary carries its floor, so B no longer sends v1,
+    // which is below it; B, still configured with K2, does not take the floor A sends it
+    const refusedByB = async (): Promise<number> => (await b.client.getStatus()).counters['sync.floors_refused'] ?? 0
+    await until('B to be offered A\'s floor, and refuse it', async () => await refusedByB() >= 1)
     const rounds = (await a.client.getStatus()).counters['sync.rounds'] ?? 0
     await until('three more sync rounds on A', async () => ((await a.client.getStatus()).counters['sync.rounds'] ?? 0) >= rounds + 3)
     expect(delivered(a)).toBeUndefined()
     expect((await a.client.getStatus()).counters['offers.accepted'] ?? 0).toBe(0)
+    expect((await a.client.getStatus()).counters['sync.records_received'] ?? 0).toBe(0)
+    expect(delivered(b)).toBe('old-contractor')
 
     // the floor survives a restart of A
     await a.stop()

@@ -200,6 +200,7 @@ it('flood: replayed, duplicate and unconfigured-name records by the thousand (an
         await r.write(s, frame(concat([randomBytes(32), u32(0)]))) // a digest that differs
         for (const chunk of chunks) if (stop || !await r.write(s, chunk)) break
         await r.write(s, frame(new Uint8Array(0))) // end of the records
+        await r.write(s, frame(new Uint8Array(0))) // no floors (sync/4.0.0)
         await r.write(s, frame(new Uint8Array(0))) // an empty want list (sync/3.0.0)
         await s.close({ signal: AbortSignal.timeout(10_000) }).catch(() => {})
         syncFloods++

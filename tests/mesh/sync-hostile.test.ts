@@ -1,4 +1,4 @@
-// sync/3.0.0 against hostile peers: only what was named in a summary may be asked for,
+// sync/4.0.0 against hostile peers: only what was named in a summary may be asked for,
 // and only what was asked for may be sent. Anything else is the peer's fault.
 import { randomBytes } from 'node:crypto'
 import { afterEach, expect, it } from 'vitest'
@@ -45,6 +45,7 @@ it('a responder that sends a record the node did not ask for is cut off; the one
     stream.send(frame(encodeEntry({ name: 'a.txt', tag: CURRENT_SLOT, timestamp: wanted.timestamp, id: recordId(wanted) })))
     stream.send(END)
     await untilEnd(reader, 1024) // the records the node thinks we lack
+    await untilEnd(reader, 1024) // the floors it thinks we lack (4.0.0)
     asked = await reader.frame(32)
     await untilEnd(reader, 32)
     stream.send(frame(encodeRecord(other))) // not the one asked for
@@ -72,6 +73,7 @@ it('an initiator that wants a record id not in the node\'s summary is cut off an
   expect(await untilEnd(reader, 512)).toBe(1) // one entry: n0's a.txt
   const before = n0.mesh.stats().peers.penalized
   stream.send(END) // no records
+  stream.send(END) // no floors (4.0.0)
   stream.send(frame(randomBytes(32))) // an id n0 never named
   stream.send(END)
   await stream.close().catch(() => {})
@@ -94,13 +96,15 @@ it('an initiator that wants an id from the summary gets exactly that record', as
   stream.send(frame(concat([randomBytes(32), u32(0)])))
   expect([...(await reader.frame(1))!]).toEqual([1])
   expect(await untilEnd(reader, 512)).toBe(2)
-  stream.send(END)
+  stream.send(END) // no records
+  stream.send(END) // no floors (4.0.0)
   stream.send(frame(recordId(a)))
   stream.send(END)
   await stream.close()
   const got = await reader.frame(1024)
   expect(Buffer.from(got!).equals(Buffer.from(encodeRecord(a)))).toBe(true)
-  expect((await reader.frame(1024))?.length).toBe(0)
+  expect((await reader.frame(1024))?.length).toBe(0) // end of the records
+  expect((await reader.frame(1024))?.length).toBe(0) // no floors were wanted
   expect(await reader.frame(1024)).toBeUndefined()
   expect(n0.mesh.stats().peers.penalized).toBe(0)
 }, 60_000)

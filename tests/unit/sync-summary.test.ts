@@ -1,9 +1,9 @@
-// sync/3.0.0's summary: entries round-trip, malformed ones are named, and lacking()
+// sync/4.0.0's summary: entries round-trip, malformed ones are named, and lacking()
 // compares only what a summary carries (timestamp and record id).
 import { expect, it } from 'vitest'
 import { generateSigningKey } from '../../src/crypto/keys.ts'
 import { recordId, signRecord, type SignedRecord } from '../../src/crypto/record.ts'
-import { CURRENT_SLOT, HELD_SLOT, decodeEntry, encodeEntry, lacking, type VersionKey } from '../../src/mesh/sync-summary.ts'
+import { CURRENT_SLOT, FLOOR_SLOT, HELD_SLOT, decodeEntry, encodeEntry, lacking, type VersionKey } from '../../src/mesh/sync-summary.ts'
 import { WireError } from '../../src/mesh/wire.ts'
 
 const key = generateSigningKey()
@@ -45,4 +45,19 @@ it('lacking: same id or a newer version in the present covers; a held one does n
   expect(lacking([k(v2), k(later)], [k(v2)], present)).toEqual([k(later)])
   expect(lacking([k(v2)], [k(rival)], present)).toEqual([k(v2)])
   expect(lacking([k(rival)], [k(v2)], present)).toEqual([k(rival)])
+})
+
+it('lacking with floors (4.0.0): nothing at or below their floor is lacking; a floor is lacking when theirs is lower or absent', () => {
+  const now = Date.now()
+  const present = now + 60_000
+  const v1 = at(now - 2000, 'v1')
+  const v2 = at(now - 1000, 'v2')
+  const floor = (t: number): VersionKey => ({ name: 'a.txt', tag: FLOOR_SLOT, timestamp: t, id: new Uint8Array(32).fill(t % 256) })
+  expect(lacking([k(v1)], [floor(v1.timestamp)], present)).toEqual([]) // at their floor: they would ignore it
+  expect(lacking([k(v2)], [floor(v1.timestamp)], present)).toEqual([k(v2)]) // above it: still lacking
+  expect(lacking([floor(v2.timestamp)], [k(v2)], present)).toEqual([floor(v2.timestamp)]) // no floor there
+  expect(lacking([floor(v2.timestamp)], [floor(v1.timestamp)], present)).toEqual([floor(v2.timestamp)]) // a lower one
+  expect(lacking([floor(v1.timestamp)], [floor(v2.timestamp)], present)).toEqual([]) // a higher one covers
+  expect(lacking([floor(v1.timestamp)], [{ ...floor(v1.timestamp), id: new Uint8Array(32) }], present)).toEqual([]) // same floor, another proof
+  expect(decodeEntry(encodeEntry({ ...floor(v1.timestamp), tag: FLOOR_SLOT }))).toEqual(floor(v1.timestamp))
 })

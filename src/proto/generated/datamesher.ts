@@ -11,6 +11,7 @@ import type { GetStatusRequest as _datamesher_v1_GetStatusRequest, GetStatusRequ
 import type { GetStatusResponse as _datamesher_v1_GetStatusResponse, GetStatusResponse__Output as _datamesher_v1_GetStatusResponse__Output } from './datamesher/v1/GetStatusResponse.js';
 import type { ListFilesRequest as _datamesher_v1_ListFilesRequest, ListFilesRequest__Output as _datamesher_v1_ListFilesRequest__Output } from './datamesher/v1/ListFilesRequest.js';
 import type { ListFilesResponse as _datamesher_v1_ListFilesResponse, ListFilesResponse__Output as _datamesher_v1_ListFilesResponse__Output } from './datamesher/v1/ListFilesResponse.js';
+import type { MissingFile as _datamesher_v1_MissingFile, MissingFile__Output as _datamesher_v1_MissingFile__Output } from './datamesher/v1/MissingFile.js';
 import type { Peer as _datamesher_v1_Peer, Peer__Output as _datamesher_v1_Peer__Output } from './datamesher/v1/Peer.js';
 import type { Refusal as _datamesher_v1_Refusal, Refusal__Output as _datamesher_v1_Refusal__Output } from './datamesher/v1/Refusal.js';
 import type { UpdateFileRequest as _datamesher_v1_UpdateFileRequest, UpdateFileRequest__Output as _datamesher_v1_UpdateFileRequest__Output } from './datamesher/v1/UpdateFileRequest.js';
@@ -34,6 +35,7 @@ export interface ProtoGrpcType {
       GetStatusResponse: MessageTypeDefinition<_datamesher_v1_GetStatusResponse, _datamesher_v1_GetStatusResponse__Output>
       ListFilesRequest: MessageTypeDefinition<_datamesher_v1_ListFilesRequest, _datamesher_v1_ListFilesRequest__Output>
       ListFilesResponse: MessageTypeDefinition<_datamesher_v1_ListFilesResponse, _datamesher_v1_ListFilesResponse__Output>
+      MissingFile: MessageTypeDefinition<_datamesher_v1_MissingFile, _datamesher_v1_MissingFile__Output>
       Peer: MessageTypeDefinition<_datamesher_v1_Peer, _datamesher_v1_Peer__Output>
       Refusal: MessageTypeDefinition<_datamesher_v1_Refusal, _datamesher_v1_Refusal__Output>
       UpdateFileRequest: MessageTypeDefinition<_datamesher_v1_UpdateFileRequest, _datamesher_v1_UpdateFileRequest__Output>

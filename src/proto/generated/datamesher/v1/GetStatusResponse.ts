@@ -3,6 +3,7 @@
 import type { Peer as _datamesher_v1_Peer, Peer__Output as _datamesher_v1_Peer__Output } from '../../datamesher/v1/Peer.js';
 import type { FileVersion as _datamesher_v1_FileVersion, FileVersion__Output as _datamesher_v1_FileVersion__Output } from '../../datamesher/v1/FileVersion.js';
 import type { Refusal as _datamesher_v1_Refusal, Refusal__Output as _datamesher_v1_Refusal__Output } from '../../datamesher/v1/Refusal.js';
+import type { MissingFile as _datamesher_v1_MissingFile, MissingFile__Output as _datamesher_v1_MissingFile__Output } from '../../datamesher/v1/MissingFile.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetStatusResponse {
@@ -45,6 +46,11 @@ export interface GetStatusResponse {
    * versions refused recently, newest first (at most 64: the latest per name and reason)
    */
   'refused'?: (_datamesher_v1_Refusal)[];
+  /**
+   * every configured file name this node holds no valid version of, and why (e.g. its
+   * version was revoked: signer no longer allowed; versions at or below its floor are refused)
+   */
+  'missing'?: (_datamesher_v1_MissingFile)[];
 }
 
 export interface GetStatusResponse__Output {
@@ -87,4 +93,9 @@ export interface GetStatusResponse__Output {
    * versions refused recently, newest first (at most 64: the latest per name and reason)
    */
   'refused': (_datamesher_v1_Refusal__Output)[];
+  /**
+   * every configured file name this node holds no valid version of, and why (e.g. its
+   * version was revoked: signer no longer allowed; versions at or below its floor are refused)
+   */
+  'missing': (_datamesher_v1_MissingFile__Output)[];
 }
