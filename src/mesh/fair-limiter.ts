@@ -81,7 +81,6 @@ interface PeerState {
 export interface FairStats {
   running: number
   waiting: number
-  dropped: number
   /** waiting jobs per peer (only peers with any) */
   depth: Record<string, number>
 }
@@ -90,7 +89,6 @@ export class FairLimiter {
   private readonly peers = new Map<string, PeerState>()
   private running = 0
   private runningNamespace = 0
-  private dropped = 0
   private stopped = false
   private turns = 0
 
@@ -138,7 +136,6 @@ export class FairLimiter {
     const job = w.job
     job.waiting.delete(w)
     if (job.started || job.settled || job.waiting.size > 0) return
-    this.dropped++
     job.reject(new QueueDropped(why))
   }
 
@@ -164,7 +161,7 @@ export class FairLimiter {
       if (n > 0) depth[peer] = n
       waiting += n
     }
-    return { running: this.running, waiting, dropped: this.dropped, depth }
+    return { running: this.running, waiting, depth }
   }
 
   private state (peer: string): PeerState {

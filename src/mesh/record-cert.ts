@@ -100,7 +100,7 @@ export class RecordCertificates {
    * a flood of versions costs one question, not one each; a sender still has to hold the
    * certificate of what it sends); else asked of `from`. False when `from` has none (or junk).
    */
-  async fetch (record: SignedRecord, from: PeerId, replica: ReplicaPort): Promise<boolean> {
+  private async fetch (record: SignedRecord, from: PeerId, replica: ReplicaPort): Promise<boolean> {
     if (this.book.has(record)) return true
     const known = this.given.get(givenKey(from, record))
     if (known !== undefined && certificateFitsRecord(replica.getPolicy(), record, known) === undefined) {

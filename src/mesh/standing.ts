@@ -74,7 +74,6 @@ export class Standing {
     return s >= 2 * this.shape.reduceAt ? 0.25 : s >= this.shape.reduceAt ? 0.5 : 1
   }
 
-  forget (peer: string): void { this.peers.delete(peer) }
 }
 
 /** A node's standing book, shaped by its settings (the mesh shares one among its components). */
