@@ -120,11 +120,16 @@ describe('crash safety under a network identity', () => {
         }
         for (const x of listed.filter(x => !x.tombstone)) {
           const path = join(v.stateDir, 'files', ...x.name.split('/'))
-          let intact = false
-          try { intact = createHash('sha256').update(readFileSync(path)).digest().equals(x.sha256) } catch { /* missing */ }
-          // (V is connected again already: a newer version may have replaced it meanwhile)
+          const intact = (): boolean => {
+            try { return createHash('sha256').update(readFileSync(path)).digest().equals(x.sha256) } catch { return false }
+          }
+          // V is connected again already, so a newer version may replace this one meanwhile:
+          // its commit renames the new file into place (or unlinks it, for a deletion) before
+          // the listing shows it, so a file that does not match yet is given a moment for
+          // the listing to catch up. A version that is truly missing or torn stays so.
           const replaced = async (): Promise<boolean> => (await v!.client.listFiles()).find(y => y.name === x.name)?.timestamp !== x.timestamp
-          expect(intact || await replaced(), `${x.name}@${x.timestamp} missing, torn or corrupt after kill ${kill}`).toBe(true)
+          const settled = await waitUntil(async () => intact() || await replaced(), 'intact or replaced', 3_000).then(() => true, () => false)
+          expect(settled, `${x.name}@${x.timestamp} missing, torn or corrupt after kill ${kill}`).toBe(true)
         }
         // item 4: the two converge (V's confirmed versions reach P, P's reach V)
         await waitUntil(async () => versions(await v!.client.listFiles()) === versions(await p.client.listFiles()), `kill ${kill}: V and P converge`, 30_000)
