@@ -35,7 +35,7 @@ import { BroadcastTree, type Notice } from './broadcast-tree.js'
 import { endExchange, type MeshContext } from './context.js'
 import { connectedPeers, type MeshLibp2p } from './node.js'
 import { MAX_RECORD_FRAME, PROTOCOLS, jitter, type MeshSettings } from './settings.js'
-import { TokenBuckets } from './token-bucket.js'
+import { TokenBuckets } from './proto/token-bucket.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } from './wire.js'
 
 export type { Notice } from './broadcast-tree.js'
@@ -147,8 +147,8 @@ export class Announcer {
     this.settings = ctx.settings
     this.log = ctx.log
     this.admits = ctx.admits
-    this.graftBudget = new TokenBuckets({ burst: ctx.settings.announceGraftAnswerBurst, perSecond: ctx.settings.announceGraftAnswersPerSecond, maxKeys: ctx.settings.maxConnections })
-    this.pace = new TokenBuckets({ burst: ctx.settings.announceMessageBurst, perSecond: ctx.settings.announceMessagesPerSecond, maxKeys: ctx.settings.maxConnections })
+    this.graftBudget = new TokenBuckets({ burst: ctx.settings.announceGraftAnswerBurst, perSecond: ctx.settings.announceGraftAnswersPerSecond, maxKeys: ctx.settings.maxConnections }, Date.now)
+    this.pace = new TokenBuckets({ burst: ctx.settings.announceMessageBurst, perSecond: ctx.settings.announceMessagesPerSecond, maxKeys: ctx.settings.maxConnections }, Date.now)
     this.tree = new BroadcastTree(ctx.settings, {
       stillMissing: n => this.delegate.judgeNotice(n) === 'missing',
       sendGraft: (peer, n) => this.queueGraft(peer, n)

@@ -22,11 +22,11 @@ import { ContentMismatchError, type ContentReader } from '../store/content-reade
 import { endExchange, type MeshContext } from './context.js'
 import { connectedPeers } from './node.js'
 import type { ReplicaPort } from './replica-port.js'
-import { FairLimiter, laneOf, QueueDropped, type FairStats } from './fair-limiter.js'
+import { FairLimiter, laneOf, QueueDropped, type FairStats } from './proto/fair-limiter.js'
 import { ServeSlots } from './serve-slots.js'
-import { standingFor, type Standing } from './standing.js'
-import { TokenBuckets } from './token-bucket.js'
-import { shuffle } from './shuffle.js'
+import { standingFor, type Standing } from './proto/standing.js'
+import { TokenBuckets } from './proto/token-bucket.js'
+import { shuffle } from './proto/shuffle.js'
 import { PROTOCOLS } from './settings.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } from './wire.js'
 
@@ -85,11 +85,11 @@ export class Fetcher {
 
   private readonly settings: MeshContext['settings']
 
-  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly standing: Standing = standingFor(ctx.settings)) {
+  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly standing: Standing = standingFor(ctx.settings, Date.now)) {
     const s = this.settings = ctx.settings
     this.limiter = new FairLimiter({ slots: s.fetchConcurrency, namespaceSlots: s.fetchNamespaceSlots, perPeerSlots: s.fetchPerPeerSlots, perPeerQueue: s.fetchPerPeerQueue }, p => standing.share(p))
     this.slots = new ServeSlots(s.fetchServeMaxPerPeer, s.fetchServeMaxTotal)
-    this.requests = new TokenBuckets({ burst: s.fetchRequestBurst, perSecond: s.fetchRequestsPerSecond, maxKeys: s.maxConnections })
+    this.requests = new TokenBuckets({ burst: s.fetchRequestBurst, perSecond: s.fetchRequestsPerSecond, maxKeys: s.maxConnections }, Date.now)
   }
 
   /** Remembers that `peer` has offered `record` (so it is asked if the first source fails). */
@@ -123,7 +123,7 @@ export class Fetcher {
     const order: string[] = []
     if (first !== '') order.push(first)
     order.push(...(this.hints.get(recordKey(record)) ?? []))
-    order.push(...shuffle([...byId.keys()]))
+    order.push(...shuffle([...byId.keys()], Math.random))
     for (const id of order) if (!tried.has(id) && byId.has(id)) return byId.get(id)
     return undefined
   }

@@ -27,9 +27,9 @@ import { Receiver, type OfferCounters } from './receive.js'
 import { RecordCertificates } from './record-cert.js'
 import type { ReplicaPort } from './replica-port.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from './settings.js'
-import { standingFor } from './standing.js'
+import { standingFor } from './proto/standing.js'
 import { Syncer, type SyncCounters } from './sync.js'
-import type { FairStats } from './fair-limiter.js'
+import type { FairStats } from './proto/fair-limiter.js'
 
 export { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from './settings.js'
 export { readIdentity, loadIdentity, loadOrCreateIdentity, identityPath, type NodeIdentity } from './identity.js'
@@ -188,7 +188,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const guard = (h: StreamHandler): StreamHandler => gate?.guard(h) ?? h
 
   // whether peers serve what they announce: shrinks their fair shares, and punishes at the end (standing.ts)
-  const standing = standingFor(settings)
+  const standing = standingFor(settings, Date.now)
   const fetcher = new Fetcher(ctx, replica, standing)
   const receiver = new Receiver(ctx, replica, fetcher, standing)
   // a namespace record under a network is judged with its certificate: fetched from the sender first

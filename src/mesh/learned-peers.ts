@@ -12,7 +12,7 @@
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { MeshSettings } from './settings.js'
-import { TokenBucket } from './token-bucket.js'
+import { TokenBucket } from './proto/token-bucket.js'
 
 export interface Candidate { peerId: PeerId, addrs: Multiaddr[] }
 

@@ -16,7 +16,7 @@ import type { MeshContext } from './context.js'
 import { connectedPeers, type MeshLibp2p } from './node.js'
 import { usesTransport, type BootstrapTarget } from './addresses.js'
 import { jitter, type MeshSettings } from './settings.js'
-import { shuffle } from './shuffle.js'
+import { shuffle } from './proto/shuffle.js'
 import { LearnedPeers, type Candidate } from './learned-peers.js'
 import type { Transport } from '../config/config.js'
 import type { KnownMembers } from './known-members.js'
@@ -239,8 +239,8 @@ export class Membership {
       !this.dialing.has(k.peerId.toString()) && this.admits(k.peerId))
     // with no connection at all, the bootstrap nodes come first; otherwise everything is shuffled together
     const candidates: Array<{ boot?: Bootstrap, known?: Known }> = connected.size === 0
-      ? [...shuffle(boots).map(boot => ({ boot })), ...shuffle(peers).map(known => ({ known }))]
-      : shuffle([...boots.map(boot => ({ boot })), ...peers.map(known => ({ known }))])
+      ? [...shuffle(boots, Math.random).map(boot => ({ boot })), ...shuffle(peers, Math.random).map(known => ({ known }))]
+      : shuffle([...boots.map(boot => ({ boot })), ...peers.map(known => ({ known }))], Math.random)
     const slots = explore ? 1 : room
     for (const c of candidates.slice(0, slots)) {
       if (c.boot !== undefined) void this.dialBootstrap(c.boot)
@@ -349,7 +349,7 @@ export class Membership {
     })
     const held = (p: PeerId): number => this.libp2p.getConnections(p).length
     const member = (p: PeerId): number => this.members.has(p) ? 1 : 0
-    const order = shuffle(old).sort((a, b) => member(a) - member(b) || held(b) - held(a)) // sort is stable: random among equals
+    const order = shuffle(old, Math.random).sort((a, b) => member(a) - member(b) || held(b) - held(a)) // sort is stable: random among equals
     for (const p of order.slice(0, count)) {
       this.counters.trimmed++
       this.libp2p.hangUp(p).catch(() => {})

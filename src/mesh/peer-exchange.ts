@@ -13,7 +13,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { connectedPeers, type MeshLibp2p } from './node.js'
 import { endExchange, type MeshContext } from './context.js'
 import { PROTOCOLS, jitter } from './settings.js'
-import { shuffle } from './shuffle.js'
+import { shuffle } from './proto/shuffle.js'
 import { StreamReader, WireError, closeWrite, frame, send } from './wire.js'
 
 const P2P_CODE = 421
@@ -80,7 +80,7 @@ export class PeerExchange {
   private schedule (): void {
     if (this.stopped) return
     this.timer = setTimeout(() => {
-      const peer = shuffle(connectedPeers(this.libp2p).filter(p => this.ctx.admits(p) && this.vouches(p)))[0]
+      const peer = shuffle(connectedPeers(this.libp2p).filter(p => this.ctx.admits(p) && this.vouches(p)), Math.random)[0]
       void (peer === undefined ? Promise.resolve() : this.ask(peer)).finally(() => this.schedule())
     }, jitter(this.settings.peerExchangeInterval, 0.2))
     this.timer.unref()
@@ -93,7 +93,7 @@ export class PeerExchange {
 
   private async answer (except: PeerId): Promise<Uint8Array> {
     const s = this.settings
-    const peers = shuffle(connectedPeers(this.libp2p).filter(p => !p.equals(except) && this.ctx.admits(p)))
+    const peers = shuffle(connectedPeers(this.libp2p).filter(p => !p.equals(except) && this.ctx.admits(p)), Math.random)
     const list: Array<{ id: string, addrs: string[] }> = []
     for (const p of peers) {
       if (list.length >= s.peerExchangeMaxPeers) break

@@ -11,10 +11,10 @@ import { sameRecord, type SignedRecord } from '../crypto/record.js'
 import { compareVersions, needsContent, triage, verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
 import type { Arrival } from './announce.js'
 import type { MeshContext } from './context.js'
-import { FairLimiter, laneOf, QueueDropped, type FairStats, type Queued, type Ticket } from './fair-limiter.js'
+import { FairLimiter, laneOf, QueueDropped, type FairStats, type Queued, type Ticket } from './proto/fair-limiter.js'
 import type { Fetcher } from './fetch.js'
 import type { ReplicaPort } from './replica-port.js'
-import { standingFor, type Standing } from './standing.js'
+import { standingFor, type Standing } from './proto/standing.js'
 
 export interface OfferCounters {
   accepted: number
@@ -77,7 +77,7 @@ export class Receiver {
   private tree: Forwarding = { markKnown: () => {}, broadcast: () => {} }
   private stopped = false
 
-  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly fetcher: Fetcher, standing: Standing = standingFor(ctx.settings)) {
+  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly fetcher: Fetcher, standing: Standing = standingFor(ctx.settings, Date.now)) {
     const s = ctx.settings
     this.limiter = new FairLimiter({ slots: s.offerConcurrency, namespaceSlots: s.offerNamespaceSlots, perPeerSlots: s.offerPerPeerSlots, perPeerQueue: s.offerPerPeerQueue }, p => standing.share(p))
   }

@@ -19,9 +19,9 @@ import { authenticity, certificateFitsRecord, compareVersions, configuredNamespa
 import { recordKey, type CertificateBook } from '../store/certificate-book.js'
 import type { Arrival } from './announce.js'
 import { endExchange, type MeshContext } from './context.js'
-import { FairLimiter, QueueDropped } from './fair-limiter.js'
+import { FairLimiter, QueueDropped } from './proto/fair-limiter.js'
 import type { ReplicaPort } from './replica-port.js'
-import { standingFor, type Standing } from './standing.js'
+import { standingFor, type Standing } from './proto/standing.js'
 import { PROTOCOLS } from './settings.js'
 import { closeWrite, frame, send, StreamReader, WireError } from './wire.js'
 
@@ -39,7 +39,7 @@ export class RecordCertificates {
 
   private readonly settings: MeshContext['settings']
 
-  constructor (private readonly ctx: MeshContext, private readonly book: CertificateBook, private readonly standing: Standing = standingFor(ctx.settings)) {
+  constructor (private readonly ctx: MeshContext, private readonly book: CertificateBook, private readonly standing: Standing = standingFor(ctx.settings, Date.now)) {
     const s = this.settings = ctx.settings
     this.limiter = new FairLimiter({ slots: s.certFetchConcurrency, namespaceSlots: s.certFetchConcurrency, perPeerSlots: s.certFetchPerPeerSlots, perPeerQueue: s.certFetchPerPeerQueue }, p => standing.share(p))
   }

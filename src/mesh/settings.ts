@@ -4,6 +4,7 @@
 // protocol constant or an engineering bound. startMesh() accepts overrides (tests use
 // short penalties and intervals).
 import { MAX_RECORD_BYTES } from '../crypto/record.js'
+import { jitterWith } from './proto/random.js'
 
 export interface MeshSettings {
   // --- connections -----------------------------------------------------------------
@@ -374,5 +375,5 @@ export const MAX_RECORD_FRAME = MAX_RECORD_BYTES
 
 /** ±fraction jitter: jitter(1000, 0.2) is uniform in [800, 1200]. */
 export function jitter (ms: number, fraction: number): number {
-  return Math.max(0, Math.round(ms * (1 - fraction + 2 * fraction * Math.random())))
+  return jitterWith(Math.random, ms, fraction)
 }

@@ -30,9 +30,9 @@ import { endExchange, type MeshContext } from './context.js'
 import { connectedPeers, type MeshLibp2p } from './node.js'
 import type { ReplicaPort } from './replica-port.js'
 import { MAX_RECORD_FRAME, PROTOCOLS, jitter } from './settings.js'
-import { shuffle } from './shuffle.js'
-import { shouldSkip } from './sync-schedule.js'
-import { TokenBuckets } from './token-bucket.js'
+import { shuffle } from './proto/shuffle.js'
+import { shouldSkip } from './proto/sync-schedule.js'
+import { TokenBuckets } from './proto/token-bucket.js'
 import { FLOOR_SLOT, MAX_SUMMARY_ENTRY, decodeEntry, encodeEntry, encodeFloor, idKey, lacking, snapshot, type Slot, type SummaryEntry } from './sync-summary.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u32 } from './wire.js'
 
@@ -96,7 +96,7 @@ export class Syncer {
   ) {
     this.libp2p = ctx.libp2p
     this.settings = ctx.settings
-    this.answers = new TokenBuckets({ burst: ctx.settings.syncAnswerBurst, perSecond: 1000 / ctx.settings.syncAnswerInterval, maxKeys: ctx.settings.maxConnections })
+    this.answers = new TokenBuckets({ burst: ctx.settings.syncAnswerBurst, perSecond: 1000 / ctx.settings.syncAnswerInterval, maxKeys: ctx.settings.maxConnections }, Date.now)
   }
 
   start (): void { this.schedule() }
@@ -112,7 +112,7 @@ export class Syncer {
         return
       }
       this.skippedLast = false
-      const peers = shuffle(connectedPeers(this.libp2p).filter(p => this.ctx.admits(p) && !this.inProgress.has(p.toString())))
+      const peers = shuffle(connectedPeers(this.libp2p).filter(p => this.ctx.admits(p) && !this.inProgress.has(p.toString())), Math.random)
       const peer = peers[0]
       const done = peer === undefined ? Promise.resolve() : this.syncWith(peer).then(() => {})
       void done.finally(() => this.schedule())
@@ -275,7 +275,7 @@ export class Syncer {
 
   /** never more than a peer accepts: above the limit, a random subset each round */
   private capped<T> (all: T[]): T[] {
-    return all.length > this.settings.syncMaxRecords ? shuffle([...all]).slice(0, this.settings.syncMaxRecords) : all
+    return all.length > this.settings.syncMaxRecords ? shuffle([...all], Math.random).slice(0, this.settings.syncMaxRecords) : all
   }
 
   /** One anti-entropy round with `peer`, as the initiator. */

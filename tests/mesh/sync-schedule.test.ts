@@ -2,7 +2,7 @@
 // its next tick, never twice in a row.
 import { afterEach, describe, expect, it } from 'vitest'
 import { Cluster, connected, waitFor, type TestNode } from './helpers.js'
-import { shouldSkip } from '../../src/mesh/sync-schedule.js'
+import { shouldSkip } from '../../src/mesh/proto/sync-schedule.js'
 
 describe('shouldSkip', () => {
   it('skips only after answering, and never twice in a row: a peer that answers every tick halves our initiations at most', () => {

@@ -2,8 +2,8 @@
 // per-peer queues served in turn, configured files first, bounded queues that drop the
 // peer's own oldest, superseding by name; strikes that shrink a share and are forgiven.
 import { describe, expect, it } from 'vitest'
-import { FairLimiter, QueueDropped, type Ticket } from '../../src/mesh/fair-limiter.ts'
-import { Standing } from '../../src/mesh/standing.ts'
+import { FairLimiter, QueueDropped, type Ticket } from '../../src/mesh/proto/fair-limiter.ts'
+import { Standing } from '../../src/mesh/proto/standing.ts'
 
 /** A job that runs until the test releases it; records the order jobs started in. */
 class Jobs {
@@ -169,7 +169,7 @@ describe('Standing', () => {
   })
 
   it('a stream of throw-away peers costs bounded memory', () => {
-    const s = new Standing(shape)
+    const s = new Standing(shape, Date.now)
     for (let i = 0; i < 100; i++) s.strike(`p${i}`)
     expect(s.strikes('p99')).toBe(1)
     expect(s.strikes('p0')).toBe(0)

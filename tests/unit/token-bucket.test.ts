@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TokenBucket, TokenBuckets } from '../../src/mesh/token-bucket.js'
+import { TokenBucket, TokenBuckets } from '../../src/mesh/proto/token-bucket.js'
 
 describe('TokenBucket', () => {
   it('gives a burst, then nothing until time passes, then tokens at the rate, never more than the burst', () => {

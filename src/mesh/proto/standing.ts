@@ -8,7 +8,7 @@
 // twice that; at `maxStrikes` it is disconnected and refused for a while (punished). An
 // honest peer that is slow once, or replaced a version while we asked for it, collects a
 // strike that is soon forgiven. No timers: time is passed in.
-import type { MeshSettings } from './settings.js'
+import type { MeshSettings } from '../settings.js'
 
 export interface StandingShape {
   /** strikes at which a peer's share of storing and fetch slots is halved (quartered at twice this) */
@@ -28,7 +28,7 @@ export type StrikeOutcome = 'noted' | 'punish'
 export class Standing {
   private readonly peers = new Map<string, Strikes>()
 
-  constructor (private readonly shape: StandingShape, private readonly clock: () => number = Date.now) {}
+  constructor (private readonly shape: StandingShape, private readonly clock: () => number) {}
 
   private current (peer: string): Strikes | undefined {
     const r = this.peers.get(peer)
@@ -77,6 +77,6 @@ export class Standing {
 }
 
 /** A node's standing book, shaped by its settings (the mesh shares one among its components). */
-export function standingFor (s: Pick<MeshSettings, 'standingReduceAt' | 'standingMaxStrikes' | 'standingForgiveAfter' | 'maxKnownPeers'>): Standing {
-  return new Standing({ reduceAt: s.standingReduceAt, maxStrikes: s.standingMaxStrikes, forgiveAfter: s.standingForgiveAfter, maxPeers: s.maxKnownPeers })
+export function standingFor (s: Pick<MeshSettings, 'standingReduceAt' | 'standingMaxStrikes' | 'standingForgiveAfter' | 'maxKnownPeers'>, clock: () => number): Standing {
+  return new Standing({ reduceAt: s.standingReduceAt, maxStrikes: s.standingMaxStrikes, forgiveAfter: s.standingForgiveAfter, maxPeers: s.maxKnownPeers }, clock)
 }

@@ -13,7 +13,7 @@ export class TokenBucket {
   private tokens: number
   private refilled: number
 
-  constructor (private readonly shape: BucketShape, private readonly clock: () => number = Date.now) {
+  constructor (private readonly shape: BucketShape, private readonly clock: () => number) {
     this.tokens = shape.burst
     this.refilled = clock()
   }
@@ -48,7 +48,7 @@ export class TokenBucket {
 export class TokenBuckets {
   private readonly buckets = new Map<string, TokenBucket>()
 
-  constructor (private readonly shape: BucketShape & { maxKeys: number }, private readonly clock: () => number = Date.now) {}
+  constructor (private readonly shape: BucketShape & { maxKeys: number }, private readonly clock: () => number) {}
 
   get size (): number { return this.buckets.size }
 

@@ -16,7 +16,7 @@
 //    queues. So a copy from an honest peer never waits behind a stalled sender.
 // A job whose every ticket was dropped rejects with QueueDropped (it never ran). No
 // timers, no IO.
-import type { Policy } from '../rule/which-version-wins.js'
+import type { Policy } from '../../rule/which-version-wins.js'
 
 export type Lane = 'configured' | 'namespace'
 
