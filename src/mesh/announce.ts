@@ -263,12 +263,11 @@ export class Announcer {
     if (a.prune) messages.push(frame(Uint8Array.of(PRUNE)))
     for (const g of a.grafts) messages.push(frame(encodeGraft(g.name, g.id)))
     for (const c of a.full) messages.push(frame(concat([Uint8Array.of(FULL), encodeRecord(c.record)])), frame(c.inline))
+    // the core puts at most announceIhaveMax notices in one send; never more than a receiver takes in one message
     const notices = a.ihave.map(c => c.record)
-    // announceIhaveMax notices per message (never more than a receiver takes, nor fewer than one)
-    const perMessage = Math.max(1, Math.min(IHAVE_MAX, this.settings.announceIhaveMax))
     let ihaveBytes = 0
-    for (let i = 0; i < notices.length; i += perMessage) {
-      const m = frame(encodeIhave(notices.slice(i, i + perMessage)))
+    for (let i = 0; i < notices.length; i += IHAVE_MAX) {
+      const m = frame(encodeIhave(notices.slice(i, i + IHAVE_MAX)))
       ihaveBytes += m.length
       messages.push(m)
     }

@@ -18,6 +18,7 @@ const S: TreeSettings = {
   announceBatch: 256,
   announceQueueMax: 4096,
   announceIhaveDelay: 100,
+  announceIhaveMax: 256,
   announceIdleClose: 60_000,
   announceGraftAnswerBurst: 2,
   announceGraftAnswersPerSecond: 1,
@@ -204,6 +205,15 @@ describe('broadcast tree: queues, notices, budgets', () => {
       j.ev({ kind: 'stored', record: r('x', 1) })
       expect(j.wakeAt).toBe(delay)
     }
+  })
+
+  it('issue 23: at most announceIhaveMax notices go in one send (one IHAVE message); the rest in the next', () => {
+    d = new Driver(missing, { announceIhaveMax: 2 }, () => 0.5)
+    d.up('a')
+    d.ev({ kind: 'prune', from: 'a' })
+    for (let k = 0; k < 5; k++) d.ev({ kind: 'stored', record: r(`n${k}`, 1) })
+    d.advance(S.announceIhaveDelay)
+    expect(d.sends.map(s => s.ihave.map(x => x.name))).toEqual([['n0', 'n1'], ['n2', 'n3'], ['n4']])
   })
 
   it('a lazy peer that said it holds the version before its notice was due is not told; nor sent what it is known to hold', () => {
