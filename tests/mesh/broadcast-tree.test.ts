@@ -311,6 +311,15 @@ describe('broadcast tree: queues, notices, budgets', () => {
     expect(d.actions.filter(a => a.kind === 'close').map(a => a.kind === 'close' && a.peer).sort()).toEqual(['a', 'b', 'c', 'd'])
   })
 
+  it('a tick that comes a little before the wake it answers asks to be woken again (a driver\'s timer is spent on it)', () => {
+    d.ev({ kind: 'prune', from: 'a' })
+    d.ev({ kind: 'stored', record: r('x', 1) })
+    const at = d.wakeAt!
+    d.now = at - 1
+    const again = d.core.handle({ kind: 'tick' }, d.now)
+    expect(again).toEqual([{ kind: 'wake', at }])
+  })
+
   it('replays exactly from its seed: the same events give the same actions', () => {
     const run = (seed: number): Array<TreeAction<R>> => {
       const x = new Driver(new Set(['m']), {}, seededRandom(seed))

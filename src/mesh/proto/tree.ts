@@ -251,7 +251,7 @@ export class TreeCore<R> {
       case 'prune': this.lazy.add(e.from); break
       case 'sent': this.sent(e.peer, now, out); break
       case 'send-failed': this.sendFailed(e.peer, e.gone, now, out); break
-      case 'tick': break
+      case 'tick': this.lastWake = undefined; break // the driver's timer is spent (maybe a little early): ask again
     }
     this.runDue(now, out)
     this.wake(now, out)
