@@ -101,8 +101,10 @@ interface Backoff { failures: number, nextAttempt: number }
 interface Known extends Backoff {
   /** last time we were connected, or learned of it */
   lastSeen: number
-  /** connections it closed on us in a row while we held others (it is full: see `disconnected`) */
+  /** connections it closed on us in a row while we held others (it is full: see onDisconnected) */
   dropped: number
+  /** a peer that let us go is not explored before this (exploration looks for room, it had none) */
+  exploreAfter: number
 }
 
 interface Bootstrap extends Backoff, BootstrapEntry {
@@ -123,6 +125,8 @@ interface Link {
 
 /** a wake asked for by `soon` (coalescing a burst of events into one pass) */
 const SOON = 50
+/** a peer that let us go is left out of exploration for exploreInterval, doubling with each drop in a row up to this many times it */
+const EXPLORE_DROPPED_MAX = 8
 
 export interface OverlayOptions {
   settings: OverlaySettings
@@ -271,6 +275,9 @@ export class Overlay {
     for (const b of [...(k !== undefined ? [k] : []), ...boots]) {
       if (b.failures === 0 || drops > 0) b.nextAttempt = Math.max(b.nextAttempt, this.now + this.jitter(delay, 0.5))
     }
+    if (k !== undefined && drops > 0) {
+      k.exploreAfter = this.now + this.jitter(Math.min(this.s.exploreInterval * 2 ** (drops - 1), EXPLORE_DROPPED_MAX * this.s.exploreInterval), 0.5)
+    }
     this.soon()
   }
 
@@ -313,7 +320,7 @@ export class Overlay {
     const k = this.known.get(peer)
     if (k !== undefined) { k.lastSeen = this.now; return }
     if (this.known.size >= this.s.maxKnownPeers) this.evictOne(out)
-    this.known.set(peer, { failures: 0, nextAttempt: 0, lastSeen: this.now, dropped: 0 })
+    this.known.set(peer, { failures: 0, nextAttempt: 0, lastSeen: this.now, dropped: 0, exploreAfter: 0 })
   }
 
   private evictOne (out: OverlayAction[]): void {
@@ -358,12 +365,21 @@ export class Overlay {
     const boots = this.bootstrap.filter(b => due(b) && b.self !== true && !this.dialing.has('boot:' + b.entry) &&
       (b.seen === undefined || !this.links.has(b.seen)) && (b.peerId === undefined || this.view.mayConnect(b.peerId)))
     const peers = [...this.known].filter(([id, k]) => due(k) && !this.links.has(id) && !this.dialing.has(id) && this.view.mayConnect(id))
-    // with no connection at all, the bootstrap nodes come first; otherwise everything is shuffled together
+    // with no connection at all, the bootstrap nodes come first; otherwise everything is
+    // shuffled together, and peers that let us go (full ones, see onDisconnected) come last
+    const dropped = (c: { boot?: Bootstrap, peer?: [string, Known] }): number =>
+      c.peer !== undefined ? c.peer[1].dropped : (c.boot?.seen !== undefined ? this.known.get(c.boot.seen)?.dropped ?? 0 : 0)
     const candidates: Array<{ boot?: Bootstrap, peer?: [string, Known] }> = connected === 0
       ? [...shuffle(boots, this.random).map(boot => ({ boot })), ...shuffle(peers, this.random).map(peer => ({ peer }))]
-      : shuffle([...boots.map(boot => ({ boot })), ...peers.map(peer => ({ peer }))], this.random)
+      : shuffle([...boots.map(boot => ({ boot })), ...peers.map(peer => ({ peer }))], this.random).sort((a, b) => dropped(a) - dropped(b))
     const slots = explore ? 1 : room
-    for (const c of candidates.slice(0, slots)) {
+    // exploration looks for a peer with room: not one that let us go lately
+    const explorable = (c: { boot?: Bootstrap, peer?: [string, Known] }): boolean => {
+      const id = c.peer?.[0] ?? c.boot?.seen
+      return id === undefined || (this.known.get(id)?.exploreAfter ?? 0) <= now
+    }
+    const chosen = (explore ? candidates.filter(explorable) : candidates).slice(0, slots)
+    for (const c of chosen) {
       if (c.boot !== undefined) {
         this.dialing.add('boot:' + c.boot.entry)
         this.backoff(c.boot) // until identify proves the connection works
@@ -378,7 +394,7 @@ export class Overlay {
       }
     }
     // what is left goes to learnt candidates, oldest first, as far as their rate allows
-    let left = slots - candidates.length
+    let left = slots - chosen.length
     for (const c of this.learned.list()) {
       if (left <= 0) break
       const id = c.peerId
