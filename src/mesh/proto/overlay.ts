@@ -214,6 +214,9 @@ export class Overlay {
   /** Peers with an open connection, as the core was told. */
   connected (): string[] { return [...this.links.keys()] }
 
+  /** a newcomer's grace: joinGrace, or trimGrace if that is shorter */
+  private guestGrace (): number { return Math.min(this.s.joinGrace, this.s.trimGrace) }
+
   private jitter (ms: number, fraction: number): number { return jitterWith(this.random, ms, fraction) }
 
   /** Runs the loop again shortly (coalesced). */
@@ -353,7 +356,11 @@ export class Overlay {
     let open = 0
     for (const l of this.links.values()) open += l.connections
     if (open > s.maxPeers) out.push({ kind: 'trim-extra-connections', count: open - s.maxPeers })
-    if (this.links.size - this.hangingUp.size > s.maxPeers) this.trim(this.links.size - this.hangingUp.size - s.maxPeers, out)
+    // newcomers still in their joinGrace will be let go themselves: they push nobody else out
+    let waiting = 0
+    for (const [id, l] of this.links) if (l.guest && !this.hangingUp.has(id) && now - l.newestOpenedAt <= this.guestGrace()) waiting++
+    const excess = this.links.size - this.hangingUp.size - waiting - s.maxPeers
+    if (excess > 0) this.trim(excess, out)
 
     const connected = this.links.size
     const room = Math.min(s.targetPeers - connected, s.maxParallelDials) - this.dialing.size
@@ -419,7 +426,7 @@ export class Overlay {
    */
   private trim (count: number, out: OverlayAction[]): void {
     const now = this.now
-    const old = [...this.links].filter(([id, l]) => !this.hangingUp.has(id) && now - l.newestOpenedAt > (l.guest ? Math.min(this.s.joinGrace, this.s.trimGrace) : this.s.trimGrace))
+    const old = [...this.links].filter(([id, l]) => !this.hangingUp.has(id) && now - l.newestOpenedAt > (l.guest ? this.guestGrace() : this.s.trimGrace))
     const guest = ([, l]: [string, Link]): number => l.guest ? 0 : 1
     const member = ([id]: [string, Link]): number => this.view.isMember(id) ? 1 : 0
     const held = ([, l]: [string, Link]): number => l.connections
