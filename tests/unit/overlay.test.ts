@@ -150,7 +150,7 @@ describe('overlay core', () => {
     expect(h.core.connected().sort()).toEqual(['J1', 'J2'])
   })
 
-  it('a peer that lets us go while we hold others is left out of exploration for a while; one lost while alone is retried soon', () => {
+  it('a peer that lets us go while we hold others is not dialed for a while (learnt candidates go first, exploration skips it); one lost while alone is retried soon', () => {
     const h = harness({ settings: { targetPeers: 1, maxPeers: 4, exploreInterval: 10_000, backoffBase: 1_000, backoffMax: 4_000 }, members: ['A', 'H', 'C'] })
     h.start()
     h.link('A', true)
@@ -168,6 +168,21 @@ describe('overlay core', () => {
     const soon: string[] = []
     for (let t = 39_000; t < 45_000; t += 100) for (const d of h.dials(h.at(t))) if ('peer' in d) { soon.push(d.peer); h.on({ kind: 'dial-done', target: d, ok: false }) }
     expect(soon).toContain('H')
+  })
+
+  it('under target, a joiner the hub let go dials the peers it learnt rather than the hub again', () => {
+    const h = harness({ settings: { targetPeers: 4, maxPeers: 8, exploreInterval: 60_000 }, bootstrap: [{ entry: 'hub:1' }] })
+    h.dials(h.start())
+    h.on({ kind: 'dial-done', target: { bootstrap: 'hub:1' }, ok: true, answeredBy: 'HUB' })
+    h.link('HUB', true)
+    h.on({ kind: 'learned', from: 'HUB', peers: ['P1', 'P2', 'P3', 'P4', 'P5'].map(peer => ({ peer, addrs: ['/ip4/10.0.0.9/tcp/1'] })) })
+    for (const d of h.dials(h.at(100))) { h.on({ kind: 'dial-done', target: d, ok: true }); if ('candidate' in d) h.link(d.candidate, true) }
+    h.on({ kind: 'disconnected', peer: 'HUB' }) // the hub, full, lets us go after joinGrace
+    const next: string[] = []
+    for (let t = 200; t < 25_000; t += 100) for (const d of h.dials(h.at(t))) next.push('candidate' in d ? d.candidate : 'peer' in d ? d.peer : d.bootstrap)
+    expect(next.length).toBeGreaterThan(0)
+    expect(next).not.toContain('HUB')
+    expect(next).not.toContain('hub:1')
   })
 
   it('evicts beyond maxKnownPeers: the one with the most failures first, never a connected one', () => {

@@ -103,8 +103,8 @@ interface Known extends Backoff {
   lastSeen: number
   /** connections it closed on us in a row while we held others (it is full: see onDisconnected) */
   dropped: number
-  /** a peer that let us go is not explored before this (exploration looks for room, it had none) */
-  exploreAfter: number
+  /** while this node holds any connection, a peer that let us go is not dialed before this (it had no room) */
+  letGoUntil: number
 }
 
 interface Bootstrap extends Backoff, BootstrapEntry {
@@ -125,8 +125,10 @@ interface Link {
 
 /** a wake asked for by `soon` (coalescing a burst of events into one pass) */
 const SOON = 50
-/** a peer that let us go is left out of exploration for exploreInterval, doubling with each drop in a row up to this many times it */
-const EXPLORE_DROPPED_MAX = 8
+/** a hang-up is taken to be under way this long; after it, the peer counts as connected again */
+const HANG_UP_WAIT = 10_000
+/** a peer that let us go is not dialed for exploreInterval, doubling with each drop in a row up to this many times it (while we hold others) */
+const LET_GO_MAX = 8
 
 export interface OverlayOptions {
   settings: OverlaySettings
@@ -158,7 +160,7 @@ export class Overlay {
   /** dials in flight: peer ids, and 'boot:' + entry */
   private readonly dialing = new Set<string>()
   /** peers this node is hanging up on (their disconnect is ours, not theirs) */
-  private readonly hangingUp = new Set<string>()
+  private readonly hangingUp = new Map<string, number>()
   private readonly learned: LearnedPeers
   private now: number
   private nextExplore: number
@@ -187,7 +189,11 @@ export class Overlay {
       case 'connected': this.onConnected(event); break
       case 'connections': {
         const l = this.links.get(event.peer)
-        if (l !== undefined && event.connections > 0) { l.connections = event.connections; l.newestOpenedAt = event.newestOpenedAt }
+        if (l !== undefined && event.connections > 0) {
+          if (event.newestOpenedAt > l.newestOpenedAt) this.hangingUp.delete(event.peer) // a new connection since our hang-up
+          l.connections = event.connections
+          l.newestOpenedAt = event.newestOpenedAt
+        }
         break
       }
       case 'identified': this.onIdentified(event, out); break
@@ -254,32 +260,26 @@ export class Overlay {
    * The last connection to a peer closed. One that worked is retried soon, one that never
    * did keeps its backoff. But a peer that closed a working connection on us while we hold
    * others is most likely full (trimming, or letting a newcomer go after joinGrace): coming
-   * straight back would only be let go again, so each such drop in a row doubles the wait
-   * (from backoffBase up to backoffMax). This is what stops a fleet that bootstrapped from
-   * one node from crowding it (issue 23, item 5): its newcomers go elsewhere. With no other
-   * connection, it is retried soon as before (a lone bootstrap node must let us back in).
+   * back would only be let go again. So, as long as this node holds any connection, it is
+   * not dialed again for exploreInterval, doubling with each such drop in a row up to 8×
+   * (±50%). This is what stops a fleet that bootstrapped from one node from crowding it
+   * (issue 23, item 5): its newcomers go to the peers it named instead. A node left with no
+   * connection dials it again soon, as before (a lone bootstrap node lets us back in).
    */
   private onDisconnected (peer: string): void {
     const link = this.links.get(peer)
     this.links.delete(peer)
     const ours = this.hangingUp.delete(peer)
     const k = this.known.get(peer)
-    const boots = this.bootstrap.filter(b => b.seen === peer)
-    const theirs = !ours && link !== undefined && this.links.size > 0
-    if (k !== undefined) {
-      k.lastSeen = this.now
-      // a link it kept past two trimming windows was not a full peer letting us go
-      if (link !== undefined && this.now - link.since > 2 * this.s.trimGrace) k.dropped = 0
-    }
-    const drops = theirs ? (k === undefined ? 1 : ++k.dropped) : 0
-    const delay = drops > 0
-      ? Math.min(this.s.backoffBase * 2 ** (drops - 1), this.s.backoffMax)
-      : this.s.backoffBase
-    for (const b of [...(k !== undefined ? [k] : []), ...boots]) {
-      if (b.failures === 0 || drops > 0) b.nextAttempt = Math.max(b.nextAttempt, this.now + this.jitter(delay, 0.5))
-    }
-    if (k !== undefined && drops > 0) {
-      k.exploreAfter = this.now + this.jitter(Math.min(this.s.exploreInterval * 2 ** (drops - 1), EXPLORE_DROPPED_MAX * this.s.exploreInterval), 0.5)
+    if (k === undefined) { this.soon(); return }
+    k.lastSeen = this.now
+    // a connection that worked is retried soon; one that never did keeps its backoff
+    if (k.failures === 0) k.nextAttempt = this.now + this.jitter(this.s.backoffBase, 0.5)
+    // a link it kept past two trimming windows was not a full peer letting us go
+    if (link !== undefined && this.now - link.since > 2 * this.s.trimGrace) k.dropped = 0
+    if (!ours && link !== undefined && this.links.size > 0) {
+      k.dropped++
+      k.letGoUntil = this.now + this.jitter(Math.min(this.s.exploreInterval * 2 ** (k.dropped - 1), LET_GO_MAX * this.s.exploreInterval), 0.5)
     }
     this.soon()
   }
@@ -323,7 +323,7 @@ export class Overlay {
     const k = this.known.get(peer)
     if (k !== undefined) { k.lastSeen = this.now; return }
     if (this.known.size >= this.s.maxKnownPeers) this.evictOne(out)
-    this.known.set(peer, { failures: 0, nextAttempt: 0, lastSeen: this.now, dropped: 0, exploreAfter: 0 })
+    this.known.set(peer, { failures: 0, nextAttempt: 0, lastSeen: this.now, dropped: 0, letGoUntil: 0 })
   }
 
   private evictOne (out: OverlayAction[]): void {
@@ -356,6 +356,8 @@ export class Overlay {
     let open = 0
     for (const l of this.links.values()) open += l.connections
     if (open > s.maxPeers) out.push({ kind: 'trim-extra-connections', count: open - s.maxPeers })
+    // a hang-up that brought no disconnect (a new connection came meanwhile) is given up on
+    for (const [id, at] of this.hangingUp) if (now - at > HANG_UP_WAIT || !this.links.has(id)) this.hangingUp.delete(id)
     // newcomers still in their joinGrace will be let go themselves: they push nobody else out
     let waiting = 0
     for (const [id, l] of this.links) if (l.guest && !this.hangingUp.has(id) && now - l.newestOpenedAt <= this.guestGrace()) waiting++
@@ -380,12 +382,12 @@ export class Overlay {
       ? [...shuffle(boots, this.random).map(boot => ({ boot })), ...shuffle(peers, this.random).map(peer => ({ peer }))]
       : shuffle([...boots.map(boot => ({ boot })), ...peers.map(peer => ({ peer }))], this.random).sort((a, b) => dropped(a) - dropped(b))
     const slots = explore ? 1 : room
-    // exploration looks for a peer with room: not one that let us go lately
-    const explorable = (c: { boot?: Bootstrap, peer?: [string, Known] }): boolean => {
+    // while this node holds any connection, not a peer that let us go lately (see onDisconnected)
+    const hasRoom = (c: { boot?: Bootstrap, peer?: [string, Known] }): boolean => {
       const id = c.peer?.[0] ?? c.boot?.seen
-      return id === undefined || (this.known.get(id)?.exploreAfter ?? 0) <= now
+      return id === undefined || (this.known.get(id)?.letGoUntil ?? 0) <= now
     }
-    const chosen = (explore ? candidates.filter(explorable) : candidates).slice(0, slots)
+    const chosen = (connected === 0 ? candidates : candidates.filter(hasRoom)).slice(0, slots)
     for (const c of chosen) {
       if (c.boot !== undefined) {
         this.dialing.add('boot:' + c.boot.entry)
@@ -435,7 +437,7 @@ export class Overlay {
     for (const [id, l] of order.slice(0, count)) {
       this.counters.trimmed++
       if (l.guest) this.counters.guestsReleased++
-      this.hangingUp.add(id)
+      this.hangingUp.set(id, now)
       out.push({ kind: 'hang-up', peer: id })
     }
   }
