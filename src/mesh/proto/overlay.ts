@@ -95,7 +95,6 @@ export interface OverlayCounters {
   guestsReleased: number
 }
 
-
 interface Backoff { failures: number, nextAttempt: number }
 
 interface Known extends Backoff {
@@ -143,11 +142,12 @@ export interface OverlayOptions {
 
 /**
  * Peer selection: keeps between targetPeers and maxPeers peers connected; dials bootstrap
- * entries (while it has nobody else to dial), known peers (with jittered exponential
+ * entries (first when it has no connection), known peers (with jittered exponential
  * backoff) and learnt candidates (at a bounded rate); explores one extra peer every
  * exploreInterval so that healed partitions find each other; trims above maxPeers
  * (newcomers that arrived while full first, after joinGrace; then strangers; then the
- * peers holding the most connections); forgets peers that stopped answering.
+ * peers holding the most connections); leaves peers that let it go alone for a while;
+ * forgets peers that stopped answering.
  */
 export class Overlay {
   private readonly s: OverlaySettings
