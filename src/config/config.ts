@@ -15,6 +15,7 @@ import { parseDuration } from './durations.js'
 import { listenProblem } from './api-listen.js'
 import { metricsListenProblem } from './metrics-listen.js'
 import { parseHostPort } from './host-port.js'
+import { MESH_PROFILE_NAMES, isMeshProfile, type MeshProfile } from '../mesh/profiles.js'
 
 export { parseHostPort }
 
@@ -39,6 +40,8 @@ export interface Config {
     /** extra network ids (paths or base64 keys) whose certificates are accepted, e.g. the old one during a rotation */
     certificateAuthorities?: string[]
     transports: Transport[]
+    /** the mesh's timings (src/mesh/profiles.ts); undefined = "default" */
+    profile?: MeshProfile
   }
   api: {
     /** unix socket path; undefined = disabled */
@@ -93,7 +96,7 @@ export function fromTable (doc: Table): Config {
   const api = table(doc, 'api')
   const limits = table(doc, 'limits')
   const files = table(doc, 'files')
-  onlyKeys(cluster, 'cluster.', ['port', 'interfaces', 'bootstrap_nodes', 'sync_interval', 'identity_key', 'allowed_nodes', 'transports', 'identity_cert', 'certificate_authorities'])
+  onlyKeys(cluster, 'cluster.', ['port', 'interfaces', 'bootstrap_nodes', 'sync_interval', 'identity_key', 'allowed_nodes', 'transports', 'identity_cert', 'certificate_authorities', 'profile'])
   onlyKeys(api, 'api.', ['socket', 'listen'])
   onlyKeys(limits, 'limits.', ['max_file_size', 'max_clock_skew', 'namespace_max_names', 'namespace_max_bytes', 'key_max_bytes'])
 
@@ -129,6 +132,8 @@ export function fromTable (doc: Table): Config {
   })
   if (transports.length === 0) throw new ConfigError('cluster.transports', 'needs at least one of "quic", "tcp"')
   const identityKey = str(cluster, 'identity_key', 'cluster.', '')
+  const profile = str(cluster, 'profile', 'cluster.', 'default')
+  if (!isMeshProfile(profile)) throw new ConfigError('cluster.profile', `must be one of ${MESH_PROFILE_NAMES.map(p => `"${p}"`).join(', ')}, got ${JSON.stringify(profile)}`)
   const netid = networkKeys(doc, cluster) // network identity: [network] id, identity_cert, certificate_authorities
 
   const socket = str(api, 'socket', 'api.', DEFAULTS.api.socket)
@@ -179,6 +184,7 @@ export function fromTable (doc: Table): Config {
       identityKey: identityKey === '' ? undefined : absolutePath(identityKey, 'cluster.identity_key'),
       allowedNodes,
       transports: transports as Transport[],
+      profile,
       identityCert: netid.identityCert,
       certificateAuthorities: netid.certificateAuthorities
     },

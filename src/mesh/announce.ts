@@ -36,7 +36,7 @@ import { decodeRecord, encodeRecord, recordId, RecordFormatError, type SignedRec
 import { compareVersions } from '../rule/which-version-wins.js'
 import { endExchange, type MeshContext } from './context.js'
 import { connectedPeers, type MeshLibp2p } from './node.js'
-import { MAX_RECORD_FRAME, PROTOCOLS, type MeshSettings } from './settings.js'
+import { MAX_RECORD_FRAME, PROTOCOLS, type AnnounceSettings } from './settings.js'
 import { TreeCore, type Notice, type TreeAction, type TreeCounters, type TreeEvent } from './proto/tree.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } from './wire.js'
 
@@ -107,7 +107,7 @@ export class Announcer {
   private streamsOpened = 0
 
   private readonly libp2p: MeshLibp2p
-  private readonly settings: MeshSettings
+  private readonly settings: AnnounceSettings
   private readonly log: MeshContext['log']
   private readonly admits: MeshContext['admits']
 

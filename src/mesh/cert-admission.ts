@@ -32,7 +32,7 @@ import { certificateProblem, decodeCertificate, MAX_CERT_BYTES, type Certificate
 import { ipKey } from './connection-limits.js'
 import type { MeshContext } from './context.js'
 import type { MeshLibp2p } from './node.js'
-import { PROTOCOLS, type MeshSettings } from './settings.js'
+import { PROTOCOLS, type AdmissionSettings } from './settings.js'
 import { closeWrite, frame, send, StreamReader, WireError } from './wire.js'
 
 /** setTimeout's longest delay; a later expiry is re-armed when it fires */
@@ -58,7 +58,7 @@ export class CertificateGate {
   counters = { verified: 0, refusedInbound: 0, refusedOutbound: 0, expired: 0, unverifiedClosed: 0, renewalsSent: 0, renewalsFailed: 0, revoked: 0 }
 
   private readonly libp2p: CertificateGateContext['libp2p']
-  private readonly settings: MeshSettings
+  private readonly settings: AdmissionSettings
   private readonly log: Logger
 
   /** `members`: told of every verified peer; its members skip the caps on unverified connections */

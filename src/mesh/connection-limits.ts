@@ -19,7 +19,7 @@
 import type { Connection, ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { MeshLibp2p } from './node.js'
-import type { MeshSettings } from './settings.js'
+import type { ConnectionLimitSettings } from './settings.js'
 
 /** The part of an address one party controls: an IPv4 address, or an IPv6 /64. */
 export function ipKey (ma: Multiaddr): string | undefined {
@@ -94,7 +94,7 @@ export class ConnectionLimits {
   counters = { cutPending: 0, refusedPerIp: 0, refusedStrangers: 0, refusedPerPeer: 0, closedPerIp: 0, closedStrangers: 0, closedPerPeer: 0 }
 
   /** `isMember`: whether a peer is a known member (known-members.ts); nobody is, by default */
-  constructor (private readonly settings: MeshSettings, private readonly isMember: (peer: PeerId) => boolean = () => false) {}
+  constructor (private readonly settings: ConnectionLimitSettings, private readonly isMember: (peer: PeerId) => boolean = () => false) {}
 
   /** Starts watching connections of this node (before it starts). */
   attach (libp2p: MeshLibp2p): void {

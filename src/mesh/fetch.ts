@@ -27,7 +27,7 @@ import { ServeSlots } from './serve-slots.js'
 import { standingFor, type Standing } from './proto/standing.js'
 import { TokenBuckets } from './proto/token-bucket.js'
 import { shuffle } from './proto/shuffle.js'
-import { PROTOCOLS } from './settings.js'
+import { PROTOCOLS, type ConnectionLimitSettings, type FetchSettings } from './settings.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } from './wire.js'
 
 const MAX_REQUEST = 2 + MAX_NAME_BYTES + 32
@@ -88,7 +88,7 @@ export class Fetcher {
   /** fetch requests each peer may still make now (beyond: "busy") */
   private readonly requests: TokenBuckets
 
-  private readonly settings: MeshContext['settings']
+  private readonly settings: FetchSettings & Pick<ConnectionLimitSettings, 'maxConnections'>
 
   constructor (private readonly ctx: FetcherContext, private readonly replica: ReplicaPort, private readonly standing: Standing = standingFor(ctx.settings, Date.now)) {
     const s = this.settings = ctx.settings

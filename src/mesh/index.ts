@@ -26,12 +26,14 @@ import { PeerTracker, type PeerStatus } from './peer-status.js'
 import { Receiver, type OfferCounters } from './receive.js'
 import { RecordCertificates } from './record-cert.js'
 import type { ReplicaPort } from './replica-port.js'
-import { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from './settings.js'
+import { PROTOCOLS, type MeshSettings } from './settings.js'
+import { changedSettings, meshSettingsFor } from './profiles.js'
 import { standingFor } from './proto/standing.js'
 import { Syncer, type SyncCounters } from './sync.js'
 import type { FairStats } from './proto/fair-limiter.js'
 
 export { DEFAULT_MESH_SETTINGS, PROTOCOLS, type MeshSettings } from './settings.js'
+export { MESH_PROFILES, meshSettingsFor, type MeshProfile } from './profiles.js'
 export { readIdentity, loadIdentity, loadOrCreateIdentity, identityPath, type NodeIdentity } from './identity.js'
 export { snapshot as indexSnapshot } from './sync.js'
 export type { PeerStatus } from './peer-status.js'
@@ -42,7 +44,7 @@ export interface MeshOptions {
   /** the node's replica (src/store/replica.ts fits the port) */
   replica: ReplicaPort
   log: Logger
-  /** overrides of the protocol timings and limits (tests) */
+  /** overrides of the protocol timings and limits (tests), on top of config.cluster.profile's */
   settings?: Partial<MeshSettings>
   /** the node identity; default: loaded (or created) from the config */
   identity?: NodeIdentity
@@ -153,7 +155,8 @@ function queueStats (storing: FairStats, fetching: FairStats): MeshStats['queues
 
 export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const { config, replica } = opts
-  const settings: MeshSettings = { ...DEFAULT_MESH_SETTINGS, ...opts.settings }
+  const profile = config.cluster.profile ?? 'default'
+  const settings: MeshSettings = meshSettingsFor(profile, opts.settings)
   const log = opts.log.child({ component: 'mesh' })
   const identity = opts.identity ?? await loadIdentity(config)
   const self = identity.peerId.toString()
@@ -252,7 +255,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   membership.start()
   syncer.start()
 
-  log.info({ peerId: self, addresses: libp2p.getMultiaddrs().map(String), bootstrap: config.cluster.bootstrapNodes, admission: admission.restricted }, 'mesh started')
+  log.info({ peerId: self, addresses: libp2p.getMultiaddrs().map(String), bootstrap: config.cluster.bootstrapNodes, admission: admission.restricted, profile, changed: changedSettings(settings) }, 'mesh started')
 
   return {
     peerId: self,

@@ -17,7 +17,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { MeshContext } from './context.js'
 import { type MeshLibp2p } from './node.js'
 import { usesTransport, type BootstrapTarget } from './addresses.js'
-import type { MeshSettings } from './settings.js'
+import type { PeerSelectionSettings, TransportSettings } from './settings.js'
 import { Overlay, type DialTarget, type OverlayAction, type OverlayEvent } from './proto/overlay.js'
 import type { Transport } from '../config/config.js'
 import type { KnownMembers } from './known-members.js'
@@ -56,7 +56,7 @@ export class Membership {
   private strangerListsIgnored = 0
 
   private readonly libp2p: MeshLibp2p
-  private readonly settings: MeshSettings
+  private readonly settings: PeerSelectionSettings & Pick<TransportSettings, 'dialTimeout'>
   private readonly log: MeshContext['log']
   private readonly onConnected: MembershipDelegate['onConnected']
   private readonly members: KnownMembers

@@ -11,7 +11,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { Config } from '../config/config.js'
 import type { NodeIdentity } from './identity.js'
 import type { Admission } from './admission.js'
-import type { MeshSettings } from './settings.js'
+import type { ConnectionLimitSettings, TransportSettings } from './settings.js'
 import { listenAddresses } from './addresses.js'
 import { ConnectionLimits, combineGaters } from './connection-limits.js'
 
@@ -44,7 +44,7 @@ export function connectionLimitCounters (node: MeshLibp2p): ConnectionLimits['co
  * `isMember` (known-members.ts): peers whose connections strangers' limits do not count
  * (connection-limits.ts); nobody, by default.
  */
-export async function createNode (config: Config, identity: NodeIdentity, admission: Admission, settings: MeshSettings, isMember?: (peer: PeerId) => boolean): Promise<MeshLibp2p> {
+export async function createNode (config: Config, identity: NodeIdentity, admission: Admission, settings: ConnectionLimitSettings & TransportSettings, isMember?: (peer: PeerId) => boolean): Promise<MeshLibp2p> {
   const transports = config.cluster.transports
   const listen = listenAddresses(config.cluster.interfaces, config.cluster.port, transports)
   // QUIC is a native module: load it only when it is used, so a platform without its

@@ -12,7 +12,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { connectedPeers, type MeshLibp2p } from './node.js'
 import { endExchange, type MeshContext } from './context.js'
-import { PROTOCOLS, jitter } from './settings.js'
+import { PROTOCOLS, jitter, type PeerExchangeSettings } from './settings.js'
 import { shuffle } from './proto/shuffle.js'
 import { StreamReader, WireError, closeWrite, frame, send } from './wire.js'
 
@@ -57,7 +57,7 @@ export class PeerExchange {
   counters = { asked: 0, answered: 0, learned: 0 }
 
   private readonly libp2p: PeerExchangeContext['libp2p']
-  private readonly settings: MeshContext['settings']
+  private readonly settings: PeerExchangeSettings
   private timer?: NodeJS.Timeout
   private stopped = false
   /** where learnt peers go (membership); set by start() */

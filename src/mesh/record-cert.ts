@@ -23,7 +23,7 @@ import { FairLimiter, QueueDropped } from './proto/fair-limiter.js'
 import type { ReplicaPort } from './replica-port.js'
 import { standingFor, type Standing } from './proto/standing.js'
 import type { MeshLibp2p } from './node.js'
-import { PROTOCOLS } from './settings.js'
+import { PROTOCOLS, type AdmissionSettings, type FairnessSettings, type PeerSelectionSettings } from './settings.js'
 import { closeWrite, frame, send, StreamReader, WireError } from './wire.js'
 
 /** the mesh's offer; its answer tells the broadcast tree whether the record was new to this node */
@@ -43,7 +43,7 @@ export class RecordCertificates {
   private readonly given = new Map<string, Certificate>()
   counters = { fetched: 0, reused: 0, missing: 0, served: 0, unusable: 0, shed: 0 }
 
-  private readonly settings: MeshContext['settings']
+  private readonly settings: AdmissionSettings & FairnessSettings & Pick<PeerSelectionSettings, 'maxKnownPeers'>
 
   constructor (private readonly ctx: RecordCertificatesContext, private readonly book: CertificateBook, private readonly standing: Standing = standingFor(ctx.settings, Date.now)) {
     const s = this.settings = ctx.settings

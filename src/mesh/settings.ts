@@ -1,13 +1,20 @@
-// Every timing and limit of the mesh, in one place. docs/PROTOCOLS.md lists the same
-// numbers; change both together. The config file sets only what an operator tunes
-// (port, interfaces, bootstrap nodes, sync_interval, admission); everything here is a
-// protocol constant or an engineering bound. startMesh() accepts overrides (tests use
-// short penalties and intervals).
+// Every timing and limit of the mesh, in one place, grouped by concern (one interface
+// per group; MeshSettings is all of them, with flat keys). docs/PROTOCOLS.md lists the
+// same numbers; change both together. The config file sets only what an operator tunes
+// (port, interfaces, bootstrap nodes, sync_interval, admission, and the profile: a named
+// set of these values, profiles.ts); everything here is a protocol constant or an
+// engineering bound. startMesh() accepts overrides (tests use short penalties and intervals).
 import { MAX_RECORD_BYTES } from '../crypto/record.js'
 import { jitterWith } from './proto/random.js'
+import type { OverlaySettings } from './proto/overlay.js'
+import type { TreeSettings } from './proto/tree.js'
 
-export interface MeshSettings {
-  // --- connections -----------------------------------------------------------------
+/**
+ * Which peers a node holds connections to (docs/PROTOCOLS.md §9): the peer target and
+ * maximum, trimming, joining, exploration, redial backoff, known and learnt peers. The
+ * overlay core (proto/overlay.ts) reads exactly these; its adapter is membership.ts.
+ */
+export interface PeerSelectionSettings extends OverlaySettings {
   /** below this many connected peers, dial known peers (and bootstrap nodes) */
   targetPeers: number
   /** above this many connected peers, close the surplus (oldest-first is not used: random, past the grace period) */
@@ -21,6 +28,35 @@ export interface MeshSettings {
    * (issue 23, item 5)
    */
   joinGrace: number
+  /** dials in flight from the membership loop, at most */
+  maxParallelDials: number
+  /** the membership loop runs this often (jittered ±20%) and on every disconnect */
+  maintainInterval: number
+  /** this often (jittered), dial one extra known peer even at target, so partitions heal */
+  exploreInterval: number
+  /** first retry delay after a failed dial or a lost connection */
+  backoffBase: number
+  /** retry delays double up to this (then jittered ±50%) */
+  backoffMax: number
+  /** known peers remembered, at most (learned from peer exchange) */
+  maxKnownPeers: number
+  /** a known peer that never answered for this long is forgotten */
+  forgetAfter: number
+  /** peers learnt (peer exchange, identify of a peer that dialed us) but not reached yet, at most; the oldest is dropped first (F10) */
+  maxCandidatePeers: number
+  /** learnt addresses dialed per minute, at most: each address is one connection attempt to a host:port someone else chose (F10) */
+  learnedDialsPerMinute: number
+  /** ... and at most this many at once (the token bucket's size) */
+  learnedDialBurst: number
+  /** addresses of one learnt peer that are kept and dialed, at most */
+  learnedAddrsPerDial: number
+}
+
+/**
+ * What connections, and handshakes in progress, this node accepts at most (issue 18, F5,
+ * F6): libp2p's own caps and connection-limits.ts's per-IP and stranger budgets.
+ */
+export interface ConnectionLimitSettings {
   /**
    * libp2p's hard cap; it prunes beyond this on its own, and refuses every inbound
    * socket while at it. Well above maxStrangerConnections, so that strangers never
@@ -49,30 +85,12 @@ export interface MeshSettings {
   maxInboundPerIp: number
   /** connections with one peer id, both directions, at most (two nodes dialing each other at once make 2) (F6) */
   maxConnectionsPerPeer: number
+}
+
+/** How a connection is made and kept alive (libp2p's dialer and connection monitor, QUIC): node.ts. */
+export interface TransportSettings {
   /** a dial (all addresses of one peer) gives up after this */
   dialTimeout: number
-  /** dials in flight from the membership loop, at most */
-  maxParallelDials: number
-  /** the membership loop runs this often (jittered ±20%) and on every disconnect */
-  maintainInterval: number
-  /** this often (jittered), dial one extra known peer even at target, so partitions heal */
-  exploreInterval: number
-  /** first retry delay after a failed dial or a lost connection */
-  backoffBase: number
-  /** retry delays double up to this (then jittered ±50%) */
-  backoffMax: number
-  /** known peers remembered, at most (learned from peer exchange) */
-  maxKnownPeers: number
-  /** a known peer that never answered for this long is forgotten */
-  forgetAfter: number
-  /** peers learnt (peer exchange, identify of a peer that dialed us) but not reached yet, at most; the oldest is dropped first (F10) */
-  maxCandidatePeers: number
-  /** learnt addresses dialed per minute, at most: each address is one connection attempt to a host:port someone else chose (F10) */
-  learnedDialsPerMinute: number
-  /** ... and at most this many at once (the token bucket's size) */
-  learnedDialBurst: number
-  /** addresses of one learnt peer that are kept and dialed, at most */
-  learnedAddrsPerDial: number
   /**
    * libp2p's connection monitor pings every peer this often (latency in status; a failed
    * ping closes the connection). Each ping opens a stream on both sides: at 30 s with
@@ -89,8 +107,10 @@ export interface MeshSettings {
   quicMaxIdleTimeout: number
   /** QUIC keep-alive packets this often (must be well below quicMaxIdleTimeout) */
   quicKeepAliveInterval: number
+}
 
-  // --- peer exchange ---------------------------------------------------------------
+/** The peers protocol (docs/PROTOCOLS.md §8): peer-exchange.ts. */
+export interface PeerExchangeSettings {
   /** ask a random peer for its peers this often (jittered), besides on every outbound connection */
   peerExchangeInterval: number
   /** peers in one answer, at most */
@@ -101,8 +121,15 @@ export interface MeshSettings {
   peerExchangeMaxBytes: number
   /** the whole exchange must finish within this */
   peerExchangeTimeout: number
+}
 
-  // --- announce (broadcast tree: full records on eager links, notices on lazy ones) ---
+/**
+ * The broadcast tree (docs/PROTOCOLS.md §5): full records on eager links, notices on lazy
+ * ones. The tree core (proto/tree.ts) reads TreeSettings, a part of this (with
+ * maxConnections and the message budget, documented with their groups); announce.ts,
+ * its adapter, the stream and framing bounds besides.
+ */
+export interface AnnounceSettings extends TreeSettings {
   /** records written per turn of a peer's sender (then the queue is looked at again) */
   announceBatch: number
   /** a message is written in chunks of about this many bytes (one muxer frame each) */
@@ -158,8 +185,10 @@ export interface MeshSettings {
   announceMissingMax: number
   /** of those, at most this many first heard of from one notifier; beyond, its own oldest is forgotten */
   announceMissingPerPeer: number
+}
 
-  // --- fetch ---------------------------------------------------------------------
+/** Content fetches, asked and served (docs/PROTOCOLS.md §6): fetch.ts. */
+export interface FetchSettings {
   /** the request frame is read, and the response header arrives, within this */
   fetchHeaderTimeout: number
   /** content must arrive at least this fast (bytes per second) ... */
@@ -197,8 +226,10 @@ export interface MeshSettings {
   fetchServeMaxTotal: number
   /** a peer that takes none of the content for this long while it is served loses its slot (the stream is reset) */
   fetchServeStallTimeout: number
+}
 
-  // --- anti-entropy ----------------------------------------------------------------
+/** Anti-entropy (docs/PROTOCOLS.md §7): sync.ts. */
+export interface SyncSettings {
   /** one sync exchange must finish within this */
   syncTimeout: number
   /** records in one sync answer, at most */
@@ -207,8 +238,15 @@ export interface MeshSettings {
   syncAnswerBurst: number
   /** ... refilled one per this many ms */
   syncAnswerInterval: number
+}
 
-  // --- fair shares (fair-limiter.ts): per-peer queues served in turn, configured files first ---
+/**
+ * Fair shares of the trust work (proto/fair-limiter.ts: per-peer queues served in turn,
+ * configured files first): storing offered records, asking for their certificates, the
+ * announce message budget; and a peer's standing (proto/standing.ts: announcing versions
+ * and not serving them), which shrinks its shares.
+ */
+export interface FairnessSettings {
   /** records from peers being stored at once, at most (the rest wait their turn, per peer) */
   offerConcurrency: number
   /** of those, namespace files at most (the rest stay free for configured files) */
@@ -227,22 +265,20 @@ export interface MeshSettings {
   announceMessageBurst: number
   /** ... and then this many per second; beyond, they are dropped unjudged (anti-entropy repairs) */
   announceMessagesPerSecond: number
-
-  // --- standing (standing.ts): announcing versions and not serving them ---------------
   /** strikes (a version the peer announced and did not serve: not here, silent, too slow) at which its shares are halved, quartered at twice this */
   standingReduceAt: number
   /** strikes at which it is punished (penaltyDuration) */
   standingMaxStrikes: number
   /** one strike is forgiven per this long (and one per version it did serve) */
   standingForgiveAfter: number
+}
 
-  // --- punishment ------------------------------------------------------------------
+/** Punishment (the penalty box, admission.ts) and admission by certificate (cert-admission.ts, record-cert.ts). */
+export interface AdmissionSettings {
   /** a misbehaving peer is disconnected and refused (both directions) for this long */
   penaltyDuration: number
   /** penalties remembered, at most: above this, those that ran out are dropped */
   penaltyBoxMax: number
-
-  // --- admission by certificate (network identity) ---------------------------------
   /** a new connection must complete the certificate exchange within this, or it is closed */
   certTimeout: number
   /**
@@ -256,10 +292,21 @@ export interface MeshSettings {
   maxUnverifiedPerIp: number
   /** inbound streams per connection of the network-identity protocols (apart from maxInboundStreams: those run only with a network) */
   maxInboundCertStreams: { cert: number, recordCert: number }
+}
 
-  // --- per-connection stream limits ------------------------------------------------
+/** Inbound streams per connection, per protocol (libp2p's handle() limits, index.ts). */
+export interface StreamLimitSettings {
   maxInboundStreams: { announce: number, fetch: number, sync: number, peers: number }
 }
+
+/**
+ * Every timing and limit of the mesh: the groups above together. Each component takes
+ * the group(s) it reads; the keys are flat, so an override names a key alone
+ * (`{ maintainInterval: 300 }`), as the tests, the simulator and docs/PROTOCOLS.md §11 do.
+ */
+export type MeshSettings = PeerSelectionSettings & ConnectionLimitSettings & TransportSettings &
+  PeerExchangeSettings & AnnounceSettings & FetchSettings & SyncSettings & FairnessSettings &
+  AdmissionSettings & StreamLimitSettings
 
 export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   targetPeers: 8,

@@ -29,7 +29,7 @@ import { acceptsName, authorization, compareVersions } from '../rule/which-versi
 import { endExchange, type MeshContext } from './context.js'
 import { connectedPeers, type MeshLibp2p } from './node.js'
 import type { ReplicaPort } from './replica-port.js'
-import { MAX_RECORD_FRAME, PROTOCOLS, jitter } from './settings.js'
+import { MAX_RECORD_FRAME, PROTOCOLS, jitter, type ConnectionLimitSettings, type SyncSettings } from './settings.js'
 import { shuffle } from './proto/shuffle.js'
 import { shouldSkip } from './proto/sync-schedule.js'
 import { TokenBuckets } from './proto/token-bucket.js'
@@ -89,7 +89,7 @@ export class Syncer {
   private readonly answers: TokenBuckets
 
   private readonly libp2p: SyncerContext['libp2p']
-  private readonly settings: MeshContext['settings']
+  private readonly settings: SyncSettings & Pick<ConnectionLimitSettings, 'maxConnections'>
 
   constructor (
     private readonly ctx: SyncerContext,

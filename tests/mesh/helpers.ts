@@ -21,18 +21,6 @@ export { freePort }
 
 export const log = pino({ level: process.env.MESH_TEST_LOG ?? 'silent' })
 
-/** Short timings so that tests are quick; the protocol is the same. */
-export const FAST: Partial<MeshSettings> = {
-  maintainInterval: 300,
-  backoffBase: 200,
-  backoffMax: 2_000,
-  exploreInterval: 3_000,
-  peerExchangeInterval: 2_000,
-  trimGrace: 5_000,
-  quicMaxIdleTimeout: 3_000,
-  quicKeepAliveInterval: 1_000
-}
-
 export interface NodeOptions {
   bootstrap?: string[]
   allowedNodes?: string[]
@@ -84,7 +72,9 @@ export class TestNode {
         bootstrapNodes: o.bootstrap ?? [],
         syncInterval: o.syncInterval ?? this.cluster.syncInterval,
         allowedNodes: o.allowedNodes ?? [],
-        transports: o.transports ?? this.cluster.transports
+        transports: o.transports ?? this.cluster.transports,
+        // short timings so that tests are quick (src/mesh/profiles.ts); the protocol is the same
+        profile: 'test'
       },
       api: { listen: [] }, // the mesh serves no API
       files: o.files ?? this.cluster.files,
@@ -97,7 +87,7 @@ export class TestNode {
     this.replica = await Replica.open(this.dir, networkPolicy(policyOf(this.config), o.network, r => book?.get(r)), nodeLog, o.clock, book)
     this.unfollow = book?.follow(this.replica)
     const identity = o.identityKey !== undefined ? identityFromKey(o.identityKey) : undefined
-    this.mesh = await startMesh({ config: this.config, replica: this.replica, log: nodeLog, settings: { ...FAST, ...this.cluster.settings, ...o.settings }, identity, network: o.network, certificates: book })
+    this.mesh = await startMesh({ config: this.config, replica: this.replica, log: nodeLog, settings: { ...this.cluster.settings, ...o.settings }, identity, network: o.network, certificates: book })
     this.running = true
     return this
   }

@@ -13,7 +13,7 @@ afterEach(async () => { await cluster?.close(); cluster = undefined })
 
 const N = 30
 const MAX_PEERS = 8
-// the daemon's own trimming, joining and exploring timings (FAST's are shorter): nobody
+// the daemon's own trimming, joining and exploring timings (the test profile's are shorter): nobody
 // younger than trimGrace is trimmed, newcomers go after joinGrace, one extra dial a minute
 const TRIM_GRACE = 30_000
 const JOIN_GRACE = 10_000

@@ -10,7 +10,7 @@ describe('config', () => {
     expect(c).toMatchObject({
       logLevel: 'info',
       stateDir: '/var/lib/data-mesher',
-      cluster: { port: 7946, syncInterval: 5000, interfaces: [], bootstrapNodes: [], allowedNodes: [], transports: ['quic', 'tcp'] },
+      cluster: { port: 7946, syncInterval: 5000, interfaces: [], bootstrapNodes: [], allowedNodes: [], transports: ['quic', 'tcp'], profile: 'default' },
       api: { socket: '/run/data-mesher/api.sock', listen: ['localhost:7331'] },
       limits: { maxFileSize: 10 * 1024 * 1024, maxClockSkew: 300_000, namespaceMaxNames: 1000, namespaceMaxBytes: 64 * 1024 * 1024, keyMaxBytes: 16 * 1024 * 1024 }
     })
@@ -29,6 +29,7 @@ sync_interval = "2s"
 identity_key = "/etc/dm/id.key"
 allowed_nodes = ["${K}"]
 transports = ["tcp"]
+profile = "lan"
 [api]
 socket = "/run/x.sock"
 listen = ""
@@ -41,7 +42,7 @@ namespace_max_names = 7
 namespace_max_bytes = 5000
 key_max_bytes = 2000
 `)
-    expect(c.cluster).toMatchObject({ port: 8000, syncInterval: 2000, identityKey: '/etc/dm/id.key', transports: ['tcp'] })
+    expect(c.cluster).toMatchObject({ port: 8000, syncInterval: 2000, identityKey: '/etc/dm/id.key', transports: ['tcp'], profile: 'lan' })
     expect(c.api).toEqual({ socket: '/run/x.sock', listen: [] })
     expect(c.limits).toEqual({ maxFileSize: 1000, maxClockSkew: 60_000, namespaceMaxNames: 7, namespaceMaxBytes: 5000, keyMaxBytes: 2000 })
     expect(policyOf(c).quotas).toEqual({ namespaceMaxNames: 7, namespaceMaxBytes: 5000, keyMaxBytes: 2000 })
@@ -58,6 +59,9 @@ key_max_bytes = 2000
     ['[cluster]\nsync_interval = "fast"', 'cluster.sync_interval', /duration/],
     ['[cluster]\nallowed_nodes = ["bob"]', 'cluster.allowed_nodes[0]', /public key nor a peer id/],
     ['[cluster]\ntransports = ["udp"]', 'cluster.transports[0]', /quic/],
+    ['[cluster]\nprofile = "fast"', 'cluster.profile', /must be one of "default", "lan", "test", got "fast"/],
+    ['[cluster]\nprofile = "LAN"', 'cluster.profile', /one of/],
+    ['[cluster]\nprofile = 1', 'cluster.profile', /string/],
     ['[cluster]\nfrobnicate = 1', 'cluster.frobnicate', /unknown key/],
     ['colour = "blue"', 'colour', /unknown key/],
     ['[api]\nlisten = "localhost"', 'api.listen', /host:port/],
