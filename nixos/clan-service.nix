@@ -70,6 +70,17 @@ let
         default = "info";
         description = "Log level.";
       };
+      profile = mkOption {
+        type = types.nullOr (
+          types.enum [
+            "default"
+            "lan"
+            "test"
+          ]
+        );
+        default = null;
+        description = "The mesh's timings (`cluster.profile`): `lan` for machines on one low-latency network; `null` = the daemon's default.";
+      };
       port = mkOption {
         type = types.nullOr types.port;
         default = null;
@@ -273,6 +284,7 @@ let
       services.data-mesher = {
         enable = true;
         logLevel = settings.logLevel;
+        inherit (settings) profile;
         network.interface = if settings.interfaces == [ ] then settings.network.interface else null;
         network.port = portOf settings;
         bootstrapNodes = bootstrapPeers;

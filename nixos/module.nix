@@ -193,6 +193,24 @@ in
       description = "Log level.";
     };
 
+    profile = mkOption {
+      type = types.nullOr (
+        types.enum [
+          "default"
+          "lan"
+          "test"
+        ]
+      );
+      default = null;
+      example = "lan";
+      description = ''
+        The mesh's timings (`cluster.profile`; docs/PROTOCOLS.md §11): `lan` for a
+        fleet on one low-latency network (peers are redialed and the peer set is
+        refilled sooner), `test` for many nodes on one host. `null` leaves the key
+        out: the daemon's default timings.
+      '';
+    };
+
     namespaces = mkOption {
       type = types.listOf types.str;
       default = [ ];
@@ -426,6 +444,7 @@ in
         interfaces = mkDefault (lib.optional (cfg.network.interface != null) cfg.network.interface);
         bootstrap_nodes = mkDefault (lib.unique cfg.bootstrapNodes);
         allowed_nodes = mkDefault (lib.unique cfg.allowedNodes);
+        profile = mkIf (cfg.profile != null) (mkDefault cfg.profile);
       }
       # A package built without the QUIC native module for this platform (see
       # nix/package.nix) runs on TCP alone instead of failing at start.

@@ -17,6 +17,8 @@ export interface ClusterOptions {
   files: Record<string, string[]>
   logLevel?: string
   syncInterval?: string
+  /** the mesh's timings, [cluster] profile (src/mesh/profiles.ts); default: the daemon's default */
+  profile?: 'default' | 'lan' | 'test'
 }
 
 export interface ClusterNode {
@@ -50,6 +52,7 @@ export class LocalCluster {
       '[cluster]',
       `port = ${this.o.basePort + i}`,
       `sync_interval = "${this.o.syncInterval ?? '2s'}"`,
+      ...(this.o.profile !== undefined ? [`profile = "${this.o.profile}"`] : []),
       `bootstrap_nodes = [${i === 0 ? '' : `"127.0.0.1:${this.o.basePort}"`}]`,
       '[api]',
       `socket = "${this.nodes[i].url.slice('unix://'.length)}"`,

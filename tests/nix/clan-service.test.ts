@@ -86,6 +86,16 @@ describe('clan service (evaluated with nixpkgs lib, without clan-core)', () => {
     expect(a.settings.log_level).toBe('debug')
   })
 
+  it('profile becomes cluster.profile; left unset, the key is left out', (ctx) => {
+    need(ctx)
+    const roles = '{ default.machines.a.settings.profile = "lan"; default.machines.c = { }; bootstrap.machines.b = { }; }'
+    expect(node(roles, 'a').settings.cluster.profile).toBe('lan')
+    expect(node(roles, 'c').settings.cluster).not.toHaveProperty('profile')
+    const r = evalRoles('{ peer.machines.a.settings.profile = "fast"; }', 'a')
+    expect(r.ok).toBe(false)
+    expect(r.stderr).toMatch(/profile.*is not of type/s)
+  })
+
   it('refuses a bad role setting with its name', (ctx) => {
     need(ctx)
     const r = evalRoles('{ peer.machines.a.settings.logLevel = "loud"; }', 'a')

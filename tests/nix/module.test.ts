@@ -73,6 +73,16 @@ describe('services.data-mesher (evaluated with nixpkgs lib)', () => {
     expect(cfg.api.socket).toBe('/run/data-mesher/api.sock')
   })
 
+  it('profile renders cluster.profile, which the daemon accepts; unset, the key is left out', (ctx) => {
+    need(ctx)
+    const v = evalOk(dm('profile = "lan";'))
+    expect(v.settings.cluster.profile).toBe('lan')
+    expect(parseConfig(stringify(v.settings)).cluster.profile).toBe('lan')
+    expect(base.settings.cluster).not.toHaveProperty('profile')
+    // settings.cluster.profile wins over the option, as every freeform key does
+    expect(evalOk(dm('profile = "lan"; settings.cluster.profile = "test";')).settings.cluster.profile).toBe('test')
+  })
+
   it('lets freeform settings add keys and override the options', (ctx) => {
     need(ctx)
     const v = evalOk(dm(`
@@ -245,6 +255,7 @@ describe('services.data-mesher (evaluated with nixpkgs lib)', () => {
     const cases: Array<[string, string, RegExp]> = [
       ['a port above 65535', 'network.port = 70000;', /services\.data-mesher\.network\.port.*is not of type.*16 bit unsigned integer/s],
       ['a port that is a string', 'network.port = "7946";', /services\.data-mesher\.network\.port.*is not of type/s],
+      ['an unknown profile', 'profile = "fast";', /services\.data-mesher\.profile.*is not of type.*null or one of "default", "lan", "test"/s],
       ['an unknown log level', 'logLevel = "verbose";', /services\.data-mesher\.logLevel.*is not of type.*one of "fatal", "error", "warn", "info", "debug"/s],
       ['bootstrapNodes that is not a list', 'bootstrapNodes = "alpha:7946";', /services\.data-mesher\.bootstrapNodes.*is not of type.*list of string/s],
       ['files whose keys are not a list', `files.x = "${KEY}";`, /services\.data-mesher\.files\.x.*is not of type.*list of string/s],
