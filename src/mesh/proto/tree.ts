@@ -1,0 +1,559 @@
+// The broadcast tree (Plumtree, Leitão et al. 2007) as a pure state machine: which links
+// are eager (full records travel on them) and which are lazy (only "I have" notices), what
+// waits to be sent to each peer, which versions this node heard of and lacks, and when it
+// asks a notifier for one (GRAFT). No IO: announce.ts (the daemon) and tests/sim (the
+// simulator) turn streams, connections and one timer into events, and carry out the
+// actions (proto/README.md).
+//
+// - A link starts eager: a fresh cluster floods, until the duplicates it receives prune
+//   it down to a tree.
+// - A duplicate full record prunes its link (both sides go lazy: the receiver here, the
+//   sender when the PRUNE arrives). A GRAFT, or a new version received on a link, makes
+//   it eager again, which is how the tree repairs itself when an eager link dies.
+// - A version heard of by notice only waits `announceGraftTimeout` for the tree to bring
+//   it, then the first notifier is grafted; if that brings nothing within
+//   `announceGraftRetry`, the next one, and so on. When none is left, the version is
+//   forgotten: anti-entropy repairs.
+// - Each peer has its own queue: one entry (the newest version) per name, at most
+//   `announceQueueMax` (the oldest goes). A full record goes at once; a notice waits
+//   `announceIhaveDelay` ±50% (one draw per version), so that the tree delivers first and
+//   a peer that told us it holds the version by then is not told (settings.ts says why).
+// - Flow control: at most one `send` per peer is outstanding; the next waits for the
+//   driver's `sent` / `send-failed` for that peer. Meanwhile the queue keeps collecting
+//   and superseding, so a slow peer gets the newest versions in few large batches.
+//
+// Bounded: the lazy set and the queues hold peers the driver reported (`down` forgets
+// one); at most `announceMissingMax` versions are waited for, each with at most
+// `announceGraftMaxPeers` notifiers, and at most `announceMissingPerPeer` of them first
+// heard of from one notifier: past that, that notifier's own oldest goes, so fake notices
+// from one peer cannot push out the versions honest peers told us of (review 11-R8).
+import { jitterWith, type Random } from './random.js'
+import { TokenBuckets } from './token-bucket.js'
+
+/** "I have this version": what an IHAVE message lists, and what a GRAFT asks for (timestamp aside). */
+export interface Notice {
+  name: string
+  /** the version's timestamp, so that a notice of an older version is dropped without a lookup */
+  timestamp: number
+  /** sha256 of the encoded record (as fetch names a version, fetch.ts recordId) */
+  id: Uint8Array
+}
+
+/** The settings the tree reads (fields of MeshSettings, settings.ts, which documents them). */
+export interface TreeSettings {
+  announceBatch: number
+  announceQueueMax: number
+  announceIhaveDelay: number
+  announceIdleClose: number
+  announceGraftTimeout: number
+  announceGraftRetry: number
+  announceGraftMaxPeers: number
+  announceMissingMax: number
+  announceMissingPerPeer: number
+  announceGraftAnswerBurst: number
+  announceGraftAnswersPerSecond: number
+  announceMessageBurst: number
+  announceMessagesPerSecond: number
+  /** peers whose budgets are kept at once, at most */
+  maxConnections: number
+}
+
+/**
+ * What the core asks about records (`R`: the daemon's is a signed record with its inline
+ * content, the simulator's a small plain object) and about this node's own versions.
+ */
+export interface TreeView<R> {
+  /** the record's name: a queue keeps one entry per name */
+  name: (r: R) => string
+  /** which version wins: > 0 when `a` is newer than `b`, 0 when the same version */
+  compare: (a: R, b: R) => number
+  /** whether this node still lacks the version (it may have arrived by the tree, by sync, or been overtaken) */
+  stillMissing: (n: Notice) => boolean
+}
+
+/** What a notice is to this node: a version it lacks, one it holds (then the notifier is known to hold it too), or neither. */
+export type NoticeVerdict<R> = 'missing' | 'stale' | { holds: R }
+
+export type TreeEvent<R> =
+  /** a peer may be sent to (connected and admitted); idempotent */
+  | { kind: 'up', peer: string }
+  /** a peer disconnected: its queue, link, budgets and what it was known to hold are forgotten */
+  | { kind: 'down', peer: string }
+  /** this node took a new version (from its API or a peer, `except`): broadcast it */
+  | { kind: 'stored', record: R, except?: string }
+  /** `peer` holds `record` or a newer version (the driver's replica accepted it from that peer, or had it) */
+  | { kind: 'known', peer: string, record: R }
+  /** a FULL from `from`, judged by the driver's replica first (`withinBudget` was asked before) */
+  | { kind: 'full', from: string, record: R, arrival: 'new' | 'duplicate' | 'dropped' }
+  /** an IHAVE from `from`, each notice judged by the driver's replica (`withinBudget` was asked before) */
+  | { kind: 'ihave', from: string, notices: Array<{ notice: Notice, verdict: NoticeVerdict<R> }> }
+  /** a GRAFT from `from`: the link is eager, and `from` wants that version */
+  | { kind: 'graft', from: string, name: string, id: Uint8Array }
+  /** the driver's answer to an `answer-graft` action: the version to send (undefined: none) */
+  | { kind: 'graft-answer', peer: string, name: string, record: R | undefined }
+  /** a PRUNE from `from`: the link is lazy */
+  | { kind: 'prune', from: string }
+  /** the outstanding `send` to `peer` was written */
+  | { kind: 'sent', peer: string }
+  /** the outstanding `send` to `peer` failed (what it carried is dropped); `gone`: the peer has no connection left */
+  | { kind: 'send-failed', peer: string, gone: boolean }
+  /** the time of a `wake` has come */
+  | { kind: 'tick' }
+
+export type TreeAction<R> =
+  /**
+   * Write to `peer`, in this order: a PRUNE, the GRAFTs, the full records, then the
+   * notices (IHAVE). At most one is outstanding per peer: answer with `sent` or `send-failed`.
+   */
+  | { kind: 'send', peer: string, prune: boolean, grafts: Notice[], full: R[], ihave: R[] }
+  /** read the version `peer` grafted (may take a while), then hand it back as `graft-answer` */
+  | { kind: 'answer-graft', peer: string, name: string, id: Uint8Array }
+  /** nothing was sent to `peer` for announceIdleClose: its stream may be closed */
+  | { kind: 'close', peer: string }
+  /** call handle({ kind: 'tick' }) at (or after) `at`; replaces any earlier wake */
+  | { kind: 'wake', at: number }
+
+export interface TreeCounters {
+  /** full records sent and received */
+  fullSent: number
+  fullReceived: number
+  /** full records received that this node already had (each prunes its link) */
+  duplicates: number
+  /** notices sent and received */
+  ihaveSent: number
+  ihaveReceived: number
+  /** GRAFTs and PRUNEs sent */
+  grafts: number
+  prunes: number
+  /** versions not sent to a peer known to hold them */
+  skipped: number
+  /** GRAFTs received and not answered: an answer to the same peer and name under way, or over the peer's budget */
+  graftsIgnored: number
+  /** FULL and IHAVE messages dropped unjudged: their sender was over its budget (announceMessagesPerSecond) */
+  overBudget: number
+}
+
+interface Outgoing<R> {
+  kind: 'full' | 'ihave'
+  record: R
+  /** a notice is not sent before this time: announceIhaveDelay ±50% after its version was stored */
+  due: number
+}
+
+interface Channel<R> {
+  /** full records and notices, one per name (the newest version), oldest first */
+  pending: Map<string, Outgoing<R>>
+  /** GRAFTs to send, by name (the newest asked for) */
+  grafts: Map<string, Notice>
+  /** a PRUNE to send */
+  prune: boolean
+  /** the send outstanding, counted once it is written */
+  busy?: { prune: boolean, grafts: number, full: R[], ihave: R[] }
+  /** the deadline armed for the first waiting notice */
+  flushAt?: number
+  /** since when nothing was sent (a send ended with nothing left to go); undefined while one is outstanding */
+  idleFrom?: number
+  /** the idle deadline armed (one at a time; when it comes early, it is armed again for idleFrom + announceIdleClose) */
+  idleAt?: number
+}
+
+interface Missing {
+  notice: Notice
+  /** notifiers not asked yet, in the order they told us */
+  peers: string[]
+  /** the notifier that told us first: the entry counts against its share */
+  by: string
+  /** when the next notifier is asked */
+  at: number
+}
+
+/** A deadline: a missing version's graft, a channel's first notice, an idle channel. Checked against the state when it comes (stale ones are skipped). */
+interface Deadline { at: number, kind: 'graft' | 'flush' | 'idle', key: string }
+
+function hex (id: Uint8Array): string {
+  let s = ''
+  for (const b of id) s += b.toString(16).padStart(2, '0')
+  return s
+}
+
+export function noticeKey (name: string, id: Uint8Array): string { return `${name}\0${hex(id)}` }
+
+/**
+ * The broadcast tree of one node. Drive it with `handle(event, now)` and carry out the
+ * actions it returns; `withinBudget` and `holdsOrQueued` are the two questions a driver
+ * asks before doing work for a peer (verifying a record, reading a version from disk).
+ */
+export class TreeCore<R> {
+  /** peers that may be sent to (reported `up`, not `down`, no failed send since) */
+  private readonly up = new Set<string>()
+  /** peers whose link is lazy; every other peer is eager */
+  private readonly lazy = new Set<string>()
+  private readonly channels = new Map<string, Channel<R>>()
+  /** peer → name → the newest version that peer is known to hold (sent to it, or received from it) */
+  private readonly known = new Map<string, Map<string, R>>()
+  /** peer → name → the newest version it was sent a notice of (a version is noticed to a peer once) */
+  private readonly noticed = new Map<string, Map<string, R>>()
+  private readonly missing = new Map<string, Missing>()
+  /** notifier → keys of the missing versions it told us of first, oldest first */
+  private readonly byNotifier = new Map<string, Set<string>>()
+  /** "peer\nname": a GRAFT answer being prepared (one at a time per peer and name) */
+  private readonly answering = new Set<string>()
+  /** peer → its GRAFT answer budget (announceGraftAnswerBurst, announceGraftAnswersPerSecond) */
+  private readonly graftBudget: TokenBuckets
+  /** peer → FULL and IHAVE messages it may still send now (announceMessageBurst, announceMessagesPerSecond) */
+  private readonly pace: TokenBuckets
+  private readonly deadlines = new DeadlineHeap()
+  private lastWake: number | undefined
+  /** the time of the event being handled (the budgets' clock) */
+  private now = 0
+  readonly counters: TreeCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, grafts: 0, prunes: 0, skipped: 0, graftsIgnored: 0, overBudget: 0 }
+
+  constructor (private readonly settings: TreeSettings, private readonly view: TreeView<R>, private readonly random: Random) {
+    const clock = (): number => this.now
+    this.graftBudget = new TokenBuckets({ burst: settings.announceGraftAnswerBurst, perSecond: settings.announceGraftAnswersPerSecond, maxKeys: settings.maxConnections }, clock)
+    this.pace = new TokenBuckets({ burst: settings.announceMessageBurst, perSecond: settings.announceMessagesPerSecond, maxKeys: settings.maxConnections }, clock)
+  }
+
+  handle (e: TreeEvent<R>, now: number): Array<TreeAction<R>> {
+    this.now = now
+    const out: Array<TreeAction<R>> = []
+    switch (e.kind) {
+      case 'up': this.up.add(e.peer); break
+      case 'down': this.forgetPeer(e.peer); break
+      case 'stored': this.broadcast(e.record, e.except, now, out); break
+      case 'known': this.remember(this.known, e.peer, e.record); break
+      case 'full':
+        this.counters.fullReceived++
+        if (e.arrival === 'new') this.lazy.delete(e.from) // the link brought something new: it is in the tree
+        else if (e.arrival === 'duplicate') {
+          this.counters.duplicates++
+          this.lazy.add(e.from)
+          const ch = this.channel(e.from)
+          if (ch !== undefined) { ch.prune = true; this.pump(e.from, ch, now, out) }
+        }
+        break
+      case 'ihave':
+        this.counters.ihaveReceived += e.notices.length
+        for (const { notice, verdict } of e.notices) {
+          if (verdict === 'missing') this.heardOf(e.from, notice, now)
+          else if (verdict !== 'stale') this.remember(this.known, e.from, verdict.holds)
+        }
+        break
+      case 'graft': this.receiveGraft(e.from, e.name, e.id, out); break
+      case 'graft-answer': {
+        this.answering.delete(`${e.peer}\n${e.name}`)
+        if (e.record !== undefined && !this.isKnown(e.peer, e.record)) this.enqueue(e.peer, { kind: 'full', record: e.record, due: 0 }, now, out)
+        break
+      }
+      case 'prune': this.lazy.add(e.from); break
+      case 'sent': this.sent(e.peer, now, out); break
+      case 'send-failed': this.sendFailed(e.peer, e.gone, now, out); break
+      case 'tick': break
+    }
+    this.runDue(now, out)
+    this.wake(now, out)
+    return out
+  }
+
+  /**
+   * Whether `peer` is within its budget of FULL and IHAVE messages (announceMessageBurst,
+   * then announceMessagesPerSecond); takes one. Beyond it the driver reads a message and
+   * drops it unjudged: no signature is checked nor anything queued for it (anti-entropy
+   * brings what was real).
+   */
+  withinBudget (peer: string, now: number): boolean {
+    this.now = now
+    if (this.pace.tryTake(peer)) return true
+    this.counters.overBudget++
+    return false
+  }
+
+  /** Whether `peer` is known to hold `r` (or newer), or has it (or newer) queued as a full record: a GRAFT answer it needs not. */
+  holdsOrQueued (peer: string, r: R): boolean {
+    if (this.isKnown(peer, r)) return true
+    const o = this.channels.get(peer)?.pending.get(this.view.name(r))
+    return o !== undefined && o.kind === 'full' && this.view.compare(o.record, r) >= 0
+  }
+
+  isEager (peer: string): boolean { return !this.lazy.has(peer) }
+
+  /** Eager and lazy peers among `connected` (tests, diagnostics). */
+  links (connected: string[]): { eager: string[], lazy: string[] } {
+    return { eager: connected.filter(p => !this.lazy.has(p)), lazy: connected.filter(p => this.lazy.has(p)) }
+  }
+
+  /** Versions being waited for (tests, diagnostics). */
+  waiting (): number { return this.missing.size }
+
+  /** Entries waiting in `peer`'s queue (tests, diagnostics). */
+  queued (peer: string): number { return this.channels.get(peer)?.pending.size ?? 0 }
+
+  // --- sending --------------------------------------------------------------------
+
+  private broadcast (record: R, except: string | undefined, now: number, out: Array<TreeAction<R>>): void {
+    // One wait for all of this version's notices, jittered: of the two ends of a lazy link
+    // that got the version at about the same time (in one process, or one hop apart on a
+    // fast network), one then sends first and the other hears of it before its own goes.
+    const due = now + jitterWith(this.random, this.settings.announceIhaveDelay, 0.5)
+    for (const peer of this.up) {
+      if (peer === except) continue
+      if (this.isKnown(peer, record)) { this.counters.skipped++; continue }
+      const kind = this.lazy.has(peer) ? 'ihave' : 'full'
+      if (kind === 'ihave' && this.atLeast(this.noticed, peer, record)) continue // (a record is broadcast again once stored)
+      this.enqueue(peer, { kind, record, due: kind === 'ihave' ? due : 0 }, now, out)
+    }
+  }
+
+  /** The peer's channel, made when missing; undefined when the peer is not up (nothing is queued for it). */
+  private channel (peer: string): Channel<R> | undefined {
+    if (!this.up.has(peer)) return undefined
+    let ch = this.channels.get(peer)
+    if (ch === undefined) { ch = { pending: new Map(), grafts: new Map(), prune: false }; this.channels.set(peer, ch) }
+    return ch
+  }
+
+  private enqueue (peer: string, o: Outgoing<R>, now: number, out: Array<TreeAction<R>>): void {
+    const ch = this.channel(peer)
+    if (ch === undefined) return
+    const name = this.view.name(o.record)
+    const prev = ch.pending.get(name)
+    if (prev !== undefined) {
+      const order = this.view.compare(prev.record, o.record)
+      // a queued newer version stays; the same version stays too unless it goes up from notice to full record
+      if (order > 0 || (order === 0 && (prev.kind === 'full' || o.kind === 'ihave'))) return
+    }
+    ch.pending.delete(name) // re-insert at the end (Map keeps insertion order)
+    ch.pending.set(name, o)
+    if (ch.pending.size > this.settings.announceQueueMax) ch.pending.delete(ch.pending.keys().next().value!)
+    if (ch.busy !== undefined) return // collected for the next send
+    if (o.kind === 'full' || o.due <= now) this.pump(peer, ch, now, out)
+    else if (ch.flushAt === undefined || o.due < ch.flushAt) this.arm(ch, 'flush', peer, o.due)
+  }
+
+  /**
+   * Hands out the peer's next send when none is outstanding: the PRUNE, the GRAFTs, and
+   * up to announceBatch full records and due notices, in the order they were queued;
+   * otherwise arms the deadline of the first notice still waiting. True when it sent.
+   */
+  private pump (peer: string, ch: Channel<R>, now: number, out: Array<TreeAction<R>>): boolean {
+    if (ch.busy !== undefined) return false
+    const prune = ch.prune
+    const grafts = [...ch.grafts.values()]
+    ch.prune = false
+    ch.grafts.clear()
+    const full: R[] = []
+    const ihave: R[] = []
+    for (const [name, o] of ch.pending) {
+      if (o.kind === 'ihave' && o.due > now) continue // its time has not come
+      ch.pending.delete(name)
+      // it may have sent us this version since it was queued
+      if (this.isKnown(peer, o.record)) { this.counters.skipped++; continue }
+      ;(o.kind === 'full' ? full : ihave).push(o.record)
+      if (full.length + ihave.length >= this.settings.announceBatch) break
+    }
+    let first: number | undefined
+    for (const o of ch.pending.values()) if (first === undefined || o.due < first) first = o.due
+    if (first !== undefined && first !== ch.flushAt) this.arm(ch, 'flush', peer, first)
+    if (!prune && grafts.length === 0 && full.length === 0 && ihave.length === 0) return false
+    ch.busy = { prune, grafts: grafts.length, full, ihave }
+    ch.idleFrom = undefined
+    out.push({ kind: 'send', peer, prune, grafts, full, ihave })
+    return true
+  }
+
+  private sent (peer: string, now: number, out: Array<TreeAction<R>>): void {
+    const ch = this.channels.get(peer)
+    const b = ch?.busy
+    if (ch === undefined || b === undefined) return
+    ch.busy = undefined
+    if (b.prune) this.counters.prunes++
+    this.counters.grafts += b.grafts
+    for (const r of b.full) { this.counters.fullSent++; this.remember(this.known, peer, r) }
+    for (const r of b.ihave) { this.counters.ihaveSent++; this.remember(this.noticed, peer, r) }
+    this.next(peer, ch, now, out)
+  }
+
+  /** What a failed send carried is dropped (anti-entropy repairs); a peer gone takes its queue with it. */
+  private sendFailed (peer: string, gone: boolean, now: number, out: Array<TreeAction<R>>): void {
+    const ch = this.channels.get(peer)
+    if (ch === undefined || ch.busy === undefined) return
+    ch.busy = undefined
+    if (gone) { this.up.delete(peer); this.channels.delete(peer); return }
+    this.next(peer, ch, now, out)
+  }
+
+  private next (peer: string, ch: Channel<R>, now: number, out: Array<TreeAction<R>>): void {
+    if (this.pump(peer, ch, now, out)) return
+    ch.idleFrom = now
+    if (ch.idleAt === undefined) this.arm(ch, 'idle', peer, now + this.settings.announceIdleClose)
+  }
+
+  private arm (ch: Channel<R>, kind: 'flush' | 'idle', peer: string, at: number): void {
+    if (kind === 'flush') ch.flushAt = at
+    else ch.idleAt = at
+    this.deadlines.push({ at, kind, key: peer })
+  }
+
+  // --- receiving ------------------------------------------------------------------
+
+  /**
+   * The link becomes eager, and the peer gets the version unless it is known to hold it or
+   * has it queued (the driver asks `holdsOrQueued` before it reads the content). One
+   * answer at a time per peer and name, within the peer's GRAFT budget: a peer repeating
+   * GRAFTs causes no more disk reads than it gets answers (review 11-R7).
+   */
+  private receiveGraft (peer: string, name: string, id: Uint8Array, out: Array<TreeAction<R>>): void {
+    this.lazy.delete(peer)
+    const key = `${peer}\n${name}`
+    if (this.answering.has(key) || !this.graftBudget.tryTake(peer)) { this.counters.graftsIgnored++; return }
+    this.answering.add(key)
+    out.push({ kind: 'answer-graft', peer, name, id })
+  }
+
+  /** `peer` says it has a version this node lacks: wait for the tree, then ask `peer`. */
+  private heardOf (peer: string, notice: Notice, now: number): void {
+    const key = noticeKey(notice.name, notice.id)
+    const m = this.missing.get(key)
+    if (m !== undefined) {
+      if (!m.peers.includes(peer) && m.peers.length < this.settings.announceGraftMaxPeers) m.peers.push(peer)
+      return
+    }
+    const own = this.byNotifier.get(peer) ?? new Set<string>()
+    if (own.size >= this.settings.announceMissingPerPeer) this.forgetMissing(own.values().next().value!)
+    if (this.missing.size >= this.settings.announceMissingMax) this.forgetMissing(this.missing.keys().next().value!)
+    const at = now + this.settings.announceGraftTimeout
+    this.missing.set(key, { notice, peers: [peer], by: peer, at })
+    this.byNotifier.set(peer, own.add(key))
+    this.deadlines.push({ at, kind: 'graft', key })
+  }
+
+  /** A missing version's time has come: ask the next notifier still up (its link turns eager), or give up. */
+  private graftDue (key: string, m: Missing, now: number, out: Array<TreeAction<R>>): void {
+    if (!this.view.stillMissing(m.notice)) { this.forgetMissing(key); return }
+    for (let peer = m.peers.shift(); peer !== undefined; peer = m.peers.shift()) {
+      const ch = this.channel(peer)
+      if (ch === undefined) continue // gone: the next one, at once
+      ch.grafts.set(m.notice.name, m.notice)
+      this.lazy.delete(peer)
+      m.at = now + this.settings.announceGraftRetry
+      this.deadlines.push({ at: m.at, kind: 'graft', key })
+      this.pump(peer, ch, now, out)
+      return
+    }
+    this.forgetMissing(key) // nobody left to ask: anti-entropy repairs
+  }
+
+  private forgetMissing (key: string): void {
+    const m = this.missing.get(key)
+    if (m === undefined) return
+    this.missing.delete(key)
+    const own = this.byNotifier.get(m.by)
+    own?.delete(key)
+    if (own?.size === 0) this.byNotifier.delete(m.by)
+  }
+
+  /** A disconnected peer: its queue, its link, its GRAFT budget, what it was known to hold, and it as a source of missing versions. */
+  private forgetPeer (peer: string): void {
+    this.up.delete(peer)
+    this.lazy.delete(peer)
+    this.channels.delete(peer)
+    this.known.delete(peer)
+    this.noticed.delete(peer)
+    this.graftBudget.delete(peer)
+    for (const m of this.missing.values()) {
+      const i = m.peers.indexOf(peer)
+      if (i >= 0) m.peers.splice(i, 1)
+    }
+  }
+
+  // --- time -----------------------------------------------------------------------
+
+  private runDue (now: number, out: Array<TreeAction<R>>): void {
+    for (let d = this.deadlines.peek(); d !== undefined && d.at <= now; d = this.deadlines.peek()) {
+      this.deadlines.pop()
+      if (d.kind === 'graft') {
+        const m = this.missing.get(d.key)
+        if (m !== undefined && m.at === d.at) this.graftDue(d.key, m, now, out)
+        continue
+      }
+      const ch = this.channels.get(d.key)
+      if (ch === undefined) continue
+      if (d.kind === 'flush' && ch.flushAt === d.at) {
+        ch.flushAt = undefined
+        this.pump(d.key, ch, now, out)
+      } else if (d.kind === 'idle' && ch.idleAt === d.at) {
+        ch.idleAt = undefined
+        // in use or with work queued: armed again when its next send ends
+        if (ch.idleFrom === undefined || ch.busy !== undefined || ch.prune || ch.grafts.size > 0 || ch.pending.size > 0) continue
+        const at = ch.idleFrom + this.settings.announceIdleClose
+        if (at > now) { this.arm(ch, 'idle', d.key, at); continue }
+        this.channels.delete(d.key)
+        out.push({ kind: 'close', peer: d.key })
+      }
+    }
+  }
+
+  /** Asks to be woken at the next deadline, when that changed. */
+  private wake (now: number, out: Array<TreeAction<R>>): void {
+    if (this.lastWake !== undefined && this.lastWake <= now) this.lastWake = undefined
+    const next = this.deadlines.peek()
+    if (next === undefined || next.at === this.lastWake) return
+    this.lastWake = next.at
+    out.push({ kind: 'wake', at: next.at })
+  }
+
+  // --- what peers hold ------------------------------------------------------------
+
+  /** Records in `map` that `peer` holds `record`'s version or a newer one (bounded by peers × names). */
+  private remember (map: Map<string, Map<string, R>>, peer: string, record: R): void {
+    let m = map.get(peer)
+    if (m === undefined) { m = new Map(); map.set(peer, m) }
+    const name = this.view.name(record)
+    const prev = m.get(name)
+    if (prev === undefined || this.view.compare(record, prev) > 0) m.set(name, record)
+  }
+
+  private atLeast (map: Map<string, Map<string, R>>, peer: string, record: R): boolean {
+    const prev = map.get(peer)?.get(this.view.name(record))
+    return prev !== undefined && this.view.compare(prev, record) >= 0
+  }
+
+  private isKnown (peer: string, record: R): boolean { return this.atLeast(this.known, peer, record) }
+}
+
+/** A binary min-heap of deadlines by time. */
+class DeadlineHeap {
+  private readonly a: Deadline[] = []
+
+  peek (): Deadline | undefined { return this.a[0] }
+
+  push (d: Deadline): void {
+    const a = this.a
+    a.push(d)
+    for (let i = a.length - 1; i > 0;) {
+      const p = (i - 1) >> 1
+      if (a[p].at <= a[i].at) break
+      ;[a[p], a[i]] = [a[i], a[p]]
+      i = p
+    }
+  }
+
+  pop (): Deadline | undefined {
+    const a = this.a
+    const top = a[0]
+    const last = a.pop()
+    if (a.length === 0 || last === undefined) return top
+    a[0] = last
+    for (let i = 0; ;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let m = i
+      if (l < a.length && a[l].at < a[m].at) m = l
+      if (r < a.length && a[r].at < a[m].at) m = r
+      if (m === i) break
+      ;[a[m], a[i]] = [a[i], a[m]]
+      i = m
+    }
+    return top
+  }
+}
