@@ -1,54 +1,14 @@
-// Peers we were told about but have not reached yet (issue 11: F10). Any connected
-// peer may answer peer exchange (or announce listen addresses through identify) with
-// whatever ids and host:port it likes; dialing all of them at once would make this node
-// a tool for connecting to attacker-chosen addresses, and remembering them would let
-// throw-away ids crowd genuine peers out of the known-peer table. So a learnt peer is
-//  - kept here, in a small bounded set (the oldest is evicted first), not in the
-//    known-peer table nor in libp2p's peer store;
-//  - dialed at its learnt addresses only at a bounded rate (a token bucket counted in
-//    addresses, each address being one connection attempt);
-//  - moved to the known-peer table once a connection to it completed identify
-//    (membership.ts), and dropped after one failed dial.
+// The learnt candidates (proto/learned-peers.ts) with libp2p's peer ids and multiaddrs and
+// the wall clock by default. The overlay core keeps its own, with strings; this one is
+// kept for callers that hold libp2p objects (tests/mesh/limits.units.test.ts).
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { MeshSettings } from './settings.js'
-import { TokenBucket } from './proto/token-bucket.js'
+import { LearnedPeers as Core, type Candidate as CoreCandidate, type LearnedPeersSettings } from './proto/learned-peers.js'
 
-export interface Candidate { peerId: PeerId, addrs: Multiaddr[] }
+export type Candidate = CoreCandidate<PeerId, Multiaddr>
 
-export class LearnedPeers {
-  private readonly pending = new Map<string, Candidate>()
-  /** one token per learnt address dialed */
-  private readonly dials: TokenBucket
-
-  constructor (private readonly settings: MeshSettings, clock: () => number = Date.now) {
-    this.dials = new TokenBucket({ burst: settings.learnedDialBurst, perSecond: settings.learnedDialsPerMinute / 60 }, clock)
+export class LearnedPeers extends Core<PeerId, Multiaddr> {
+  constructor (settings: LearnedPeersSettings, clock: () => number = Date.now) {
+    super(settings, clock)
   }
-
-  get size (): number { return this.pending.size }
-
-  has (id: string): boolean { return this.pending.has(id) }
-
-  /** Adds (or refreshes the addresses of) a candidate; beyond maxCandidatePeers the oldest goes. */
-  add (peerId: PeerId, addrs: Multiaddr[]): void {
-    const id = peerId.toString()
-    this.pending.delete(id) // re-inserted as the newest
-    while (this.pending.size >= this.settings.maxCandidatePeers) {
-      const oldest = this.pending.keys().next().value
-      if (oldest === undefined) break
-      this.pending.delete(oldest)
-    }
-    this.pending.set(id, { peerId, addrs: addrs.slice(0, this.settings.learnedAddrsPerDial) })
-  }
-
-  remove (id: string): void { this.pending.delete(id) }
-
-  /** Candidates in the order they were learnt (oldest first), as long as the rate allows. */
-  list (): Candidate[] { return [...this.pending.values()] }
-
-  /**
-   * Takes tokens for dialing up to `want` addresses; returns how many may be dialed now
-   * (0 when the bucket is empty). Tokens come back at learnedDialsPerMinute.
-   */
-  take (want: number): number { return this.dials.take(want) }
 }

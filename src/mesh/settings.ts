@@ -15,6 +15,13 @@ export interface MeshSettings {
   /** a connection younger than this is never closed to trim the peer set */
   trimGrace: number
   /**
+   * a peer that connected to this node while it already held maxPeers peers (a newcomer,
+   * usually at a bootstrap node) is let go first, after this (or trimGrace if shorter):
+   * long enough to learn other peers from this node's peer-exchange answer and dial them
+   * (issue 23, item 5)
+   */
+  joinGrace: number
+  /**
    * libp2p's hard cap; it prunes beyond this on its own, and refuses every inbound
    * socket while at it. Well above maxStrangerConnections, so that strangers never
    * reach it: the rest is the members' (issue 18)
@@ -258,6 +265,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   targetPeers: 8,
   maxPeers: 16,
   trimGrace: 30_000,
+  joinGrace: 10_000,
   maxConnections: 128,
   inboundConnectionThreshold: 1000,
   maxIncomingPendingConnections: 256,

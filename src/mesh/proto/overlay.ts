@@ -9,7 +9,9 @@
 //
 // The driver calls handle({ kind: 'tick' }, now) at (or after) the latest `wake` it was
 // given; a later `wake` replaces an earlier one.
-import type { Random } from './random.js'
+import { jitterWith, type Random } from './random.js'
+import { shuffle } from './shuffle.js'
+import { LearnedPeers } from './learned-peers.js'
 
 /** What the core dials: a bootstrap entry (by its config text), a known peer, or a learnt candidate at (some of) its learnt addresses. */
 export type DialTarget =
@@ -93,15 +95,325 @@ export interface OverlayCounters {
   guestsReleased: number
 }
 
-// The class (implementation follows in the next commit; this is its shape):
-//
-//   new Overlay({ settings: OverlaySettings, self: string, bootstrap: BootstrapEntry[],
-//                 view: OverlayView, random: Random, now: number })
-//   overlay.start(now): OverlayAction[]            // the first wake (and dials, if any)
-//   overlay.handle(event: OverlayEvent, now): OverlayAction[]
-//   overlay.knownPeers(): number                   // remembered peers
-//   overlay.candidatePeers(): number               // learnt, not reached yet
-//   overlay.isKnown(peer): boolean
-//   overlay.connected(): string[]                  // peers with an open connection, as the core sees them
-//   overlay.counters: OverlayCounters
-export type { Random }
+
+interface Backoff { failures: number, nextAttempt: number }
+
+interface Known extends Backoff {
+  /** last time we were connected, or learned of it */
+  lastSeen: number
+  /** connections it closed on us in a row while we held others (it is full: see `disconnected`) */
+  dropped: number
+}
+
+interface Bootstrap extends Backoff, BootstrapEntry {
+  /** the peer that answered at this address last time */
+  seen?: string
+  /** the entry is this node itself (clan configs list every node, this one included) */
+  self?: boolean
+}
+
+interface Link {
+  connections: number
+  newestOpenedAt: number
+  /** when the core saw it connect */
+  since: number
+  /** it connected to us while we already held maxPeers peers: it is let go first, after joinGrace */
+  guest: boolean
+}
+
+/** a wake asked for by `soon` (coalescing a burst of events into one pass) */
+const SOON = 50
+
+export interface OverlayOptions {
+  settings: OverlaySettings
+  /** this node's peer id */
+  self: string
+  bootstrap: BootstrapEntry[]
+  view: OverlayView
+  random: Random
+  /** the time the overlay starts at (the first exploration is due an exploreInterval later) */
+  now: number
+}
+
+/**
+ * Peer selection: keeps between targetPeers and maxPeers peers connected; dials bootstrap
+ * entries (while it has nobody else to dial), known peers (with jittered exponential
+ * backoff) and learnt candidates (at a bounded rate); explores one extra peer every
+ * exploreInterval so that healed partitions find each other; trims above maxPeers
+ * (newcomers that arrived while full first, after joinGrace; then strangers; then the
+ * peers holding the most connections); forgets peers that stopped answering.
+ */
+export class Overlay {
+  private readonly s: OverlaySettings
+  private readonly self: string
+  private readonly view: OverlayView
+  private readonly random: Random
+  private readonly known = new Map<string, Known>()
+  private readonly bootstrap: Bootstrap[]
+  private readonly links = new Map<string, Link>()
+  /** dials in flight: peer ids, and 'boot:' + entry */
+  private readonly dialing = new Set<string>()
+  /** peers this node is hanging up on (their disconnect is ours, not theirs) */
+  private readonly hangingUp = new Set<string>()
+  private readonly learned: LearnedPeers
+  private now: number
+  private nextExplore: number
+  private wakeAt = Infinity
+  counters: OverlayCounters = { dials: 0, dialFailures: 0, trimmed: 0, learnedDials: 0, guestsReleased: 0 }
+
+  constructor (o: OverlayOptions) {
+    this.s = o.settings
+    this.self = o.self
+    this.view = o.view
+    this.random = o.random
+    this.now = o.now
+    this.bootstrap = o.bootstrap.map(b => ({ ...b, failures: 0, nextAttempt: 0, self: b.peerId === o.self }))
+    this.nextExplore = o.now + this.jitter(o.settings.exploreInterval, 0.5)
+    this.learned = new LearnedPeers(o.settings, () => this.now)
+  }
+
+  /** The first pass: dials, and the first wake. */
+  start (now: number): OverlayAction[] { return this.handle({ kind: 'tick' }, now) }
+
+  handle (event: OverlayEvent, now: number): OverlayAction[] {
+    this.now = Math.max(this.now, now)
+    const out: OverlayAction[] = []
+    const wakeBefore = this.wakeAt
+    switch (event.kind) {
+      case 'connected': this.onConnected(event); break
+      case 'connections': {
+        const l = this.links.get(event.peer)
+        if (l !== undefined && event.connections > 0) { l.connections = event.connections; l.newestOpenedAt = event.newestOpenedAt }
+        break
+      }
+      case 'identified': this.onIdentified(event, out); break
+      case 'disconnected': this.onDisconnected(event.peer); break
+      case 'dial-done': this.onDialDone(event, out); break
+      case 'learned': this.onLearned(event); break
+      case 'tick':
+        this.wakeAt = Infinity
+        this.maintain(out)
+        this.wakeAt = this.now + this.jitter(this.s.maintainInterval, 0.2)
+        break
+    }
+    if (this.wakeAt !== wakeBefore) out.push({ kind: 'wake', at: this.wakeAt })
+    return out
+  }
+
+  knownPeers (): number { return this.known.size }
+
+  /** Learnt peers not reached yet. */
+  candidatePeers (): number { return this.learned.size }
+
+  isKnown (peer: string): boolean { return this.known.has(peer) }
+
+  /** Peers with an open connection, as the core was told. */
+  connected (): string[] { return [...this.links.keys()] }
+
+  private jitter (ms: number, fraction: number): number { return jitterWith(this.random, ms, fraction) }
+
+  /** Runs the loop again shortly (coalesced). */
+  private soon (): void { this.wakeAt = Math.min(this.wakeAt, this.now + SOON) }
+
+  private onConnected (e: Extract<OverlayEvent, { kind: 'connected' }>): void {
+    const k = this.known.get(e.peer)
+    if (k !== undefined) k.lastSeen = this.now
+    const guest = !e.outbound && this.links.size >= this.s.maxPeers
+    this.links.set(e.peer, { connections: e.connections, newestOpenedAt: e.newestOpenedAt, since: this.now, guest })
+  }
+
+  /**
+   * Identify completed: the connection really works (a peer that refuses us closes the
+   * connection before any protocol runs). Only now is the peer remembered and its backoff
+   * reset, so that a node refused by admission backs off instead of reconnecting in a loop.
+   * (A peer that dialed us counts too: it holds its key and answered on a live connection;
+   * if its announced addresses do not answer later, its failures make it the first to go.)
+   */
+  private onIdentified (e: Extract<OverlayEvent, { kind: 'identified' }>, out: OverlayAction[]): void {
+    let reached = false
+    for (const b of this.bootstrap) if (b.seen === e.peer) { b.failures = 0; reached = true }
+    // (with a network, identify runs only once the certificate is verified)
+    const member = reached || e.dialedByUs
+    if (member) out.push({ kind: 'member', peer: e.peer })
+    if (e.hasAddresses && this.view.mayConnect(e.peer) && (member || this.view.isMember(e.peer))) {
+      this.learned.remove(e.peer)
+      this.remember(e.peer, out)
+    }
+    const k = this.known.get(e.peer)
+    if (k !== undefined) k.failures = 0
+  }
+
+  /**
+   * The last connection to a peer closed. One that worked is retried soon, one that never
+   * did keeps its backoff. But a peer that closed a working connection on us while we hold
+   * others is most likely full (trimming, or letting a newcomer go after joinGrace): coming
+   * straight back would only be let go again, so each such drop in a row doubles the wait
+   * (from backoffBase up to backoffMax). This is what stops a fleet that bootstrapped from
+   * one node from crowding it (issue 23, item 5): its newcomers go elsewhere. With no other
+   * connection, it is retried soon as before (a lone bootstrap node must let us back in).
+   */
+  private onDisconnected (peer: string): void {
+    const link = this.links.get(peer)
+    this.links.delete(peer)
+    const ours = this.hangingUp.delete(peer)
+    const k = this.known.get(peer)
+    const boots = this.bootstrap.filter(b => b.seen === peer)
+    const theirs = !ours && link !== undefined && this.links.size > 0
+    if (k !== undefined) {
+      k.lastSeen = this.now
+      // a link it kept past two trimming windows was not a full peer letting us go
+      if (link !== undefined && this.now - link.since > 2 * this.s.trimGrace) k.dropped = 0
+    }
+    const drops = theirs ? (k === undefined ? 1 : ++k.dropped) : 0
+    const delay = drops > 0
+      ? Math.min(this.s.backoffBase * 2 ** (drops - 1), this.s.backoffMax)
+      : this.s.backoffBase
+    for (const b of [...(k !== undefined ? [k] : []), ...boots]) {
+      if (b.failures === 0 || drops > 0) b.nextAttempt = Math.max(b.nextAttempt, this.now + this.jitter(delay, 0.5))
+    }
+    this.soon()
+  }
+
+  private onDialDone (e: Extract<OverlayEvent, { kind: 'dial-done' }>, out: OverlayAction[]): void {
+    const t = e.target
+    if ('bootstrap' in t) {
+      this.dialing.delete('boot:' + t.bootstrap)
+      const b = this.bootstrap.find(b => b.entry === t.bootstrap)
+      if (b === undefined) return
+      if (e.self === true) { b.self = true; return } // our own address: never again
+      if (e.ok && e.answeredBy !== undefined) b.seen = e.answeredBy
+      if (!e.ok) this.counters.dialFailures++
+    } else if ('peer' in t) {
+      this.dialing.delete(t.peer)
+      const k = this.known.get(t.peer)
+      if (e.ok && k !== undefined) k.lastSeen = this.now
+      if (!e.ok) this.counters.dialFailures++
+    } else {
+      this.dialing.delete(t.candidate)
+      if (!e.ok) {
+        this.counters.dialFailures++
+        // the transport notes the failure about it: an entry per throw-away id otherwise
+        if (!this.links.has(t.candidate) && !this.known.has(t.candidate)) out.push({ kind: 'forget', peer: t.candidate })
+      }
+    }
+  }
+
+  /** Peers learned from peer exchange: candidates, not known peers, until a connection to them completes identify. */
+  private onLearned (e: Extract<OverlayEvent, { kind: 'learned' }>): void {
+    let fresh = false
+    for (const { peer, addrs } of e.peers) {
+      if (peer === this.self || !this.view.mayConnect(peer) || this.known.has(peer) || addrs.length === 0) continue
+      if (!this.learned.has(peer)) fresh = true
+      this.learned.add(peer, addrs)
+    }
+    if (fresh && this.links.size < this.s.targetPeers) this.soon()
+  }
+
+  private remember (peer: string, out: OverlayAction[]): void {
+    const k = this.known.get(peer)
+    if (k !== undefined) { k.lastSeen = this.now; return }
+    if (this.known.size >= this.s.maxKnownPeers) this.evictOne(out)
+    this.known.set(peer, { failures: 0, nextAttempt: 0, lastSeen: this.now, dropped: 0 })
+  }
+
+  private evictOne (out: OverlayAction[]): void {
+    let worst: [string, Known] | undefined
+    for (const [id, k] of this.known) {
+      if (this.links.has(id)) continue
+      if (worst === undefined || k.failures > worst[1].failures || (k.failures === worst[1].failures && k.lastSeen < worst[1].lastSeen)) worst = [id, k]
+    }
+    if (worst !== undefined) this.forget(worst[0], out)
+  }
+
+  private forget (peer: string, out: OverlayAction[]): void {
+    this.known.delete(peer)
+    out.push({ kind: 'forget', peer })
+  }
+
+  private backoff (b: Backoff): void {
+    b.failures++
+    const delay = Math.min(this.s.backoffBase * 2 ** (b.failures - 1), this.s.backoffMax)
+    b.nextAttempt = this.now + this.jitter(delay, 0.5)
+  }
+
+  private maintain (out: OverlayAction[]): void {
+    const s = this.s
+    const now = this.now
+    for (const [id, k] of [...this.known]) {
+      if (!this.links.has(id) && k.failures > 0 && now - k.lastSeen > s.forgetAfter) this.forget(id, out)
+    }
+
+    let open = 0
+    for (const l of this.links.values()) open += l.connections
+    if (open > s.maxPeers) out.push({ kind: 'trim-extra-connections', count: open - s.maxPeers })
+    if (this.links.size - this.hangingUp.size > s.maxPeers) this.trim(this.links.size - this.hangingUp.size - s.maxPeers, out)
+
+    const connected = this.links.size
+    const room = Math.min(s.targetPeers - connected, s.maxParallelDials) - this.dialing.size
+    const explore = room <= 0 && now >= this.nextExplore && connected < s.maxPeers && this.dialing.size === 0
+    if (room <= 0 && !explore) return
+    if (explore) this.nextExplore = now + this.jitter(s.exploreInterval, 0.5)
+
+    const due = (b: Backoff): boolean => b.nextAttempt <= now
+    const boots = this.bootstrap.filter(b => due(b) && b.self !== true && !this.dialing.has('boot:' + b.entry) &&
+      (b.seen === undefined || !this.links.has(b.seen)) && (b.peerId === undefined || this.view.mayConnect(b.peerId)))
+    const peers = [...this.known].filter(([id, k]) => due(k) && !this.links.has(id) && !this.dialing.has(id) && this.view.mayConnect(id))
+    // with no connection at all, the bootstrap nodes come first; otherwise everything is shuffled together
+    const candidates: Array<{ boot?: Bootstrap, peer?: [string, Known] }> = connected === 0
+      ? [...shuffle(boots, this.random).map(boot => ({ boot })), ...shuffle(peers, this.random).map(peer => ({ peer }))]
+      : shuffle([...boots.map(boot => ({ boot })), ...peers.map(peer => ({ peer }))], this.random)
+    const slots = explore ? 1 : room
+    for (const c of candidates.slice(0, slots)) {
+      if (c.boot !== undefined) {
+        this.dialing.add('boot:' + c.boot.entry)
+        this.backoff(c.boot) // until identify proves the connection works
+        this.counters.dials++
+        out.push({ kind: 'dial', target: { bootstrap: c.boot.entry } })
+      } else if (c.peer !== undefined) {
+        const [id, k] = c.peer
+        this.dialing.add(id)
+        this.backoff(k) // until identify proves the connection works
+        this.counters.dials++
+        out.push({ kind: 'dial', target: { peer: id } })
+      }
+    }
+    // what is left goes to learnt candidates, oldest first, as far as their rate allows
+    let left = slots - candidates.length
+    for (const c of this.learned.list()) {
+      if (left <= 0) break
+      const id = c.peerId
+      if (this.links.has(id) || this.dialing.has(id) || !this.view.mayConnect(id)) continue
+      const n = this.learned.take(c.addrs.length)
+      if (n === 0) break
+      left--
+      this.dialing.add(id)
+      this.counters.dials++
+      this.counters.learnedDials += n
+      this.learned.remove(id) // identify moves it to the known peers; a failure forgets it
+      out.push({ kind: 'dial', target: { candidate: id, addrs: c.addrs.slice(0, n) } })
+    }
+  }
+
+  /**
+   * Hangs up on `count` peers past their grace period: newcomers that arrived while this
+   * node was full first (their grace is joinGrace: long enough to learn other peers from
+   * this one's peer-exchange answer and dial them), then strangers before members, then
+   * those holding the most connections (a peer is capped at maxConnectionsPerPeer),
+   * random among equals.
+   */
+  private trim (count: number, out: OverlayAction[]): void {
+    const now = this.now
+    const old = [...this.links].filter(([id, l]) => !this.hangingUp.has(id) && now - l.newestOpenedAt > (l.guest ? Math.min(this.s.joinGrace, this.s.trimGrace) : this.s.trimGrace))
+    const guest = ([, l]: [string, Link]): number => l.guest ? 0 : 1
+    const member = ([id]: [string, Link]): number => this.view.isMember(id) ? 1 : 0
+    const held = ([, l]: [string, Link]): number => l.connections
+    // sort is stable: random among equals
+    const order = shuffle(old, this.random).sort((a, b) => guest(a) - guest(b) || member(a) - member(b) || held(b) - held(a))
+    for (const [id, l] of order.slice(0, count)) {
+      this.counters.trimmed++
+      if (l.guest) this.counters.guestsReleased++
+      this.hangingUp.add(id)
+      out.push({ kind: 'hang-up', peer: id })
+    }
+  }
+}
