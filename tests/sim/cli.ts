@@ -1,0 +1,87 @@
+// `npm run sim -- --nodes N --scenario S --seed K`: runs scenarios of the simulator and
+// prints a table of their figures; --json prints the figures as JSON instead, --out FILE
+// (or --out with no file: bench/results/sim-<scenario>-<nodes>-<seed>.json) writes them.
+import { writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { runScenario, SCENARIOS } from './scenarios.js'
+import { table, type Figures } from './figures.js'
+import { PROFILES } from './network.js'
+import { costsFrom, fitFromBench, DEFAULT_FIT } from './cpu.js'
+
+const HELP = `npm run sim -- [options]
+  --nodes N         nodes (default 1000)
+  --scenario S      ${Object.keys(SCENARIOS).join(', ')}, or all (default stable)
+  --seed K          seed (default 1); several: --seed 1,2,3
+  --updates U       measured updates (default 20), one every --gap ms (default 1000)
+  --profile P       network: ${Object.keys(PROFILES).join(', ')} (default lan)
+  --shared-cores C  every node on one host with C cores (the bench's case), instead of a CPU per node
+  --costs FILE      CPU costs fitted from a bench results file (default: SCALING-MODEL.md's fit, 4.1 ms + 0.73 ms × p)
+  --target-peers T, --max-peers M, --ihave-delay MS   protocol settings to try
+  --join-spread MS, --settle MS   how the nodes start (default N×2 ms up to 20 s; 40 s)
+  --json            print the figures as JSON
+  --out [FILE]      write the figures as JSON (default bench/results/sim-<scenario>-<nodes>-<seed>.json)`
+
+export function main (argv: string[]): void {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nodes: { type: 'string', default: '1000' },
+      scenario: { type: 'string', default: 'stable' },
+      seed: { type: 'string', default: '1' },
+      updates: { type: 'string' },
+      gap: { type: 'string' },
+      profile: { type: 'string' },
+      'shared-cores': { type: 'string' },
+      costs: { type: 'string' },
+      'target-peers': { type: 'string' },
+      'max-peers': { type: 'string' },
+      'ihave-delay': { type: 'string' },
+      'join-spread': { type: 'string' },
+      settle: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      help: { type: 'boolean', default: false }
+    },
+    allowPositionals: false
+  })
+  if (values.help) { console.log(HELP); return }
+  const int = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number ≥ 0, not "${v}"`)
+    return n
+  }
+  const scenarios = values.scenario === 'all' ? Object.keys(SCENARIOS) : values.scenario!.split(',')
+  const seeds = values.seed!.split(',').map(s => int('seed', s)!)
+  const fit = values.costs !== undefined ? fitFromBench(values.costs) : DEFAULT_FIT
+  const settings: Record<string, number> = {}
+  const tp = int('target-peers', values['target-peers']); if (tp !== undefined) settings.targetPeers = tp
+  const mp = int('max-peers', values['max-peers']); if (mp !== undefined) settings.maxPeers = mp
+  const id = int('ihave-delay', values['ihave-delay']); if (id !== undefined) settings.announceIhaveDelay = id
+  const runs: Figures[] = []
+  for (const scenario of scenarios) {
+    for (const seed of seeds) {
+      const { figures } = runScenario({
+        scenario,
+        nodes: int('nodes', values.nodes)!,
+        seed,
+        updates: int('updates', values.updates),
+        gap: int('gap', values.gap),
+        profile: values.profile,
+        sharedCores: int('shared-cores', values['shared-cores']),
+        costs: costsFrom(fit),
+        settings,
+        joinSpread: int('join-spread', values['join-spread']),
+        settle: int('settle', values.settle)
+      })
+      runs.push(figures)
+      if (!values.json) process.stderr.write(`${scenario} seed ${seed}: ${(figures.wallMs / 1000).toFixed(1)} s\n`)
+      if (values.out !== undefined) {
+        const file = values.out !== '' ? values.out : `bench/results/sim-${scenario}-${figures.nodes}-${seed}.json`
+        writeFileSync(file, JSON.stringify({ figures, costs: fit, settings }, null, 2) + '\n')
+      }
+    }
+  }
+  if (values.json) console.log(JSON.stringify(runs, null, 2))
+  else console.log(table(runs))
+}
