@@ -157,13 +157,14 @@ export function runScenario (o: RunOptions): RunResult {
     lazyLinks = countLazyLinks(w)
   })
 
-  w.run(window)
-  // anti-entropy repairs the rest: run until every live honest node has every update
+  // anti-entropy repairs what the tree missed: run until every live honest node has every update
+  w.run(last)
   const drain = spec.drain ?? 120_000
   let convergedAt = NaN
-  for (let t = window; t <= last + drain; t += 500) {
+  for (let t = last + 250; t <= last + drain; t += 250) {
     w.run(t)
-    if (w.converged()) { convergedAt = t; break }
+    if (Number.isNaN(convergedAt) && w.converged()) convergedAt = t
+    if (!Number.isNaN(convergedAt) && t >= window) break
   }
   const f = figures(w, {
     scenario: o.scenario,
