@@ -13,6 +13,13 @@ import { compareRecords, serialOf, type SimRecord } from './records.js'
 import { Replica, mix } from './replica.js'
 import type { Link } from './link.js'
 
+/**
+ * What a node's clock reads at simulated time 0 (2027-01-15): the cores get unix
+ * milliseconds as from Date.now(), never small or negative numbers (a core may take 0 for
+ * "long ago", as the overlay's backoff does).
+ */
+export const EPOCH = 1_800_000_000_000
+
 export class SimNode {
   readonly id: string
   alive = false
@@ -52,10 +59,10 @@ export class SimNode {
     this.random = seededRandom((mix(seed) ^ mix(index + 0x9e37)) >>> 0)
   }
 
-  /** This node's clock at simulated time `t`. */
-  local (t: number): number { return t + this.offset }
+  /** This node's clock at simulated time `t` (unix ms: simulated time 0 is EPOCH, plus the node's offset). */
+  local (t: number): number { return EPOCH + t + this.offset }
   /** The simulated time at which this node's clock reads `local`. */
-  sim (local: number): number { return local - this.offset }
+  sim (local: number): number { return local - EPOCH - this.offset }
 
   start (t: number, settings: MeshSettings, bootstrap: number[]): void {
     this.alive = true
