@@ -8,7 +8,7 @@
 //  - answers no anti-entropy round and serves no content (the initiator waits syncTimeout).
 // This is the adversary, not a tree: it runs no TreeCore.
 import type { TreeEvent } from '../../src/mesh/proto/tree.js'
-import { noticeBytes, PRUNE_BYTES, varint, type SimRecord } from './records.js'
+import { fullBytes, noticeBytes, PRUNE_BYTES, varint, type SimRecord } from './records.js'
 import { MSG, msg, type Msg, type World } from './world.js'
 import type { SimNode } from './node.js'
 
@@ -38,5 +38,21 @@ export function receive (w: World, n: SimNode, m: Msg, t: number): void {
     const out = msg(MSG.TREE, n.index, peer, link, bytes)
     out.ihave = fresh
     w.send(out, w.cpu.run(n.index, t, w.costs.ihave))
+  }
+}
+
+/**
+ * Floods its namespace: a new version of its own file, sent as a full record to every
+ * peer at once (valid: a namespace member may sign its own files; the quotas bound names
+ * and bytes, not the rate). Honest nodes take it, pass it down their tree and store it.
+ */
+export function flood (w: World, n: SimNode, t: number): void {
+  if (!n.alive) return
+  const serial = w.nextSerial++
+  const r: SimRecord = { name: `ns/member-${n.index}`, timestamp: Math.round(n.local(t)), serial, id: Uint8Array.of(serial >>> 24, (serial >>> 16) & 255, (serial >>> 8) & 255, serial & 255), size: 1024, update: -1, origin: n.index, publishedAt: t }
+  for (const [peer, link] of n.links) {
+    const m = msg(MSG.TREE, n.index, peer, link, fullBytes(r, w.settings.announceInlineMax))
+    m.full = [r]
+    w.send(m, w.cpu.run(n.index, t, w.costs.full))
   }
 }

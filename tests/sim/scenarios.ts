@@ -11,6 +11,7 @@ import type { MeshSettings } from '../../src/mesh/settings.js'
 import { PROFILES } from './network.js'
 import { costsFrom, DEFAULT_FIT, type CpuCosts } from './cpu.js'
 import { World } from './world.js'
+import { flood as hostileFlood } from './hostile.js'
 import type { Totals } from './metrics.js'
 import { figures, type Figures } from './figures.js'
 
@@ -43,6 +44,8 @@ export interface ScenarioSpec {
   churn?: number
   partition?: boolean
   hostile?: number
+  /** versions per second each hostile member floods its own namespace file with */
+  flood?: number
   slow?: { fraction: number, factor: number }
   /** each node's clock is off by up to ± this (ms) */
   clockOffset?: number
@@ -57,6 +60,7 @@ export const SCENARIOS: Record<string, ScenarioSpec> = {
   churn: { name: 'churn', what: '20% of the nodes leave and as many new ones join while the updates flow', churn: 0.2 },
   partition: { name: 'partition', what: 'split into random halves before the updates (both sides get updates), healed after the last', partition: true, drain: 300_000 },
   hostile: { name: 'hostile', what: '5% hostile members: prune every link, announce without serving, answer no sync', hostile: 0.05 },
+  'hostile-flood': { name: 'hostile-flood', what: 'the same, and each floods its namespace file with 2 new versions per second during the updates', hostile: 0.05, flood: 2 },
   slow: { name: 'slow', what: '10% of the nodes have 5× slower CPUs', slow: { fraction: 0.1, factor: 5 } },
   clocks: { name: 'clocks', what: "every node's clock off by up to ±60 s (within max_clock_skew)", clockOffset: 60_000 },
   'bootstrap-one': { name: 'bootstrap-one', what: 'every node bootstraps from node 0', bootstrapFrom: [0] },
@@ -137,6 +141,13 @@ export function runScenario (o: RunOptions): RunResult {
   const origin = (): number => { for (;;) { const i = pick(honestLive()); if (!leaving.has(i)) return i } }
   const size = o.size ?? 1024
   for (let k = 0; k < 5; k++) w.at(warm - 5_000 + k * 1_000, t => { w.publish(origin(), t, `warm-${k}`, size, -1) })
+
+  if (spec.flood !== undefined) {
+    const every = 1000 / spec.flood
+    for (const i of hostile) {
+      for (let t = warm - 2_000 + rnd() * every; t < last + gap; t += every) w.at(t, at => hostileFlood(w, w.nodes[i], at))
+    }
+  }
 
   if (spec.partition === true) {
     w.at(warm - 500, t => { const half = new Uint8Array(N + joiners).map(() => rnd() < 0.5 ? 1 : 2); w.partition(t, i => half[i] as 1 | 2) })
