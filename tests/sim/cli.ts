@@ -1,7 +1,8 @@
 // `npm run sim -- --nodes N --scenario S --seed K`: runs scenarios of the simulator and
 // prints a table of their figures; --json prints the figures as JSON instead, --out FILE
-// (or --out with no file: bench/results/sim-<scenario>-<nodes>-<seed>.json) writes them.
-import { writeFileSync } from 'node:fs'
+// writes them (--out DIR/: one file per run, sim-<scenario>-<nodes>-<seed>.json).
+import { existsSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { runScenario, SCENARIOS } from './scenarios.js'
 import { table, type Figures } from './figures.js'
@@ -19,7 +20,8 @@ const HELP = `npm run sim -- [options]
   --target-peers T, --max-peers M, --ihave-delay MS   protocol settings to try
   --join-spread MS, --settle MS   how the nodes start (default N×2 ms up to 20 s; 40 s)
   --json            print the figures as JSON
-  --out [FILE]      write the figures as JSON (default bench/results/sim-<scenario>-<nodes>-<seed>.json)`
+  --out FILE|DIR/   write the figures as JSON: all runs to FILE, or one file per run to
+                    DIR/sim-<scenario>-<nodes>-<seed>.json (e.g. --out bench/results/)`
 
 export function main (argv: string[]): void {
   const { values } = parseArgs({
@@ -59,9 +61,12 @@ export function main (argv: string[]): void {
   const mp = int('max-peers', values['max-peers']); if (mp !== undefined) settings.maxPeers = mp
   const id = int('ihave-delay', values['ihave-delay']); if (id !== undefined) settings.announceIhaveDelay = id
   const runs: Figures[] = []
+  const records: unknown[] = []
+  const out = values.out
+  const outDir = out !== undefined && (out.endsWith('/') || (existsSync(out) && statSync(out).isDirectory())) ? out : undefined
   for (const scenario of scenarios) {
     for (const seed of seeds) {
-      const { figures } = runScenario({
+      const options = {
         scenario,
         nodes: int('nodes', values.nodes)!,
         seed,
@@ -73,15 +78,17 @@ export function main (argv: string[]): void {
         settings,
         joinSpread: int('join-spread', values['join-spread']),
         settle: int('settle', values.settle)
-      })
+      }
+      const { figures } = runScenario(options)
       runs.push(figures)
       if (!values.json) process.stderr.write(`${scenario} seed ${seed}: ${(figures.wallMs / 1000).toFixed(1)} s\n`)
-      if (values.out !== undefined) {
-        const file = values.out !== '' ? values.out : `bench/results/sim-${scenario}-${figures.nodes}-${seed}.json`
-        writeFileSync(file, JSON.stringify({ figures, costs: fit, settings }, null, 2) + '\n')
-      }
+      const record = { command: `npm run sim -- ${argv.join(' ')}`, figures, options: { ...options, costs: undefined }, fit, costs: options.costs }
+      records.push(record)
+      if (outDir !== undefined) writeFileSync(join(outDir, `sim-${scenario}-${figures.nodes}-${seed}.json`), JSON.stringify(record, null, 2) + '\n')
     }
   }
+  // a file takes every run (an array when there are several)
+  if (values.out !== undefined && outDir === undefined) writeFileSync(values.out, JSON.stringify(records.length === 1 ? records[0] : records, null, 2) + '\n')
   if (values.json) console.log(JSON.stringify(runs, null, 2))
   else console.log(table(runs))
 }
