@@ -1,5 +1,7 @@
 // /data-mesher/announce/3.0.0 — spreading a new version along a broadcast tree (Plumtree,
-// Leitão et al. 2007; the tree state is broadcast-tree.ts). When this node accepts a new
+// Leitão et al. 2007). This file is the tree's adapter to libp2p: the wire format, the
+// streams and one timer; every decision (eager or lazy, what waits for whom, when to
+// graft, budgets) is the pure core's, proto/tree.ts. When this node accepts a new
 // version (from its API or from a peer) it sends the full record, with the content inline
 // when the file is small, to its eager peers, and a short "I have" notice to its lazy
 // peers. A receiver offers a full record to its replica and, once it is verified, passes
@@ -23,22 +25,22 @@
 // announcement had its own stream (bench/, docs/DECISIONS.md). The sender closes an idle
 // stream after announceIdleClose; the receiver drops one silent for announceIdleTimeout.
 //
-// Each peer has its own queue and sender, so a slow peer delays only itself; a queue keeps
-// one (the newest) record per name and is bounded (anti-entropy repairs overflow). A full
-// record goes at once; a notice waits announceIhaveDelay, so that the tree delivers first
-// and a peer that told us it holds the version by then is not told (settings.ts says why).
+// Each peer has its own queue and at most one write under way (proto/tree.ts), so a slow
+// peer delays only itself; a queue keeps one (the newest) record per name and is bounded
+// (anti-entropy repairs overflow). A full record goes at once; a notice waits
+// announceIhaveDelay, so that the tree delivers first and a peer that told us it holds the
+// version by then is not told (settings.ts says why).
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { MAX_NAME_BYTES } from '../crypto/names.js'
 import { decodeRecord, encodeRecord, recordId, RecordFormatError, type SignedRecord } from '../crypto/record.js'
 import { compareVersions } from '../rule/which-version-wins.js'
-import { BroadcastTree, type Notice } from './broadcast-tree.js'
 import { endExchange, type MeshContext } from './context.js'
 import { connectedPeers, type MeshLibp2p } from './node.js'
-import { MAX_RECORD_FRAME, PROTOCOLS, jitter, type MeshSettings } from './settings.js'
-import { TokenBuckets } from './proto/token-bucket.js'
+import { MAX_RECORD_FRAME, PROTOCOLS, type MeshSettings } from './settings.js'
+import { TreeCore, type Notice, type TreeAction, type TreeCounters, type TreeEvent } from './proto/tree.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } from './wire.js'
 
-export type { Notice } from './broadcast-tree.js'
+export type { Notice } from './proto/tree.js'
 
 const EMPTY = new Uint8Array(0)
 
@@ -53,27 +55,14 @@ const NOTICE_MAX_BYTES = 1 + MAX_NAME_BYTES + 8 + 32
 /** the first frame of a message is at most this long: a FULL's record or a full IHAVE */
 export const MAX_MESSAGE_FRAME = Math.max(1 + MAX_RECORD_FRAME, 1 + 2 + IHAVE_MAX * NOTICE_MAX_BYTES)
 
+/** What the tree carries here: a record, and its content when that travels inline (else empty). */
+interface Carried { record: SignedRecord, inline: Uint8Array }
+const carried = (record: SignedRecord): Carried => ({ record, inline: EMPTY })
 
-interface Outgoing {
-  kind: 'full' | 'ihave'
-  record: SignedRecord
-  inline: Uint8Array
-  /** a notice is not sent before this time (Date.now()): announceIhaveDelay ±50% after its version was stored */
-  due: number
-}
-
-interface Channel {
-  /** full records and notices, one per name (the newest version) */
-  pending: Map<string, Outgoing>
-  /** GRAFTs to send, by name (the newest asked for) */
-  grafts: Map<string, Notice>
-  /** a PRUNE to send */
-  prune: boolean
-  running: boolean
+/** A peer the core may send to, and its outbound stream (one writer: the core has at most one send per peer out). */
+interface Outbound {
+  peer: PeerId
   stream?: Stream
-  idleTimer?: NodeJS.Timeout
-  /** set while notices wait for their time */
-  flushTimer?: NodeJS.Timeout
 }
 
 /**
@@ -99,43 +88,23 @@ export interface AnnounceDelegate {
   forGraft: (name: string, id: Uint8Array, skip: (record: SignedRecord) => boolean) => Promise<{ record: SignedRecord, content?: Uint8Array } | undefined>
 }
 
-export interface AnnounceCounters {
-  /** full records sent and received */
-  fullSent: number
-  fullReceived: number
-  /** full records received that this node already had (each prunes its link) */
-  duplicates: number
-  /** notices sent and received, and the bytes of the IHAVE messages sent */
-  ihaveSent: number
-  ihaveReceived: number
+export interface AnnounceCounters extends TreeCounters {
+  /** the bytes of the IHAVE messages sent */
   ihaveBytes: number
-  /** GRAFTs and PRUNEs sent */
-  grafts: number
-  prunes: number
-  /** versions not sent to a peer known to hold them */
-  skipped: number
   streamsOpened: number
-  /** GRAFTs received and not answered: an answer to the same peer and name under way, or over the peer's budget */
-  graftsIgnored: number
-  /** FULL and IHAVE messages dropped unjudged: their sender was over its budget (announceMessagesPerSecond) */
-  overBudget: number
 }
 
 export class Announcer {
-  private readonly channels = new Map<string, Channel>()
-  /** peer → name → the newest version that peer is known to hold (sent to it, or received from it) */
-  private readonly known = new Map<string, Map<string, SignedRecord>>()
-  /** peer → name → the newest version it was sent a notice of (a version is noticed to a peer once) */
-  private readonly noticed = new Map<string, Map<string, SignedRecord>>()
-  private readonly tree: BroadcastTree
-  /** "peer\nname": a GRAFT answer being prepared (one at a time per peer and name) */
-  private readonly graftsAnswering = new Set<string>()
-  /** peer → its GRAFT answer budget (token bucket: announceGraftAnswerBurst, announceGraftAnswersPerSecond) */
-  private readonly graftBudget: TokenBuckets
-  /** peer → FULL and IHAVE messages it may still send now (announceMessageBurst, announceMessagesPerSecond) */
-  private readonly pace: TokenBuckets
+  private readonly core: TreeCore<Carried>
+  /** the peers the core was told are up, with their outbound streams */
+  private readonly outbound = new Map<string, Outbound>()
+  /** the one timer: armed for the core's latest `wake` */
+  private timer?: NodeJS.Timeout
   private stopped = false
-  counters: AnnounceCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, ihaveBytes: 0, grafts: 0, prunes: 0, skipped: 0, streamsOpened: 0, graftsIgnored: 0, overBudget: 0 }
+  private feeding = false
+  private readonly events: Array<TreeEvent<Carried>> = []
+  private ihaveBytes = 0
+  private streamsOpened = 0
 
   private readonly libp2p: MeshLibp2p
   private readonly settings: MeshSettings
@@ -147,26 +116,32 @@ export class Announcer {
     this.settings = ctx.settings
     this.log = ctx.log
     this.admits = ctx.admits
-    this.graftBudget = new TokenBuckets({ burst: ctx.settings.announceGraftAnswerBurst, perSecond: ctx.settings.announceGraftAnswersPerSecond, maxKeys: ctx.settings.maxConnections }, Date.now)
-    this.pace = new TokenBuckets({ burst: ctx.settings.announceMessageBurst, perSecond: ctx.settings.announceMessagesPerSecond, maxKeys: ctx.settings.maxConnections }, Date.now)
-    this.tree = new BroadcastTree(ctx.settings, {
-      stillMissing: n => this.delegate.judgeNotice(n) === 'missing',
-      sendGraft: (peer, n) => this.queueGraft(peer, n)
-    })
+    this.core = new TreeCore<Carried>(ctx.settings, {
+      name: c => c.record.name,
+      compare: (a, b) => compareVersions(a.record, b.record),
+      stillMissing: n => this.delegate.judgeNotice(n) === 'missing'
+    }, Math.random)
   }
+
+  get counters (): AnnounceCounters { return { ...this.core.counters, ihaveBytes: this.ihaveBytes, streamsOpened: this.streamsOpened } }
 
   /**
    * Remembers that `peer` holds `record` (or a newer version), so it is not sent that
    * version again. The caller passes only records of configured names, which bounds this
    * map by peers × names.
    */
-  markKnown (peer: PeerId | string, record: SignedRecord): void { remember(this.known, peer.toString(), record) }
-
-  private isKnown (peer: string, record: SignedRecord): boolean { return atLeast(this.known, peer, record) }
+  markKnown (peer: PeerId | string, record: SignedRecord): void {
+    if (!this.stopped) this.feed({ kind: 'known', peer: peer.toString(), record: carried(record) })
+  }
 
   /** Eager and lazy connected peers (tests, diagnostics). */
   links (): { eager: string[], lazy: string[] } {
-    return this.tree.links(connectedPeers(this.libp2p).filter(p => this.admits(p)).map(String))
+    return this.core.links(connectedPeers(this.libp2p).filter(p => this.admits(p)).map(String))
+  }
+
+  /** What travels inline with a FULL: the content when it is whole and small enough, else nothing (fetched). */
+  private inlineFor (record: SignedRecord, content?: Uint8Array): Uint8Array {
+    return content !== undefined && content.length === record.size && record.size <= this.settings.announceInlineMax ? content : EMPTY
   }
 
   /**
@@ -174,192 +149,122 @@ export class Announcer {
    * full record to eager peers, with `content` inline when the file is small enough, a
    * notice to lazy ones.
    */
-  /** What travels inline with a FULL: the content when it is whole and small enough, else nothing (fetched). */
-  private inlineFor (record: SignedRecord, content?: Uint8Array): Uint8Array {
-    return content !== undefined && content.length === record.size && record.size <= this.settings.announceInlineMax ? content : EMPTY
-  }
-
   broadcast (record: SignedRecord, content?: Uint8Array, except?: string): void {
     if (this.stopped) return
-    const inline = this.inlineFor(record, content)
-    // One wait for all of this version's notices, jittered: of the two ends of a lazy link
-    // that got the version at about the same time (in one process, or one hop apart on a
-    // fast network), one then sends first and the other hears of it before its own goes.
-    const due = Date.now() + jitter(this.settings.announceIhaveDelay, 0.5)
-    for (const peer of connectedPeers(this.libp2p)) {
-      const id = peer.toString()
-      if (id === except || !this.admits(peer)) continue
-      if (this.isKnown(id, record)) { this.counters.skipped++; continue }
-      const kind = this.tree.isEager(id) ? 'full' : 'ihave'
-      if (kind === 'ihave' && atLeast(this.noticed, id, record)) continue // (a record is broadcast again once stored)
-      this.enqueue(peer, { kind, record, inline, due: kind === 'ihave' ? due : 0 })
-    }
-  }
-
-  private channel (id: string): Channel {
-    let ch = this.channels.get(id)
-    if (ch === undefined) { ch = { pending: new Map(), grafts: new Map(), prune: false, running: false }; this.channels.set(id, ch) }
-    return ch
-  }
-
-  private enqueue (peer: PeerId, o: Outgoing): void {
-    const ch = this.channel(peer.toString())
-    const prev = ch.pending.get(o.record.name)
-    if (prev !== undefined) {
-      const order = compareVersions(prev.record, o.record)
-      // a queued newer version stays; the same version stays too unless it goes up from notice to full record
-      if (order > 0 || (order === 0 && (prev.kind === 'full' || o.kind === 'ihave'))) return
-    }
-    ch.pending.delete(o.record.name) // re-insert at the end (Map keeps insertion order)
-    ch.pending.set(o.record.name, o)
-    if (ch.pending.size > this.settings.announceQueueMax) ch.pending.delete(ch.pending.keys().next().value!)
-    this.kick(peer, ch)
-  }
-
-  /**
-   * Starts the peer's sender when something is ready to go (a full record, a GRAFT or
-   * PRUNE, a notice whose time has come); otherwise arms a timer for the first notice due.
-   */
-  private kick (peer: PeerId, ch: Channel): void {
-    if (ch.running) return
-    const due = this.nextDue(ch)
-    if (due === undefined) return
-    clearTimeout(ch.flushTimer)
-    ch.flushTimer = undefined
-    if (due <= Date.now()) { void this.drain(peer, ch); return }
-    ch.flushTimer = setTimeout(() => {
-      ch.flushTimer = undefined
-      if (this.channels.get(peer.toString()) === ch) this.kick(peer, ch)
-    }, due - Date.now())
-    ch.flushTimer.unref()
-  }
-
-  /** When the channel next has something to send: 0 for now, a notice's due time, or undefined (nothing queued). */
-  private nextDue (ch: Channel): number | undefined {
-    if (ch.prune || ch.grafts.size > 0) return 0
-    let due: number | undefined
-    for (const o of ch.pending.values()) {
-      if (o.kind === 'full') return 0
-      if (due === undefined || o.due < due) due = o.due
-    }
-    return due
-  }
-
-  /** Queues GRAFT(notice) for `peer`; false when it is not connected. */
-  private queueGraft (id: string, notice: Notice): boolean {
-    if (this.stopped) return false
-    const peer = connectedPeers(this.libp2p).find(p => p.toString() === id)
-    if (peer === undefined || !this.admits(peer)) return false
-    const ch = this.channel(id)
-    ch.grafts.set(notice.name, notice)
-    this.kick(peer, ch)
-    return true
-  }
-
-  private queuePrune (peer: PeerId): void {
-    const ch = this.channel(peer.toString())
-    ch.prune = true
-    this.kick(peer, ch)
+    this.reconcile()
+    this.feed({ kind: 'stored', record: { record, inline: this.inlineFor(record, content) }, except })
   }
 
   /** Forgets a disconnected peer: its queue, its stream, its link and what it was known to hold. */
   dropPeer (peer: PeerId): void {
     const id = peer.toString()
-    this.known.delete(id)
-    this.noticed.delete(id)
-    this.graftBudget.delete(id)
-    this.tree.linkDown(id)
-    const ch = this.channels.get(id)
-    if (ch === undefined) return
-    ch.pending.clear()
-    ch.grafts.clear()
-    ch.prune = false
-    clearTimeout(ch.idleTimer)
-    clearTimeout(ch.flushTimer)
-    ch.flushTimer = undefined
-    ch.stream?.abort(new Error('peer disconnected'))
-    ch.stream = undefined
-    if (!ch.running) this.channels.delete(id)
+    this.outbound.get(id)?.stream?.abort(new Error('peer disconnected'))
+    this.outbound.delete(id)
+    if (!this.stopped) this.feed({ kind: 'down', peer: id })
   }
 
-  /** Something is ready to send now (notices not yet due wait for their timer). */
-  private hasWork (ch: Channel): boolean { const due = this.nextDue(ch); return due !== undefined && due <= Date.now() }
+  /** Tells the core of every connected, admitted peer (before it picks peers to send to). */
+  private reconcile (): void {
+    for (const p of connectedPeers(this.libp2p)) if (this.admits(p)) this.ensureUp(p)
+  }
 
-  private async drain (peer: PeerId, ch: Channel): Promise<void> {
-    ch.running = true
-    clearTimeout(ch.idleTimer)
+  private ensureUp (peer: PeerId): void {
     const id = peer.toString()
+    if (this.outbound.has(id)) return
+    this.outbound.set(id, { peer })
+    this.feed({ kind: 'up', peer: id })
+  }
+
+  /**
+   * Hands the core an event and carries out what it answers. An event raised while the
+   * actions of another are carried out waits for them to finish, so that actions are
+   * carried out in the order the core gave them (a later `wake` replaces an earlier one).
+   */
+  private feed (e: TreeEvent<Carried>): void {
+    this.events.push(e)
+    if (this.feeding) return
+    this.feeding = true
     try {
-      while (this.hasWork(ch) && !this.stopped) {
-        const prune = ch.prune
-        const grafts = [...ch.grafts.values()]
-        ch.prune = false
-        ch.grafts.clear()
-        const batch: Outgoing[] = []
-        const now = Date.now()
-        for (const [name, o] of ch.pending) {
-          if (o.kind === 'ihave' && o.due > now) continue // its time has not come: it waits for the flush timer
-          ch.pending.delete(name)
-          // it may have sent us this version since it was queued
-          if (this.isKnown(id, o.record)) { this.counters.skipped++; continue }
-          batch.push(o)
-          if (batch.length >= this.settings.announceBatch) break
-        }
-        try {
-          const ihaveBytes = await this.write(peer, ch, prune, grafts, batch)
-          if (prune) this.counters.prunes++
-          this.counters.grafts += grafts.length
-          this.counters.ihaveBytes += ihaveBytes
-          for (const o of batch) {
-            if (o.kind === 'ihave') { this.counters.ihaveSent++; remember(this.noticed, id, o.record); continue }
-            this.counters.fullSent++
-            this.markKnown(peer, o.record)
-          }
-        } catch (err) {
-          // the peer is gone or slow: drop what was for it; anti-entropy repairs
-          this.log.debug({ peer: id, err: (err as Error).message, records: batch.length }, 'announce failed')
-          ch.stream?.abort(err as Error)
-          ch.stream = undefined
-          if (this.libp2p.getConnections(peer).length === 0) { ch.pending.clear(); ch.grafts.clear(); ch.prune = false }
-        }
+      for (let next = this.events.shift(); next !== undefined; next = this.events.shift()) {
+        for (const a of this.core.handle(next, Date.now())) this.act(a)
       }
     } finally {
-      ch.running = false
-      if (this.stopped || this.libp2p.getConnections(peer).length === 0) {
-        ch.stream?.abort(new Error('announcer stopped or peer gone'))
-        clearTimeout(ch.flushTimer)
-        this.channels.delete(id)
-      } else {
-        ch.idleTimer = setTimeout(() => { void this.closeIdle(peer, ch) }, this.settings.announceIdleClose)
-        ch.idleTimer.unref()
-        this.kick(peer, ch) // notices that were not yet due
-      }
+      this.feeding = false
     }
   }
 
-  /** An open stream to `peer`: the channel's own, or a new one. */
-  private async streamFor (peer: PeerId, ch: Channel): Promise<Stream> {
-    const s = ch.stream
+  private act (a: TreeAction<Carried>): void {
+    switch (a.kind) {
+      case 'send': {
+        const out = this.outbound.get(a.peer)
+        if (out === undefined) { this.feed({ kind: 'send-failed', peer: a.peer, gone: true }); return }
+        void this.send(out, a)
+        return
+      }
+      case 'answer-graft': void this.answerGraft(a.peer, a.name, a.id); return
+      case 'close': {
+        const out = this.outbound.get(a.peer)
+        const stream = out?.stream
+        if (out === undefined || stream === undefined) return
+        out.stream = undefined
+        void closeWrite(stream, Date.now() + this.settings.announceTimeout)
+        return
+      }
+      case 'wake':
+        clearTimeout(this.timer)
+        this.timer = setTimeout(() => {
+          this.timer = undefined
+          if (this.stopped) return
+          this.reconcile()
+          this.feed({ kind: 'tick' })
+        }, Math.max(0, a.at - Date.now()))
+        this.timer.unref()
+    }
+  }
+
+  /** Writes one send of the core's, and tells it how that went (unless the peer was dropped meanwhile). */
+  private async send (out: Outbound, a: TreeAction<Carried> & { kind: 'send' }): Promise<void> {
+    try {
+      const ihaveBytes = await this.write(out, a)
+      this.ihaveBytes += ihaveBytes
+      if (this.stopped || this.outbound.get(a.peer) !== out) return
+      this.feed({ kind: 'sent', peer: a.peer })
+    } catch (err) {
+      // the peer is gone or slow: what was for it is dropped; anti-entropy repairs
+      this.log.debug({ peer: a.peer, err: (err as Error).message, records: a.full.length + a.ihave.length }, 'announce failed')
+      out.stream?.abort(err as Error)
+      out.stream = undefined
+      if (this.stopped || this.outbound.get(a.peer) !== out) return
+      const gone = this.libp2p.getConnections(out.peer).length === 0
+      if (gone) this.outbound.delete(a.peer)
+      this.feed({ kind: 'send-failed', peer: a.peer, gone })
+    }
+  }
+
+  /** An open stream to the peer: its own, or a new one. */
+  private async streamFor (out: Outbound): Promise<Stream> {
+    const s = out.stream
     if (s !== undefined && s.status === 'open' && s.writeStatus === 'writable') return s
-    ch.stream = undefined
-    const conn = this.libp2p.getConnections(peer).find(c => c.status === 'open')
+    out.stream = undefined
+    const conn = this.libp2p.getConnections(out.peer).find(c => c.status === 'open')
     if (conn === undefined) throw new Error('not connected')
     const stream = await conn.newStream(PROTOCOLS.announce, { signal: AbortSignal.timeout(this.settings.announceTimeout) })
-    this.counters.streamsOpened++
-    stream.addEventListener('close', () => { if (ch.stream === stream) ch.stream = undefined }, { once: true })
-    ch.stream = stream
+    this.streamsOpened++
+    stream.addEventListener('close', () => { if (out.stream === stream) out.stream = undefined }, { once: true })
+    out.stream = stream
     return stream
   }
 
   /** Writes one turn's messages (control first, then full records, then the notices); returns the IHAVE bytes. */
-  private async write (peer: PeerId, ch: Channel, prune: boolean, grafts: Notice[], batch: Outgoing[]): Promise<number> {
-    const stream = await this.streamFor(peer, ch)
+  private async write (out: Outbound, a: TreeAction<Carried> & { kind: 'send' }): Promise<number> {
+    const stream = await this.streamFor(out)
     const deadline = Date.now() + this.settings.announceTimeout
     const messages: Uint8Array[] = []
-    if (prune) messages.push(frame(Uint8Array.of(PRUNE)))
-    for (const g of grafts) messages.push(frame(encodeGraft(g.name, g.id)))
-    for (const o of batch) if (o.kind === 'full') messages.push(frame(concat([Uint8Array.of(FULL), encodeRecord(o.record)])), frame(o.inline))
-    const notices = batch.filter(o => o.kind === 'ihave').map(o => o.record)
+    if (a.prune) messages.push(frame(Uint8Array.of(PRUNE)))
+    for (const g of a.grafts) messages.push(frame(encodeGraft(g.name, g.id)))
+    for (const c of a.full) messages.push(frame(concat([Uint8Array.of(FULL), encodeRecord(c.record)])), frame(c.inline))
+    // the core puts at most announceIhaveMax notices in one send; never more than a receiver takes in one message
+    const notices = a.ihave.map(c => c.record)
     let ihaveBytes = 0
     for (let i = 0; i < notices.length; i += IHAVE_MAX) {
       const m = frame(encodeIhave(notices.slice(i, i + IHAVE_MAX)))
@@ -377,16 +282,21 @@ export class Announcer {
     return ihaveBytes
   }
 
-  private async closeIdle (peer: PeerId, ch: Channel): Promise<void> {
-    if (ch.running || this.nextDue(ch) !== undefined || this.channels.get(peer.toString()) !== ch) return
-    const stream = ch.stream
-    ch.stream = undefined
-    this.channels.delete(peer.toString())
-    if (stream !== undefined) await closeWrite(stream, Date.now() + this.settings.announceTimeout)
+  /** Reads the version a peer grafted (the core said it may), and hands it back to the core. */
+  private async answerGraft (peer: string, name: string, id: Uint8Array): Promise<void> {
+    let answer: Carried | undefined
+    try {
+      const got = await this.delegate.forGraft(name, id, r => this.core.holdsOrQueued(peer, carried(r)))
+      if (got !== undefined) answer = { record: got.record, inline: this.inlineFor(got.record, got.content) }
+    } catch (err) {
+      this.log.debug({ name, err: (err as Error).message }, 'could not answer a graft')
+    }
+    if (!this.stopped) this.feed({ kind: 'graft-answer', peer, name, record: answer })
   }
 
   readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
     const peer = connection.remotePeer
+    const id = peer.toString()
     const s = this.settings
     // A burst may arrive faster than it is parsed: room for a few whole messages.
     const limit = Math.max(s.announceReadBuffer, 4 * (MAX_MESSAGE_FRAME + s.announceInlineMax + 16))
@@ -398,17 +308,23 @@ export class Announcer {
         if (head === undefined) break // the sender closed an idle stream
         reader.setDeadline(Date.now() + s.announceTimeout)
         if (head.length === 0) throw new WireError('peer', 'empty announce message')
+        if (this.stopped) continue
+        this.ensureUp(peer) // it talks to us: connected and admitted (the gate let its stream in)
         switch (head[0]) {
           case FULL: await this.receiveFull(peer, head.subarray(1), reader); break
           case IHAVE: {
             const notices = decodeIhave(head)
-            if (this.withinBudget(peer.toString())) this.receiveIhave(peer, notices)
+            if (this.core.withinBudget(id, Date.now())) this.receiveIhave(id, notices)
             break
           }
-          case GRAFT: this.receiveGraft(peer, decodeGraft(head)); break
+          case GRAFT: {
+            const g = decodeGraft(head)
+            this.feed({ kind: 'graft', from: id, name: g.name, id: g.id })
+            break
+          }
           case PRUNE:
             if (head.length !== 1) throw new WireError('peer', 'PRUNE with a payload')
-            this.tree.prune(peer.toString())
+            this.feed({ kind: 'prune', from: id })
             break
           default: throw new WireError('peer', `unknown announce message type ${head[0]}`)
         }
@@ -420,21 +336,15 @@ export class Announcer {
   }
 
   /**
-   * Whether `peer` is within its budget of FULL and IHAVE messages (announceMessageBurst,
-   * then announceMessagesPerSecond). Beyond it a message is read and dropped unjudged: no
-   * signature is checked nor anything queued for it (anti-entropy brings what was real).
-   * Not reading instead would not slow the sender down: the stream buffers what arrives.
+   * A FULL: within the sender's budget of messages (checked before anything is decoded or
+   * verified: beyond it the message is read and dropped unjudged), offered to the replica,
+   * and what it was to this node goes to the core (a duplicate prunes the link).
    */
-  private withinBudget (peer: string): boolean {
-    if (this.pace.tryTake(peer)) return true
-    this.counters.overBudget++
-    return false
-  }
-
   private async receiveFull (peer: PeerId, bytes: Uint8Array, reader: StreamReader): Promise<void> {
     const inline = await reader.frame(this.settings.announceInlineMax)
     if (inline === undefined) throw reader.closed('stream ended between a record and its content')
-    if (!this.withinBudget(peer.toString())) return
+    const id = peer.toString()
+    if (!this.core.withinBudget(id, Date.now())) return
     let record: SignedRecord
     try { record = decodeRecord(bytes) } catch (err) {
       if (err instanceof RecordFormatError) throw new WireError('peer', `malformed record: ${err.message}`)
@@ -443,77 +353,25 @@ export class Announcer {
     if (inline.length !== 0 && inline.length !== record.size) {
       throw new WireError('peer', `inline content of ${inline.length} bytes for a record of ${record.size}`)
     }
-    this.counters.fullReceived++
     const arrival = this.delegate.onRecord(record, peer, inline.length === record.size ? inline : undefined)
-    if (arrival === 'new') this.tree.graft(peer.toString()) // the link brought something new: it is in the tree
-    else if (arrival === 'duplicate') {
-      this.counters.duplicates++
-      this.tree.prune(peer.toString())
-      this.queuePrune(peer)
-    }
+    if (!this.stopped) this.feed({ kind: 'full', from: id, record: carried(record), arrival })
   }
 
-  private receiveIhave (peer: PeerId, notices: Notice[]): void {
-    this.counters.ihaveReceived += notices.length
-    for (const n of notices) {
-      const v = this.delegate.judgeNotice(n)
-      if (v === 'missing') this.tree.heardOf(peer.toString(), n)
-      else if (v !== 'stale') this.markKnown(peer, v.holds)
-    }
-  }
-
-  /**
-   * The link becomes eager, and the peer gets the version unless it is known to hold it or
-   * has it queued (so a GRAFT never makes us repeat ourselves). Checked before the content
-   * is read, one answer at a time per peer and name, within the peer's GRAFT budget: a
-   * peer repeating GRAFTs causes no more disk reads than it gets answers (review 11-R7).
-   */
-  private receiveGraft (peer: PeerId, g: { name: string, id: Uint8Array }): void {
-    const id = peer.toString()
-    this.tree.graft(id)
-    const key = `${id}\n${g.name}`
-    if (this.graftsAnswering.has(key) || !this.graftBudget.tryTake(id)) { this.counters.graftsIgnored++; return }
-    this.graftsAnswering.add(key)
-    const queued = (r: SignedRecord): boolean => {
-      const o = this.channels.get(id)?.pending.get(r.name)
-      return o !== undefined && o.kind === 'full' && compareVersions(o.record, r) >= 0
-    }
-    void this.delegate.forGraft(g.name, g.id, r => this.isKnown(id, r) || queued(r)).then(got => {
-      if (got === undefined || this.stopped || this.isKnown(id, got.record)) return
-      const inline = this.inlineFor(got.record, got.content)
-      this.enqueue(peer, { kind: 'full', record: got.record, inline, due: 0 })
-    }, (err: Error) => { this.log.debug({ name: g.name, err: err.message }, 'could not answer a graft') })
-      .finally(() => this.graftsAnswering.delete(key))
+  private receiveIhave (from: string, notices: Notice[]): void {
+    const judged = notices.map(notice => {
+      const v = this.delegate.judgeNotice(notice)
+      return { notice, verdict: typeof v === 'string' ? v : { holds: carried(v.holds) } }
+    })
+    this.feed({ kind: 'ihave', from, notices: judged })
   }
 
   stop (): void {
     this.stopped = true
-    for (const ch of this.channels.values()) {
-      ch.pending.clear()
-      ch.grafts.clear()
-      clearTimeout(ch.idleTimer)
-      clearTimeout(ch.flushTimer)
-      ch.stream?.abort(new Error('stopping'))
-    }
-    this.channels.clear()
-    this.known.clear()
-    this.noticed.clear()
-    this.graftBudget.clear()
-    this.tree.stop()
+    clearTimeout(this.timer)
+    this.timer = undefined
+    for (const out of this.outbound.values()) out.stream?.abort(new Error('stopping'))
+    this.outbound.clear()
   }
-}
-
-/** Records in `map` that `peer` holds `record`'s version or a newer one (bounded by peers × configured names). */
-function remember (map: Map<string, Map<string, SignedRecord>>, peer: string, record: SignedRecord): void {
-  let m = map.get(peer)
-  if (m === undefined) { m = new Map(); map.set(peer, m) }
-  const prev = m.get(record.name)
-  if (prev === undefined || compareVersions(record, prev) > 0) m.set(record.name, record)
-}
-
-function atLeast (map: Map<string, Map<string, SignedRecord>>, peer: string, record: SignedRecord): boolean {
-  const prev = map.get(peer)?.get(record.name)
-  return prev !== undefined && compareVersions(prev, record) >= 0
 }
 
 function nameBytes (name: string): Buffer {

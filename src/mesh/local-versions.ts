@@ -6,7 +6,7 @@ import { recordId, type SignedRecord } from '../crypto/record.js'
 import { acceptsName, stillAuthorized } from '../rule/which-version-wins.js'
 import type { ReplicaPort } from './replica-port.js'
 import { type AnnounceDelegate, type NoticeVerdict } from './announce.js'
-import type { Notice } from './broadcast-tree.js'
+import type { Notice } from './proto/tree.js'
 
 const sameId = (r: SignedRecord | undefined, id: Uint8Array): boolean => r !== undefined && Buffer.from(recordId(r)).equals(id)
 

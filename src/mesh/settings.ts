@@ -134,7 +134,7 @@ export interface MeshSettings {
    * takes this (up to 1.5×) plus announceGraftTimeout.
    */
   announceIhaveDelay: number
-  /** notices in one IHAVE message, at most (more go in the next message) */
+  /** notices in one IHAVE message, at most (more go in the next message); above 256 (IHAVE_MAX, what a receiver takes) messages still split at 256 */
   announceIhaveMax: number
   /**
    * After the first notice of a version this node lacks, it waits this long for the full

@@ -1,4 +1,4 @@
-// The broadcast tree (announce/3.0.0, src/mesh/broadcast-tree.ts) in a real 10-node
+// The broadcast tree (announce/3.0.0, src/mesh/proto/tree.ts) in a real 10-node
 // cluster: once duplicates have pruned it, a node receives about one full copy of each
 // update; when the tree is cut during a broadcast (eager neighbours stopped, links hung
 // up), the notices and anti-entropy still bring every update to every node.

@@ -18,6 +18,8 @@
 //   `announceQueueMax` (the oldest goes). A full record goes at once; a notice waits
 //   `announceIhaveDelay` ±50% (one draw per version), so that the tree delivers first and
 //   a peer that told us it holds the version by then is not told (settings.ts says why).
+//   A send carries at most `announceBatch` records, of them at most `announceIhaveMax`
+//   notices (one IHAVE message); what is left goes in the next send.
 // - Flow control: at most one `send` per peer is outstanding; the next waits for the
 //   driver's `sent` / `send-failed` for that peer. Meanwhile the queue keeps collecting
 //   and superseding, so a slow peer gets the newest versions in few large batches.
@@ -44,6 +46,7 @@ export interface TreeSettings {
   announceBatch: number
   announceQueueMax: number
   announceIhaveDelay: number
+  announceIhaveMax: number
   announceIdleClose: number
   announceGraftTimeout: number
   announceGraftRetry: number
@@ -248,7 +251,7 @@ export class TreeCore<R> {
       case 'prune': this.lazy.add(e.from); break
       case 'sent': this.sent(e.peer, now, out); break
       case 'send-failed': this.sendFailed(e.peer, e.gone, now, out); break
-      case 'tick': break
+      case 'tick': this.lastWake = undefined; break // the driver's timer is spent (maybe a little early): ask again
     }
     this.runDue(now, out)
     this.wake(now, out)
@@ -343,8 +346,10 @@ export class TreeCore<R> {
     ch.grafts.clear()
     const full: R[] = []
     const ihave: R[] = []
+    // one IHAVE message per send, of announceIhaveMax notices at most: the rest go in the next
+    const ihaveMax = Math.max(1, this.settings.announceIhaveMax)
     for (const [name, o] of ch.pending) {
-      if (o.kind === 'ihave' && o.due > now) continue // its time has not come
+      if (o.kind === 'ihave' && (o.due > now || ihave.length >= ihaveMax)) continue // its time has not come, or the next send's
       ch.pending.delete(name)
       // it may have sent us this version since it was queued
       if (this.isKnown(peer, o.record)) { this.counters.skipped++; continue }
