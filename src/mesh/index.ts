@@ -76,7 +76,7 @@ export interface MeshStats {
   fetch: FetchCounters
   announce: AnnounceCounters
   sync: SyncCounters
-  peers: { known: number, candidates: number, members: number, dials: number, dialFailures: number, learnedDials: number, strangerListsIgnored: number, trimmed: number, penalized: number }
+  peers: { known: number, candidates: number, members: number, dials: number, dialFailures: number, learnedDials: number, strangerListsIgnored: number, trimmed: number, guestsReleased: number, penalized: number }
   offers: OfferCounters
   /** connections refused or closed by the per-IP and per-peer limits (connection-limits.ts) */
   connections: ConnectionLimits['counters']

@@ -95,14 +95,15 @@ export interface OverlayCounters {
   guestsReleased: number
 }
 
-
 interface Backoff { failures: number, nextAttempt: number }
 
 interface Known extends Backoff {
   /** last time we were connected, or learned of it */
   lastSeen: number
-  /** connections it closed on us in a row while we held others (it is full: see `disconnected`) */
+  /** connections it closed on us in a row while we held others (it is full: see onDisconnected) */
   dropped: number
+  /** while this node holds any connection, a peer that let us go is not dialed before this (it had no room) */
+  letGoUntil: number
 }
 
 interface Bootstrap extends Backoff, BootstrapEntry {
@@ -123,6 +124,10 @@ interface Link {
 
 /** a wake asked for by `soon` (coalescing a burst of events into one pass) */
 const SOON = 50
+/** a hang-up is taken to be under way this long; after it, the peer counts as connected again */
+const HANG_UP_WAIT = 10_000
+/** a peer that let us go is not dialed for exploreInterval, doubling with each drop in a row up to this many times it (while we hold others) */
+const LET_GO_MAX = 8
 
 export interface OverlayOptions {
   settings: OverlaySettings
@@ -137,11 +142,12 @@ export interface OverlayOptions {
 
 /**
  * Peer selection: keeps between targetPeers and maxPeers peers connected; dials bootstrap
- * entries (while it has nobody else to dial), known peers (with jittered exponential
+ * entries (first when it has no connection), known peers (with jittered exponential
  * backoff) and learnt candidates (at a bounded rate); explores one extra peer every
  * exploreInterval so that healed partitions find each other; trims above maxPeers
  * (newcomers that arrived while full first, after joinGrace; then strangers; then the
- * peers holding the most connections); forgets peers that stopped answering.
+ * peers holding the most connections); leaves peers that let it go alone for a while;
+ * forgets peers that stopped answering.
  */
 export class Overlay {
   private readonly s: OverlaySettings
@@ -154,7 +160,7 @@ export class Overlay {
   /** dials in flight: peer ids, and 'boot:' + entry */
   private readonly dialing = new Set<string>()
   /** peers this node is hanging up on (their disconnect is ours, not theirs) */
-  private readonly hangingUp = new Set<string>()
+  private readonly hangingUp = new Map<string, number>()
   private readonly learned: LearnedPeers
   private now: number
   private nextExplore: number
@@ -183,7 +189,11 @@ export class Overlay {
       case 'connected': this.onConnected(event); break
       case 'connections': {
         const l = this.links.get(event.peer)
-        if (l !== undefined && event.connections > 0) { l.connections = event.connections; l.newestOpenedAt = event.newestOpenedAt }
+        if (l !== undefined && event.connections > 0) {
+          if (event.newestOpenedAt > l.newestOpenedAt) this.hangingUp.delete(event.peer) // a new connection since our hang-up
+          l.connections = event.connections
+          l.newestOpenedAt = event.newestOpenedAt
+        }
         break
       }
       case 'identified': this.onIdentified(event, out); break
@@ -209,6 +219,9 @@ export class Overlay {
 
   /** Peers with an open connection, as the core was told. */
   connected (): string[] { return [...this.links.keys()] }
+
+  /** a newcomer's grace: joinGrace, or trimGrace if that is shorter */
+  private guestGrace (): number { return Math.min(this.s.joinGrace, this.s.trimGrace) }
 
   private jitter (ms: number, fraction: number): number { return jitterWith(this.random, ms, fraction) }
 
@@ -247,29 +260,26 @@ export class Overlay {
    * The last connection to a peer closed. One that worked is retried soon, one that never
    * did keeps its backoff. But a peer that closed a working connection on us while we hold
    * others is most likely full (trimming, or letting a newcomer go after joinGrace): coming
-   * straight back would only be let go again, so each such drop in a row doubles the wait
-   * (from backoffBase up to backoffMax). This is what stops a fleet that bootstrapped from
-   * one node from crowding it (issue 23, item 5): its newcomers go elsewhere. With no other
-   * connection, it is retried soon as before (a lone bootstrap node must let us back in).
+   * back would only be let go again. So, as long as this node holds any connection, it is
+   * not dialed again for exploreInterval, doubling with each such drop in a row up to 8×
+   * (±50%). This is what stops a fleet that bootstrapped from one node from crowding it
+   * (issue 23, item 5): its newcomers go to the peers it named instead. A node left with no
+   * connection dials it again soon, as before (a lone bootstrap node lets us back in).
    */
   private onDisconnected (peer: string): void {
     const link = this.links.get(peer)
     this.links.delete(peer)
     const ours = this.hangingUp.delete(peer)
     const k = this.known.get(peer)
-    const boots = this.bootstrap.filter(b => b.seen === peer)
-    const theirs = !ours && link !== undefined && this.links.size > 0
-    if (k !== undefined) {
-      k.lastSeen = this.now
-      // a link it kept past two trimming windows was not a full peer letting us go
-      if (link !== undefined && this.now - link.since > 2 * this.s.trimGrace) k.dropped = 0
-    }
-    const drops = theirs ? (k === undefined ? 1 : ++k.dropped) : 0
-    const delay = drops > 0
-      ? Math.min(this.s.backoffBase * 2 ** (drops - 1), this.s.backoffMax)
-      : this.s.backoffBase
-    for (const b of [...(k !== undefined ? [k] : []), ...boots]) {
-      if (b.failures === 0 || drops > 0) b.nextAttempt = Math.max(b.nextAttempt, this.now + this.jitter(delay, 0.5))
+    if (k === undefined) { this.soon(); return }
+    k.lastSeen = this.now
+    // a connection that worked is retried soon; one that never did keeps its backoff
+    if (k.failures === 0) k.nextAttempt = this.now + this.jitter(this.s.backoffBase, 0.5)
+    // a link it kept past two trimming windows was not a full peer letting us go
+    if (link !== undefined && this.now - link.since > 2 * this.s.trimGrace) k.dropped = 0
+    if (!ours && link !== undefined && this.links.size > 0) {
+      k.dropped++
+      k.letGoUntil = this.now + this.jitter(Math.min(this.s.exploreInterval * 2 ** (k.dropped - 1), LET_GO_MAX * this.s.exploreInterval), 0.5)
     }
     this.soon()
   }
@@ -313,7 +323,7 @@ export class Overlay {
     const k = this.known.get(peer)
     if (k !== undefined) { k.lastSeen = this.now; return }
     if (this.known.size >= this.s.maxKnownPeers) this.evictOne(out)
-    this.known.set(peer, { failures: 0, nextAttempt: 0, lastSeen: this.now, dropped: 0 })
+    this.known.set(peer, { failures: 0, nextAttempt: 0, lastSeen: this.now, dropped: 0, letGoUntil: 0 })
   }
 
   private evictOne (out: OverlayAction[]): void {
@@ -346,7 +356,13 @@ export class Overlay {
     let open = 0
     for (const l of this.links.values()) open += l.connections
     if (open > s.maxPeers) out.push({ kind: 'trim-extra-connections', count: open - s.maxPeers })
-    if (this.links.size - this.hangingUp.size > s.maxPeers) this.trim(this.links.size - this.hangingUp.size - s.maxPeers, out)
+    // a hang-up that brought no disconnect (a new connection came meanwhile) is given up on
+    for (const [id, at] of this.hangingUp) if (now - at > HANG_UP_WAIT || !this.links.has(id)) this.hangingUp.delete(id)
+    // newcomers still in their joinGrace will be let go themselves: they push nobody else out
+    let waiting = 0
+    for (const [id, l] of this.links) if (l.guest && !this.hangingUp.has(id) && now - l.newestOpenedAt <= this.guestGrace()) waiting++
+    const excess = this.links.size - this.hangingUp.size - waiting - s.maxPeers
+    if (excess > 0) this.trim(excess, out)
 
     const connected = this.links.size
     const room = Math.min(s.targetPeers - connected, s.maxParallelDials) - this.dialing.size
@@ -358,12 +374,21 @@ export class Overlay {
     const boots = this.bootstrap.filter(b => due(b) && b.self !== true && !this.dialing.has('boot:' + b.entry) &&
       (b.seen === undefined || !this.links.has(b.seen)) && (b.peerId === undefined || this.view.mayConnect(b.peerId)))
     const peers = [...this.known].filter(([id, k]) => due(k) && !this.links.has(id) && !this.dialing.has(id) && this.view.mayConnect(id))
-    // with no connection at all, the bootstrap nodes come first; otherwise everything is shuffled together
+    // with no connection at all, the bootstrap nodes come first; otherwise everything is
+    // shuffled together, and peers that let us go (full ones, see onDisconnected) come last
+    const dropped = (c: { boot?: Bootstrap, peer?: [string, Known] }): number =>
+      c.peer !== undefined ? c.peer[1].dropped : (c.boot?.seen !== undefined ? this.known.get(c.boot.seen)?.dropped ?? 0 : 0)
     const candidates: Array<{ boot?: Bootstrap, peer?: [string, Known] }> = connected === 0
       ? [...shuffle(boots, this.random).map(boot => ({ boot })), ...shuffle(peers, this.random).map(peer => ({ peer }))]
-      : shuffle([...boots.map(boot => ({ boot })), ...peers.map(peer => ({ peer }))], this.random)
+      : shuffle([...boots.map(boot => ({ boot })), ...peers.map(peer => ({ peer }))], this.random).sort((a, b) => dropped(a) - dropped(b))
     const slots = explore ? 1 : room
-    for (const c of candidates.slice(0, slots)) {
+    // while this node holds any connection, not a peer that let us go lately (see onDisconnected)
+    const hasRoom = (c: { boot?: Bootstrap, peer?: [string, Known] }): boolean => {
+      const id = c.peer?.[0] ?? c.boot?.seen
+      return id === undefined || (this.known.get(id)?.letGoUntil ?? 0) <= now
+    }
+    const chosen = (connected === 0 ? candidates : candidates.filter(hasRoom)).slice(0, slots)
+    for (const c of chosen) {
       if (c.boot !== undefined) {
         this.dialing.add('boot:' + c.boot.entry)
         this.backoff(c.boot) // until identify proves the connection works
@@ -378,7 +403,7 @@ export class Overlay {
       }
     }
     // what is left goes to learnt candidates, oldest first, as far as their rate allows
-    let left = slots - candidates.length
+    let left = slots - chosen.length
     for (const c of this.learned.list()) {
       if (left <= 0) break
       const id = c.peerId
@@ -403,7 +428,7 @@ export class Overlay {
    */
   private trim (count: number, out: OverlayAction[]): void {
     const now = this.now
-    const old = [...this.links].filter(([id, l]) => !this.hangingUp.has(id) && now - l.newestOpenedAt > (l.guest ? Math.min(this.s.joinGrace, this.s.trimGrace) : this.s.trimGrace))
+    const old = [...this.links].filter(([id, l]) => !this.hangingUp.has(id) && now - l.newestOpenedAt > (l.guest ? this.guestGrace() : this.s.trimGrace))
     const guest = ([, l]: [string, Link]): number => l.guest ? 0 : 1
     const member = ([id]: [string, Link]): number => this.view.isMember(id) ? 1 : 0
     const held = ([, l]: [string, Link]): number => l.connections
@@ -412,7 +437,7 @@ export class Overlay {
     for (const [id, l] of order.slice(0, count)) {
       this.counters.trimmed++
       if (l.guest) this.counters.guestsReleased++
-      this.hangingUp.add(id)
+      this.hangingUp.set(id, now)
       out.push({ kind: 'hang-up', peer: id })
     }
   }
