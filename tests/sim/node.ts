@@ -24,6 +24,8 @@ export class SimNode {
   readonly id: string
   alive = false
   hostile = false
+  /** every node is named in this node's allowed_nodes: all are members, none a stranger (known-members.ts) */
+  allMembers = false
   /** simulated time it started (joined) */
   startedAt = 0
   /** its clock minus simulated time (ms) */
@@ -79,7 +81,7 @@ export class SimNode {
       settings,
       self: this.id,
       bootstrap: boot,
-      view: { mayConnect: () => true, isMember: p => this.members.has(Number(p)) },
+      view: { mayConnect: () => true, isMember: p => this.isMember(Number(p)) },
       random: this.random,
       now: this.local(t)
     })
@@ -89,8 +91,10 @@ export class SimNode {
   /** the local time of the event being handled (the sync answer budget's clock) */
   clock = 0
 
+  isMember (peer: number): boolean { return this.allMembers || this.members.has(peer) }
+
   /** Whether what `peer` says about others is used (membership.ts vouches: a member, or a peer this node dialed). */
   vouches (peer: number): boolean {
-    return this.members.has(peer) || (this.links.get(peer)?.dialedBy(this.index) ?? false)
+    return this.isMember(peer) || (this.links.get(peer)?.dialedBy(this.index) ?? false)
   }
 }

@@ -76,12 +76,12 @@ export function dialArrive (w: World, n: SimNode, t: number, d: Dial): void {
   let total = 0; let strangers = 0
   for (const [peer, l] of n.links) {
     total += l.connections
-    if (!n.members.has(peer)) for (const who of l.dialer) if (who === peer) strangers++
+    if (!n.isMember(peer)) for (const who of l.dialer) if (who === peer) strangers++
   }
   const existing = n.links.get(d.from)
   const ok = dialer.alive && w.reachable(d.from, d.to) &&
     total < s.maxConnections &&
-    (n.members.has(d.from) || strangers < s.maxStrangerConnections) &&
+    (n.isMember(d.from) || strangers < s.maxStrangerConnections) &&
     (existing === undefined || existing.connections < s.maxConnectionsPerPeer)
   if (!ok) { w.metrics.refused++; w.q.push(t + lat, EV.DIAL_RESULT, d.from, 0, d); return }
   const done = w.cpu.run(n.index, t, w.costs.handshake)

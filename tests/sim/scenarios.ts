@@ -51,6 +51,8 @@ export interface ScenarioSpec {
   clockOffset?: number
   /** every node bootstraps from these nodes */
   bootstrapFrom?: number[]
+  /** every node lists every other in allowed_nodes: no strangers (the stranger slots do not apply) */
+  allowedNodes?: boolean
   /** ms to wait after the last update at most */
   drain?: number
 }
@@ -64,7 +66,8 @@ export const SCENARIOS: Record<string, ScenarioSpec> = {
   slow: { name: 'slow', what: '10% of the nodes have 5× slower CPUs', slow: { fraction: 0.1, factor: 5 } },
   clocks: { name: 'clocks', what: "every node's clock off by up to ±60 s (within max_clock_skew)", clockOffset: 60_000 },
   'bootstrap-one': { name: 'bootstrap-one', what: 'every node bootstraps from node 0', bootstrapFrom: [0] },
-  'bootstrap-two': { name: 'bootstrap-two', what: 'every node bootstraps from nodes 0 and 1', bootstrapFrom: [0, 1] }
+  'bootstrap-two': { name: 'bootstrap-two', what: 'every node bootstraps from nodes 0 and 1', bootstrapFrom: [0, 1] },
+  'bootstrap-one-allowed': { name: 'bootstrap-one-allowed', what: 'every node bootstraps from node 0, and every node is in allowed_nodes (members, not strangers)', bootstrapFrom: [0], allowedNodes: true }
 }
 
 export interface RunResult {
@@ -105,6 +108,7 @@ export function runScenario (o: RunOptions): RunResult {
   if (spec.slow !== undefined) {
     for (let i = 0; i < N; i++) if (rnd() < spec.slow.fraction) w.cpu.setSpeed(i, spec.slow.factor)
   }
+  if (spec.allowedNodes === true) for (const n of w.nodes) n.allMembers = true
   if (spec.clockOffset !== undefined) {
     for (let i = 0; i < N + joiners; i++) w.nodes[i].offset = Math.round((2 * rnd() - 1) * spec.clockOffset)
   }
