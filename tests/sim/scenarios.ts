@@ -137,7 +137,9 @@ export function runScenario (o: RunOptions): RunResult {
     const i = N + k
     w.at(warm + rnd() * (last - warm + gap), t => {
       const live = honestLive()
-      w.startNode(i, t, [pick(live), pick(live)])
+      const a = pick(live); let b = pick(live)
+      if (b === a && live.length > 1) b = live[(live.indexOf(a) + 1) % live.length]
+      w.startNode(i, t, a === b ? [a] : [a, b])
     })
   }
 
