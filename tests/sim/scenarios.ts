@@ -79,6 +79,9 @@ export function runScenario (o: RunOptions): RunResult {
   const spec = SCENARIOS[o.scenario]
   if (spec === undefined) throw new Error(`unknown scenario "${o.scenario}" (one of: ${Object.keys(SCENARIOS).join(', ')})`)
   if (!Number.isInteger(o.nodes) || o.nodes < 3) throw new Error(`--nodes must be an integer ≥ 3, not ${o.nodes}`)
+  if (o.updates !== undefined && (!Number.isInteger(o.updates) || o.updates < 1)) throw new Error(`--updates must be an integer ≥ 1, not ${o.updates}`)
+  if (o.gap !== undefined && !(o.gap > 0)) throw new Error(`--gap must be > 0 ms, not ${o.gap}`)
+  if (o.sharedCores !== undefined && (!Number.isInteger(o.sharedCores) || o.sharedCores < 1)) throw new Error(`--shared-cores must be an integer ≥ 1, not ${o.sharedCores}`)
   const wallStart = performance.now()
   const N = o.nodes
   const U = o.updates ?? 20
