@@ -4,6 +4,7 @@ import type { RefusalCode } from '../rule/which-version-wins.js'
 import { StoreIOError } from '../store/replica.js'
 
 export class ApiError extends Error {
+  override name = 'ApiError'
   constructor (readonly code: Status, message: string) { super(message) }
 }
 

@@ -2,9 +2,9 @@
 // kept apart from refusals (exit 1).
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 
-export class UsageError extends Error {}
+export class UsageError extends Error { override name = 'UsageError' }
 /** A refusal: the command was well-formed but could not be done (exit 1). */
-export class Refused extends Error {}
+export class Refused extends Error { override name = 'Refused' }
 
 export type Options = NonNullable<ParseArgsConfig['options']>
 

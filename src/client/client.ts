@@ -20,6 +20,7 @@ type WithVersion<T extends { version: FileVersion | null }> = Omit<T, 'version'>
 
 /** A refusal from the daemon: `code` is the gRPC status, `message` the daemon's reason. */
 export class ClientError extends Error {
+  override name = 'ClientError'
   constructor (readonly code: grpc.status, message: string) { super(message) }
   get codeName (): string { return grpc.status[this.code] ?? String(this.code) }
 }
@@ -109,6 +110,16 @@ export class DataMesherClient {
 }
 
 /**
+ * How a watch ended without a failure: the daemon ended it, or it was cancelled (by this
+ * side). The iterator ends quietly on it; `next()` throws it. Recognised by its class,
+ * never by its message, so a daemon's failure whose words say "ended" is still a failure.
+ */
+export class WatchEnded extends Error {
+  override name = 'WatchEnded'
+  constructor (readonly how: 'ended' | 'cancelled') { super(`watch ${how}`) }
+}
+
+/**
  * A stream of changes. Events are queued from the moment the watch is registered, so
  * none is lost between two reads, whether they are read with `for await` or `next()`.
  */
@@ -126,9 +137,9 @@ export class FileWatch implements AsyncIterable<FileEvent> {
       }
       this.notify()
     })
-    call.on('end', () => { this.ended ??= new Error('watch ended'); this.notify() })
+    call.on('end', () => { this.ended ??= new WatchEnded('ended'); this.notify() })
     call.on('error', (err: grpc.ServiceError) => {
-      this.ended ??= err.code === grpc.status.CANCELLED ? new Error('watch cancelled') : clientError(err, this.url)
+      this.ended ??= err.code === grpc.status.CANCELLED ? new WatchEnded('cancelled') : clientError(err, this.url)
       this.notify()
     })
   }
@@ -153,7 +164,7 @@ export class FileWatch implements AsyncIterable<FileEvent> {
     for (;;) {
       const e = await this.take(Infinity)
       if (e === undefined) {
-        if (this.ended !== undefined && !/cancelled|ended/.test(this.ended.message)) throw this.ended
+        if (this.ended !== undefined && !(this.ended instanceof WatchEnded)) throw this.ended
         return
       }
       yield e
@@ -166,7 +177,7 @@ export class FileWatch implements AsyncIterable<FileEvent> {
     for (;;) {
       let e: FileEvent | undefined
       try { e = await this.take(deadline) } catch { throw new Error(`no matching event within ${timeoutMs} ms`) }
-      if (e === undefined) throw this.ended ?? new Error('watch ended')
+      if (e === undefined) throw this.ended ?? new WatchEnded('ended')
       if (match(e)) return e
     }
   }

@@ -63,6 +63,7 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
+  override name = 'ConfigError'
   constructor (readonly key: string, reason: string) {
     super(`config: ${key}: ${reason}`)
   }

@@ -29,7 +29,7 @@ export interface Certificate {
   signature: Uint8Array
 }
 
-export class CertificateFormatError extends Error {}
+export class CertificateFormatError extends Error { override name = 'CertificateFormatError' }
 
 /**
  * The last instant a certificate may name: 9999-12-31T23:59:59.999Z. The format holds
@@ -40,7 +40,7 @@ export class CertificateFormatError extends Error {}
 export const MAX_CERT_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
 
 /** A time field past MAX_CERT_TIME: the certificate is well-formed but not acceptable. */
-export class CertificateTimeError extends CertificateFormatError {}
+export class CertificateTimeError extends CertificateFormatError { override name = 'CertificateTimeError' }
 
 function timeProblem (field: string, v: number | bigint): string | undefined {
   if (v > MAX_CERT_TIME) return `${field} ${v} (unix ms) is later than ${new Date(MAX_CERT_TIME).toISOString()}, the last time a certificate may name`

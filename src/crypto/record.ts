@@ -37,7 +37,7 @@ export interface SignedRecord {
 
 export type UnsignedRecord = Omit<SignedRecord, 'signer' | 'signature'>
 
-export class RecordFormatError extends Error {}
+export class RecordFormatError extends Error { override name = 'RecordFormatError' }
 
 export function sha256 (data: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(data).digest())

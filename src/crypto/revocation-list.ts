@@ -14,7 +14,7 @@ export const REVOCATIONS_NAME = 'network.revocations'
 
 export interface Revocation { key: string, name?: string, at?: string }
 
-export class RevocationListError extends Error {}
+export class RevocationListError extends Error { override name = 'RevocationListError' }
 
 /** At most this many entries (a 64-byte key and its label each: well under the default max file size). */
 export const MAX_REVOCATIONS = 10_000

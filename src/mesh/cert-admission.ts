@@ -40,6 +40,11 @@ const MAX_TIMER = 2 ** 31 - 1
 
 interface Verified { cert: Certificate, timer: NodeJS.Timeout }
 
+/** What a CertificateGate uses of the mesh's context; of libp2p its events, connections, identify, and hanging up. */
+export interface CertificateGateContext extends Pick<MeshContext, 'settings' | 'log'> {
+  readonly libp2p: Pick<MeshLibp2p, 'addEventListener' | 'removeEventListener' | 'getConnections' | 'hangUp' | 'services'>
+}
+
 export class CertificateGate {
   private readonly verified = new Map<string, Verified>()
   private readonly waiters = new Map<string, Set<(ok: boolean) => void>>()
@@ -52,12 +57,12 @@ export class CertificateGate {
   private stopped = false
   counters = { verified: 0, refusedInbound: 0, refusedOutbound: 0, expired: 0, unverifiedClosed: 0, renewalsSent: 0, renewalsFailed: 0, revoked: 0 }
 
-  private readonly libp2p: MeshLibp2p
+  private readonly libp2p: CertificateGateContext['libp2p']
   private readonly settings: MeshSettings
   private readonly log: Logger
 
   /** `members`: told of every verified peer; its members skip the caps on unverified connections */
-  constructor (ctx: Pick<MeshContext, 'libp2p' | 'settings' | 'log'>, private network: NetworkIdentity, private readonly clock: () => number = Date.now,
+  constructor (ctx: CertificateGateContext, private network: NetworkIdentity, private readonly clock: () => number = Date.now,
     private readonly members?: { has: (peer: PeerId) => boolean, add: (peer: PeerId) => void }) {
     this.libp2p = ctx.libp2p
     this.settings = ctx.settings

@@ -1,6 +1,7 @@
-// What every protocol component of the mesh shares: the libp2p node, the settings, the
+// What the protocol components of the mesh share: the libp2p node, the settings, the
 // log, and the two questions about a peer (is it admitted; punish it). One object, built
-// once in startMesh, so that a component's constructor names only what is its own.
+// once in startMesh; each component declares the parts it uses (a Pick of MeshContext,
+// and of libp2p only the methods it calls), so its constructor says what it depends on.
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { MeshLibp2p } from './node.js'
@@ -25,7 +26,7 @@ export interface MeshContext {
  * otherwise (a timeout, a reset, a closed connection: no fault of anyone's) it is logged
  * at debug. `what` names the protocol in both ("fetch", "sync", ...).
  */
-export function endExchange (ctx: MeshContext, stream: Stream | undefined, err: unknown, peer: PeerId, what: string, fields: Record<string, unknown> = {}): void {
+export function endExchange (ctx: Pick<MeshContext, 'punish' | 'log'>, stream: Stream | undefined, err: unknown, peer: PeerId, what: string, fields: Record<string, unknown> = {}): void {
   stream?.abort(err as Error)
   if (err instanceof WireError && err.fault === 'peer') ctx.punish(peer, `${what}: ${err.message}`)
   else ctx.log.debug({ peer: peer.toString(), ...fields, err: (err as Error).message }, `${what} failed`)

@@ -20,7 +20,7 @@ import { MAX_NAME_BYTES } from '../crypto/names.js'
 import { verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
 import { ContentMismatchError, type ContentReader } from '../store/content-reader.js'
 import { endExchange, type MeshContext } from './context.js'
-import { connectedPeers } from './node.js'
+import { connectedPeers, type MeshLibp2p } from './node.js'
 import type { ReplicaPort } from './replica-port.js'
 import { FairLimiter, laneOf, QueueDropped, type FairStats } from './proto/fair-limiter.js'
 import { ServeSlots } from './serve-slots.js'
@@ -74,6 +74,11 @@ function decodeRequest (bytes: Uint8Array): { name: string, id: Uint8Array } | u
 /** One attempt's end: the content, or why not (a miss is "not here", "busy", or a failure). */
 type Attempt = { content: VerifiedContent } | { miss: 'absent' | 'busy' | 'failed' | 'aborted' }
 
+/** What a Fetcher uses of the mesh's context; of libp2p only the open connections (it asks on them). */
+export interface FetcherContext extends Pick<MeshContext, 'settings' | 'log' | 'punish' | 'admits'> {
+  readonly libp2p: Pick<MeshLibp2p, 'getConnections'>
+}
+
 export class Fetcher {
   readonly counters: FetchCounters = { fetched: 0, fetchedBytes: 0, served: 0, servedBytes: 0, misses: 0, busy: 0, hedged: 0, shed: 0, strikes: 0 }
   /** record key → peers known to have announced or synced it (bounded) */
@@ -85,7 +90,7 @@ export class Fetcher {
 
   private readonly settings: MeshContext['settings']
 
-  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly standing: Standing = standingFor(ctx.settings, Date.now)) {
+  constructor (private readonly ctx: FetcherContext, private readonly replica: ReplicaPort, private readonly standing: Standing = standingFor(ctx.settings, Date.now)) {
     const s = this.settings = ctx.settings
     this.limiter = new FairLimiter({ slots: s.fetchConcurrency, namespaceSlots: s.fetchNamespaceSlots, perPeerSlots: s.fetchPerPeerSlots, perPeerQueue: s.fetchPerPeerQueue }, p => standing.share(p))
     this.slots = new ServeSlots(s.fetchServeMaxPerPeer, s.fetchServeMaxTotal)

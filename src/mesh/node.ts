@@ -23,7 +23,7 @@ export type MeshLibp2p = Libp2p<{ identify: Identify, ping: Ping }>
  * back into a PeerId (base58 + multihash) when read: ~7% of a node's CPU per update in a
  * profile of 25 daemons, since every broadcast asks. The connections hold the PeerIds.
  */
-export function connectedPeers (libp2p: MeshLibp2p): PeerId[] {
+export function connectedPeers (libp2p: Pick<MeshLibp2p, 'getConnections'>): PeerId[] {
   const peers = new Map<string, PeerId>()
   for (const c of libp2p.getConnections()) {
     const id = c.remotePeer.toString() // cached by the PeerId

@@ -48,17 +48,22 @@ export function decodePeers (bytes: Uint8Array, maxPeers: number, maxAddrs: numb
   return out
 }
 
+/** What PeerExchange uses of the mesh's context; of libp2p the open connections and the peer store (the addresses it tells). */
+export interface PeerExchangeContext extends Pick<MeshContext, 'settings' | 'log' | 'punish' | 'admits'> {
+  readonly libp2p: Pick<MeshLibp2p, 'getConnections' | 'peerStore'>
+}
+
 export class PeerExchange {
   counters = { asked: 0, answered: 0, learned: 0 }
 
-  private readonly libp2p: MeshLibp2p
+  private readonly libp2p: PeerExchangeContext['libp2p']
   private readonly settings: MeshContext['settings']
   private timer?: NodeJS.Timeout
   private stopped = false
   /** where learnt peers go (membership); set by start() */
   private onPeers: (peers: PeerInfo[], from: PeerId) => void = () => {}
 
-  constructor (private readonly ctx: MeshContext) {
+  constructor (private readonly ctx: PeerExchangeContext) {
     this.libp2p = ctx.libp2p
     this.settings = ctx.settings
   }

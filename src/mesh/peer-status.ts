@@ -3,7 +3,7 @@
 // right after the handshake, before identify, and so is never listed.
 import type { PeerId } from '@libp2p/interface'
 import type { MeshContext } from './context.js'
-import { connectedPeers } from './node.js'
+import { connectedPeers, type MeshLibp2p } from './node.js'
 
 /** A connected peer: one whose connection completed identify (a refused handshake is not a peer). */
 export interface PeerStatus {
@@ -16,11 +16,16 @@ export interface PeerStatus {
   latencyMs: number
 }
 
+/** What a PeerTracker uses of the mesh's context; of libp2p its connection events and connections. */
+export interface PeerTrackerContext extends Pick<MeshContext, 'admits'> {
+  readonly libp2p: Pick<MeshLibp2p, 'addEventListener' | 'removeEventListener' | 'getConnections'>
+}
+
 export class PeerTracker {
   private readonly identified = new Set<string>()
 
   /** `onGone`: a peer's last connection closed */
-  constructor (private readonly ctx: Pick<MeshContext, 'libp2p' | 'admits'>, private readonly onGone: (peer: PeerId) => void) {}
+  constructor (private readonly ctx: PeerTrackerContext, private readonly onGone: (peer: PeerId) => void) {}
 
   start (): void {
     this.ctx.libp2p.addEventListener('peer:identify', this.onIdentify)

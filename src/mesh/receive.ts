@@ -66,6 +66,9 @@ interface InFlight {
   settle: () => void
 }
 
+/** What a Receiver uses of the mesh's context (no libp2p: the records come to it, the fetcher fetches). */
+export type ReceiverContext = Pick<MeshContext, 'settings' | 'log' | 'punish' | 'admits'>
+
 export class Receiver {
   readonly counters: OfferCounters = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0, shed: 0 }
   /** records being stored, by name and signature */
@@ -77,7 +80,7 @@ export class Receiver {
   private tree: Forwarding = { markKnown: () => {}, broadcast: () => {} }
   private stopped = false
 
-  constructor (private readonly ctx: MeshContext, private readonly replica: ReplicaPort, private readonly fetcher: Fetcher, standing: Standing = standingFor(ctx.settings, Date.now)) {
+  constructor (private readonly ctx: ReceiverContext, private readonly replica: ReplicaPort, private readonly fetcher: Fetcher, standing: Standing = standingFor(ctx.settings, Date.now)) {
     const s = ctx.settings
     this.limiter = new FairLimiter({ slots: s.offerConcurrency, namespaceSlots: s.offerNamespaceSlots, perPeerSlots: s.offerPerPeerSlots, perPeerQueue: s.offerPerPeerQueue }, p => standing.share(p))
   }

@@ -22,11 +22,17 @@ import { endExchange, type MeshContext } from './context.js'
 import { FairLimiter, QueueDropped } from './proto/fair-limiter.js'
 import type { ReplicaPort } from './replica-port.js'
 import { standingFor, type Standing } from './proto/standing.js'
+import type { MeshLibp2p } from './node.js'
 import { PROTOCOLS } from './settings.js'
 import { closeWrite, frame, send, StreamReader, WireError } from './wire.js'
 
 /** the mesh's offer; its answer tells the broadcast tree whether the record was new to this node */
 type Offer = (record: SignedRecord, from: PeerId, content?: Uint8Array) => Arrival
+
+/** What RecordCertificates uses of the mesh's context; of libp2p only the open connections (it asks on them). */
+export interface RecordCertificatesContext extends Pick<MeshContext, 'settings' | 'log' | 'punish'> {
+  readonly libp2p: Pick<MeshLibp2p, 'getConnections'>
+}
 
 export class RecordCertificates {
   /** questions under way, by record key and peer: each sender is asked at most once at a time */
@@ -39,7 +45,7 @@ export class RecordCertificates {
 
   private readonly settings: MeshContext['settings']
 
-  constructor (private readonly ctx: MeshContext, private readonly book: CertificateBook, private readonly standing: Standing = standingFor(ctx.settings, Date.now)) {
+  constructor (private readonly ctx: RecordCertificatesContext, private readonly book: CertificateBook, private readonly standing: Standing = standingFor(ctx.settings, Date.now)) {
     const s = this.settings = ctx.settings
     this.limiter = new FairLimiter({ slots: s.certFetchConcurrency, namespaceSlots: s.certFetchConcurrency, perPeerSlots: s.certFetchPerPeerSlots, perPeerQueue: s.certFetchPerPeerQueue }, p => standing.share(p))
   }

@@ -73,6 +73,11 @@ export interface SyncCounters {
   floorsSent: number
 }
 
+/** What a Syncer uses of the mesh's context; of libp2p only the open connections (it syncs on them). */
+export interface SyncerContext extends Pick<MeshContext, 'settings' | 'log' | 'punish' | 'admits'> {
+  readonly libp2p: Pick<MeshLibp2p, 'getConnections'>
+}
+
 export class Syncer {
   private readonly inProgress = new Set<string>()
   private timer?: NodeJS.Timeout
@@ -83,11 +88,11 @@ export class Syncer {
   /** sync rounds each peer may still ask this node to answer now */
   private readonly answers: TokenBuckets
 
-  private readonly libp2p: MeshLibp2p
+  private readonly libp2p: SyncerContext['libp2p']
   private readonly settings: MeshContext['settings']
 
   constructor (
-    private readonly ctx: MeshContext,
+    private readonly ctx: SyncerContext,
     private readonly replica: ReplicaPort,
     /** the cluster's sync_interval */
     private readonly interval: number,

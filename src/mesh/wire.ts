@@ -12,6 +12,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 export type WireFault = 'peer' | 'timeout' | 'closed'
 
 export class WireError extends Error {
+  override name = 'WireError'
   constructor (readonly fault: WireFault, message: string) { super(message) }
 }
 

@@ -21,7 +21,7 @@ const VERIFY_CHUNK = DEFAULTS.store.hashChunk
 const MAX_VERIFIED = DEFAULTS.store.verifiedFiles
 
 /** The content on disk does not match the record it is stored for. */
-export class ContentMismatchError extends Error {}
+export class ContentMismatchError extends Error { override name = 'ContentMismatchError' }
 
 /**
  * Files whose content was verified: inode → what it was verified against and its

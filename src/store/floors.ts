@@ -23,7 +23,7 @@ const FORMAT = 'data-mesher floors v2'
 /** read, never written: floors without proofs */
 const FORMAT_V1 = 'data-mesher floors v1'
 
-export class FloorsCorruptError extends Error {}
+export class FloorsCorruptError extends Error { override name = 'FloorsCorruptError' }
 
 /** A floor and the revoked record that justifies it (floor ≤ record.timestamp − 1). */
 export interface ProvenFloor { name: string, floor: number, proof: SignedRecord }

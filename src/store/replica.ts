@@ -55,6 +55,7 @@ export interface CertificateKeeper {
 
 /** A disk error while writing: nothing stored was changed. */
 export class StoreIOError extends Error {
+  override name = 'StoreIOError'
   constructor (readonly code: string, message: string) { super(message) }
 }
 

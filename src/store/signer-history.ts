@@ -20,7 +20,7 @@ import { writeFileAtomic } from './atomic-file.js'
 export const SIGNERS_FILE = 'signers.json'
 const FORMAT = 'data-mesher signers v1'
 
-export class SignerHistoryCorruptError extends Error {}
+export class SignerHistoryCorruptError extends Error { override name = 'SignerHistoryCorruptError' }
 
 /** name → key (base64) → when this node saw it removed (unix ms), null while allowed */
 type Seen = Map<string, Map<string, number | null>>

@@ -22,9 +22,11 @@ beforeAll(async () => {
     GetFile: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { content: Buffer.from('x') }),
     ListFiles: unimplemented,
     GetStatus: unimplemented,
-    WatchFiles: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+    WatchFiles: (call: grpc.ServerWritableStream<{ names: string[] }, unknown>) => {
       call.sendMetadata(new grpc.Metadata())
-      call.write({ kind: 'UPDATED', origin: 'api' })
+      // a failure whose words happen to say "ended": still a failure, not the watch's end
+      if (call.request.names.includes('fails')) call.emit('error', { code: grpc.status.INTERNAL, details: 'the store ended unexpectedly' })
+      else call.write({ kind: 'UPDATED', origin: 'api' })
     }
   })
   const socket = join(work.dir, 'api.sock')
@@ -44,5 +46,11 @@ describe('client: answers that break the contract', () => {
   it('a watch event without the version ends the watch with that error', async () => {
     const watch = await client.watchFiles()
     await expect(watch.next()).rejects.toThrow(/sent an event without a version/)
+  })
+
+  it('a watch the daemon fails is a ClientError to a for-await loop, whatever its message says', async () => {
+    const watch = await client.watchFiles({ names: ['fails'] })
+    const drain = async (): Promise<void> => { for await (const _ of watch) { /* none come */ } }
+    await expect(drain()).rejects.toMatchObject({ name: 'ClientError', code: grpc.status.INTERNAL, message: 'the store ended unexpectedly' })
   })
 })

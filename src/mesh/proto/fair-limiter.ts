@@ -44,6 +44,7 @@ export type Share = (peer: string) => number
 
 /** The job was not run: superseded by a newer one, pushed out of its peer's full queue, or its peer left. */
 export class QueueDropped extends Error {
+  override name = 'QueueDropped'
   constructor (readonly why: 'superseded' | 'overflow' | 'peer-gone' | 'stopped') { super(`work dropped before it ran (${why})`) }
 }
 
