@@ -8,7 +8,7 @@
 //  - answers no anti-entropy round and serves no content (the initiator waits syncTimeout).
 // This is the adversary, not a tree: it runs no TreeCore.
 import type { TreeEvent } from '../../src/mesh/proto/tree.js'
-import { fullBytes, noticeBytes, PRUNE_BYTES, varint, type SimRecord } from './records.js'
+import { fullBytes, idOf, noticeBytes, PRUNE_BYTES, varint, type SimRecord } from './records.js'
 import { MSG, msg, type Msg, type World } from './world.js'
 import type { SimNode } from './node.js'
 
@@ -49,7 +49,7 @@ export function receive (w: World, n: SimNode, m: Msg, t: number): void {
 export function flood (w: World, n: SimNode, t: number): void {
   if (!n.alive) return
   const serial = w.nextSerial++
-  const r: SimRecord = { name: `ns/member-${n.index}`, timestamp: Math.round(n.local(t)), serial, id: Uint8Array.of(serial >>> 24, (serial >>> 16) & 255, (serial >>> 8) & 255, serial & 255), size: 1024, update: -1, origin: n.index, publishedAt: t }
+  const r: SimRecord = { name: `ns/member-${n.index}`, timestamp: Math.round(n.local(t)), serial, id: idOf(serial), size: 1024, update: -1, origin: n.index, publishedAt: t }
   for (const [peer, link] of n.links) {
     const m = msg(MSG.TREE, n.index, peer, link, fullBytes(r, w.settings.announceInlineMax))
     m.full = [r]

@@ -14,7 +14,7 @@ import { Metrics } from './metrics.js'
 import * as peers from './peers-driver.js'
 import * as announce from './announce-driver.js'
 import * as sync from './sync-driver.js'
-import type { SimRecord } from './records.js'
+import { idOf, type SimRecord } from './records.js'
 
 /** Event kinds (the queue's `kind`). */
 export const EV = {
@@ -288,7 +288,7 @@ export class World {
   publish (origin: number, t: number, name: string, size: number, update: number): SimRecord {
     const n = this.nodes[origin]
     const serial = this.nextSerial++
-    const r: SimRecord = { name, timestamp: Math.round(n.local(t)), serial, id: Uint8Array.of(serial >>> 24, (serial >>> 16) & 255, (serial >>> 8) & 255, serial & 255), size, update, origin, publishedAt: t }
+    const r: SimRecord = { name, timestamp: Math.round(n.local(t)), serial, id: idOf(serial), size, update, origin, publishedAt: t }
     if (update >= 0) this.metrics.published(r, t)
     const verified = this.cpu.run(origin, t, this.costs.verify)
     n.replica.offer(r)
