@@ -185,6 +185,25 @@ describe('overlay core', () => {
     expect(next).not.toContain('hub:1')
   })
 
+  it('exploration goes to other known peers, then learnt candidates, and only then to a bootstrap node everyone knows', () => {
+    const explore = (o: { other?: boolean, learnt?: boolean }): string[] => {
+      const h = harness({ settings: { targetPeers: 1, maxPeers: 4, exploreInterval: 10_000 }, bootstrap: [{ entry: 'hub:1', peerId: 'HUB' }], members: ['A', 'C'] })
+      for (const d of h.dials(h.start())) h.on({ kind: 'dial-done', target: d, ok: false })
+      h.link('A', true) // at target: from now on only exploration dials
+      h.on({ kind: 'identified', peer: 'HUB', hasAddresses: true, dialedByUs: true }) // known, not connected
+      if (o.other === true) h.on({ kind: 'identified', peer: 'C', hasAddresses: true, dialedByUs: true })
+      if (o.learnt === true) h.on({ kind: 'learned', from: 'A', peers: [{ peer: 'P', addrs: ['/ip4/10.0.0.9/tcp/1'] }] })
+      for (let t = 0; t < 30_000; t += 250) {
+        const d = h.dials(h.at(t))
+        if (d.length > 0) return d.map(x => 'candidate' in x ? x.candidate : 'peer' in x ? x.peer : x.bootstrap)
+      }
+      return []
+    }
+    expect(explore({ other: true, learnt: true })).toEqual(['C'])
+    expect(explore({ learnt: true })).toEqual(['P'])
+    expect(['HUB', 'hub:1']).toContain(explore({})[0]) // the hub (its peer id or its entry) when there is nobody else
+  })
+
   it('evicts beyond maxKnownPeers: the one with the most failures first, never a connected one', () => {
     const h = harness({ settings: { maxKnownPeers: 2, targetPeers: 8 } })
     h.start()

@@ -113,6 +113,9 @@ interface Bootstrap extends Backoff, BootstrapEntry {
   self?: boolean
 }
 
+/** a dial candidate: a bootstrap entry or a known peer */
+interface Choice { boot?: Bootstrap, peer?: [string, Known] }
+
 interface Link {
   connections: number
   newestOpenedAt: number
@@ -376,32 +379,28 @@ export class Overlay {
     const peers = [...this.known].filter(([id, k]) => due(k) && !this.links.has(id) && !this.dialing.has(id) && this.view.mayConnect(id))
     // with no connection at all, the bootstrap nodes come first; otherwise everything is
     // shuffled together, and peers that let us go (full ones, see onDisconnected) come last
-    const dropped = (c: { boot?: Bootstrap, peer?: [string, Known] }): number =>
+    const dropped = (c: Choice): number =>
       c.peer !== undefined ? c.peer[1].dropped : (c.boot?.seen !== undefined ? this.known.get(c.boot.seen)?.dropped ?? 0 : 0)
-    const candidates: Array<{ boot?: Bootstrap, peer?: [string, Known] }> = connected === 0
+    const candidates: Array<Choice> = connected === 0
       ? [...shuffle(boots, this.random).map(boot => ({ boot })), ...shuffle(peers, this.random).map(peer => ({ peer }))]
       : shuffle([...boots.map(boot => ({ boot })), ...peers.map(peer => ({ peer }))], this.random).sort((a, b) => dropped(a) - dropped(b))
     const slots = explore ? 1 : room
     // while this node holds any connection, not a peer that let us go lately (see onDisconnected)
-    const hasRoom = (c: { boot?: Bootstrap, peer?: [string, Known] }): boolean => {
+    const hasRoom = (c: Choice): boolean => {
       const id = c.peer?.[0] ?? c.boot?.seen
       return id === undefined || (this.known.get(id)?.letGoUntil ?? 0) <= now
     }
-    const chosen = (connected === 0 ? candidates : candidates.filter(hasRoom)).slice(0, slots)
-    for (const c of chosen) {
-      if (c.boot !== undefined) {
-        this.dialing.add('boot:' + c.boot.entry)
-        this.backoff(c.boot) // until identify proves the connection works
-        this.counters.dials++
-        out.push({ kind: 'dial', target: { bootstrap: c.boot.entry } })
-      } else if (c.peer !== undefined) {
-        const [id, k] = c.peer
-        this.dialing.add(id)
-        this.backoff(k) // until identify proves the connection works
-        this.counters.dials++
-        out.push({ kind: 'dial', target: { peer: id } })
-      }
+    let pool = connected === 0 ? candidates : candidates.filter(hasRoom)
+    // exploration looks for room away from the bootstrap nodes every node knows: they come
+    // after learnt candidates (with every node listed as bootstrap, nothing changes)
+    let later: typeof pool = []
+    if (explore) {
+      const boot = (c: Choice): boolean => c.boot !== undefined || (c.peer !== undefined && this.isBootstrapPeer(c.peer[0]))
+      later = pool.filter(boot)
+      pool = pool.filter(c => !boot(c))
     }
+    const chosen = pool.slice(0, slots)
+    for (const c of chosen) this.dialChoice(c, out)
     // what is left goes to learnt candidates, oldest first, as far as their rate allows
     let left = slots - chosen.length
     for (const c of this.learned.list()) {
@@ -416,6 +415,27 @@ export class Overlay {
       this.counters.learnedDials += n
       this.learned.remove(id) // identify moves it to the known peers; a failure forgets it
       out.push({ kind: 'dial', target: { candidate: id, addrs: c.addrs.slice(0, n) } })
+    }
+    for (const c of later.slice(0, Math.max(0, left))) this.dialChoice(c, out)
+  }
+
+  /** A peer that is a bootstrap node: named by an entry, or the one that answered at one. */
+  private isBootstrapPeer (id: string): boolean {
+    return this.bootstrap.some(b => b.seen === id || b.peerId === id)
+  }
+
+  private dialChoice (c: Choice, out: OverlayAction[]): void {
+    if (c.boot !== undefined) {
+      this.dialing.add('boot:' + c.boot.entry)
+      this.backoff(c.boot) // until identify proves the connection works
+      this.counters.dials++
+      out.push({ kind: 'dial', target: { bootstrap: c.boot.entry } })
+    } else if (c.peer !== undefined) {
+      const [id, k] = c.peer
+      this.dialing.add(id)
+      this.backoff(k) // until identify proves the connection works
+      this.counters.dials++
+      out.push({ kind: 'dial', target: { peer: id } })
     }
   }
 
