@@ -1,0 +1,94 @@
+// `npm run sim -- --nodes N --scenario S --seed K`: runs scenarios of the simulator and
+// prints a table of their figures; --json prints the figures as JSON instead, --out FILE
+// writes them (--out DIR/: one file per run, sim-<scenario>-<nodes>-<seed>.json).
+import { existsSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { runScenario, SCENARIOS } from './scenarios.js'
+import { table, type Figures } from './figures.js'
+import { PROFILES } from './network.js'
+import { costsFrom, fitFromBench, DEFAULT_FIT } from './cpu.js'
+
+const HELP = `npm run sim -- [options]
+  --nodes N         nodes (default 1000)
+  --scenario S      ${Object.keys(SCENARIOS).join(', ')}, or all (default stable)
+  --seed K          seed (default 1); several: --seed 1,2,3
+  --updates U       measured updates (default 20), one every --gap ms (default 1000)
+  --profile P       network: ${Object.keys(PROFILES).join(', ')} (default lan)
+  --shared-cores C  every node on one host with C cores (the bench's case), instead of a CPU per node
+  --costs FILE      CPU costs fitted from a bench results file (default: SCALING-MODEL.md's fit, 4.1 ms + 0.73 ms × p)
+  --target-peers T, --max-peers M, --ihave-delay MS   protocol settings to try
+  --join-spread MS, --settle MS   how the nodes start (default N×2 ms up to 20 s; 40 s)
+  --json            print the figures as JSON
+  --out FILE|DIR/   write the figures as JSON: all runs to FILE, or one file per run to
+                    DIR/sim-<scenario>-<nodes>-<seed>.json (e.g. --out bench/results/)`
+
+export function main (argv: string[]): void {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nodes: { type: 'string', default: '1000' },
+      scenario: { type: 'string', default: 'stable' },
+      seed: { type: 'string', default: '1' },
+      updates: { type: 'string' },
+      gap: { type: 'string' },
+      profile: { type: 'string' },
+      'shared-cores': { type: 'string' },
+      costs: { type: 'string' },
+      'target-peers': { type: 'string' },
+      'max-peers': { type: 'string' },
+      'ihave-delay': { type: 'string' },
+      'join-spread': { type: 'string' },
+      settle: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      help: { type: 'boolean', default: false }
+    },
+    allowPositionals: false
+  })
+  if (values.help) { console.log(HELP); return }
+  const int = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number ≥ 0, not "${v}"`)
+    return n
+  }
+  const scenarios = values.scenario === 'all' ? Object.keys(SCENARIOS) : values.scenario!.split(',')
+  const seeds = values.seed!.split(',').map(s => int('seed', s)!)
+  const fit = values.costs !== undefined ? fitFromBench(values.costs) : DEFAULT_FIT
+  const settings: Record<string, number> = {}
+  const tp = int('target-peers', values['target-peers']); if (tp !== undefined) settings.targetPeers = tp
+  const mp = int('max-peers', values['max-peers']); if (mp !== undefined) settings.maxPeers = mp
+  const id = int('ihave-delay', values['ihave-delay']); if (id !== undefined) settings.announceIhaveDelay = id
+  const runs: Figures[] = []
+  const records: unknown[] = []
+  const out = values.out
+  const outDir = out !== undefined && (out.endsWith('/') || (existsSync(out) && statSync(out).isDirectory())) ? out : undefined
+  for (const scenario of scenarios) {
+    for (const seed of seeds) {
+      const options = {
+        scenario,
+        nodes: int('nodes', values.nodes)!,
+        seed,
+        updates: int('updates', values.updates),
+        gap: int('gap', values.gap),
+        profile: values.profile,
+        sharedCores: int('shared-cores', values['shared-cores']),
+        costs: costsFrom(fit),
+        settings,
+        joinSpread: int('join-spread', values['join-spread']),
+        settle: int('settle', values.settle)
+      }
+      const { figures } = runScenario(options)
+      runs.push(figures)
+      if (!values.json) process.stderr.write(`${scenario} seed ${seed}: ${(figures.wallMs / 1000).toFixed(1)} s\n`)
+      const record = { command: `npm run sim -- ${argv.join(' ')}`, figures, options: { ...options, costs: undefined }, fit, costs: options.costs }
+      records.push(record)
+      if (outDir !== undefined) writeFileSync(join(outDir, `sim-${scenario}-${figures.nodes}-${seed}.json`), JSON.stringify(record, null, 2) + '\n')
+    }
+  }
+  // a file takes every run (an array when there are several)
+  if (values.out !== undefined && outDir === undefined) writeFileSync(values.out, JSON.stringify(records.length === 1 ? records[0] : records, null, 2) + '\n')
+  if (values.json) console.log(JSON.stringify(runs, null, 2))
+  else console.log(table(runs))
+}
