@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import { connect, type DataMesherClient, type FileEvent, type FileWatch } from '../../src/client/client.js'
 import { start, stop, type Child } from './procs.js'
+import { DAEMON_NODE_FLAGS } from './node-flags.js'
 
 const BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url))
 
@@ -32,6 +33,8 @@ export interface DmClusterOptions {
   names: string[]
   /** command prefix that puts a process in the data-mesher network namespace */
   nsPrefix: string[]
+  /** node flags for the daemons (default: what ships, bench/lib/node-flags.ts) */
+  nodeFlags?: string[]
 }
 
 export class DmCluster {
@@ -70,7 +73,7 @@ export class DmCluster {
     const log = openSync(join(node.dir, 'daemon.log'), 'a')
     const [cmd, ...pre] = [...this.o.nsPrefix, process.execPath]
     const t = performance.now()
-    node.child = start(`dm${i}`, cmd, [...pre, BIN, 'daemon', '--config', node.config], { stdio: ['ignore', log, log] })
+    node.child = start(`dm${i}`, cmd, [...pre, ...(this.o.nodeFlags ?? DAEMON_NODE_FLAGS), BIN, 'daemon', '--config', node.config], { stdio: ['ignore', log, log] })
     closeSync(log)
     return t
   }
