@@ -1,5 +1,6 @@
 // N data-mesher daemons on loopback: one process each, its own port, state dir and
-// unix API socket, started from `node dist/src/cli/bin.js daemon --config FILE`.
+// unix API socket, started as it ships: `node FLAGS dist/bundle/data-mesher.mjs daemon --config FILE`
+// (the bundle package.json's bin runs, with the node flags of bench/lib/node-flags.ts).
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -8,7 +9,7 @@ import { connect, type DataMesherClient, type FileEvent, type FileWatch } from '
 import { start, stop, type Child } from './procs.js'
 import { DAEMON_NODE_FLAGS } from './node-flags.js'
 
-const BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url))
+const BIN = fileURLToPath(new URL('../../bundle/data-mesher.mjs', import.meta.url))
 
 export interface DmNode {
   i: number
