@@ -9,7 +9,8 @@ import { connect, type DataMesherClient, type FileEvent, type FileWatch } from '
 import { start, stop, type Child } from './procs.js'
 import { DAEMON_NODE_FLAGS } from './node-flags.js'
 
-const BIN = fileURLToPath(new URL('../../bundle/data-mesher.mjs', import.meta.url))
+export const BUNDLE_BIN = fileURLToPath(new URL('../../bundle/data-mesher.mjs', import.meta.url))
+export const MODULES_BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url))
 
 export interface DmNode {
   i: number
@@ -36,6 +37,8 @@ export interface DmClusterOptions {
   nsPrefix: string[]
   /** node flags for the daemons (default: what ships, bench/lib/node-flags.ts) */
   nodeFlags?: string[]
+  /** the entry point (default: the bundle; bench:profile takes the module tree, whose paths name the packages) */
+  bin?: string
 }
 
 export class DmCluster {
@@ -74,7 +77,7 @@ export class DmCluster {
     const log = openSync(join(node.dir, 'daemon.log'), 'a')
     const [cmd, ...pre] = [...this.o.nsPrefix, process.execPath]
     const t = performance.now()
-    node.child = start(`dm${i}`, cmd, [...pre, ...(this.o.nodeFlags ?? DAEMON_NODE_FLAGS), BIN, 'daemon', '--config', node.config], { stdio: ['ignore', log, log] })
+    node.child = start(`dm${i}`, cmd, [...pre, ...(this.o.nodeFlags ?? DAEMON_NODE_FLAGS), this.o.bin ?? BUNDLE_BIN, 'daemon', '--config', node.config], { stdio: ['ignore', log, log] })
     closeSync(log)
     return t
   }
