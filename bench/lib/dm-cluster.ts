@@ -1,7 +1,7 @@
 // N data-mesher daemons on loopback: one process each, its own port, state dir and
 // unix API socket, started as it ships: `node FLAGS dist/bundle/data-mesher.mjs daemon --config FILE`
 // (the bundle package.json's bin runs, with the node flags of bench/lib/node-flags.ts).
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
@@ -85,8 +85,14 @@ export class DmCluster {
   async ready (i: number, timeoutMs = 60_000): Promise<void> {
     const node = this.nodes[i]
     node.client?.close()
-    node.client = connect(`unix://${node.socket}`)
     const deadline = Date.now() + timeoutMs
+    // the socket first: a gRPC client that finds no socket backs off (1 s, then longer)
+    // before it tries again, which measured ~1-2.5 s of a lone daemon's ~0.4 s start
+    while (!existsSync(node.socket) && Date.now() < deadline) {
+      if (node.child !== undefined && node.child.proc.exitCode !== null) break
+      await new Promise(resolve => setTimeout(resolve, 10))
+    }
+    node.client = connect(`unix://${node.socket}`)
     for (;;) {
       if (node.child !== undefined && node.child.proc.exitCode !== null) throw new Error(`data-mesher node ${i} exited (${node.child.proc.exitCode}):\n${this.logTail(i)}`)
       try { await node.client.waitForReady(Math.min(2000, deadline - Date.now())); break } catch (err) {
