@@ -1,4 +1,5 @@
-// `npm run bench:flags [-- --n 5 --rounds 3 --updates 40 --variant 'name=--flag,--flag' …]`:
+// `npm run bench:flags [-- --n 5 --rounds 3 --updates 40 --variant 'name=--flag,--flag' …]`
+// (a variant's token `@modules` starts the module tree, dist/src/cli/bin.js, instead of the bundle):
 // node/V8 flags on a small cluster (issue 22). For each variant, in turn and `rounds`
 // times: N daemons started with the flags (as the bench starts them), the mesh formed,
 // 10 s settle, then 10 s idle (CPU % of a core, RSS, RssAnon per node), then `updates`
@@ -14,7 +15,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { encodeBase64Key, generateSigningKey } from '../src/crypto/keys.js'
 import { signRecord } from '../src/crypto/record.js'
-import { DmCluster } from './lib/dm-cluster.js'
+import { BUNDLE_BIN, DmCluster, MODULES_BIN } from './lib/dm-cluster.js'
 import { rssAnonBytes, rssBytes, sleep, stopAll, totalCpu } from './lib/procs.js'
 import { mean, median, rng } from './lib/stats.js'
 
@@ -29,15 +30,19 @@ const given = process.argv.flatMap((a, i) => a === '--variant' ? [process.argv[i
 const variants = (given.length > 0
   ? given
   : ['default=', 'semi1=--max-semi-space-size=1', 'semi4=--max-semi-space-size=4', 'optsize=--optimize-for-size', 'old96=--max-old-space-size=96']
-).map(v => { const at = v.indexOf('='); return { name: v.slice(0, at), flags: v.slice(at + 1).split(',').filter(f => f !== '') } })
+).map(v => {
+  // a variant is name=flag,flag…; the token @modules runs the module tree instead of the bundle
+  const at = v.indexOf('='); const tokens = v.slice(at + 1).split(',').filter(f => f !== '')
+  return { name: v.slice(0, at), flags: tokens.filter(t => t !== '@modules'), bin: tokens.includes('@modules') ? MODULES_BIN : BUNDLE_BIN }
+})
 
 const key = generateSigningKey()
 const MiB = 1024 * 1024
-interface Row { startCpuS: number, idleCpuPct: number, idleRss: number, idleAnon: number, cpuMsPerUpdate: number, loadRss: number, loadAnon: number }
+interface Row { startMs: number, startCpuS: number, idleCpuPct: number, idleRss: number, idleAnon: number, cpuMsPerUpdate: number, loadRss: number, loadAnon: number }
 const rows = new Map<string, Row[]>(variants.map(v => [v.name, []]))
 const names = Array.from({ length: 20 }, (_, i) => `bench/f${i}`)
 
-async function once (flags: string[], seed: number): Promise<Row> {
+async function once (flags: string[], bin: string, seed: number): Promise<Row> {
   const root = mkdtempSync(join(tmpdir(), 'dm-flags-'))
   const random = rng(seed)
   const dm = new DmCluster({
@@ -48,10 +53,13 @@ async function once (flags: string[], seed: number): Promise<Row> {
     signerPublicKey: encodeBase64Key(key.publicKey),
     names,
     nsPrefix: [],
-    nodeFlags: flags
+    nodeFlags: flags,
+    bin
   })
   try {
+    const t = performance.now()
     await dm.startAll()
+    const startMs = performance.now() - t
     const startCpuS = totalCpu(dm.pids()) / N
     await dm.watchAll()
     const want = Math.min(3, N - 1)
@@ -79,6 +87,7 @@ async function once (flags: string[], seed: number): Promise<Row> {
     await sleep(2_000)
     const c3 = totalCpu(pids); const t3 = performance.now()
     return {
+      startMs,
       startCpuS,
       idleCpuPct: idleRate / N * 100,
       idleRss,
@@ -98,16 +107,16 @@ try {
   console.log(`N=${N}, ${ROUNDS} rounds, ${UPDATES} updates at 5/s; load average ${loadavg().map(x => x.toFixed(1)).join(' ')}`)
   for (let r = 0; r < ROUNDS; r++) {
     for (const v of variants) {
-      const row = await once(v.flags, 1000 + r)
+      const row = await once(v.flags, v.bin, 1000 + r)
       rows.get(v.name)!.push(row)
-      console.log(`  round ${r + 1} ${v.name.padEnd(8)} start ${f(row.startCpuS, 2)} s CPU/node, idle ${f(row.idleCpuPct, 2)}% RSS ${f(row.idleRss)} (anon ${f(row.idleAnon)}) MB, ${f(row.cpuMsPerUpdate, 2)} ms CPU/update/node, after load RSS ${f(row.loadRss)} (anon ${f(row.loadAnon)}) MB; load ${loadavg()[0].toFixed(1)}`)
+      console.log(`  round ${r + 1} ${v.name.padEnd(8)} start all ${f(row.startMs, 0)} ms, ${f(row.startCpuS, 2)} s CPU/node, idle ${f(row.idleCpuPct, 2)}% RSS ${f(row.idleRss)} (anon ${f(row.idleAnon)}) MB, ${f(row.cpuMsPerUpdate, 2)} ms CPU/update/node, after load RSS ${f(row.loadRss)} (anon ${f(row.loadAnon)}) MB; load ${loadavg()[0].toFixed(1)}`)
     }
   }
   console.log('medians:')
   for (const v of variants) {
     const rs = rows.get(v.name)!
     const m = (k: keyof Row): number => median(rs.map(x => x[k]))
-    console.log(`  ${v.name.padEnd(8)} ${(v.flags.join(' ') || '(none)').padEnd(30)} start ${f(m('startCpuS'), 2)} s, idle ${f(m('idleCpuPct'), 2)}% RSS ${f(m('idleRss'))} anon ${f(m('idleAnon'))} MB, ${f(m('cpuMsPerUpdate'), 2)} ms/update, loaded RSS ${f(m('loadRss'))} anon ${f(m('loadAnon'))} MB`)
+    console.log(`  ${v.name.padEnd(8)} ${([v.bin === MODULES_BIN ? 'modules' : '', ...v.flags].join(' ').trim() || '(none)').padEnd(30)} start all ${f(m('startMs'), 0)} ms, ${f(m('startCpuS'), 2)} s CPU/node, idle ${f(m('idleCpuPct'), 2)}% RSS ${f(m('idleRss'))} anon ${f(m('idleAnon'))} MB, ${f(m('cpuMsPerUpdate'), 2)} ms/update, loaded RSS ${f(m('loadRss'))} anon ${f(m('loadAnon'))} MB`)
   }
 } finally {
   await stopAll(5000)
