@@ -786,7 +786,10 @@ async function main (): Promise<boolean> {
         wire_per_update: 'lo tx bytes of each system\'s namespace over the small-update phase, minus the idle rate, per update and node (serf\'s includes the bench\'s RPC call, ~100 B)',
         quiesce: 'after every round, the next starts only when both systems are back to their background CPU (at most 5 s), so neither is measured while the other still works',
         formed: 'data-mesher: after all daemons answer, until every node has min(3, N-1) peers; serf: after all agents started, until every agent sees N alive members',
-        topology: 'node 0 knows nobody; node i (both systems) joins through one random earlier node (a random tree); seed ' + String(args.seed)
+        topology: 'node 0 knows nobody; node i (both systems) joins through one random earlier node (a random tree); seed ' + String(args.seed),
+        runs: `${args.runs} run(s) of each size, each with fresh clusters; every figure is the median over the runs (their [min, max] in results.<N>.spread, each run in results.<N>.runs); the ratios to serf are taken per run, then their median`,
+        floor: 'dist/bench/floor.js, started in the daemons\' namespace with their node flags for the idle window: imports every package of package.json\'s dependencies, holds the young generation as the bin does, does nothing; its VmRSS and RssAnon',
+        daemon_launch: `node ${DAEMON_NODE_FLAGS.join(' ')} dist/bundle/data-mesher.mjs daemon (the one-file build package.json's bin runs)`.replace('node  ', 'node ')
       },
       results: {}
     }
