@@ -4,7 +4,8 @@
 // V8 CPU profile of every daemon (bench/lib/cpu-profile-hook.ts) while 1 KiB updates go to
 // random origins 700 ms apart (or, with --idle, over 20 s of nothing). Prints the CPU per
 // update per node (the idle rate measured just before subtracted), the mesh counters per
-// update and node, and the busy samples by package. The .cpuprofile files stay in DIR.
+// update and node, and the busy samples by package with each one's top functions by self
+// time. The .cpuprofile files stay in DIR (`--analyse DIR` prints their breakdown again).
 // The profiler at least doubles the CPU (more at small N): compare shares, not absolute figures.
 import '../src/polyfill.js'
 import { randomBytes } from 'node:crypto'
@@ -14,7 +15,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { encodeBase64Key, generateSigningKey } from '../src/crypto/keys.js'
 import { signRecord } from '../src/crypto/record.js'
-import { DmCluster } from './lib/dm-cluster.js'
+import { DmCluster, MODULES_BIN } from './lib/dm-cluster.js'
 import { sleep, totalCpu } from './lib/procs.js'
 
 const HOOK = fileURLToPath(new URL('./lib/cpu-profile-hook.js', import.meta.url))
@@ -27,6 +28,8 @@ const N = Number(arg('n', '25'))
 const UPDATES = Number(arg('updates', '20'))
 const transports = arg('transports', 'quic,tcp').split(',')
 const idleOnly = process.argv.includes('--idle')
+// --analyse DIR: only print the breakdown of the .cpuprofile files a run left in DIR
+if (process.argv.includes('--analyse')) { printBreakdown(arg('analyse', '.')); process.exit(0) }
 const out = arg('out', mkdtempSync(join(tmpdir(), 'dm-profile-')))
 mkdirSync(out, { recursive: true })
 
@@ -40,7 +43,9 @@ const dm = new DmCluster({
   bootstrapOf: Array.from({ length: N }, (_, i) => i === 0 ? [] : [Math.floor(Math.random() * i)]),
   signerPublicKey: encodeBase64Key(key.publicKey),
   names,
-  nsPrefix: []
+  nsPrefix: [],
+  // the module tree, not the bundle: a sample's file then names its package
+  bin: MODULES_BIN
 })
 for (const n of dm.nodes) writeFileSync(n.config, readFileSync(n.config, 'utf8').replace('[cluster]\n', `[cluster]\ntransports = ${JSON.stringify(transports)}\n`))
 process.env.NODE_OPTIONS = `--import ${HOOK} ${process.env.NODE_OPTIONS ?? ''}`
@@ -97,26 +102,38 @@ try {
   rmSync(root, { recursive: true, force: true })
 }
 
-interface ProfileNode { id: number, callFrame: { functionName: string, url: string }, children?: number[] }
+interface ProfileNode { id: number, callFrame: { functionName: string, url: string, lineNumber: number }, children?: number[] }
 interface Profile { nodes: ProfileNode[], samples: number[], timeDeltas: number[] }
 
-/** Busy samples of all profiles by where the sampled function lives: a package, our file, Node, or native. */
-function printBreakdown (dir: string): void {
+/**
+ * Busy samples of all profiles by where the sampled function lives (a package, our file,
+ * Node, or native), and under each of the biggest groups its top functions by self time.
+ */
+function printBreakdown (dir: string, groups = 25, perGroup = 3): void {
   const by = new Map<string, number>()
+  const fns = new Map<string, Map<string, number>>()
   let busy = 0
   for (const f of readdirSync(dir).filter(f => f.endsWith('.cpuprofile'))) {
     const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Profile
     const nodes = new Map(p.nodes.map(n => [n.id, n]))
     p.samples.forEach((s, i) => {
-      const { functionName, url } = nodes.get(s)!.callFrame
+      const { functionName, url, lineNumber } = nodes.get(s)!.callFrame
       if (functionName === '(idle)') return
       const dt = p.timeDeltas[i + 1] ?? 0
       const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1]
       const where = pkg ?? (url.includes('/dist/') ? url.split('/dist/')[1] : url.startsWith('node:') ? 'node' : `(${functionName})`)
       by.set(where, (by.get(where) ?? 0) + dt)
+      const fn = `${functionName === '' ? '(anonymous)' : functionName} ${url.split('/').pop() ?? ''}:${lineNumber + 1}`
+      const m = fns.get(where) ?? new Map<string, number>()
+      m.set(fn, (m.get(fn) ?? 0) + dt)
+      fns.set(where, m)
       busy += dt
     })
   }
-  console.log(`busy samples by where the code lives (${(busy / 1e6).toFixed(1)} s of CPU in all):`)
-  for (const [k, v] of [...by].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${(v / busy * 100).toFixed(1).padStart(5)}%  ${k}`)
+  console.log(`busy samples by where the code lives (${(busy / 1e6).toFixed(1)} s of CPU in all), with the top functions by self time:`)
+  for (const [k, v] of [...by].sort((a, b) => b[1] - a[1]).slice(0, groups)) {
+    console.log(`  ${(v / busy * 100).toFixed(1).padStart(5)}%  ${k}`)
+    if (k.startsWith('(')) continue
+    for (const [fn, t] of [...fns.get(k)!].sort((a, b) => b[1] - a[1]).slice(0, perGroup)) console.log(`           ${(t / busy * 100).toFixed(1).padStart(5)}%  ${fn}`)
+  }
 }

@@ -12,9 +12,13 @@ import { encodeBase64Key, generateSigningKey, type SigningKey } from '../src/cry
 import { signRecord } from '../src/crypto/record.js'
 import { DmCluster } from './lib/dm-cluster.js'
 import { SerfCluster } from './lib/serf-cluster.js'
-import { cpuSeconds, totalCpu, killAllNow, loopbackTx, machineBusySeconds, netns, rssAnonBytes, rssBytes, sleep, start, stopAll, type Child } from './lib/procs.js'
+import { cpuSeconds, totalCpu, killAllNow, loopbackTx, machineBusySeconds, netns, rssAnonBytes, rssBytes, sleep, start, stop, stopAll, type Child } from './lib/procs.js'
+import { DAEMON_NODE_FLAGS } from './lib/node-flags.js'
 import { linearFit, mean, percentile, rng, round } from './lib/stats.js'
 import { printReport, type Results } from './lib/report.js'
+import { aggregateRuns, type SizeRun } from './lib/aggregate.js'
+import { startFloor } from './lib/floor-process.js'
+import { updateCost, type CostSnap, type UpdateCost } from './lib/cost.js'
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url))
 const KiB = 1024
@@ -24,6 +28,7 @@ const MiB = 1024 * 1024
 interface Args {
   quick: boolean
   ns: number[]
+  runs: number
   rounds: number
   settle: number
   window: number
@@ -40,6 +45,9 @@ function usage (code: number): never {
   --quick           N in {5, 25}, 20 rounds, 10 s idle settle + 10 s window (about 6 minutes)
                     (default: N in {5, 25, 50}, 30 rounds, 60 s settle + 30 s window)
   --n 5,25          the cluster sizes
+  --runs K          runs of each size, each with fresh clusters (default 3): every figure
+                    is the median over the runs, printed with its spread [min–max]; the
+                    ratios to serf are taken per run, then their median
   --rounds R        small-update rounds per system (at least 20 for the reported p99)
   --settle S        idle: seconds to settle before the window
   --window S        idle: seconds measured
@@ -58,6 +66,7 @@ function parseArgs (argv: string[]): Args {
   const a: Args = {
     quick,
     ns: quick ? [5, 25] : [5, 25, 50],
+    runs: 3,
     rounds: quick ? 20 : 30,
     settle: quick ? 10 : 60,
     window: quick ? 10 : 30,
@@ -74,6 +83,7 @@ function parseArgs (argv: string[]): Args {
       case '--quick': break
       case '--n': a.ns = v().split(',').map(Number); if (a.ns.some(n => !Number.isInteger(n) || n < 2)) usage(2); break
       case '--rounds': a.rounds = num(); break
+      case '--runs': a.runs = num(); if (!Number.isInteger(a.runs) || a.runs < 1) usage(2); break
       case '--settle': a.settle = num(); break
       case '--window': a.window = num(); break
       case '--large-rounds': a.largeRounds = num(); break
@@ -186,10 +196,11 @@ async function deadline (ms: number): Promise<void> {
 // ------------------------------------------------------------ one cluster size -------
 interface Ctx { args: Args, key: SigningKey, iso: Isolation, root: string }
 
-async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher: Obj, serf: Obj, noise: Obj }> {
+async function runSize (ctx: Ctx, N: number, slot: number, run: number): Promise<{ datamesher: Obj, serf: Obj, noise: Obj }> {
   const { args, key, iso } = ctx
+  // the same topology and origins in every run (seed, N): runs differ in what the machine does meanwhile
   const random = rng(args.seed * 1000 + N)
-  const root = join(ctx.root, `n${N}`)
+  const root = join(ctx.root, `n${N}-run${run}`)
   // node 0 knows nobody; node i joins through one random earlier node: a random tree,
   // so no node is told about all others (they learn them by peer exchange / gossip)
   const bootstrapOf = Array.from({ length: N }, (_, i) => i === 0 ? [] : [Math.floor(random() * i)])
@@ -326,6 +337,10 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
     S.small_update_cpu_ms_per_node = round(serfCost.cpuMs, 2)
     S.small_update_wire_bytes_per_node = round(serfCost.bytes, 0)
     S.small_update_handler_cpu_ms_per_node = round(serfCost.handlerMs, 2)
+    // the two background windows' rates per node: a wide gap is a periodic burst in one of them
+    for (const [O, cost] of [[D, dmCost], [S, serfCost]] as const) {
+      O.small_update_background_bytes_per_s_per_node = [round(cost.background.bytesBefore / N, 0), round(cost.background.bytesAfter / N, 0)]
+    }
 
     D.rss_before_large_mb = round(mean(dm.pids().map(rssBytes)) / MiB)
     S.rss_before_large_mb = round(mean(serf.pids().map(rssBytes)) / MiB)
@@ -362,6 +377,8 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
 
     // ---- 4. idle, both systems over the same window (before the burst, which may leave a backlog) ----
     say(`N=${N}: idle: settling ${args.settle} s, then measuring ${args.window} s`)
+    // the floor: the daemon's packages loaded, nothing done (bench/floor.ts), same namespace and flags
+    const floor = await startFloor(iso.dmPrefix, DAEMON_NODE_FLAGS)
     await sleep(args.settle * 1000)
     const dmPids = dm.pids(); const serfPids = serf.pids()
     const cpu0 = { dm: dmPids.map(cpuSeconds), serf: serfPids.map(cpuSeconds) }
@@ -374,6 +391,9 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
     const busy1 = machineBusySeconds(); const self1 = process.cpuUsage(self0)
     const rss = { dm: dmPids.map(rssBytes), serf: serfPids.map(rssBytes) }
     const anon = { dm: dmPids.map(rssAnonBytes), serf: serfPids.map(rssAnonBytes) }
+    D.floor_rss_mb = round(rssBytes(floor.pid) / MiB)
+    D.floor_rss_anon_mb = round(rssAnonBytes(floor.pid) / MiB)
+    await stop(floor)
     const pct = (a: number[], b: number[]): number[] => a.map((x, i) => (b[i] - x) / w * 100)
     const dmPct = pct(cpu0.dm, cpu1.dm); const serfPct = pct(cpu0.serf, cpu1.serf)
     for (const [O, p, r, ra, a, b] of [[D, dmPct, rss.dm, anon.dm, tx0.dm, tx1.dm], [S, serfPct, rss.serf, anon.serf, tx0.serf, tx1.serf]] as const) {
@@ -397,6 +417,8 @@ async function runSize (ctx: Ctx, N: number, slot: number): Promise<{ datamesher
     const st = await Promise.all(dm.nodes.map(async n => await n.client!.getStatus()))
     const peers = st.map(s => s.peers.length)
     Object.assign(D, { peers_min: Math.min(...peers), peers_mean: round(mean(peers)), peers_max: Math.max(...peers) })
+    D.idle_rss_over_floor_mb = round((D.idle_rss_mb as number) - (D.floor_rss_mb as number))
+    D.idle_rss_anon_over_floor_mb = round((D.idle_rss_anon_mb as number) - (D.floor_rss_anon_mb as number))
     S.members_alive_min = await serf.minAlive()
     S.converged_after_idle = S.members_alive_min === N
 
@@ -446,33 +468,26 @@ const COST_UPDATES = 10
  * then COST_UPDATES updates 0.7 s apart, delivery everywhere, a tail for retransmissions
  * (serf gossips each message several more times after delivery); minus the background.
  */
-async function costPerUpdate (pids: number[], net: number | 'self', N: number, send: (k: number) => Promise<void>, delivered: () => Promise<void>): Promise<{ cpuMs: number, handlerMs: number, bytes: number }> {
-  const snap = (): { cpu: number, handlers: number, bytes: number, t: number } => ({ cpu: totalCpu(pids), handlers: totalCpu(pids, true), bytes: loopbackTx(net).bytes, t: performance.now() })
+async function costPerUpdate (pids: number[], net: number | 'self', N: number, send: (k: number) => Promise<void>, delivered: () => Promise<void>): Promise<UpdateCost & { handlerMs: number }> {
+  const snap = (): CostSnap & { handlers: number } => ({ cpu: totalCpu(pids), handlers: totalCpu(pids, true), bytes: loopbackTx(net).bytes, t: performance.now() })
   const a = snap()
   await sleep(4000)
   const b = snap()
-  const bg = { cpu: (b.cpu - a.cpu) / (b.t - a.t), bytes: (b.bytes - a.bytes) / (b.t - a.t) }
+  const bgCpu = (b.cpu - a.cpu) / ((b.t - a.t) / 1000)
   for (let k = 0; k < COST_UPDATES; k++) {
     await send(k)
     await sleep(700)
   }
   await delivered()
-  await quiesce(pids, bg.cpu * 1000, 30_000)
+  await quiesce(pids, bgCpu, 30_000)
   await sleep(2000)
   const c = snap()
-  // the background rate again, after: with few nodes one periodic exchange (sync, peer
-  // exchange) inside a 4 s window inflates it, and subtracting too much hides the cost
-  // (a full run once reported 1.5 ms at N=5 where the quick runs measured 17-18 ms)
+  // the background again, after: with few nodes one periodic exchange (sync, peer
+  // exchange; serf's push-pull, which carries its recent user events) inside a 4 s
+  // window inflates it, and subtracting too much hides the cost (bench/lib/cost.ts)
   await sleep(4000)
   const d = snap()
-  const bgCpu = Math.min(bg.cpu, (d.cpu - c.cpu) / (d.t - c.t))
-  const dt = c.t - b.t
-  const per = COST_UPDATES * N
-  return {
-    cpuMs: ((c.cpu - b.cpu) - bgCpu * dt) * 1000 / per,
-    handlerMs: (c.handlers - b.handlers) * 1000 / per,
-    bytes: ((c.bytes - b.bytes) - bg.bytes * dt) / per
-  }
+  return { ...updateCost(a, b, c, d, COST_UPDATES, N), handlerMs: (c.handlers - b.handlers) * 1000 / (COST_UPDATES * N) }
 }
 
 /** Cores busy, per system, over 2 s of no activity. */
@@ -771,15 +786,23 @@ async function main (): Promise<boolean> {
         wire_per_update: 'lo tx bytes of each system\'s namespace over the small-update phase, minus the idle rate, per update and node (serf\'s includes the bench\'s RPC call, ~100 B)',
         quiesce: 'after every round, the next starts only when both systems are back to their background CPU (at most 5 s), so neither is measured while the other still works',
         formed: 'data-mesher: after all daemons answer, until every node has min(3, N-1) peers; serf: after all agents started, until every agent sees N alive members',
-        topology: 'node 0 knows nobody; node i (both systems) joins through one random earlier node (a random tree); seed ' + String(args.seed)
+        topology: 'node 0 knows nobody; node i (both systems) joins through one random earlier node (a random tree); seed ' + String(args.seed),
+        runs: `${args.runs} run(s) of each size, each with fresh clusters; every figure is the median over the runs (their [min, max] in results.<N>.spread, each run in results.<N>.runs); the ratios to serf are taken per run, then their median`,
+        floor: 'dist/bench/floor.js, started in the daemons\' namespace with their node flags for the idle window: imports every package of package.json\'s dependencies, holds the young generation as the bin does, does nothing; its VmRSS and RssAnon',
+        daemon_launch: `node ${DAEMON_NODE_FLAGS.join(' ')} dist/bundle/data-mesher.mjs daemon (the one-file build package.json's bin runs)`.replace('node  ', 'node ')
       },
       results: {}
     }
     const ctx: Ctx = { args, key, iso, root }
     for (const [slot, N] of args.ns.entries()) {
-      const r = await runSize(ctx, N, slot)
-      out.results[String(N)] = { ...r, ratio: ratios(r.datamesher, r.serf) }
-      await sleep(2000)
+      const runs: SizeRun[] = []
+      for (let k = 0; k < args.runs; k++) {
+        if (args.runs > 1) say(`N=${N}: run ${k + 1} of ${args.runs}`)
+        const r = await runSize(ctx, N, slot, k)
+        runs.push({ ...r, ratio: ratios(r.datamesher, r.serf) })
+        await sleep(2000)
+      }
+      out.results[String(N)] = aggregateRuns(runs)
     }
     out.machine.loadavg_1m_end = round(loadavg()[0], 2)
     out.duration_s = round((Date.now() - started.getTime()) / 1000, 0)

@@ -195,13 +195,18 @@ buildNpmPackage {
       (lib.fileset.maybeMissing (root + "/tsconfig.json"))
       (root + "/src")
       (lib.fileset.maybeMissing (root + "/proto"))
+      # `npm run build` = tsc, then this script bundles the daemon and CLI into one
+      # file, dist/bundle/data-mesher.mjs, which package.json's bin runs (issue 22)
+      (root + "/scripts/bundle.ts")
     ];
   };
 
   npmConfigHook = importNpmLock.npmConfigHook;
   npmBuildScript = "build";
   # No dependency needs its install script (the QUIC module ships prebuilt
-  # binaries; esbuild and protobufjs' scripts are for development only).
+  # binaries; protobufjs' script is for development only; esbuild, a build-time
+  # devDependency, finds its binary in its per-platform optional package without
+  # its install script).
   npmRebuildFlags = [ "--ignore-scripts" ];
 
   # The prebuilt .node modules link libgcc_s (Linux; on darwin they link only the
@@ -214,6 +219,9 @@ buildNpmPackage {
     runHook preInstallCheck
     test -x $out/bin/data-mesher
     test -d $out/lib/node_modules/data-mesher/dist
+    # the bin is the bundle (dist/bundle/data-mesher.mjs): it must load and answer
+    test -f $out/lib/node_modules/data-mesher/dist/bundle/data-mesher.mjs
+    $out/bin/data-mesher --help >/dev/null
     ${lib.optionalString hasQuic ''
       # The QUIC transport's native module must load (kept from the optional
       # per-platform package, patched to find libgcc_s).

@@ -1,13 +1,16 @@
 // N data-mesher daemons on loopback: one process each, its own port, state dir and
-// unix API socket, started from `node dist/src/cli/bin.js daemon --config FILE`.
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+// unix API socket, started as it ships: `node FLAGS dist/bundle/data-mesher.mjs daemon --config FILE`
+// (the bundle package.json's bin runs, with the node flags of bench/lib/node-flags.ts).
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import { connect, type DataMesherClient, type FileEvent, type FileWatch } from '../../src/client/client.js'
 import { start, stop, type Child } from './procs.js'
+import { DAEMON_NODE_FLAGS } from './node-flags.js'
 
-const BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url))
+export const BUNDLE_BIN = fileURLToPath(new URL('../../bundle/data-mesher.mjs', import.meta.url))
+export const MODULES_BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url))
 
 export interface DmNode {
   i: number
@@ -32,6 +35,10 @@ export interface DmClusterOptions {
   names: string[]
   /** command prefix that puts a process in the data-mesher network namespace */
   nsPrefix: string[]
+  /** node flags for the daemons (default: what ships, bench/lib/node-flags.ts) */
+  nodeFlags?: string[]
+  /** the entry point (default: the bundle; bench:profile takes the module tree, whose paths name the packages) */
+  bin?: string
 }
 
 export class DmCluster {
@@ -70,7 +77,7 @@ export class DmCluster {
     const log = openSync(join(node.dir, 'daemon.log'), 'a')
     const [cmd, ...pre] = [...this.o.nsPrefix, process.execPath]
     const t = performance.now()
-    node.child = start(`dm${i}`, cmd, [...pre, BIN, 'daemon', '--config', node.config], { stdio: ['ignore', log, log] })
+    node.child = start(`dm${i}`, cmd, [...pre, ...(this.o.nodeFlags ?? DAEMON_NODE_FLAGS), this.o.bin ?? BUNDLE_BIN, 'daemon', '--config', node.config], { stdio: ['ignore', log, log] })
     closeSync(log)
     return t
   }
@@ -78,8 +85,14 @@ export class DmCluster {
   async ready (i: number, timeoutMs = 60_000): Promise<void> {
     const node = this.nodes[i]
     node.client?.close()
-    node.client = connect(`unix://${node.socket}`)
     const deadline = Date.now() + timeoutMs
+    // the socket first: a gRPC client that finds no socket backs off (1 s, then longer)
+    // before it tries again, which measured ~1-2.5 s of a lone daemon's ~0.4 s start
+    while (!existsSync(node.socket) && Date.now() < deadline) {
+      if (node.child !== undefined && node.child.proc.exitCode !== null) break
+      await new Promise(resolve => setTimeout(resolve, 10))
+    }
+    node.client = connect(`unix://${node.socket}`)
     for (;;) {
       if (node.child !== undefined && node.child.proc.exitCode !== null) throw new Error(`data-mesher node ${i} exited (${node.child.proc.exitCode}):\n${this.logTail(i)}`)
       try { await node.client.waitForReady(Math.min(2000, deadline - Date.now())); break } catch (err) {

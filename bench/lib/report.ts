@@ -7,7 +7,15 @@ export interface Results {
   machine: Record<string, unknown>
   versions: Record<string, string>
   method: Record<string, string>
-  results: Record<string, { datamesher: Record<string, unknown>, serf: Record<string, unknown>, ratio: Record<string, unknown>, noise: Record<string, unknown> }>
+  results: Record<string, {
+    datamesher: Record<string, unknown>
+    serf: Record<string, unknown>
+    ratio: Record<string, unknown>
+    noise: Record<string, unknown>
+    /** [min, max] of each figure over the runs (bench/lib/aggregate.ts) */
+    spread?: Record<'datamesher' | 'serf' | 'ratio' | 'noise', Record<string, unknown>>
+    runs?: unknown[]
+  }>
   duration_s?: number
 }
 
@@ -23,7 +31,7 @@ type Fig = Record<string, unknown>
 const n = (v: unknown): string => fmt(v)
 
 /**
- * The targets of issue 14, each checked where the issue sets it (`at`: the cluster sizes;
+ * The targets of issues 14 and 22 (issue 22's where both set one), each checked where the issue sets it (`at`: the cluster sizes;
  * undefined = every size). `value` reads the figure from data-mesher's results (d) and the
  * ratios to serf (q); a target is missed when the value is above `max`.
  */
@@ -31,10 +39,11 @@ interface Target { label: string, at?: number[], max: number, value: (d: Fig, q:
 export const TARGETS: Record<string, Target> = {
   small_update_p50: { label: 'small-update p50', at: [25], max: 0.3, value: (_d, q) => q.small_update_p50, unit: '× serf' },
   small_update_p50_n50: { label: 'small-update p50', at: [50], max: 0.5, value: (_d, q) => q.small_update_p50, unit: '× serf' },
-  small_update_cpu_per_node: { label: 'CPU per update per node', at: [25], max: 1.5, value: (_d, q) => q.small_update_cpu_per_node, unit: '× serf' },
+  small_update_cpu_per_node: { label: 'CPU per update per node', at: [25, 50], max: 2, value: (_d, q) => q.small_update_cpu_per_node, unit: '× serf' },
   small_update_wire_bytes_per_node: { label: 'bytes sent per update per node', at: [25], max: 2, value: (_d, q) => q.small_update_wire_bytes_per_node, unit: '× serf' },
-  idle_cpu: { label: 'idle CPU', max: 1.5, value: (_d, q) => q.idle_cpu, unit: '× serf' },
-  idle_rss: { label: 'idle RSS per node', max: 70, value: d => d.idle_rss_mb, unit: 'MB' },
+  idle_cpu: { label: 'idle CPU', at: [25, 50], max: 1, value: (_d, q) => q.idle_cpu, unit: '× serf' },
+  idle_rss: { label: 'idle RSS per node over the floor', max: 15, value: d => d.idle_rss_over_floor_mb, unit: 'MB over the floor' },
+  start_all: { label: 'starting all daemons', max: 4, value: (_d, q) => q.start_all, unit: '× serf' },
   large_file_crossings: { label: '10 MiB content on the wire', max: 1.05, value: d => d.large_file_crossings_vs_ideal, unit: '× ideal' },
   catchup: { label: 'catch-up after reconnect', max: 1000, value: d => d.catchup_from_reconnect_ms, unit: 'ms' },
   failed_rounds: { label: 'failed small-update rounds', max: 0, value: d => d.small_update_failed_rounds, unit: '' }
@@ -57,10 +66,16 @@ export const WHY: Record<string, (d: Fig, s: Fig) => string> = {
   small_update_cpu_per_node: (d) => `per update and node data-mesher handles ~${n(d.small_update_full_copies_per_node)} full copies of the announcement (the broadcast tree) and about one notice per lazy link (of ~${n(d.peers_mean)} peers; a notice waits 250 ms and skips peers known to hold the version) over Noise-encrypted, yamux-multiplexed TCP in JavaScript, verifies an Ed25519 signature once, writes content and record durably (5 fsyncs, ~15 asynchronous file operations) and notifies its watchers; every message on TCP costs a Noise encryption, a yamux frame and a yamux window update back (two socket writes each way), all in JavaScript, which a profile of 25 daemons puts at about half of the CPU; serf decodes a UDP packet and queues it for gossip`,
   small_update_wire_bytes_per_node: (d) => `a node sends the record (~250 B) with the content (1 KiB, twice serf's payload) on its eager links (about one per receiver) and a ~50 B notice (${n(d.small_update_notice_bytes_per_node)} B per node in all) to its other ~${n(d.peers_mean)} peers, with yamux and Noise framing and TCP acknowledgements; serf's gossip piggybacks a ~500 B message on its periodic UDP packets, a few retransmissions per node`,
   idle_cpu: (d) => `each node is a Node.js process running libp2p with ~${n(d.peers_mean)} connections: a ping every 120 s and a yamux keep-alive every 30 s on each, an anti-entropy digest exchange every ~5 s (fewer when peers start them) and a peer exchange every ~30 s, each but the keep-alive on a new stream, and the timers and garbage collection of a Node.js process; an idle serf agent sends one UDP probe per second and a push-pull every 30 s`,
-  idle_rss: (d) => `a Node.js process (V8 heap, libp2p, gRPC, the QUIC native module) against one Go binary: an idle \`node\` with nothing loaded is already 40 MB (34 MB of it the code pages of its own binary, shared by every node process), loading libp2p, gRPC and QUIC takes it to ~84 MB; ${n(d.idle_rss_anon_mb)} MB of the ${n(d.idle_rss_mb)} MB are private (RssAnon); ${n(d.rss_before_large_mb)} MB before the 10 MiB file, ${n(d.idle_rss_mb)} MB after it (V8 keeps the heap it grew)`,
+  idle_rss: (d) => `a Node.js process (V8 heap, libp2p, gRPC, the QUIC native module) against one Go binary: an idle \`node\` with nothing loaded is already 40 MB (34 MB of it the code pages of its own binary, shared by every node process), a process that loads the daemon's packages and does nothing (the floor, measured in this run) holds ${n(d.floor_rss_mb)} MB (${n(d.floor_rss_anon_mb)} MB private); ${n(d.idle_rss_anon_mb)} MB of the ${n(d.idle_rss_mb)} MB are private (RssAnon); ${n(d.rss_before_large_mb)} MB before the 10 MiB file, ${n(d.idle_rss_mb)} MB after it (V8 keeps the heap it grew)`,
   idle_tx_bytes_per_s: (d) => `keep-alives and pings on every libp2p connection (~${n(d.peers_mean)} per node) plus the anti-entropy digest every sync_interval; serf's idle traffic is one probe/ack per node per second and a periodic push-pull`,
   idle_tx_packets_per_s: (d) => `each exchange on a new stream (sync every ~5 s, pings and keep-alives on each of ~${n(d.peers_mean)} connections) is several TCP segments and acknowledgements, against serf's one UDP probe per second`,
   start_all: () => 'a Node.js daemon loads libp2p, gRPC and the QUIC module and re-verifies its store on start, and N of them start on 2 cores; serf is one static binary'
+}
+
+/** "32.3 [30.1–35.0]" when there were several runs, else "32.3". */
+function withSpread (v: unknown, sp: unknown): string {
+  if (!Array.isArray(sp) || sp.length !== 2 || sp[0] === sp[1]) return fmt(v)
+  return `${fmt(v)} [${fmt(sp[0])}–${fmt(sp[1])}]`
 }
 
 export function printReport (r: Results): void {
@@ -69,20 +84,27 @@ export function printReport (r: Results): void {
   lines.push(`machine: ${String(r.machine.cpus)} × ${String(r.machine.cpu_model)}, ${String(r.machine.memory_gb)} GB, kernel ${String(r.machine.kernel)}; load ${String(r.machine.loadavg_1m_start)} → ${String(r.machine.loadavg_1m_end)}`)
   lines.push(`versions: data-mesher ${r.versions.datamesher} (${r.versions.datamesher_commit}), serf ${r.versions.serf} (Debian ${r.versions.serf_package}), node ${r.versions.node}`)
   const losses: string[] = []
+  const targets: string[] = []
   for (const [key, res] of Object.entries(r.results)) {
+    const sp = res.spread
+    // a figure's median with its spread over the runs: d('small_update_p50_ms'), s(…), q(…)
     const d = res.datamesher; const s = res.serf; const q = res.ratio
+    const ds = (k: string): string => withSpread(d[k], sp?.datamesher[k])
+    const ss = (k: string): string => withSpread(s[k], sp?.serf[k])
+    const qs = (k: string): string => withSpread(q[k], sp?.ratio[k])
     const N = Number(key)
     const row = (label: string, dv: unknown, sv: unknown, ratio: unknown, target = ''): void => {
-      lines.push(`  ${label.padEnd(40)}${fmt(dv).padStart(12)}${fmt(sv).padStart(12)}${(ratio === undefined ? '' : fmt(ratio)).padStart(9)}  ${target}`)
+      lines.push(`  ${label.padEnd(44)} ${fmt(dv).padStart(22)} ${fmt(sv).padStart(22)} ${(ratio === undefined ? '' : fmt(ratio)).padStart(22)}  ${target}`)
     }
-    lines.push('', `N = ${N}`.padEnd(42) + 'data-mesher'.padStart(12) + 'serf'.padStart(12) + 'dm/serf'.padStart(9) + '  target')
-    row('small update p50 (ms)', d.small_update_p50_ms, s.small_update_p50_ms, q.small_update_p50, targetText(N, 'small_update_p50', 'small_update_p50_n50'))
-    row('small update p99 (ms)', d.small_update_p99_ms, s.small_update_p99_ms, q.small_update_p99)
+    const runs = res.runs?.length ?? 1
+    lines.push('', `N = ${N}${runs > 1 ? ` (median of ${runs} runs [min–max])` : ''}`.padEnd(47) + 'data-mesher'.padStart(22) + ' ' + 'serf'.padStart(22) + ' ' + 'dm/serf'.padStart(22) + '  target')
+    row('small update p50 (ms)', ds('small_update_p50_ms'), ss('small_update_p50_ms'), qs('small_update_p50'), targetText(N, 'small_update_p50', 'small_update_p50_n50'))
+    row('small update p99 (ms)', ds('small_update_p99_ms'), ss('small_update_p99_ms'), qs('small_update_p99'))
     row('  payload (bytes) [serf: its largest]', d.small_update_bytes, s.small_update_bytes, undefined)
     row('  rounds (failed)', `${fmt(d.small_update_rounds)} (${fmt(d.small_update_failed_rounds)})`, `${fmt(s.small_update_rounds)} (${fmt(s.small_update_failed_rounds)})`, undefined, 'no failed round')
     row('  hops to the last node (p50); ms/hop', `${fmt(d.small_update_hops_max_p50)}; ${fmt(d.small_update_per_hop_ms)}`, undefined, undefined)
-    row('  CPU per update per node (ms) [serf: agent]', d.small_update_cpu_ms_per_node, s.small_update_cpu_ms_per_node, q.small_update_cpu_per_node, targetText(N, 'small_update_cpu_per_node'))
-    row('  bytes sent per update per node', d.small_update_wire_bytes_per_node, s.small_update_wire_bytes_per_node, q.small_update_wire_bytes_per_node, targetText(N, 'small_update_wire_bytes_per_node'))
+    row('  CPU per update per node (ms) [serf: agent]', ds('small_update_cpu_ms_per_node'), ss('small_update_cpu_ms_per_node'), qs('small_update_cpu_per_node'), targetText(N, 'small_update_cpu_per_node'))
+    row('  bytes sent per update per node', ds('small_update_wire_bytes_per_node'), ss('small_update_wire_bytes_per_node'), qs('small_update_wire_bytes_per_node'), targetText(N, 'small_update_wire_bytes_per_node'))
     row('  full copies received per update per node', d.small_update_full_copies_per_node, undefined, undefined, `ideal 1; ${fmt(d.small_update_duplicates_per_node)} duplicates`)
     row('  notice bytes sent per update per node', d.small_update_notice_bytes_per_node, undefined, undefined)
     row('10 MiB to all N: time (ms)', d.large_file_ms, undefined, undefined)
@@ -93,12 +115,14 @@ export function printReport (r: Results): void {
     row('burst: accepted (updates/s)', d.burst_accepted_per_s, undefined, undefined, d.burst_truncated === true ? `submitting stopped at ${fmt(d.burst_submit_ms)} ms: ${fmt(d.burst_accepted)} of ${fmt(d.burst_updates)} accepted` : '')
     row('burst: CPU per update per node (ms)', d.burst_cpu_ms_per_update_per_node, undefined, undefined)
     row('burst: until all N agree (ms)', d.burst_converge_ms ?? `> ${fmt(Number(d.burst_submit_ms) + Number(d.burst_converge_limit_ms))}`, undefined, undefined, `${fmt(d.burst_nodes_agreeing)}/${N} agree at the end`)
-    row('idle CPU per node (% of a core)', d.idle_cpu_pct, s.idle_cpu_pct, q.idle_cpu, targetText(N, 'idle_cpu'))
-    row('idle RSS per node (MB)', d.idle_rss_mb, s.idle_rss_mb, q.idle_rss, targetText(N, 'idle_rss'))
-    row('  of which private (RssAnon, MB)', d.idle_rss_anon_mb, s.idle_rss_anon_mb, undefined, 'the rest: the binary\'s shared code pages')
+    row('idle CPU per node (% of a core)', ds('idle_cpu_pct'), ss('idle_cpu_pct'), qs('idle_cpu'), targetText(N, 'idle_cpu'))
+    row('idle RSS per node (MB)', ds('idle_rss_mb'), ss('idle_rss_mb'), qs('idle_rss'))
+    row('  of which private (RssAnon, MB)', ds('idle_rss_anon_mb'), ss('idle_rss_anon_mb'), undefined, 'the rest: the binary\'s shared code pages')
+    row('  floor: the packages loaded, idle (MB)', ds('floor_rss_mb'), undefined, undefined, `RssAnon ${ds('floor_rss_anon_mb')} MB`)
+    row('  over the floor (MB)', ds('idle_rss_over_floor_mb'), undefined, undefined, `${targetText(N, 'idle_rss')}; RssAnon ${ds('idle_rss_anon_over_floor_mb')} MB over`)
     row('idle sent per node (bytes/s)', d.idle_tx_bytes_per_s, s.idle_tx_bytes_per_s, q.idle_tx_bytes_per_s)
     row('idle sent per node (packets/s)', d.idle_tx_packets_per_s, s.idle_tx_packets_per_s, q.idle_tx_packets_per_s)
-    row('start all N (ms)', d.start_all_ms, s.start_all_ms, q.start_all)
+    row('start all N (ms)', ds('start_all_ms'), ss('start_all_ms'), qs('start_all'), targetText(N, 'start_all'))
     row('formed after start (ms)', d.formed_ms, s.formed_ms, undefined)
     row('peers per node min/mean/max; serf alive', `${fmt(d.peers_min)}/${fmt(d.peers_mean)}/${fmt(d.peers_max)}`, `${fmt(s.members_alive_min)}/${N}`, undefined)
     row('converged after idle', d.converged_after_idle, s.converged_after_idle, undefined)
@@ -111,10 +135,13 @@ export function printReport (r: Results): void {
     for (const t of Object.values(TARGETS)) {
       if (t.at !== undefined && !t.at.includes(N)) continue
       const v = t.value(d, q)
-      miss(typeof v === 'number' && v > t.max, `${t.label} ${withUnit(v, t.unit)} (target ≤ ${withUnit(t.max, t.unit)})`)
+      const measured = typeof v === 'number' && Number.isFinite(v)
+      miss(measured && v > t.max, `${t.label} ${withUnit(v, t.unit)} (target ≤ ${withUnit(t.max, t.unit)})`)
+      targets.push(`  N=${N}: ${t.label} ${withUnit(v, t.unit)}, target ≤ ${withUnit(t.max, t.unit)}: ${!measured ? 'not measured' : v > t.max ? 'MISSED' : 'met'}`)
     }
     miss(d.converged_after_idle !== true || d.burst_nodes_agreeing !== N, 'the cluster did not stay converged')
   }
+  lines.push('', 'Targets (the medians above):', ...targets)
   if (losses.length > 0) lines.push('', 'Where data-mesher loses, and why:', ...losses)
   else lines.push('', 'data-mesher is ahead of serf on every comparable figure and meets every target in this run.')
   lines.push('', 'Absolute times on a shared 2-core machine are noise; compare the dm/serf ratios (both systems ran interleaved in the same minutes).', '')

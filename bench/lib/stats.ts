@@ -35,3 +35,17 @@ export function rng (seed: number): () => number {
 }
 
 export const round = (x: number, digits = 1): number => Number.isFinite(x) ? Number(x.toFixed(digits)) : NaN
+
+/** Median of the finite values (the mean of the middle two for an even count); NaN when there are none. */
+export function median (values: number[]): number {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b)
+  if (v.length === 0) return NaN
+  const m = Math.floor(v.length / 2)
+  return v.length % 2 === 1 ? v[m] : (v[m - 1] + v[m]) / 2
+}
+
+/** Lowest and highest finite value (NaN, NaN when there are none): the spread reported next to a median. */
+export function spread (values: number[]): { min: number, max: number } {
+  const v = values.filter(Number.isFinite)
+  return v.length === 0 ? { min: NaN, max: NaN } : { min: Math.min(...v), max: Math.max(...v) }
+}

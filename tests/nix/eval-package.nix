@@ -33,6 +33,7 @@ in
   inherit (pkg.passthru) hasQuic;
   hasInstallCheck = pkg.doInstallCheck;
   installCheckLoadsQuic = lib.hasInfix "libp2p-quic" pkg.installCheckPhase;
+  installCheckRunsBundle = lib.hasInfix "dist/bundle/data-mesher.mjs" pkg.installCheckPhase;
   unresolved = lib.attrNames (
     lib.filterAttrs (
       p: m:

@@ -27,6 +27,13 @@ describe('nixos/package.nix (evaluated with stub builders)', () => {
     expect(v.version).toBe(pkgJson.version)
     expect(v.npmBuildScript).toBe('build')
     expect(v.hasInstallCheck).toBe(true)
+    // the build bundles (scripts/bundle.ts) and the bin runs the bundle
+    expect(pkgJson.scripts.build).toContain('dist/scripts/bundle.js')
+    expect(pkgJson.bin['data-mesher']).toBe('dist/bundle/data-mesher.mjs')
+    expect(pkgJson.files).toContain('dist/bundle')
+    // in the source fileset (not evaluated here: lib.fileset needs a newer nix than CI's)
+    expect(readFileSync(join(repoRoot, 'nixos/package.nix'), 'utf8')).toContain('(root + "/scripts/bundle.ts")')
+    expect(v.installCheckRunsBundle).toBe(true)
   })
 
   it('turns every registry entry of the lock into a store path, nested ones included', (ctx) => {
