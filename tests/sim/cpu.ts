@@ -1,6 +1,6 @@
 // The CPU model: what a message costs a node, and the node's CPU as a queue (a busy node
 // delays its messages). Costs come from the bench's measured figures (bench/results,
-// docs/SCALING-MODEL.md §2): the CPU per update per node fits c(p) = a + b·p over the
+// docs/SCALING-MODEL.md §3): the CPU per update per node fits c(p) = a + b·p over the
 // bench's cluster sizes, where p is the number of peers. Each of a node's p links carries
 // about one announce message per update (a full record on an eager link, a notice on a
 // lazy one; the bench's counters: 1.1 full copies received and sent, 6.5 notices sent
@@ -49,7 +49,7 @@ export function fitFromBench (path: string): CostFit {
   return { fixed: my - perPeer * mx, perPeer, points, source: path }
 }
 
-/** The default: the fit of the full bench run of 2026-11-30 (SCALING-MODEL.md §2: 4.1 ms + 0.73 ms × p). */
+/** The default: the fit of the full bench run of 2026-11-30 (SCALING-MODEL.md §3: 4.1 ms + 0.73 ms × p). */
 export const DEFAULT_FIT = { fixed: 4.1, perPeer: 0.73 }
 
 export function costsFrom (fit: { fixed: number, perPeer: number }): CpuCosts {
