@@ -152,8 +152,8 @@ describe('overlay core', () => {
     expect(h.core.connected().sort()).toEqual(['J1', 'J2'])
   })
 
-  it('a newcomer is let go joinLinger after this node answered its peer-exchange request, long before joinGrace; one not served keeps joinGrace; a peer kept below maxPeers is never let go for it', () => {
-    const h = harness({ settings: { targetPeers: 2, maxPeers: 2, trimGrace: 30_000, joinGrace: 10_000, joinLinger: 250 } })
+  it('with every stranger slot taken, a newcomer is let go joinLinger after this node answered its peer-exchange request, long before joinGrace; one not served keeps joinGrace; a peer kept below maxPeers is never let go for it', () => {
+    const h = harness({ settings: { targetPeers: 2, maxPeers: 2, trimGrace: 30_000, joinGrace: 10_000, joinLinger: 250, maxStrangerConnections: 4 } })
     h.start()
     h.link('J1', false)
     h.link('J2', false) // arrived while it had room: kept
@@ -171,6 +171,22 @@ describe('overlay core', () => {
     h.on({ kind: 'disconnected', peer: 'J4' })
     expect(h.core.counters).toMatchObject({ guestsReleased: 2, guestsServed: 1 })
     expect(h.core.connected().sort()).toEqual(['J1', 'J2'])
+  })
+
+  it('with stranger slots free, a served stranger keeps its joinGrace (strangers flooding a node cannot make honest newcomers leave at once); a served member goes after joinLinger', () => {
+    const h = harness({ settings: { targetPeers: 2, maxPeers: 2, trimGrace: 30_000, joinGrace: 10_000, joinLinger: 250, maxStrangerConnections: 32 }, members: ['M'] })
+    h.start()
+    h.link('S1', false)
+    h.link('S2', false)
+    h.at(60_000)
+    h.link('J', false) // a stranger newcomer
+    h.link('M', false) // a member newcomer (allowed_nodes, a certificate seen before…)
+    h.on({ kind: 'served', peer: 'J' })
+    h.on({ kind: 'served', peer: 'M' })
+    expect(h.hangUps(h.at(60_500))).toEqual(['M'])
+    h.on({ kind: 'disconnected', peer: 'M' })
+    expect(h.hangUps(h.at(69_000))).toEqual([])
+    expect(h.hangUps(h.at(73_000))).toEqual(['J']) // after joinGrace, as before
   })
 
   it('with no connection at all, a bootstrap entry that refuses is retried at most joinRetryMax apart (±50%); with a connection, its backoff grows to backoffMax', () => {

@@ -77,6 +77,8 @@ export interface OverlaySettings {
   joinGrace: number
   joinLinger: number
   joinRetryMax: number
+  /** strangers' connections this node admits in all (connection-limits.ts): a served stranger is let go early only when they are all taken */
+  maxStrangerConnections: number
   maxParallelDials: number
   maintainInterval: number
   exploreInterval: number
@@ -236,11 +238,25 @@ export class Overlay {
   private guestGrace (): number { return Math.min(this.s.joinGrace, this.s.trimGrace) }
 
   /**
-   * Whether a newcomer has had its time: it was served a peer-exchange answer joinLinger
-   * ago (what it came for), or it is past its grace.
+   * Whether a newcomer has had its time: it is past its grace, or it was served a
+   * peer-exchange answer joinLinger ago (what it came for) and either is a member or all
+   * the strangers' slots are taken (others are being turned away at the door: letting
+   * it go gives one of them its turn). While stranger slots are free, a stranger keeps
+   * its grace: otherwise strangers flooding a node (tests/mesh/connections.test.ts, F6)
+   * would make an honest newcomer, which asks for peers, leave in 250 ms for the peers
+   * they hold, while they, asking nothing, stay.
    */
-  private guestDone (l: Link): boolean {
-    return (l.servedAt !== undefined && this.now - l.servedAt >= this.s.joinLinger) || this.now - l.newestOpenedAt > this.guestGrace()
+  private guestDone (id: string, l: Link): boolean {
+    if (this.now - l.newestOpenedAt > this.guestGrace()) return true
+    if (l.servedAt === undefined || this.now - l.servedAt < this.s.joinLinger) return false
+    return this.view.isMember(id) || this.strangerConnections() >= this.s.maxStrangerConnections
+  }
+
+  /** Connections of peers that are not members (the strangers' pool of connection-limits.ts, as far as this core sees it). */
+  private strangerConnections (): number {
+    let n = 0
+    for (const [id, l] of this.links) if (!this.view.isMember(id)) n += l.connections
+    return n
   }
 
   private jitter (ms: number, fraction: number): number { return jitterWith(this.random, ms, fraction) }
@@ -334,7 +350,8 @@ export class Overlay {
    * node was full) has what it came for: the peers to dial next, vouched for by the
    * newcomer's own dial. It is let go joinLinger later (time for the answer to arrive)
    * instead of after joinGrace, so that a bootstrap node's few free slots turn over in
-   * round trips, not in 10 s, while a fleet starts through it (issue 23, item 5).
+   * round trips, not in 10 s, while a fleet starts through it (issue 23, item 5); a
+   * stranger only while the strangers' slots are all taken (see guestDone).
    */
   private onServed (peer: string): void {
     const l = this.links.get(peer)
@@ -395,7 +412,7 @@ export class Overlay {
     for (const [id, at] of this.hangingUp) if (now - at > HANG_UP_WAIT || !this.links.has(id)) this.hangingUp.delete(id)
     // newcomers still in their joinGrace will be let go themselves: they push nobody else out
     let waiting = 0
-    for (const [id, l] of this.links) if (l.guest && !this.hangingUp.has(id) && !this.guestDone(l)) waiting++
+    for (const [id, l] of this.links) if (l.guest && !this.hangingUp.has(id) && !this.guestDone(id, l)) waiting++
     const excess = this.links.size - this.hangingUp.size - waiting - s.maxPeers
     if (excess > 0) this.trim(excess, out)
 
@@ -487,7 +504,7 @@ export class Overlay {
    */
   private trim (count: number, out: OverlayAction[]): void {
     const now = this.now
-    const old = [...this.links].filter(([id, l]) => !this.hangingUp.has(id) && (l.guest ? this.guestDone(l) : now - l.newestOpenedAt > this.s.trimGrace))
+    const old = [...this.links].filter(([id, l]) => !this.hangingUp.has(id) && (l.guest ? this.guestDone(id, l) : now - l.newestOpenedAt > this.s.trimGrace))
     const guest = ([, l]: [string, Link]): number => l.guest ? 0 : 1
     const member = ([id]: [string, Link]): number => this.view.isMember(id) ? 1 : 0
     const held = ([, l]: [string, Link]): number => l.connections
