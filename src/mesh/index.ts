@@ -78,7 +78,7 @@ export interface MeshStats {
   fetch: FetchCounters
   announce: AnnounceCounters
   sync: SyncCounters
-  peers: { known: number, candidates: number, members: number, dials: number, dialFailures: number, learnedDials: number, strangerListsIgnored: number, trimmed: number, guestsReleased: number, penalized: number }
+  peers: { known: number, candidates: number, members: number, dials: number, dialFailures: number, learnedDials: number, strangerListsIgnored: number, trimmed: number, guestsReleased: number, guestsServed: number, penalized: number }
   offers: OfferCounters
   /** connections refused or closed by the per-IP and per-peer limits (connection-limits.ts) */
   connections: ConnectionLimits['counters']
@@ -248,7 +248,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   if (gate !== undefined) await libp2p.handle(PROTOCOLS.cert, gate.handle, { maxInboundStreams: settings.maxInboundCertStreams.cert })
   if (recordCerts !== undefined) await libp2p.handle(PROTOCOLS.recordCert, guard(recordCerts.handle), { maxInboundStreams: settings.maxInboundCertStreams.recordCert })
   tracker.start()
-  peerExchange.start((peers, from) => membership.learn(peers, from), p => membership.vouches(p))
+  peerExchange.start((peers, from) => membership.learn(peers, from), p => membership.vouches(p), p => membership.served(p))
 
   await libp2p.start()
   const unsubscribe = replica.onChange(onChange)

@@ -154,6 +154,14 @@ export class Membership {
     })
   }
 
+  /**
+   * This node answered the peer's peer-exchange request: a newcomer that connected while
+   * this node was full has what it came for, and is let go joinLinger later (Overlay's 'served').
+   */
+  served (peer: PeerId): void {
+    this.event({ kind: 'served', peer: peer.toString() })
+  }
+
   /** The transports this node listens on (and so can dial). */
   private transports (): Transport[] {
     const mine = this.libp2p.getMultiaddrs()

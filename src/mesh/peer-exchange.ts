@@ -62,6 +62,8 @@ export class PeerExchange {
   private stopped = false
   /** where learnt peers go (membership); set by start() */
   private onPeers: (peers: PeerInfo[], from: PeerId) => void = () => {}
+  /** told of every answer written (membership: a newcomer that got it may be let go); set by start() */
+  private onServed: (peer: PeerId) => void = () => {}
 
   constructor (private readonly ctx: PeerExchangeContext) {
     this.libp2p = ctx.libp2p
@@ -74,11 +76,13 @@ export class PeerExchange {
   /**
    * Hands every peer list learnt (on connect, and from then on) to `learn`, and asks a
    * random connected peer that `vouches` for every peerExchangeInterval (jittered), one
-   * exchange at a time. (A stranger's answer would not be used: it is not asked.)
+   * exchange at a time. (A stranger's answer would not be used: it is not asked.) Tells
+   * `served` of every answer this node wrote to a peer.
    */
-  start (learn: (peers: PeerInfo[], from: PeerId) => void, vouches?: (peer: PeerId) => boolean): void {
+  start (learn: (peers: PeerInfo[], from: PeerId) => void, vouches?: (peer: PeerId) => boolean, served?: (peer: PeerId) => void): void {
     this.onPeers = learn
     if (vouches !== undefined) this.vouches = vouches
+    if (served !== undefined) this.onServed = served
     this.schedule()
   }
 
@@ -129,6 +133,7 @@ export class PeerExchange {
       await send(stream, frame(await this.answer(connection.remotePeer)), deadline)
       await closeWrite(stream, deadline)
       this.counters.answered++
+      this.onServed(connection.remotePeer)
     } catch (err) {
       endExchange(this.ctx, stream, err, connection.remotePeer, 'peers')
     }

@@ -28,6 +28,18 @@ export interface PeerSelectionSettings extends OverlaySettings {
    * (issue 23, item 5)
    */
   joinGrace: number
+  /**
+   * ... but a newcomer this node answered a peer-exchange request of (what it came for:
+   * the peers to dial next) is let go this long after the answer instead, so that a full
+   * bootstrap node's slots turn over in round trips while a fleet starts through it
+   */
+  joinLinger: number
+  /**
+   * while a node holds no connection at all, a bootstrap entry's retry delay (which
+   * doubles from backoffBase) is at most this (±50%): it is the only way in, and a full
+   * one frees a slot within joinLinger
+   */
+  joinRetryMax: number
   /** dials in flight from the membership loop, at most */
   maxParallelDials: number
   /** the membership loop runs this often (jittered ±20%) and on every disconnect */
@@ -313,6 +325,8 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   maxPeers: 16,
   trimGrace: 30_000,
   joinGrace: 10_000,
+  joinLinger: 250,
+  joinRetryMax: 4_000,
   maxConnections: 128,
   inboundConnectionThreshold: 1000,
   maxIncomingPendingConnections: 256,

@@ -38,9 +38,14 @@ function act (w: World, n: SimNode, actions: OverlayAction[], t: number): void {
     switch (a.kind) {
       case 'dial': dial(w, n, a.target, t); break
       case 'hang-up': {
-        const link = n.links.get(Number(a.peer))
-        if (link !== undefined) w.closeLink(link, t)
-        else overlayEvent(w, n, { kind: 'disconnected', peer: a.peer }, t) // already gone: the core must hear of it
+        // libp2p's hangUp resolves later: the disconnect reaches the core after this batch
+        // of actions (its wake included), as in the daemon, never inside it
+        w.at(t, at => {
+          if (!n.alive) return
+          const link = n.links.get(Number(a.peer))
+          if (link !== undefined) w.closeLink(link, at)
+          else overlayEvent(w, n, { kind: 'disconnected', peer: a.peer }, at) // already gone: the core must hear of it
+        })
         break
       }
       case 'trim-extra-connections': trimExtra(w, n, a.count, t); break
@@ -171,6 +176,11 @@ function askPeers (w: World, n: SimNode, peer: number, t: number): void {
   w.send(msg(MSG.PX_REQ, n.index, peer, link, 1), w.cpu.run(n.index, t, w.costs.peersMessage))
 }
 
+/** The peer-exchange answer to `peer` was written (as peer-exchange.ts reports it once its write side is closed). */
+export function served (w: World, n: SimNode, peer: number, t: number): void {
+  if (n.links.get(peer)?.open === true) overlayEvent(w, n, { kind: 'served', peer: String(peer) }, t)
+}
+
 export function receive (w: World, n: SimNode, m: Msg, t: number): void {
   if (m.kind === MSG.PX_REQ) {
     // a random sample of its connected peers, not the asker
@@ -180,7 +190,9 @@ export function receive (w: World, n: SimNode, m: Msg, t: number): void {
     const list = all.slice(0, max)
     const r = msg(MSG.PX_RESP, n.index, m.from, m.link, 16 + list.length * 110)
     r.peers = list
-    w.send(r, w.cpu.run(n.index, t, w.costs.peersMessage))
+    const sent = w.cpu.run(n.index, t, w.costs.peersMessage)
+    // the answer is written: the core hears it (peer-exchange.ts's onServed, membership.ts served)
+    if (w.send(r, sent)) w.q.push(sent, EV.PX_SERVED, n.index, m.from)
     return
   }
   if (!n.vouches(m.from) || m.peers === undefined) return // a stranger's list is not used (membership.ts learn)

@@ -30,7 +30,8 @@ export const EV = {
   SYNC_TIMEOUT: 10,
   PX_TICK: 11,
   ACTION: 12,
-  STORED: 13
+  STORED: 13,
+  PX_SERVED: 14
 } as const
 
 /** Message kinds. */
@@ -164,6 +165,7 @@ export class World {
       case EV.DIAL_ARRIVE: peers.dialArrive(this, n, t, data as peers.Dial); break
       case EV.DIAL_RESULT: peers.dialResult(this, n, t, data as peers.Dial); break
       case EV.PX_TICK: if (arg === n.pxTick) peers.pxTick(this, n, t); break
+      case EV.PX_SERVED: peers.served(this, n, arg, t); break
       case EV.SYNC_TICK: if (arg === n.syncTick) sync.tick(this, n, t); break
       case EV.SYNC_TIMEOUT: sync.timeout(this, n, t, arg, data as number); break
       case EV.STORED: announce.storedAtOrigin(this, n, t, data as SimRecord); break

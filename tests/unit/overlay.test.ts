@@ -37,6 +37,8 @@ function harness (o: { settings?: Partial<OverlaySettings>, bootstrap?: Array<{ 
     members,
     get now () { return now },
     start: () => take(core.start(now)),
+    /** the actions of start() (for a loop that begins with them) */
+    log0: () => log.splice(0, log.length),
     on: (e: OverlayEvent) => take(core.handle(e, now)),
     /** moves the clock to `t` (ms after T0), ticking at every wake on the way */
     at: (t: number): OverlayAction[] => {
@@ -148,6 +150,86 @@ describe('overlay core', () => {
     expect(h.core.counters.guestsReleased).toBe(1)
     h.on({ kind: 'disconnected', peer: 'J3' })
     expect(h.core.connected().sort()).toEqual(['J1', 'J2'])
+  })
+
+  it('with every stranger slot taken, a newcomer is let go joinLinger after this node answered its peer-exchange request, long before joinGrace; one not served keeps joinGrace; a peer kept below maxPeers is never let go for it', () => {
+    const h = harness({ settings: { targetPeers: 2, maxPeers: 2, trimGrace: 30_000, joinGrace: 10_000, joinLinger: 250, maxStrangerConnections: 4 } })
+    h.start()
+    h.link('J1', false)
+    h.link('J2', false) // arrived while it had room: kept
+    h.at(60_000)
+    h.on({ kind: 'served', peer: 'J1' })
+    h.link('J3', false) // full: newcomers
+    h.link('J4', false)
+    h.at(60_100)
+    h.on({ kind: 'served', peer: 'J3' }) // J3 got its answer; J4 asked nothing
+    expect(h.hangUps(h.at(60_300))).toEqual([])
+    expect(h.hangUps(h.at(60_400))).toEqual(['J3']) // 250 ms after its answer
+    h.on({ kind: 'disconnected', peer: 'J3' })
+    expect(h.hangUps(h.at(69_000))).toEqual([])
+    expect(h.hangUps(h.at(73_000))).toEqual(['J4']) // after joinGrace, as before
+    h.on({ kind: 'disconnected', peer: 'J4' })
+    expect(h.core.counters).toMatchObject({ guestsReleased: 2, guestsServed: 1 })
+    expect(h.core.connected().sort()).toEqual(['J1', 'J2'])
+  })
+
+  it('with stranger slots free, a served stranger keeps its joinGrace (strangers flooding a node cannot make honest newcomers leave at once); a served member goes after joinLinger', () => {
+    const h = harness({ settings: { targetPeers: 2, maxPeers: 2, trimGrace: 30_000, joinGrace: 10_000, joinLinger: 250, maxStrangerConnections: 32 }, members: ['M'] })
+    h.start()
+    h.link('S1', false)
+    h.link('S2', false)
+    h.at(60_000)
+    h.link('J', false) // a stranger newcomer
+    h.link('M', false) // a member newcomer (allowed_nodes, a certificate seen before…)
+    h.on({ kind: 'served', peer: 'J' })
+    h.on({ kind: 'served', peer: 'M' })
+    expect(h.hangUps(h.at(60_500))).toEqual(['M'])
+    h.on({ kind: 'disconnected', peer: 'M' })
+    expect(h.hangUps(h.at(69_000))).toEqual([])
+    expect(h.hangUps(h.at(73_000))).toEqual(['J']) // after joinGrace, as before
+  })
+
+  it('with no connection at all, a bootstrap entry that refuses is retried at most joinRetryMax apart (±50%); with a connection, its backoff grows to backoffMax', () => {
+    const refusals = (connected: boolean): number[] => {
+      const h = harness({ settings: { backoffBase: 1_000, backoffMax: 60_000, joinRetryMax: 4_000, targetPeers: 8 }, bootstrap: [{ entry: 'hub:1' }], members: ['A'] })
+      h.start()
+      if (connected) h.link('A', true)
+      const times: number[] = []
+      for (let t = 0; t < 120_000; t += 50) {
+        for (const d of h.dials(t === 0 ? h.log0() : h.at(t))) {
+          if (!('bootstrap' in d)) continue
+          times.push(h.now - T0)
+          h.on({ kind: 'dial-done', target: d, ok: false })
+        }
+      }
+      return times.slice(1).map((t, i) => t - times[i])
+    }
+    const alone = refusals(false)
+    expect(alone.length).toBeGreaterThan(15)
+    expect(Math.max(...alone)).toBeLessThanOrEqual(6_000 + 2_100) // 4 s +50%, and the loop's own period
+    const withPeer = refusals(true)
+    expect(Math.max(...withPeer)).toBeGreaterThan(16_000)
+  })
+
+  it('a joiner that the full bootstrap node let go while it held nothing else dials the peers it learnt, and the bootstrap node only once none is left to try', () => {
+    const h = harness({ settings: { targetPeers: 8, maxPeers: 16, maxParallelDials: 4, learnedDialBurst: 8, learnedDialsPerMinute: 30 }, bootstrap: [{ entry: 'hub:1' }] })
+    h.start()
+    h.on({ kind: 'dial-done', target: { bootstrap: 'hub:1' }, ok: true, answeredBy: 'HUB' })
+    h.link('HUB', true)
+    h.at(3_000) // the bootstrap entry's own backoff has run out
+    h.on({ kind: 'learned', from: 'HUB', peers: ['P1', 'P2', 'P3', 'P4', 'P5', 'P6'].map(peer => ({ peer, addrs: ['/ip4/10.0.0.9/tcp/1'] })) })
+    h.on({ kind: 'disconnected', peer: 'HUB' }) // the hub, full, lets us go: its answer is in hand
+    const name = (d: ReturnType<typeof h.dials>[number]): string => 'candidate' in d ? d.candidate : 'peer' in d ? d.peer : d.bootstrap
+    const next = h.dials(h.at(3_100))
+    expect(next.map(name)).toEqual(['P1', 'P2', 'P3', 'P4']) // not the hub alongside
+    for (const d of next) h.on({ kind: 'dial-done', target: d, ok: false }) // down
+    const more = h.dials(h.at(6_000))
+    expect(more.map(name)).toEqual(['P5', 'P6'])
+    for (const d of more) h.on({ kind: 'dial-done', target: d, ok: false })
+    const after: string[] = []
+    for (let t = 6_100; t < 12_000; t += 100) after.push(...h.dials(h.at(t)).map(name))
+    expect(after.length).toBeGreaterThan(0) // nobody else left: the hub again (its peer id or its entry), within seconds
+    expect(after.every(x => x === 'HUB' || x === 'hub:1')).toBe(true)
   })
 
   it('a peer that lets us go while we hold others is not dialed for a while (learnt candidates go first, exploration skips it); one lost while alone is retried soon', () => {

@@ -40,6 +40,8 @@ export type OverlayEvent =
   | { kind: 'dial-done', target: DialTarget, ok: boolean, answeredBy?: string, self?: boolean }
   /** peers a peer that vouches for them told about (peer exchange), addresses already filtered to what this node can dial */
   | { kind: 'learned', from: string, peers: Array<{ peer: string, addrs: string[] }> }
+  /** this node answered the peer's peer-exchange request (the answer was written) */
+  | { kind: 'served', peer: string }
   /** the time asked for by the latest `wake` has come */
   | { kind: 'tick' }
 
@@ -73,6 +75,10 @@ export interface OverlaySettings {
   maxPeers: number
   trimGrace: number
   joinGrace: number
+  joinLinger: number
+  joinRetryMax: number
+  /** strangers' connections this node admits in all (connection-limits.ts): a served stranger is let go early only when they are all taken */
+  maxStrangerConnections: number
   maxParallelDials: number
   maintainInterval: number
   exploreInterval: number
@@ -91,8 +97,10 @@ export interface OverlayCounters {
   dialFailures: number
   trimmed: number
   learnedDials: number
-  /** newcomers let go after joinGrace because they arrived while this node was full */
+  /** newcomers let go (after joinGrace, or joinLinger after they were served a peer-exchange answer) because they arrived while this node was full */
   guestsReleased: number
+  /** of those, let go early: joinLinger after this node answered their peer-exchange request */
+  guestsServed: number
 }
 
 interface Backoff { failures: number, nextAttempt: number }
@@ -123,6 +131,8 @@ interface Link {
   since: number
   /** it connected to us while we already held maxPeers peers: it is let go first, after joinGrace */
   guest: boolean
+  /** when this node last answered its peer-exchange request (a guest is let go joinLinger after) */
+  servedAt?: number
 }
 
 /** a wake asked for by `soon` (coalescing a burst of events into one pass) */
@@ -168,7 +178,7 @@ export class Overlay {
   private now: number
   private nextExplore: number
   private wakeAt = Infinity
-  counters: OverlayCounters = { dials: 0, dialFailures: 0, trimmed: 0, learnedDials: 0, guestsReleased: 0 }
+  counters: OverlayCounters = { dials: 0, dialFailures: 0, trimmed: 0, learnedDials: 0, guestsReleased: 0, guestsServed: 0 }
 
   constructor (o: OverlayOptions) {
     this.s = o.settings
@@ -203,6 +213,7 @@ export class Overlay {
       case 'disconnected': this.onDisconnected(event.peer); break
       case 'dial-done': this.onDialDone(event, out); break
       case 'learned': this.onLearned(event); break
+      case 'served': this.onServed(event.peer); break
       case 'tick':
         this.wakeAt = Infinity
         this.maintain(out)
@@ -225,6 +236,28 @@ export class Overlay {
 
   /** a newcomer's grace: joinGrace, or trimGrace if that is shorter */
   private guestGrace (): number { return Math.min(this.s.joinGrace, this.s.trimGrace) }
+
+  /**
+   * Whether a newcomer has had its time: it is past its grace, or it was served a
+   * peer-exchange answer joinLinger ago (what it came for) and either is a member or all
+   * the strangers' slots are taken (others are being turned away at the door: letting
+   * it go gives one of them its turn). While stranger slots are free, a stranger keeps
+   * its grace: otherwise strangers flooding a node (tests/mesh/connections.test.ts, F6)
+   * would make an honest newcomer, which asks for peers, leave in 250 ms for the peers
+   * they hold, while they, asking nothing, stay.
+   */
+  private guestDone (id: string, l: Link): boolean {
+    if (this.now - l.newestOpenedAt > this.guestGrace()) return true
+    if (l.servedAt === undefined || this.now - l.servedAt < this.s.joinLinger) return false
+    return this.view.isMember(id) || this.strangerConnections() >= this.s.maxStrangerConnections
+  }
+
+  /** Connections of peers that are not members (the strangers' pool of connection-limits.ts, as far as this core sees it). */
+  private strangerConnections (): number {
+    let n = 0
+    for (const [id, l] of this.links) if (!this.view.isMember(id)) n += l.connections
+    return n
+  }
 
   private jitter (ms: number, fraction: number): number { return jitterWith(this.random, ms, fraction) }
 
@@ -267,7 +300,8 @@ export class Overlay {
    * not dialed again for exploreInterval, doubling with each such drop in a row up to 8×
    * (±50%). This is what stops a fleet that bootstrapped from one node from crowding it
    * (issue 23, item 5): its newcomers go to the peers it named instead. A node left with no
-   * connection dials it again soon, as before (a lone bootstrap node lets us back in).
+   * connection dials the peers it learnt first, and it only after them (see maintain): a
+   * lone bootstrap node lets us back in.
    */
   private onDisconnected (peer: string): void {
     const link = this.links.get(peer)
@@ -280,7 +314,7 @@ export class Overlay {
     if (k.failures === 0) k.nextAttempt = this.now + this.jitter(this.s.backoffBase, 0.5)
     // a link it kept past two trimming windows was not a full peer letting us go
     if (link !== undefined && this.now - link.since > 2 * this.s.trimGrace) k.dropped = 0
-    if (!ours && link !== undefined && this.links.size > 0) {
+    if (!ours && link !== undefined) {
       k.dropped++
       k.letGoUntil = this.now + this.jitter(Math.min(this.s.exploreInterval * 2 ** (k.dropped - 1), LET_GO_MAX * this.s.exploreInterval), 0.5)
     }
@@ -309,6 +343,21 @@ export class Overlay {
         if (!this.links.has(t.candidate) && !this.known.has(t.candidate)) out.push({ kind: 'forget', peer: t.candidate })
       }
     }
+  }
+
+  /**
+   * This node answered a peer's peer-exchange request. A newcomer (it connected while this
+   * node was full) has what it came for: the peers to dial next, vouched for by the
+   * newcomer's own dial. It is let go joinLinger later (time for the answer to arrive)
+   * instead of after joinGrace, so that a bootstrap node's few free slots turn over in
+   * round trips, not in 10 s, while a fleet starts through it (issue 23, item 5); a
+   * stranger only while the strangers' slots are all taken (see guestDone).
+   */
+  private onServed (peer: string): void {
+    const l = this.links.get(peer)
+    if (l === undefined) return
+    l.servedAt = this.now
+    if (l.guest && this.links.size > this.s.maxPeers) this.wakeAt = Math.min(this.wakeAt, this.now + this.s.joinLinger)
   }
 
   /** Peers learned from peer exchange: candidates, not known peers, until a connection to them completes identify. */
@@ -343,9 +392,9 @@ export class Overlay {
     out.push({ kind: 'forget', peer })
   }
 
-  private backoff (b: Backoff): void {
+  private backoff (b: Backoff, max = this.s.backoffMax): void {
     b.failures++
-    const delay = Math.min(this.s.backoffBase * 2 ** (b.failures - 1), this.s.backoffMax)
+    const delay = Math.min(this.s.backoffBase * 2 ** (b.failures - 1), max, this.s.backoffMax)
     b.nextAttempt = this.now + this.jitter(delay, 0.5)
   }
 
@@ -363,7 +412,7 @@ export class Overlay {
     for (const [id, at] of this.hangingUp) if (now - at > HANG_UP_WAIT || !this.links.has(id)) this.hangingUp.delete(id)
     // newcomers still in their joinGrace will be let go themselves: they push nobody else out
     let waiting = 0
-    for (const [id, l] of this.links) if (l.guest && !this.hangingUp.has(id) && now - l.newestOpenedAt <= this.guestGrace()) waiting++
+    for (const [id, l] of this.links) if (l.guest && !this.hangingUp.has(id) && !this.guestDone(id, l)) waiting++
     const excess = this.links.size - this.hangingUp.size - waiting - s.maxPeers
     if (excess > 0) this.trim(excess, out)
 
@@ -390,13 +439,15 @@ export class Overlay {
       const id = c.peer?.[0] ?? c.boot?.seen
       return id === undefined || (this.known.get(id)?.letGoUntil ?? 0) <= now
     }
-    let pool = connected === 0 ? candidates : candidates.filter(hasRoom)
+    let pool = candidates.filter(hasRoom)
+    // with no connection, a peer that let us go lately is dialed after the learnt
+    // candidates (a joiner a full bootstrap node let go dials the peers it named first)
+    let later: typeof pool = connected === 0 ? candidates.filter(c => !hasRoom(c)) : []
     // exploration looks for room away from the bootstrap nodes every node knows: they come
     // after learnt candidates (with every node listed as bootstrap, nothing changes)
-    let later: typeof pool = []
     if (explore) {
       const boot = (c: Choice): boolean => c.boot !== undefined || (c.peer !== undefined && this.isBootstrapPeer(c.peer[0]))
-      later = pool.filter(boot)
+      later = [...later, ...pool.filter(boot)]
       pool = pool.filter(c => !boot(c))
     }
     const chosen = pool.slice(0, slots)
@@ -416,7 +467,9 @@ export class Overlay {
       this.learned.remove(id) // identify moves it to the known peers; a failure forgets it
       out.push({ kind: 'dial', target: { candidate: id, addrs: c.addrs.slice(0, n) } })
     }
-    for (const c of later.slice(0, Math.max(0, left))) this.dialChoice(c, out)
+    // the peers put off come last, and only when nothing else is being tried: a joiner a
+    // full bootstrap node let go does not come back while the peers it named are dialed
+    if (left === slots && this.dialing.size === 0) for (const c of later.slice(0, left)) this.dialChoice(c, out)
   }
 
   /** A peer that is a bootstrap node: named by an entry, or the one that answered at one. */
@@ -427,7 +480,10 @@ export class Overlay {
   private dialChoice (c: Choice, out: OverlayAction[]): void {
     if (c.boot !== undefined) {
       this.dialing.add('boot:' + c.boot.entry)
-      this.backoff(c.boot) // until identify proves the connection works
+      // until identify proves the connection works; with no connection at all, the
+      // bootstrap node is the only way in: retried at most joinRetryMax apart (a full
+      // one frees a slot within round trips, see onServed)
+      this.backoff(c.boot, this.links.size === 0 ? this.s.joinRetryMax : this.s.backoffMax)
       this.counters.dials++
       out.push({ kind: 'dial', target: { bootstrap: c.boot.entry } })
     } else if (c.peer !== undefined) {
@@ -448,7 +504,7 @@ export class Overlay {
    */
   private trim (count: number, out: OverlayAction[]): void {
     const now = this.now
-    const old = [...this.links].filter(([id, l]) => !this.hangingUp.has(id) && now - l.newestOpenedAt > (l.guest ? this.guestGrace() : this.s.trimGrace))
+    const old = [...this.links].filter(([id, l]) => !this.hangingUp.has(id) && (l.guest ? this.guestDone(id, l) : now - l.newestOpenedAt > this.s.trimGrace))
     const guest = ([, l]: [string, Link]): number => l.guest ? 0 : 1
     const member = ([id]: [string, Link]): number => this.view.isMember(id) ? 1 : 0
     const held = ([, l]: [string, Link]): number => l.connections
@@ -457,6 +513,7 @@ export class Overlay {
     for (const [id, l] of order.slice(0, count)) {
       this.counters.trimmed++
       if (l.guest) this.counters.guestsReleased++
+      if (l.guest && l.servedAt !== undefined && now - l.newestOpenedAt <= this.guestGrace()) this.counters.guestsServed++
       this.hangingUp.set(id, now)
       out.push({ kind: 'hang-up', peer: id })
     }
