@@ -5,7 +5,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
-import { connect, type DataMesherClient, type FileEvent, type FileWatch } from '../../src/client/client.js'
+import { ClientError, connect, type DataMesherClient, type FileEvent, type FileWatch } from '../../src/client/client.js'
+import { status as grpcStatus } from '@grpc/grpc-js'
 import { start, stop, type Child } from './procs.js'
 import { DAEMON_NODE_FLAGS } from './node-flags.js'
 
@@ -99,7 +100,14 @@ export class DmCluster {
         if (Date.now() >= deadline) throw new Error(`data-mesher node ${i} did not answer within ${timeoutMs} ms: ${(err as Error).message}\n${this.logTail(i)}`)
       }
     }
-    node.peerId = (await node.client.getStatus()).nodeId
+    // the socket answers before the daemon serves: UNAVAILABLE ("starting") until it does
+    for (;;) {
+      try { node.peerId = (await node.client.getStatus()).nodeId; return } catch (err) {
+        const starting = err instanceof ClientError && err.code === grpcStatus.UNAVAILABLE
+        if (!starting || Date.now() >= deadline) throw err
+        await new Promise(resolve => setTimeout(resolve, 20))
+      }
+    }
   }
 
   /** Starts all nodes, `parallel` at a time (Node start-up is CPU-bound on 2 cores). */
