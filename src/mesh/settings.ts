@@ -14,55 +14,7 @@ import type { TreeSettings } from './proto/tree.js'
  * maximum, trimming, joining, exploration, redial backoff, known and learnt peers. The
  * overlay core (proto/overlay.ts) reads exactly these; its adapter is membership.ts.
  */
-export interface PeerSelectionSettings extends OverlaySettings {
-  /** below this many connected peers, dial known peers (and bootstrap nodes) */
-  targetPeers: number
-  /** above this many connected peers, close the surplus (oldest-first is not used: random, past the grace period) */
-  maxPeers: number
-  /** a connection younger than this is never closed to trim the peer set */
-  trimGrace: number
-  /**
-   * a peer that connected to this node while it already held maxPeers peers (a newcomer,
-   * usually at a bootstrap node) is let go first, after this (or trimGrace if shorter):
-   * long enough to learn other peers from this node's peer-exchange answer and dial them
-   * (issue 23, item 5)
-   */
-  joinGrace: number
-  /**
-   * ... but a newcomer this node answered a peer-exchange request of (what it came for:
-   * the peers to dial next) is let go this long after the answer instead, so that a full
-   * bootstrap node's slots turn over in round trips while a fleet starts through it
-   */
-  joinLinger: number
-  /**
-   * while a node holds no connection at all, a bootstrap entry's retry delay (which
-   * doubles from backoffBase) is at most this (±50%): it is the only way in, and a full
-   * one frees a slot within joinLinger
-   */
-  joinRetryMax: number
-  /** dials in flight from the membership loop, at most */
-  maxParallelDials: number
-  /** the membership loop runs this often (jittered ±20%) and on every disconnect */
-  maintainInterval: number
-  /** this often (jittered), dial one extra known peer even at target, so partitions heal */
-  exploreInterval: number
-  /** first retry delay after a failed dial or a lost connection */
-  backoffBase: number
-  /** retry delays double up to this (then jittered ±50%) */
-  backoffMax: number
-  /** known peers remembered, at most (learned from peer exchange) */
-  maxKnownPeers: number
-  /** a known peer that never answered for this long is forgotten */
-  forgetAfter: number
-  /** peers learnt (peer exchange, identify of a peer that dialed us) but not reached yet, at most; the oldest is dropped first (F10) */
-  maxCandidatePeers: number
-  /** learnt addresses dialed per minute, at most: each address is one connection attempt to a host:port someone else chose (F10) */
-  learnedDialsPerMinute: number
-  /** ... and at most this many at once (the token bucket's size) */
-  learnedDialBurst: number
-  /** addresses of one learnt peer that are kept and dialed, at most */
-  learnedAddrsPerDial: number
-}
+export type PeerSelectionSettings = OverlaySettings
 
 /**
  * What connections, and handshakes in progress, this node accepts at most (issue 18, F5,
