@@ -185,6 +185,14 @@ export interface AnnounceSettings extends TreeSettings {
   announceMissingMax: number
   /** of those, at most this many first heard of from one notifier; beyond, its own oldest is forgotten */
   announceMissingPerPeer: number
+  /**
+   * The tree's optimisation (Plumtree §3.8): a notice of a version this node holds, from a
+   * lazy peer whose hop count for it plus this is still below this node's own, grafts that
+   * peer and prunes the eager link the version came by. The first flood's tree is the
+   * first-arrival tree, 16–25 hops deep at N = 1,000 in the simulator; this reshapes it to
+   * shallow paths (tests/sim/README.md). Higher: fewer link moves, a deeper tree; 0: off.
+   */
+  announceOptimizeThreshold: number
 }
 
 /** Content fetches, asked and served (docs/PROTOCOLS.md §6): fetch.ts. */
@@ -363,6 +371,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   announceGraftAnswersPerSecond: 64,
   announceMissingMax: 4_096,
   announceMissingPerPeer: 256,
+  announceOptimizeThreshold: 2,
 
   fetchHeaderTimeout: 10_000,
   fetchMinRate: 256 * 1024,
