@@ -424,6 +424,8 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
 
 /** Protocol ids (docs/PROTOCOLS.md). */
 export const PROTOCOLS = {
+  /** with hop counts (the tree's optimisation); offered first, announce/3.0.0 for older peers */
+  announceHops: '/data-mesher/announce/3.1.0',
   announce: '/data-mesher/announce/3.0.0',
   fetch: '/data-mesher/fetch/2.0.0',
   sync: '/data-mesher/sync/4.0.0',
