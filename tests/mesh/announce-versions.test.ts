@@ -54,7 +54,7 @@ it('the node writes announce/3.0.0 to a peer that handles only it and 3.1.0 (hop
 })
 
 it('a FULL\'s hop count travels on with one more; a notice of a path shorter by more than the threshold grafts its notifier (bare GRAFT) and prunes the sender', async () => {
-  cluster = new Cluster({ transports: ['tcp'], syncInterval: 60_000 })
+  cluster = new Cluster({ transports: ['tcp'], syncInterval: 60_000, settings: { announceOptimizeThreshold: 2 } }) // off by default
   const n0 = await cluster.add('n0')
   const sender = await listener([PROTOCOLS.announceHops])
   const next = await listener([PROTOCOLS.announceHops])
