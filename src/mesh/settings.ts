@@ -190,7 +190,7 @@ export interface AnnounceSettings extends TreeSettings {
    * lazy peer whose hop count for it plus this is still below this node's own, grafts that
    * peer and prunes the eager link the version came by. The first flood's tree is the
    * first-arrival tree, 16–25 hops deep at N = 1,000 in the simulator; this reshapes it to
-   * shallower paths (tests/sim/README.md). Higher: fewer link moves, a deeper tree; 0: off.
+   * shallower paths (tests/sim/README.md). Higher: fewer link moves, a deeper tree; 255 (or 0): off.
    * Off by default: at 2 the simulator's last delivery hop at N = 1,000 falls from 39 to 14
    * (20 updates), but ~0.7 links move per node per update, which leaves more nodes as
    * leaves cut off when the overlay closes a link, and the tail (a GRAFT repair) comes
@@ -375,7 +375,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   announceGraftAnswersPerSecond: 64,
   announceMissingMax: 4_096,
   announceMissingPerPeer: 256,
-  announceOptimizeThreshold: 0, // off: see the comment above and docs/DECISIONS.md
+  announceOptimizeThreshold: 255, // off (hop counts are below 255): see the comment above and docs/DECISIONS.md
 
   fetchHeaderTimeout: 10_000,
   fetchMinRate: 256 * 1024,

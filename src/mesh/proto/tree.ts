@@ -69,7 +69,7 @@ export interface TreeSettings {
   announceGraftAnswersPerSecond: number
   announceMessageBurst: number
   announceMessagesPerSecond: number
-  /** a notice whose hop count plus this is below this node's own for that version grafts its notifier and prunes the eager link (0: off) */
+  /** a notice whose hop count plus this is below this node's own for that version grafts its notifier and prunes the eager link (0, or 255 and more: off) */
   announceOptimizeThreshold: number
   /** peers whose budgets are kept at once, at most */
   maxConnections: number
