@@ -402,6 +402,18 @@ describe('broadcast tree: hop counts (the optimisation, Plumtree §3.8)', () => 
     expect(d.core.counters.optimized).toBe(1)
   })
 
+  it('a lazy peer whose notice shows a path longer than ours by more than the threshold is still sent our notice, though it holds the version (once)', () => {
+    d.ev(holds('b', r('x', 1), 9)) // 6 + 2 < 9: b would not hear of our path (it told us first, so it is known to hold x)
+    d.ev(holds('c', r('x', 1), 8)) // 6 + 2 = 8: not longer by more than the threshold
+    d.advance(2 * S.announceIhaveDelay) // the notice queued for b goes when due
+    expect(to('b').map(s => [s.ihave, s.ihaveHops])).toEqual([[[r('x', 1)], [6]]])
+    d.ev(holds('b', r('x', 1), 9)) // noticed once: not again
+    d.advance(2 * S.announceIhaveDelay)
+    expect(to('b')).toHaveLength(1)
+    expect(to('c').flatMap(s => s.ihave)).toEqual([]) // known to hold it: not told
+    expect(d.core.counters.optimized).toBe(0)
+  })
+
   it('a GRAFT asking for no version makes the link eager and asks for no answer', () => {
     d.ev({ kind: 'graft-link', from: 'b' })
     expect(d.core.isEager('b')).toBe(true)
