@@ -1,4 +1,4 @@
-// /data-mesher/announce/3.0.0 — spreading a new version along a broadcast tree (Plumtree,
+// /data-mesher/announce/3.1.0 and 3.0.0 — spreading a new version along a broadcast tree (Plumtree,
 // Leitão et al. 2007). This file is the tree's adapter to libp2p: the wire format, the
 // streams and one timer; every decision (eager or lazy, what waits for whom, when to
 // graft, budgets) is the pure core's, proto/tree.ts. When this node accepts a new
@@ -16,6 +16,17 @@
 //   notice  = u8(len(name)) name u64be(timestamp) record_id[32]
 //   inline  = the content when record.size ≤ announceInlineMax, else empty (then fetched, fetch.ts)
 //   record_id = sha256(encoded record), as fetch/2.0.0 names a version
+//
+// announce/3.1.0 is the same with hop counts, for the tree's optimisation (proto/tree.ts):
+//   message = frame(0x01 u8(hops) record) frame(inline)                FULL
+//           | frame(0x02 u16be(count) notice{count})                  IHAVE, notice = … record_id[32] u8(hops)
+//           | frame(0x03 u8(len(name)) name record_id[32]) | frame(0x03)   GRAFT; bare: asks for no version
+//           | frame(0x04)                                             PRUNE
+//   hops    = how many hops the version travelled to the sender (0: it made it), 255: unknown
+// The opener offers 3.1.0 first and 3.0.0 second (multistream-select picks the first the
+// other side handles), and writes the format of the id selected; a receiver reads its
+// stream in the format of the id it was opened with. Hop counts from a 3.0.0 peer are
+// unknown, which never moves a link; a bare GRAFT is not sent on 3.0.0 (it cannot be said).
 //
 // GRAFT and PRUNE travel on the sender's own outbound stream (the one it announces on),
 // so each stream still has one writer.
@@ -49,11 +60,19 @@ const FULL = 0x01
 const IHAVE = 0x02
 const GRAFT = 0x03
 const PRUNE = 0x04
+/** announce/3.1.0: a hop count that is unknown (or 255 and more) */
+export const HOPS_UNKNOWN = 255
 /** notices in one IHAVE message, at most (a protocol limit: a receiver refuses more) */
 export const IHAVE_MAX = 256
-const NOTICE_MAX_BYTES = 1 + MAX_NAME_BYTES + 8 + 32
-/** the first frame of a message is at most this long: a FULL's record or a full IHAVE */
-export const MAX_MESSAGE_FRAME = Math.max(1 + MAX_RECORD_FRAME, 1 + 2 + IHAVE_MAX * NOTICE_MAX_BYTES)
+const NOTICE_MAX_BYTES = 1 + MAX_NAME_BYTES + 8 + 32 + 1
+/** the first frame of a message is at most this long: a FULL's record (and hop count) or a full IHAVE */
+export const MAX_MESSAGE_FRAME = Math.max(2 + MAX_RECORD_FRAME, 1 + 2 + IHAVE_MAX * NOTICE_MAX_BYTES)
+
+/** Which of the two formats a stream speaks: announce/3.1.0 carries hop counts. */
+export type Format = 'hops' | 'plain'
+export const formatOf = (protocol: string | undefined): Format => protocol === PROTOCOLS.announceHops ? 'hops' : 'plain'
+const wireHops = (h: number | undefined): number => h === undefined || h < 0 ? HOPS_UNKNOWN : Math.min(h, HOPS_UNKNOWN)
+const readHops = (b: number): number | undefined => b === HOPS_UNKNOWN ? undefined : b
 
 /** What the tree carries here: a record, and its content when that travels inline (else empty). */
 interface Carried { record: SignedRecord, inline: Uint8Array }
@@ -63,6 +82,8 @@ const carried = (record: SignedRecord): Carried => ({ record, inline: EMPTY })
 interface Outbound {
   peer: PeerId
   stream?: Stream
+  /** the format of `stream` (the protocol id selected when it was opened) */
+  format?: Format
 }
 
 /**
@@ -105,6 +126,8 @@ export class Announcer {
   private readonly events: Array<TreeEvent<Carried>> = []
   private ihaveBytes = 0
   private streamsOpened = 0
+  /** the FULL being offered to the replica right now: a broadcast it causes (receive.ts forwards it at once) travelled one hop more */
+  private arriving?: { peer: string, record: SignedRecord, hops: number | undefined }
 
   private readonly libp2p: MeshLibp2p
   private readonly settings: AnnounceSettings
@@ -147,12 +170,15 @@ export class Announcer {
   /**
    * Sends `record` to every connected peer not known to hold it (and not `except`): the
    * full record to eager peers, with `content` inline when the file is small enough, a
-   * notice to lazy ones.
+   * notice to lazy ones. `hops`: how many hops it travelled here (0: made here); by
+   * default one more than the FULL it came with, when that is being offered now, else unknown.
    */
-  broadcast (record: SignedRecord, content?: Uint8Array, except?: string): void {
+  broadcast (record: SignedRecord, content?: Uint8Array, except?: string, hops?: number): void {
     if (this.stopped) return
+    const a = this.arriving
+    if (hops === undefined && a !== undefined && a.hops !== undefined && a.peer === except && compareVersions(a.record, record) === 0) hops = a.hops + 1
     this.reconcile()
-    this.feed({ kind: 'stored', record: { record, inline: this.inlineFor(record, content) }, except })
+    this.feed({ kind: 'stored', record: { record, inline: this.inlineFor(record, content) }, except, hops })
   }
 
   /** Forgets a disconnected peer: its queue, its stream, its link and what it was known to hold. */
@@ -248,26 +274,32 @@ export class Announcer {
     out.stream = undefined
     const conn = this.libp2p.getConnections(out.peer).find(c => c.status === 'open')
     if (conn === undefined) throw new Error('not connected')
-    const stream = await conn.newStream(PROTOCOLS.announce, { signal: AbortSignal.timeout(this.settings.announceTimeout) })
+    // the format with hop counts first; a peer that does not handle it selects 3.0.0
+    const stream = await conn.newStream([PROTOCOLS.announceHops, PROTOCOLS.announce], { signal: AbortSignal.timeout(this.settings.announceTimeout) })
     this.streamsOpened++
     stream.addEventListener('close', () => { if (out.stream === stream) out.stream = undefined }, { once: true })
     out.stream = stream
+    out.format = formatOf(stream.protocol)
     return stream
   }
 
   /** Writes one turn's messages (control first, then full records, then the notices); returns the IHAVE bytes. */
   private async write (out: Outbound, a: TreeAction<Carried> & { kind: 'send' }): Promise<number> {
     const stream = await this.streamFor(out)
+    const hops = out.format === 'hops'
     const deadline = Date.now() + this.settings.announceTimeout
     const messages: Uint8Array[] = []
     if (a.prune) messages.push(frame(Uint8Array.of(PRUNE)))
+    if (a.graftLink && hops) messages.push(frame(Uint8Array.of(GRAFT)))
     for (const g of a.grafts) messages.push(frame(encodeGraft(g.name, g.id)))
-    for (const c of a.full) messages.push(frame(concat([Uint8Array.of(FULL), encodeRecord(c.record)])), frame(c.inline))
+    for (const [i, c] of a.full.entries()) {
+      messages.push(frame(encodeFull(c.record, hops ? a.fullHops[i] ?? null : undefined)), frame(c.inline))
+    }
     // the core puts at most announceIhaveMax notices in one send; never more than a receiver takes in one message
     const notices = a.ihave.map(c => c.record)
     let ihaveBytes = 0
     for (let i = 0; i < notices.length; i += IHAVE_MAX) {
-      const m = frame(encodeIhave(notices.slice(i, i + IHAVE_MAX)))
+      const m = frame(encodeIhave(notices.slice(i, i + IHAVE_MAX), hops ? a.ihaveHops.slice(i, i + IHAVE_MAX) : undefined))
       ihaveBytes += m.length
       messages.push(m)
     }
@@ -298,6 +330,7 @@ export class Announcer {
     const peer = connection.remotePeer
     const id = peer.toString()
     const s = this.settings
+    const format = formatOf(stream.protocol)
     // A burst may arrive faster than it is parsed: room for a few whole messages.
     const limit = Math.max(s.announceReadBuffer, 4 * (MAX_MESSAGE_FRAME + s.announceInlineMax + 16))
     const reader = new StreamReader(stream, Date.now() + s.announceIdleTimeout, limit)
@@ -311,13 +344,14 @@ export class Announcer {
         if (this.stopped) continue
         this.ensureUp(peer) // it talks to us: connected and admitted (the gate let its stream in)
         switch (head[0]) {
-          case FULL: await this.receiveFull(peer, head.subarray(1), reader); break
+          case FULL: await this.receiveFull(peer, head, format, reader); break
           case IHAVE: {
-            const notices = decodeIhave(head)
+            const notices = decodeIhave(head, format)
             if (this.core.withinBudget(id, Date.now())) this.receiveIhave(id, notices)
             break
           }
           case GRAFT: {
+            if (format === 'hops' && head.length === 1) { this.feed({ kind: 'graft-link', from: id }); break }
             const g = decodeGraft(head)
             this.feed({ kind: 'graft', from: id, name: g.name, id: g.id })
             break
@@ -340,20 +374,22 @@ export class Announcer {
    * verified: beyond it the message is read and dropped unjudged), offered to the replica,
    * and what it was to this node goes to the core (a duplicate prunes the link).
    */
-  private async receiveFull (peer: PeerId, bytes: Uint8Array, reader: StreamReader): Promise<void> {
+  private async receiveFull (peer: PeerId, head: Uint8Array, format: Format, reader: StreamReader): Promise<void> {
     const inline = await reader.frame(this.settings.announceInlineMax)
     if (inline === undefined) throw reader.closed('stream ended between a record and its content')
     const id = peer.toString()
     if (!this.core.withinBudget(id, Date.now())) return
-    let record: SignedRecord
-    try { record = decodeRecord(bytes) } catch (err) {
-      if (err instanceof RecordFormatError) throw new WireError('peer', `malformed record: ${err.message}`)
-      throw err
-    }
+    const { record, hops } = decodeFull(head, format)
     if (inline.length !== 0 && inline.length !== record.size) {
       throw new WireError('peer', `inline content of ${inline.length} bytes for a record of ${record.size}`)
     }
-    const arrival = this.delegate.onRecord(record, peer, inline.length === record.size ? inline : undefined)
+    this.arriving = { peer: id, record, hops }
+    let arrival: Arrival
+    try {
+      arrival = this.delegate.onRecord(record, peer, inline.length === record.size ? inline : undefined)
+    } finally {
+      this.arriving = undefined
+    }
     if (!this.stopped) this.feed({ kind: 'full', from: id, record: carried(record), arrival })
   }
 
@@ -380,13 +416,35 @@ function nameBytes (name: string): Buffer {
   return n
 }
 
-export function encodeIhave (records: SignedRecord[]): Uint8Array {
+/** An IHAVE message: announce/3.0.0's without `hops`, 3.1.0's with a hop count per record (undefined: unknown). */
+export function encodeIhave (records: SignedRecord[], hops?: Array<number | undefined>): Uint8Array {
   const parts: Uint8Array[] = [Uint8Array.of(IHAVE), u16(records.length)]
-  for (const r of records) {
+  for (const [i, r] of records.entries()) {
     const n = nameBytes(r.name)
     parts.push(Uint8Array.of(n.length), n, u64(r.timestamp), recordId(r))
+    if (hops !== undefined) parts.push(Uint8Array.of(wireHops(hops[i])))
   }
   return concat(parts)
+}
+
+/** A FULL's first frame: announce/3.0.0's when `hops` is absent, else 3.1.0's (null: unknown). */
+export function encodeFull (record: SignedRecord, hops?: number | null): Uint8Array {
+  return hops === undefined
+    ? concat([Uint8Array.of(FULL), encodeRecord(record)])
+    : concat([Uint8Array.of(FULL, wireHops(hops ?? undefined)), encodeRecord(record)])
+}
+
+/** A FULL's first frame (tag included) in `format`: the record, and the sender's hop count (3.1.0; undefined: unknown). */
+export function decodeFull (head: Uint8Array, format: Format): { record: SignedRecord, hops: number | undefined } {
+  const at = format === 'hops' ? 2 : 1
+  if (head.length <= at) throw new WireError('peer', 'FULL: truncated')
+  const hops = format === 'hops' ? readHops(head[1]) : undefined
+  try {
+    return { record: decodeRecord(head.subarray(at)), hops }
+  } catch (err) {
+    if (err instanceof RecordFormatError) throw new WireError('peer', `malformed record: ${err.message}`)
+    throw err
+  }
 }
 
 export function encodeGraft (name: string, id: Uint8Array): Uint8Array {
@@ -402,7 +460,8 @@ function readName (b: Buffer, at: number, what: string): [string, number] {
   return [b.subarray(at + 1, at + 1 + len).toString('utf8'), at + 1 + len]
 }
 
-export function decodeIhave (head: Uint8Array): Notice[] {
+export function decodeIhave (head: Uint8Array, format: Format = 'plain'): Notice[] {
+  const tail = format === 'hops' ? 1 : 0
   const b = Buffer.from(head.buffer, head.byteOffset, head.byteLength)
   if (b.length < 3) throw new WireError('peer', 'IHAVE: truncated')
   const count = b.readUInt16BE(1)
@@ -411,11 +470,13 @@ export function decodeIhave (head: Uint8Array): Notice[] {
   let at = 3
   for (let i = 0; i < count; i++) {
     const [name, next] = readName(b, at, 'IHAVE')
-    if (next + 40 > b.length) throw new WireError('peer', 'IHAVE: truncated notice')
+    if (next + 40 + tail > b.length) throw new WireError('peer', 'IHAVE: truncated notice')
     const timestamp = Number(b.readBigUInt64BE(next))
     if (!Number.isSafeInteger(timestamp)) throw new WireError('peer', 'IHAVE: timestamp out of range')
-    out.push({ name, timestamp, id: new Uint8Array(b.subarray(next + 8, next + 40)) })
-    at = next + 40
+    const notice: Notice = { name, timestamp, id: new Uint8Array(b.subarray(next + 8, next + 40)) }
+    if (tail === 1) notice.hops = readHops(b[next + 40])
+    out.push(notice)
+    at = next + 40 + tail
   }
   if (at !== b.length) throw new WireError('peer', 'IHAVE: bytes after the last notice')
   return out

@@ -237,11 +237,11 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     if (c.kind === 'revoked' || c.origin === 'timer') return // every node does these on its own
     const from = c.origin.startsWith('peer:') ? c.origin.slice(5) : undefined
     fetcher.forget(c.record)
-    announcer.broadcast(c.record, c.content, from)
+    announcer.broadcast(c.record, c.content, from, c.origin === 'api' ? 0 : undefined) // made here: hop 0
   }
 
   const s = settings.maxInboundStreams
-  await libp2p.handle(PROTOCOLS.announce, guard(announcer.handle), { maxInboundStreams: s.announce })
+  await libp2p.handle([PROTOCOLS.announceHops, PROTOCOLS.announce], guard(announcer.handle), { maxInboundStreams: s.announce })
   await libp2p.handle(PROTOCOLS.fetch, guard(fetcher.handle), { maxInboundStreams: s.fetch })
   await libp2p.handle(PROTOCOLS.sync, guard(syncer.handle), { maxInboundStreams: s.sync })
   await libp2p.handle(PROTOCOLS.peers, guard(peerExchange.handle), { maxInboundStreams: s.peers })

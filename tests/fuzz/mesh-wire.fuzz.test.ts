@@ -152,8 +152,9 @@ const punisher = (run: Run) => (_peer: PeerId, reason: string): void => { run.pu
 /** the context the protocol components share (src/mesh/context.ts), around this run's stream */
 const context = (run: Run): MeshContext => ({ libp2p: fakeLibp2p(run.stream), settings: S, log: quietLog, punish: punisher(run), admits: () => true })
 
-async function announceHandler (script: Uint8Array[], hold = false): Promise<Run> {
+async function announceHandler (script: Uint8Array[], hold = false, protocol: string = PROTOCOLS.announce): Promise<Run> {
   const run = newRun(script, hold)
+  Object.assign(run.stream, { protocol }) // the id the stream was opened with picks the format
   // every record counts as dropped and every notice as stale, so the handler answers nothing (no PRUNE, no GRAFT)
   const a = new Announcer(context(run), {
     onRecord: r => { run.records.push(r); return 'dropped' },
@@ -275,6 +276,16 @@ const announceMessage = fc.oneof(
   fc.constant(frame(Uint8Array.of(0x04)))
 )
 const validAnnounce = fc.array(announceMessage, { maxLength: 5 }).map(ms => concat(ms))
+// announce/3.1.0: the same with hop counts (a FULL's after its tag, a notice's after its id), and a bare GRAFT
+const hopNotice = fc.tuple(notice, fc.integer({ min: 0, max: 255 })).map(([n, h]) => concat([n, Uint8Array.of(h)]))
+const announceHopsMessage = fc.oneof(
+  fc.tuple(record, fc.integer({ min: 0, max: 255 })).map(([r, h]) => concat([frame(concat([Uint8Array.of(0x01, h), r])), frame(new Uint8Array(0))])),
+  fc.array(hopNotice, { minLength: 1, maxLength: 4 }).map(ns => frame(concat([Uint8Array.of(0x02), u16(ns.length), ...ns]))),
+  fc.uint8Array({ minLength: 32, maxLength: 32 }).map(id => frame(encodeGraft('motd', id))),
+  fc.constant(frame(Uint8Array.of(0x03))),
+  fc.constant(frame(Uint8Array.of(0x04)))
+)
+const validAnnounceHops = fc.array(announceHopsMessage, { maxLength: 5 }).map(ms => concat(ms))
 const validFetchRequest = fc.oneof(
   fc.constant(null).map(() => ({ name: 'motd', id: recordId(stored) })), // the exact version the node holds (stored is set in beforeAll)
   fc.constant({ name: 'motd', id: stored0Digest() }), // fetch/1.0.0's request for it (name + sha256): not served
@@ -363,6 +374,18 @@ describe('fuzz: protocol handlers (receiving side)', () => {
       for (const r of run.records) expect(all.includes(Buffer.from(encodeRecord(r)))).toBe(true)
       expect(run.notices ?? 0).toBeLessThanOrEqual(Buffer.from(data).length / 38) // a notice is ≥ 42 bytes
       expect(run.stream.output().length).toBe(0) // nothing to answer: records dropped, notices stale, grafts for nothing held
+    }), opts)
+  })
+
+  it('announce/3.1.0: FULL and IHAVE with hop counts, bare GRAFT, mutated or arbitrary; and either format read as the other', async () => {
+    const either = fc.oneof(fc.tuple(input(validAnnounceHops), fc.constant(PROTOCOLS.announceHops)), fc.tuple(input(validAnnounce), fc.constant(PROTOCOLS.announceHops)), fc.tuple(input(validAnnounceHops), fc.constant(PROTOCOLS.announce)))
+    await fc.assert(fc.asyncProperty(either, cuts, async ([data, protocol], cs) => {
+      const run = await announceHandler(chunked(data, cs), false, protocol)
+      checkFaults(run)
+      const all = Buffer.from(data)
+      for (const r of run.records) expect(all.includes(Buffer.from(encodeRecord(r)))).toBe(true)
+      expect(run.notices ?? 0).toBeLessThanOrEqual(all.length / 39) // a notice is ≥ 43 bytes
+      expect(run.stream.output().length).toBe(0)
     }), opts)
   })
 
@@ -484,9 +507,10 @@ describe('fuzz: end to end, over a real connection', () => {
   it('fuzzed input on every protocol never changes the replica; the node keeps converging', async () => {
     const index = (): string => JSON.stringify([...node.replica.list(), ...node.replica.listHeld()].map(r => Buffer.from(encodeRecord(r)).toString('hex')))
     const before = index()
-    const protocols = [PROTOCOLS.announce, PROTOCOLS.fetch, PROTOCOLS.sync, PROTOCOLS.peers]
+    const protocols = [PROTOCOLS.announce, PROTOCOLS.announceHops, PROTOCOLS.fetch, PROTOCOLS.sync, PROTOCOLS.peers]
     const messages: Record<string, fc.Arbitrary<Uint8Array>> = {
       [PROTOCOLS.announce]: input(validAnnounce),
+      [PROTOCOLS.announceHops]: input(validAnnounceHops),
       [PROTOCOLS.fetch]: input(validFetchRequest),
       [PROTOCOLS.sync]: input(validSyncRequest),
       [PROTOCOLS.peers]: fc.uint8Array({ maxLength: 64 })

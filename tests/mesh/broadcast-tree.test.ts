@@ -24,6 +24,7 @@ const S: TreeSettings = {
   announceGraftAnswersPerSecond: 1,
   announceMessageBurst: 3,
   announceMessagesPerSecond: 1,
+  announceOptimizeThreshold: 2,
   maxConnections: 16
 }
 const notice = (name: string, k = 1): Notice => ({ name, timestamp: 1000 + k, id: new Uint8Array(32).fill(k) })
@@ -171,7 +172,7 @@ describe('broadcast tree: queues, notices, budgets', () => {
   it('a duplicate full record prunes its link (PRUNE sent back); a new one on a lazy link makes it eager again', () => {
     d.ev({ kind: 'full', from: 'a', record: r('x', 1), arrival: 'duplicate' })
     expect(d.core.isEager('a')).toBe(false)
-    expect(d.sends).toEqual([{ kind: 'send', peer: 'a', prune: true, grafts: [], full: [], ihave: [] }])
+    expect(d.sends).toEqual([{ kind: 'send', peer: 'a', prune: true, graftLink: false, grafts: [], full: [], ihave: [], fullHops: [], ihaveHops: [] }])
     expect(d.core.counters).toMatchObject({ fullReceived: 1, duplicates: 1, prunes: 1 })
     d.ev({ kind: 'full', from: 'a', record: r('y', 1), arrival: 'new' })
     expect(d.core.isEager('a')).toBe(true)
@@ -192,12 +193,12 @@ describe('broadcast tree: queues, notices, budgets', () => {
     d.advance(S.announceIhaveDelay - 1)
     expect(ihave('a')).toEqual([])
     d.advance(1)
-    expect(d.sends.filter(s => s.peer === 'a')).toEqual([{ kind: 'send', peer: 'a', prune: false, grafts: [], full: [], ihave: [r('x', 1), r('y', 1)] }])
+    expect(d.sends.filter(s => s.peer === 'a')).toEqual([{ kind: 'send', peer: 'a', prune: false, graftLink: false, grafts: [], full: [], ihave: [r('x', 1), r('y', 1)], fullHops: [], ihaveHops: [undefined, undefined] }])
     expect(d.core.counters).toMatchObject({ fullSent: 3, ihaveSent: 2 })
     // stored again (e.g. after a restart's replay): neither sent nor noticed twice (c, which it came from, gets it now)
     d.ev({ kind: 'stored', record: r('x', 1) })
     d.advance(2 * S.announceIhaveDelay)
-    expect(d.sends.slice(4)).toEqual([{ kind: 'send', peer: 'c', prune: false, grafts: [], full: [r('x', 1)], ihave: [] }])
+    expect(d.sends.slice(4)).toEqual([{ kind: 'send', peer: 'c', prune: false, graftLink: false, grafts: [], full: [r('x', 1)], ihave: [], fullHops: [undefined], ihaveHops: [] }])
     for (const [draw, delay] of [[0, 50], [0.999999, 150]]) {
       const j = new Driver(missing, {}, () => draw)
       j.up('a')
@@ -333,6 +334,102 @@ describe('broadcast tree: queues, notices, budgets', () => {
     }
     expect(run(7)).toEqual(run(7))
     expect(run(7)).not.toEqual(run(8))
+  })
+})
+
+describe('broadcast tree: hop counts (the optimisation, Plumtree §3.8)', () => {
+  const r = (name: string, v: number): R => ({ name, v })
+  const n = (name: string, v: number, hops?: number): Notice => ({ name, timestamp: 1000 + v, id: new Uint8Array(32).fill(v), hops })
+  const holds = (from: string, rec: R, hops?: number): TreeEvent<R> => ({ kind: 'ihave', from, notices: [{ notice: n(rec.name, rec.v, hops), verdict: { holds: rec } }] })
+  const to = (peer: string): Send[] => d.sends.filter(s => s.peer === peer)
+
+  beforeEach(() => {
+    d.ev({ kind: 'prune', from: 'b' })
+    d.ev({ kind: 'prune', from: 'c' })
+    // x v1 came from eager a, 6 hops from its origin
+    d.ev({ kind: 'stored', record: r('x', 1), except: 'a', hops: 6 })
+    d.sends.length = 0
+  })
+
+  it('a notice from a lazy peer whose hop count + threshold is below this node\'s own grafts that peer (asking for no version) and prunes the eager peer it came from', () => {
+    d.ev(holds('b', r('x', 1), 3)) // 3 + 2 < 6
+    expect(to('b')).toMatchObject([{ graftLink: true, prune: false, grafts: [], full: [] }])
+    expect(to('a')).toMatchObject([{ graftLink: false, prune: true, grafts: [], full: [] }])
+    expect(d.core.links(['a', 'b', 'c', 'd'])).toEqual({ eager: ['b', 'd'], lazy: ['a', 'c'] })
+    expect(d.actions.filter(x => x.kind === 'answer-graft')).toEqual([])
+    expect(d.core.counters).toMatchObject({ optimized: 1, grafts: 1, prunes: 1 })
+    // its own hop count is now 4: another notice at 2 (2 + 2 = 4) moves nothing
+    d.ev(holds('c', r('x', 1), 2))
+    expect(to('c')).toEqual([])
+    expect(d.core.counters.optimized).toBe(1)
+    // later sends carry the new hop count
+    d.up('e')
+    d.ev({ kind: 'prune', from: 'e' })
+    d.ev({ kind: 'stored', record: r('x', 1), except: 'a' })
+    d.advance(2 * S.announceIhaveDelay)
+    expect(to('e').flatMap(s => s.ihaveHops)).toEqual([4])
+  })
+
+  it('no move when the path is not shorter by more than the threshold, the hop count is unknown, the version is another, the notifier is eager or the sender itself, or the setting is 0', () => {
+    d.ev(holds('b', r('x', 1), 4)) // 4 + 2 = 6: not below
+    d.ev(holds('b', r('x', 1))) // unknown
+    d.ev(holds('b', r('x', 2), 0)) // another version (newer: not held; this is a fault of the driver's judgement, not a move)
+    d.ev(holds('d', r('x', 1), 0)) // d is eager: it would have sent the record
+    d.ev(holds('a', r('x', 1), 0)) // the sender itself
+    d.ev({ kind: 'stored', record: r('y', 1), except: 'a' }) // hop count unknown (e.g. anti-entropy)
+    d.ev(holds('b', r('y', 1), 0))
+    expect(d.sends.filter(s => s.graftLink || s.prune)).toEqual([])
+    const off = new Driver(new Set(), { announceOptimizeThreshold: 0 })
+    off.up('a', 'b')
+    off.ev({ kind: 'prune', from: 'b' })
+    off.ev({ kind: 'stored', record: r('x', 1), except: 'a', hops: 9 })
+    off.sends.length = 0
+    off.ev(holds('b', r('x', 1), 0))
+    expect(off.sends).toEqual([])
+    expect(d.core.counters.optimized + off.core.counters.optimized).toBe(0)
+  })
+
+  it('sends carry this node\'s hop count of each record: 0 at the origin, what it arrived with, unknown after anti-entropy', () => {
+    d.ev({ kind: 'stored', record: r('o', 1), hops: 0 })
+    d.ev({ kind: 'stored', record: r('s', 1), except: 'a' })
+    expect(to('d').map(s => [s.full, s.fullHops])).toEqual([[[r('o', 1)], [0]], [[r('s', 1)], [undefined]]])
+    d.advance(2 * S.announceIhaveDelay)
+    expect(to('b').flatMap(s => s.ihave)).toEqual([r('x', 1), r('o', 1), r('s', 1)])
+    expect(to('b').flatMap(s => s.ihaveHops)).toEqual([6, 0, undefined])
+    // the same version stored again without a hop count (its content fetched later) keeps the one it had
+    d.ev({ kind: 'stored', record: r('x', 1), except: 'a' })
+    d.ev(holds('c', r('x', 1), 1))
+    expect(d.core.counters.optimized).toBe(1)
+  })
+
+  it('a lazy peer whose notice shows a path longer than ours by more than the threshold is still sent our notice, though it holds the version (once)', () => {
+    d.ev(holds('b', r('x', 1), 9)) // 6 + 2 < 9: b would not hear of our path (it told us first, so it is known to hold x)
+    d.ev(holds('c', r('x', 1), 8)) // 6 + 2 = 8: not longer by more than the threshold
+    d.advance(2 * S.announceIhaveDelay) // the notice queued for b goes when due
+    expect(to('b').map(s => [s.ihave, s.ihaveHops])).toEqual([[[r('x', 1)], [6]]])
+    d.ev(holds('b', r('x', 1), 9)) // noticed once: not again
+    d.advance(2 * S.announceIhaveDelay)
+    expect(to('b')).toHaveLength(1)
+    expect(to('c').flatMap(s => s.ihave)).toEqual([]) // known to hold it: not told
+    expect(d.core.counters.optimized).toBe(0)
+  })
+
+  it('a GRAFT asking for no version makes the link eager and asks for no answer', () => {
+    d.ev({ kind: 'graft-link', from: 'b' })
+    expect(d.core.isEager('b')).toBe(true)
+    expect(d.actions.filter(x => x.kind === 'answer-graft')).toEqual([])
+  })
+
+  it('bounded: the hop counts of at most announceQueueMax names are remembered (the oldest goes)', () => {
+    d = new Driver(missing, { announceQueueMax: 2 })
+    d.up('a', 'b')
+    d.ev({ kind: 'prune', from: 'b' })
+    for (const name of ['x', 'y', 'z']) d.ev({ kind: 'stored', record: r(name, 1), except: 'a', hops: 6 })
+    d.sends.length = 0
+    d.ev(holds('b', r('x', 1), 0)) // x forgotten
+    expect(d.sends).toEqual([])
+    d.ev(holds('b', r('z', 1), 0))
+    expect(d.core.counters.optimized).toBe(1)
   })
 })
 

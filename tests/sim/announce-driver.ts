@@ -51,6 +51,7 @@ function write (w: World, n: SimNode, a: Extract<TreeAction<SimRecord>, { kind: 
   let bytes = 0
   let cost = 0
   if (a.prune) { bytes += PRUNE_BYTES; cost += c.prune }
+  if (a.graftLink) { bytes += PRUNE_BYTES; cost += c.graft }
   for (const g of a.grafts) { bytes += graftBytes(g.name); cost += c.graft }
   for (const r of a.full) { bytes += fullBytes(r, inlineMax); cost += c.full }
   if (a.ihave.length > 0) {
@@ -63,9 +64,12 @@ function write (w: World, n: SimNode, a: Extract<TreeAction<SimRecord>, { kind: 
   const departs = w.cpu.run(n.index, t, cost)
   const m = msg(MSG.TREE, n.index, peer, link, bytes)
   m.prune = a.prune
+  m.graftLink = a.graftLink
   m.grafts = a.grafts.length > 0 ? a.grafts : undefined
   m.full = a.full.length > 0 ? a.full : undefined
   m.ihave = a.ihave.length > 0 ? a.ihave : undefined
+  m.fullHops = a.full.length > 0 ? a.fullHops : undefined
+  m.ihaveHops = a.ihave.length > 0 ? a.ihaveHops : undefined
   w.send(m, departs)
   w.q.push(departs, EV.TREE_SENT, n.index, 0, m)
 }
@@ -82,9 +86,10 @@ export function receive (w: World, n: SimNode, m: Msg, t: number): void {
   const from = String(m.from)
   const local = n.local(t)
   if (m.prune) treeEvent(w, n, { kind: 'prune', from }, t)
+  if (m.graftLink) treeEvent(w, n, { kind: 'graft-link', from }, t)
   if (m.grafts !== undefined) for (const g of m.grafts) treeEvent(w, n, { kind: 'graft', from, name: g.name, id: g.id }, t)
   if (m.full !== undefined) {
-    for (const r of m.full) {
+    for (const [i, r] of m.full.entries()) {
       if (!n.tree.withinBudget(from, local)) continue
       w.metrics.fullReceived(r)
       if (n.replica.hasAtLeast(r)) {
@@ -92,12 +97,13 @@ export function receive (w: World, n: SimNode, m: Msg, t: number): void {
         treeEvent(w, n, { kind: 'full', from, record: r, arrival: 'duplicate' }, t)
         continue
       }
-      take(w, n, r, m.from, t, VIA_TREE)
+      const hops = m.fullHops?.[i]
+      take(w, n, r, m.from, t, VIA_TREE, hops === undefined ? undefined : hops + 1)
       treeEvent(w, n, { kind: 'full', from, record: r, arrival: 'new' }, t)
     }
   }
   if (m.ihave !== undefined && n.tree.withinBudget(from, local)) {
-    const notices = m.ihave.map(r => ({ notice: { name: r.name, timestamp: r.timestamp, id: r.id }, verdict: verdictOf(n, r) }))
+    const notices = m.ihave.map((r, i) => ({ notice: { name: r.name, timestamp: r.timestamp, id: r.id, hops: m.ihaveHops?.[i] }, verdict: verdictOf(n, r) }))
     treeEvent(w, n, { kind: 'ihave', from, notices }, t)
   }
 }
@@ -114,17 +120,17 @@ function verdictOf (n: SimNode, r: SimRecord): NoticeVerdict<SimRecord> {
  * daemon forwards a verified version while it is being written, receive.ts), then stored.
  * Delivered (the daemon's UPDATED event) when stored.
  */
-export function take (w: World, n: SimNode, r: SimRecord, from: number, t: number, via: number): void {
+export function take (w: World, n: SimNode, r: SimRecord, from: number, t: number, via: number, hops?: number): void {
   const verified = w.cpu.run(n.index, t, w.costs.verify)
   n.replica.offer(r)
   const peer = String(from)
   treeEvent(w, n, { kind: 'known', peer, record: r }, t)
-  treeEvent(w, n, { kind: 'stored', record: r, except: peer }, verified)
+  treeEvent(w, n, { kind: 'stored', record: r, except: peer, hops }, verified)
   const stored = w.cpu.run(n.index, verified, w.costs.store)
   if (r.update >= 0) w.metrics.delivered(r, n.index, stored, via === VIA_TREE ? w.metrics.hopOf(r.update, from) + 1 : 0, via)
 }
 
 /** The origin stored its own new version: announce it. */
 export function storedAtOrigin (w: World, n: SimNode, t: number, r: SimRecord): void {
-  treeEvent(w, n, { kind: 'stored', record: r }, t)
+  treeEvent(w, n, { kind: 'stored', record: r, hops: 0 }, t)
 }

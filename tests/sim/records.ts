@@ -48,11 +48,11 @@ export function recordBytes (r: SimRecord): number { return RECORD_FIXED_BYTES +
 /** A FULL message: frame(0x01 record) frame(inline content). */
 export function fullBytes (r: SimRecord, inlineMax: number): number {
   const inline = r.size <= inlineMax ? r.size : 0
-  return varint(1 + recordBytes(r)) + 1 + recordBytes(r) + varint(inline) + inline
+  return varint(2 + recordBytes(r)) + 2 + recordBytes(r) + varint(inline) + inline
 }
 
 /** One IHAVE notice: u8(len(name)) name u64(timestamp) id(32). */
-export function noticeBytes (name: string): number { return 1 + name.length + 8 + ID_BYTES }
+export function noticeBytes (name: string): number { return 1 + name.length + 8 + ID_BYTES + 1 }
 
 /** GRAFT: frame(0x03 u8(len) name id). */
 export function graftBytes (name: string): number { const n = 1 + 1 + name.length + ID_BYTES; return varint(n) + n }

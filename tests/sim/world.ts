@@ -57,9 +57,14 @@ export interface Msg {
   bytes: number
   // TREE
   prune: boolean
+  /** a GRAFT asking for no version (the tree's optimisation) */
+  graftLink: boolean
   grafts: Array<{ name: string, timestamp: number, id: Uint8Array }> | undefined
   full: SimRecord[] | undefined
   ihave: SimRecord[] | undefined
+  /** the sender's hop count of each full record and notice (announce/3.1.0; undefined: unknown) */
+  fullHops: Array<number | undefined> | undefined
+  ihaveHops: Array<number | undefined> | undefined
   // sync, fetch
   round: number
   digest: number
@@ -70,7 +75,7 @@ export interface Msg {
 }
 
 export function msg (kind: number, from: number, to: number, link: Link, bytes: number): Msg {
-  return { kind, from, to, link, bytes, prune: false, grafts: undefined, full: undefined, ihave: undefined, round: 0, digest: 0, records: undefined, wants: undefined, peers: undefined }
+  return { kind, from, to, link, bytes, prune: false, graftLink: false, grafts: undefined, full: undefined, ihave: undefined, fullHops: undefined, ihaveHops: undefined, round: 0, digest: 0, records: undefined, wants: undefined, peers: undefined }
 }
 
 export interface WorldOptions {
@@ -212,6 +217,7 @@ export class World {
     if (m.kind === MSG.TREE) {
       let cost = 0
       if (m.prune) cost += c.prune
+      if (m.graftLink) cost += c.graft
       if (m.grafts !== undefined) cost += m.grafts.length * c.graft
       if (m.full !== undefined) cost += m.full.length * c.full
       if (m.ihave !== undefined && m.ihave.length > 0) cost += Math.ceil(m.ihave.length / 256) * c.ihave

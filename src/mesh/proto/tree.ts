@@ -24,6 +24,16 @@
 //   driver's `sent` / `send-failed` for that peer. Meanwhile the queue keeps collecting
 //   and superseding, so a slow peer gets the newest versions in few large batches.
 //
+// - Hop counts (the tree's optimisation, Leitão et al. 2007 §3.8): a version carries the
+//   hops it travelled (0 at its origin), with each FULL, and each notice the notifier's
+//   own. This node remembers, per name, the version it stored last, its hop count and the
+//   peer it came from. A notice of that version whose path is shorter by at least
+//   `announceOptimizeThreshold` hops (notice hops + threshold < own hops) grafts the
+//   notifier (a GRAFT asking for no version: it is held already) and prunes the peer it
+//   came from, so the first-arrival tree of a fresh flood converges to shallow paths.
+//   Unknown hop counts (anti-entropy, peers that speak the format without them) never
+//   trigger it.
+//
 // Bounded: the lazy set and the queues hold peers the driver reported (`down` forgets
 // one); at most `announceMissingMax` versions are waited for, each with at most
 // `announceGraftMaxPeers` notifiers, and at most `announceMissingPerPeer` of them first
@@ -39,6 +49,8 @@ export interface Notice {
   timestamp: number
   /** sha256 of the encoded record (as fetch names a version, fetch.ts recordId) */
   id: Uint8Array
+  /** the notifier's hop count for this version (0: it made it); undefined: unknown */
+  hops?: number
 }
 
 /** The settings the tree reads (fields of MeshSettings, settings.ts, which documents them). */
@@ -57,6 +69,8 @@ export interface TreeSettings {
   announceGraftAnswersPerSecond: number
   announceMessageBurst: number
   announceMessagesPerSecond: number
+  /** a notice whose hop count plus this is below this node's own for that version grafts its notifier and prunes the eager link (0, or 255 and more: off) */
+  announceOptimizeThreshold: number
   /** peers whose budgets are kept at once, at most */
   maxConnections: number
 }
@@ -82,8 +96,12 @@ export type TreeEvent<R> =
   | { kind: 'up', peer: string }
   /** a peer disconnected: its queue, link, budgets and what it was known to hold are forgotten */
   | { kind: 'down', peer: string }
-  /** this node took a new version (from its API or a peer, `except`): broadcast it */
-  | { kind: 'stored', record: R, except?: string }
+  /**
+   * this node took a new version (from its API or a peer, `except`): broadcast it. `hops`:
+   * the hops it travelled to this node (0: made here; one more than the FULL carried;
+   * undefined: unknown, e.g. by anti-entropy)
+   */
+  | { kind: 'stored', record: R, except?: string, hops?: number }
   /** `peer` holds `record` or a newer version (the driver's replica accepted it from that peer, or had it) */
   | { kind: 'known', peer: string, record: R }
   /** a FULL from `from`, judged by the driver's replica first (`withinBudget` was asked before) */
@@ -92,6 +110,8 @@ export type TreeEvent<R> =
   | { kind: 'ihave', from: string, notices: Array<{ notice: Notice, verdict: NoticeVerdict<R> }> }
   /** a GRAFT from `from`: the link is eager, and `from` wants that version */
   | { kind: 'graft', from: string, name: string, id: Uint8Array }
+  /** a GRAFT from `from` asking for no version (the tree's optimisation): the link is eager */
+  | { kind: 'graft-link', from: string }
   /** the driver's answer to an `answer-graft` action: the version to send (undefined: none) */
   | { kind: 'graft-answer', peer: string, name: string, record: R | undefined }
   /** a PRUNE from `from`: the link is lazy */
@@ -105,10 +125,12 @@ export type TreeEvent<R> =
 
 export type TreeAction<R> =
   /**
-   * Write to `peer`, in this order: a PRUNE, the GRAFTs, the full records, then the
-   * notices (IHAVE). At most one is outstanding per peer: answer with `sent` or `send-failed`.
+   * Write to `peer`, in this order: a PRUNE, a GRAFT asking for no version (`graftLink`),
+   * the GRAFTs, the full records, then the notices (IHAVE). `fullHops` and `ihaveHops`:
+   * this node's hop count of each (undefined: unknown). At most one is outstanding per
+   * peer: answer with `sent` or `send-failed`.
    */
-  | { kind: 'send', peer: string, prune: boolean, grafts: Notice[], full: R[], ihave: R[] }
+  | { kind: 'send', peer: string, prune: boolean, graftLink: boolean, grafts: Notice[], full: R[], ihave: R[], fullHops: Array<number | undefined>, ihaveHops: Array<number | undefined> }
   /** read the version `peer` grafted (may take a while), then hand it back as `graft-answer` */
   | { kind: 'answer-graft', peer: string, name: string, id: Uint8Array }
   /** nothing was sent to `peer` for announceIdleClose: its stream may be closed */
@@ -134,6 +156,8 @@ export interface TreeCounters {
   graftsIgnored: number
   /** FULL and IHAVE messages dropped unjudged: their sender was over its budget (announceMessagesPerSecond) */
   overBudget: number
+  /** notices with a path shorter by more than announceOptimizeThreshold: their notifier grafted, the eager link pruned */
+  optimized: number
 }
 
 interface Outgoing<R> {
@@ -141,6 +165,8 @@ interface Outgoing<R> {
   record: R
   /** a notice is not sent before this time: announceIhaveDelay ±50% after its version was stored */
   due: number
+  /** a notice sent although the peer holds the version: its path is longer than this node's by more than announceOptimizeThreshold */
+  shorter?: boolean
 }
 
 interface Channel<R> {
@@ -150,6 +176,8 @@ interface Channel<R> {
   grafts: Map<string, Notice>
   /** a PRUNE to send */
   prune: boolean
+  /** a GRAFT asking for no version to send */
+  graftLink: boolean
   /** the send outstanding, counted once it is written */
   busy?: { prune: boolean, grafts: number, full: R[], ihave: R[] }
   /** the deadline armed for the first waiting notice */
@@ -169,6 +197,9 @@ interface Missing {
   /** when the next notifier is asked */
   at: number
 }
+
+/** The version of a name this node stored last: how many hops it travelled here, and from which peer. */
+interface Arrived<R> { record: R, hops: number | undefined, from: string | undefined }
 
 /** A deadline: a missing version's graft, a channel's first notice, an idle channel. Checked against the state when it comes (stale ones are skipped). */
 interface Deadline { at: number, kind: 'graft' | 'flush' | 'idle', key: string }
@@ -205,11 +236,13 @@ export class TreeCore<R> {
   private readonly graftBudget: TokenBuckets
   /** peer → FULL and IHAVE messages it may still send now (announceMessageBurst, announceMessagesPerSecond) */
   private readonly pace: TokenBuckets
+  /** name → the version stored last, its hop count and where from (at most announceQueueMax names, the oldest goes) */
+  private readonly arrived = new Map<string, Arrived<R>>()
   private readonly deadlines = new DeadlineHeap()
   private lastWake: number | undefined
   /** the time of the event being handled (the budgets' clock) */
   private now = 0
-  readonly counters: TreeCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, grafts: 0, prunes: 0, skipped: 0, graftsIgnored: 0, overBudget: 0 }
+  readonly counters: TreeCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, grafts: 0, prunes: 0, skipped: 0, graftsIgnored: 0, overBudget: 0, optimized: 0 }
 
   constructor (private readonly settings: TreeSettings, private readonly view: TreeView<R>, private readonly random: Random) {
     const clock = (): number => this.now
@@ -223,7 +256,10 @@ export class TreeCore<R> {
     switch (e.kind) {
       case 'up': this.up.add(e.peer); break
       case 'down': this.forgetPeer(e.peer); break
-      case 'stored': this.broadcast(e.record, e.except, now, out); break
+      case 'stored':
+        this.arrive(e.record, e.hops, e.except)
+        this.broadcast(e.record, e.except, now, out)
+        break
       case 'known': this.remember(this.known, e.peer, e.record); break
       case 'full':
         this.counters.fullReceived++
@@ -239,10 +275,14 @@ export class TreeCore<R> {
         this.counters.ihaveReceived += e.notices.length
         for (const { notice, verdict } of e.notices) {
           if (verdict === 'missing') this.heardOf(e.from, notice, now)
-          else if (verdict !== 'stale') this.remember(this.known, e.from, verdict.holds)
+          else if (verdict !== 'stale') {
+            this.remember(this.known, e.from, verdict.holds)
+            this.optimize(e.from, verdict.holds, notice.hops, now, out)
+          }
         }
         break
       case 'graft': this.receiveGraft(e.from, e.name, e.id, out); break
+      case 'graft-link': this.lazy.delete(e.from); break
       case 'graft-answer': {
         this.answering.delete(`${e.peer}\n${e.name}`)
         if (e.record !== undefined && !this.isKnown(e.peer, e.record)) this.enqueue(e.peer, { kind: 'full', record: e.record, due: 0 }, now, out)
@@ -311,7 +351,7 @@ export class TreeCore<R> {
   private channel (peer: string): Channel<R> | undefined {
     if (!this.up.has(peer)) return undefined
     let ch = this.channels.get(peer)
-    if (ch === undefined) { ch = { pending: new Map(), grafts: new Map(), prune: false }; this.channels.set(peer, ch) }
+    if (ch === undefined) { ch = { pending: new Map(), grafts: new Map(), prune: false, graftLink: false }; this.channels.set(peer, ch) }
     return ch
   }
 
@@ -341,8 +381,10 @@ export class TreeCore<R> {
   private pump (peer: string, ch: Channel<R>, now: number, out: Array<TreeAction<R>>): boolean {
     if (ch.busy !== undefined) return false
     const prune = ch.prune
+    const graftLink = ch.graftLink
     const grafts = [...ch.grafts.values()]
     ch.prune = false
+    ch.graftLink = false
     ch.grafts.clear()
     const full: R[] = []
     const ihave: R[] = []
@@ -352,17 +394,17 @@ export class TreeCore<R> {
       if (o.kind === 'ihave' && (o.due > now || ihave.length >= ihaveMax)) continue // its time has not come, or the next send's
       ch.pending.delete(name)
       // it may have sent us this version since it was queued
-      if (this.isKnown(peer, o.record)) { this.counters.skipped++; continue }
+      if (o.shorter !== true && this.isKnown(peer, o.record)) { this.counters.skipped++; continue }
       ;(o.kind === 'full' ? full : ihave).push(o.record)
       if (full.length + ihave.length >= this.settings.announceBatch) break
     }
     let first: number | undefined
     for (const o of ch.pending.values()) if (first === undefined || o.due < first) first = o.due
     if (first !== undefined && first !== ch.flushAt) this.arm(ch, 'flush', peer, first)
-    if (!prune && grafts.length === 0 && full.length === 0 && ihave.length === 0) return false
-    ch.busy = { prune, grafts: grafts.length, full, ihave }
+    if (!prune && !graftLink && grafts.length === 0 && full.length === 0 && ihave.length === 0) return false
+    ch.busy = { prune, grafts: grafts.length + (graftLink ? 1 : 0), full, ihave }
     ch.idleFrom = undefined
-    out.push({ kind: 'send', peer, prune, grafts, full, ihave })
+    out.push({ kind: 'send', peer, prune, graftLink, grafts, full, ihave, fullHops: full.map(r => this.hopsOf(r)), ihaveHops: ihave.map(r => this.hopsOf(r)) })
     return true
   }
 
@@ -413,6 +455,71 @@ export class TreeCore<R> {
     if (this.answering.has(key) || !this.graftBudget.tryTake(peer)) { this.counters.graftsIgnored++; return }
     this.answering.add(key)
     out.push({ kind: 'answer-graft', peer, name, id })
+  }
+
+  /**
+   * `peer` holds the version of `record`'s name this node stored last, `hops` hops from its
+   * origin: when that path is shorter than this node's own by more than
+   * announceOptimizeThreshold, `peer` is grafted (a GRAFT asking for no version) and the
+   * eager peer the version came from pruned. A peer is grafted only from a lazy link, the
+   * version's sender only pruned while eager; this node's hop count becomes the shorter one,
+   * so the same notice from another peer does not move the link again.
+   */
+  private optimize (peer: string, record: R, hops: number | undefined, now: number, out: Array<TreeAction<R>>): void {
+    const threshold = this.settings.announceOptimizeThreshold
+    if (threshold <= 0 || hops === undefined) return
+    const a = this.arrived.get(this.view.name(record))
+    if (a === undefined || a.hops === undefined || this.view.compare(a.record, record) !== 0) return
+    if (a.hops + threshold < hops && this.lazy.has(peer) && !this.atLeast(this.noticed, peer, record)) {
+      // the other way round: this node's path is the shorter one, and `peer` told us first,
+      // so it would not hear of it (it holds the version): tell it now, with the hop count
+      const queued = this.channel(peer)?.pending.get(this.view.name(record))
+      if (queued !== undefined && queued.kind === 'ihave' && this.view.compare(queued.record, record) === 0) queued.shorter = true // goes when due
+      else this.enqueue(peer, { kind: 'ihave', record, due: now, shorter: true }, now, out)
+      return
+    }
+    if (a.from === undefined || a.from === peer || hops + threshold >= a.hops) return
+    if (!this.lazy.has(peer) || this.lazy.has(a.from)) return
+    const to = this.channel(peer)
+    const old = this.channel(a.from)
+    if (to === undefined || old === undefined) return
+    const from = a.from
+    this.counters.optimized++
+    this.lazy.delete(peer)
+    to.graftLink = true
+    this.lazy.add(from)
+    old.prune = true
+    a.hops = hops + 1
+    a.from = peer
+    this.pump(peer, to, now, out)
+    this.pump(from, old, now, out)
+  }
+
+  /**
+   * Remembers the hop count and the sender of a version stored: a newer version replaces
+   * the entry; the same version again only lowers a known hop count (a later broadcast of
+   * it, e.g. once its content was fetched, knows none).
+   */
+  private arrive (record: R, hops: number | undefined, from: string | undefined): void {
+    const name = this.view.name(record)
+    const a = this.arrived.get(name)
+    if (a !== undefined) {
+      const order = this.view.compare(record, a.record)
+      if (order < 0) return
+      if (order === 0) {
+        if (hops !== undefined && (a.hops === undefined || hops < a.hops)) { a.hops = hops; a.from = from }
+        return
+      }
+      this.arrived.delete(name)
+    }
+    this.arrived.set(name, { record, hops, from })
+    if (this.arrived.size > this.settings.announceQueueMax) this.arrived.delete(this.arrived.keys().next().value!)
+  }
+
+  /** This node's hop count for `record`'s version; undefined when unknown. */
+  private hopsOf (record: R): number | undefined {
+    const a = this.arrived.get(this.view.name(record))
+    return a !== undefined && this.view.compare(a.record, record) === 0 ? a.hops : undefined
   }
 
   /** `peer` says it has a version this node lacks: wait for the tree, then ask `peer`. */
@@ -489,7 +596,7 @@ export class TreeCore<R> {
       } else if (d.kind === 'idle' && ch.idleAt === d.at) {
         ch.idleAt = undefined
         // in use or with work queued: armed again when its next send ends
-        if (ch.idleFrom === undefined || ch.busy !== undefined || ch.prune || ch.grafts.size > 0 || ch.pending.size > 0) continue
+        if (ch.idleFrom === undefined || ch.busy !== undefined || ch.prune || ch.graftLink || ch.grafts.size > 0 || ch.pending.size > 0) continue
         const at = ch.idleFrom + this.settings.announceIdleClose
         if (at > now) { this.arm(ch, 'idle', d.key, at); continue }
         this.channels.delete(d.key)
