@@ -17,7 +17,7 @@
 //   inline  = the content when record.size ≤ announceInlineMax, else empty (then fetched, fetch.ts)
 //   record_id = sha256(encoded record), as fetch/2.0.0 names a version
 //
-// announce/3.1.0 is the same with hop counts, for the tree's optimisation (proto/tree.ts):
+// announce/3.1.0 is the same with hop counts, for the tree's shape (proto/tree.ts):
 //   message = frame(0x01 u8(hops) record) frame(inline)                FULL
 //           | frame(0x02 u16be(count) notice{count})                  IHAVE, notice = … record_id[32] u8(hops)
 //           | frame(0x03 u8(len(name)) name record_id[32]) | frame(0x03)   GRAFT; bare: asks for no version
@@ -390,7 +390,7 @@ export class Announcer {
     } finally {
       this.arriving = undefined
     }
-    if (!this.stopped) this.feed({ kind: 'full', from: id, record: carried(record), arrival })
+    if (!this.stopped) this.feed({ kind: 'full', from: id, record: carried(record), arrival, hops: hops === undefined ? undefined : hops + 1 })
   }
 
   private receiveIhave (from: string, notices: Notice[]): void {

@@ -149,18 +149,6 @@ export interface AnnounceSettings extends TreeSettings {
   announceMissingMax: number
   /** of those, at most this many first heard of from one notifier; beyond, its own oldest is forgotten */
   announceMissingPerPeer: number
-  /**
-   * The tree's optimisation (Plumtree §3.8): a notice of a version this node holds, from a
-   * lazy peer whose hop count for it plus this is still below this node's own, grafts that
-   * peer and prunes the eager link the version came by. The first flood's tree is the
-   * first-arrival tree, 16–25 hops deep at N = 1,000 in the simulator; this reshapes it to
-   * shallower paths (tests/sim/README.md). Higher: fewer link moves, a deeper tree; 255 (or 0): off.
-   * Off by default: at 2 the simulator's last delivery hop at N = 1,000 falls from 39 to 14
-   * (20 updates), but ~0.7 links move per node per update, which leaves more nodes as
-   * leaves cut off when the overlay closes a link, and the tail (a GRAFT repair) comes
-   * more often: the CI's hostile case (2× the stable time) fails on seed 1 (DECISIONS.md).
-   */
-  announceOptimizeThreshold: number
 }
 
 /** Content fetches, asked and served (docs/PROTOCOLS.md §6): fetch.ts. */
@@ -341,7 +329,6 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   announceGraftAnswersPerSecond: 64,
   announceMissingMax: 4_096,
   announceMissingPerPeer: 256,
-  announceOptimizeThreshold: 255, // off (hop counts are below 255): see the comment above and docs/DECISIONS.md
 
   fetchHeaderTimeout: 10_000,
   fetchMinRate: 256 * 1024,
@@ -394,7 +381,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
 
 /** Protocol ids (docs/PROTOCOLS.md). */
 export const PROTOCOLS = {
-  /** with hop counts (the tree's optimisation); offered first, announce/3.0.0 for older peers */
+  /** with hop counts (the tree's shape, proto/tree.ts); offered first, announce/3.0.0 for older peers */
   announceHops: '/data-mesher/announce/3.1.0',
   announce: '/data-mesher/announce/3.0.0',
   fetch: '/data-mesher/fetch/2.0.0',

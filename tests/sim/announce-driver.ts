@@ -92,14 +92,15 @@ export function receive (w: World, n: SimNode, m: Msg, t: number): void {
     for (const [i, r] of m.full.entries()) {
       if (!n.tree.withinBudget(from, local)) continue
       w.metrics.fullReceived(r)
+      const sent = m.fullHops?.[i]
+      const hops = sent === undefined ? undefined : sent + 1
       if (n.replica.hasAtLeast(r)) {
         treeEvent(w, n, { kind: 'known', peer: from, record: r }, t)
-        treeEvent(w, n, { kind: 'full', from, record: r, arrival: 'duplicate' }, t)
+        treeEvent(w, n, { kind: 'full', from, record: r, arrival: 'duplicate', hops }, t)
         continue
       }
-      const hops = m.fullHops?.[i]
-      take(w, n, r, m.from, t, VIA_TREE, hops === undefined ? undefined : hops + 1)
-      treeEvent(w, n, { kind: 'full', from, record: r, arrival: 'new' }, t)
+      take(w, n, r, m.from, t, VIA_TREE, hops)
+      treeEvent(w, n, { kind: 'full', from, record: r, arrival: 'new', hops }, t)
     }
   }
   if (m.ihave !== undefined && n.tree.withinBudget(from, local)) {

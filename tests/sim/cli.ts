@@ -17,7 +17,7 @@ const HELP = `npm run sim -- [options]
   --profile P       network: ${Object.keys(PROFILES).join(', ')} (default lan)
   --shared-cores C  every node on one host with C cores (the bench's case), instead of a CPU per node
   --costs FILE      CPU costs fitted from a bench results file (default: SCALING-MODEL.md's fit, 4.1 ms + 0.73 ms × p)
-  --target-peers T, --max-peers M, --ihave-delay MS, --optimize-threshold H   protocol settings to try
+  --target-peers T, --max-peers M, --ihave-delay MS   protocol settings to try
   --join-spread MS, --settle MS   how the nodes start (default N×2 ms up to 20 s; 40 s)
   --json            print the figures as JSON
   --out FILE|DIR/   write the figures as JSON: all runs to FILE, or one file per run to
@@ -38,7 +38,6 @@ export function main (argv: string[]): void {
       'target-peers': { type: 'string' },
       'max-peers': { type: 'string' },
       'ihave-delay': { type: 'string' },
-      'optimize-threshold': { type: 'string' },
       'join-spread': { type: 'string' },
       settle: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -61,7 +60,6 @@ export function main (argv: string[]): void {
   const tp = int('target-peers', values['target-peers']); if (tp !== undefined) settings.targetPeers = tp
   const mp = int('max-peers', values['max-peers']); if (mp !== undefined) settings.maxPeers = mp
   const id = int('ihave-delay', values['ihave-delay']); if (id !== undefined) settings.announceIhaveDelay = id
-  const ot = int('optimize-threshold', values['optimize-threshold']); if (ot !== undefined) settings.announceOptimizeThreshold = ot
   const runs: Figures[] = []
   const records: unknown[] = []
   const out = values.out

@@ -37,6 +37,7 @@ export function receive (w: World, n: SimNode, m: Msg, t: number): void {
     if (peer === m.from) continue
     const out = msg(MSG.TREE, n.index, peer, link, bytes)
     out.ihave = fresh
+    out.ihaveHops = fresh.map(() => 0) // it claims to be next to the origin, so that it is asked first
     w.send(out, w.cpu.run(n.index, t, w.costs.ihave))
   }
 }

@@ -57,7 +57,7 @@ export interface Msg {
   bytes: number
   // TREE
   prune: boolean
-  /** a GRAFT asking for no version (the tree's optimisation) */
+  /** a GRAFT asking for no version (a node with no eager link left) */
   graftLink: boolean
   grafts: Array<{ name: string, timestamp: number, id: Uint8Array }> | undefined
   full: SimRecord[] | undefined

@@ -24,15 +24,18 @@
 //   driver's `sent` / `send-failed` for that peer. Meanwhile the queue keeps collecting
 //   and superseding, so a slow peer gets the newest versions in few large batches.
 //
-// - Hop counts (the tree's optimisation, Leitão et al. 2007 §3.8): a version carries the
-//   hops it travelled (0 at its origin), with each FULL, and each notice the notifier's
-//   own. This node remembers, per name, the version it stored last, its hop count and the
-//   peer it came from. A notice of that version whose path is shorter by at least
-//   `announceOptimizeThreshold` hops (notice hops + threshold < own hops) grafts the
-//   notifier (a GRAFT asking for no version: it is held already) and prunes the peer it
-//   came from, so the first-arrival tree of a fresh flood converges to shallow paths.
-//   Unknown hop counts (anti-entropy, peers that speak the format without them) never
-//   trigger it.
+// - The tree's shape (issue 23: the last delivery within 12 hops at N = 1,000). A version
+//   carries the hops it travelled (0 at its origin) with each FULL, and each notice the
+//   notifier's own (announce/3.1.0; unknown from 3.0.0 peers and anti-entropy):
+//   - a duplicate keeps the shorter of its two paths and prunes the other (`duplicate`),
+//     so the first flood leaves its breadth-first tree, not its first-arrival one;
+//   - a link that comes up once this node is in the tree starts lazy (`peerUp`): the
+//     overlay's exploration does not keep replacing tree links (each replacement made
+//     the tree more like a random spanning tree: 16–25 hops before);
+//   - a node left with no eager link grafts a peer at once (a GRAFT naming no version);
+//   - a repair grafts the notifier with the shortest path first (`nextNotifier`), and a
+//     notifier that let a GRAFT go unanswered is believed no path at all.
+//   tests/sim/README.md (Findings 1) has the figures.
 //
 // Bounded: the lazy set and the queues hold peers the driver reported (`down` forgets
 // one); at most `announceMissingMax` versions are waited for, each with at most
@@ -69,8 +72,6 @@ export interface TreeSettings {
   announceGraftAnswersPerSecond: number
   announceMessageBurst: number
   announceMessagesPerSecond: number
-  /** a notice whose hop count plus this is below this node's own for that version grafts its notifier and prunes the eager link (0, or 255 and more: off) */
-  announceOptimizeThreshold: number
   /** peers whose budgets are kept at once, at most */
   maxConnections: number
 }
@@ -104,13 +105,17 @@ export type TreeEvent<R> =
   | { kind: 'stored', record: R, except?: string, hops?: number }
   /** `peer` holds `record` or a newer version (the driver's replica accepted it from that peer, or had it) */
   | { kind: 'known', peer: string, record: R }
-  /** a FULL from `from`, judged by the driver's replica first (`withinBudget` was asked before) */
-  | { kind: 'full', from: string, record: R, arrival: 'new' | 'duplicate' | 'dropped' }
+  /**
+   * a FULL from `from`, judged by the driver's replica first (`withinBudget` was asked
+   * before). `hops`: the length of the path it came by, one more than the hop count the
+   * sender gave (undefined: unknown)
+   */
+  | { kind: 'full', from: string, record: R, arrival: 'new' | 'duplicate' | 'dropped', hops?: number }
   /** an IHAVE from `from`, each notice judged by the driver's replica (`withinBudget` was asked before) */
   | { kind: 'ihave', from: string, notices: Array<{ notice: Notice, verdict: NoticeVerdict<R> }> }
   /** a GRAFT from `from`: the link is eager, and `from` wants that version */
   | { kind: 'graft', from: string, name: string, id: Uint8Array }
-  /** a GRAFT from `from` asking for no version (the tree's optimisation): the link is eager */
+  /** a GRAFT from `from` naming no version (a node with no eager link left asks for one): the link is eager */
   | { kind: 'graft-link', from: string }
   /** the driver's answer to an `answer-graft` action: the version to send (undefined: none) */
   | { kind: 'graft-answer', peer: string, name: string, record: R | undefined }
@@ -156,8 +161,8 @@ export interface TreeCounters {
   graftsIgnored: number
   /** FULL and IHAVE messages dropped unjudged: their sender was over its budget (announceMessagesPerSecond) */
   overBudget: number
-  /** notices with a path shorter by more than announceOptimizeThreshold: their notifier grafted, the eager link pruned */
-  optimized: number
+  /** duplicates with a shorter path than the version came by: that link pruned, the duplicate's kept */
+  reparented: number
 }
 
 interface Outgoing<R> {
@@ -165,8 +170,6 @@ interface Outgoing<R> {
   record: R
   /** a notice is not sent before this time: announceIhaveDelay ±50% after its version was stored */
   due: number
-  /** a notice sent although the peer holds the version: its path is longer than this node's by more than announceOptimizeThreshold */
-  shorter?: boolean
 }
 
 interface Channel<R> {
@@ -192,8 +195,12 @@ interface Missing {
   notice: Notice
   /** notifiers not asked yet, in the order they told us */
   peers: string[]
+  /** each notifier's hop count for the version (Infinity: unknown), in the order of `peers` */
+  hops: number[]
   /** the notifier that told us first: the entry counts against its share */
   by: string
+  /** the notifier asked last */
+  asked?: string
   /** when the next notifier is asked */
   at: number
 }
@@ -242,7 +249,7 @@ export class TreeCore<R> {
   private lastWake: number | undefined
   /** the time of the event being handled (the budgets' clock) */
   private now = 0
-  readonly counters: TreeCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, grafts: 0, prunes: 0, skipped: 0, graftsIgnored: 0, overBudget: 0, optimized: 0 }
+  readonly counters: TreeCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, grafts: 0, prunes: 0, skipped: 0, graftsIgnored: 0, overBudget: 0, reparented: 0 }
 
   constructor (private readonly settings: TreeSettings, private readonly view: TreeView<R>, private readonly random: Random) {
     const clock = (): number => this.now
@@ -254,31 +261,30 @@ export class TreeCore<R> {
     this.now = now
     const out: Array<TreeAction<R>> = []
     switch (e.kind) {
-      case 'up': this.up.add(e.peer); break
-      case 'down': this.forgetPeer(e.peer); break
+      case 'up': this.peerUp(e.peer, now, out); break
+      case 'down': this.forgetPeer(e.peer); this.rejoin(now, out); break
       case 'stored':
+        this.inTree = true
         this.arrive(e.record, e.hops, e.except)
         this.broadcast(e.record, e.except, now, out)
         break
       case 'known': this.remember(this.known, e.peer, e.record); break
       case 'full':
         this.counters.fullReceived++
+        if (e.hops !== undefined) this.depthOf.set(e.from, e.hops - 1)
+        if (e.arrival === 'new') this.unanswered.delete(e.from)
         if (e.arrival === 'new') this.lazy.delete(e.from) // the link brought something new: it is in the tree
         else if (e.arrival === 'duplicate') {
           this.counters.duplicates++
-          this.lazy.add(e.from)
-          const ch = this.channel(e.from)
-          if (ch !== undefined) { ch.prune = true; this.pump(e.from, ch, now, out) }
+          this.duplicate(e.from, e.record, e.hops, now, out)
         }
         break
       case 'ihave':
         this.counters.ihaveReceived += e.notices.length
         for (const { notice, verdict } of e.notices) {
+          if (notice.hops !== undefined) this.depthOf.set(e.from, notice.hops)
           if (verdict === 'missing') this.heardOf(e.from, notice, now)
-          else if (verdict !== 'stale') {
-            this.remember(this.known, e.from, verdict.holds)
-            this.optimize(e.from, verdict.holds, notice.hops, now, out)
-          }
+          else if (verdict !== 'stale') this.remember(this.known, e.from, verdict.holds)
         }
         break
       case 'graft': this.receiveGraft(e.from, e.name, e.id, out); break
@@ -394,7 +400,7 @@ export class TreeCore<R> {
       if (o.kind === 'ihave' && (o.due > now || ihave.length >= ihaveMax)) continue // its time has not come, or the next send's
       ch.pending.delete(name)
       // it may have sent us this version since it was queued
-      if (o.shorter !== true && this.isKnown(peer, o.record)) { this.counters.skipped++; continue }
+      if (this.isKnown(peer, o.record)) { this.counters.skipped++; continue }
       ;(o.kind === 'full' ? full : ihave).push(o.record)
       if (full.length + ihave.length >= this.settings.announceBatch) break
     }
@@ -425,7 +431,7 @@ export class TreeCore<R> {
     const ch = this.channels.get(peer)
     if (ch === undefined || ch.busy === undefined) return
     ch.busy = undefined
-    if (gone) { this.up.delete(peer); this.channels.delete(peer); return }
+    if (gone) { this.up.delete(peer); this.channels.delete(peer); this.rejoin(now, out); return }
     this.next(peer, ch, now, out)
   }
 
@@ -458,41 +464,89 @@ export class TreeCore<R> {
   }
 
   /**
-   * `peer` holds the version of `record`'s name this node stored last, `hops` hops from its
-   * origin: when that path is shorter than this node's own by more than
-   * announceOptimizeThreshold, `peer` is grafted (a GRAFT asking for no version) and the
-   * eager peer the version came from pruned. A peer is grafted only from a lazy link, the
-   * version's sender only pruned while eager; this node's hop count becomes the shorter one,
-   * so the same notice from another peer does not move the link again.
+   * A new link joins the tree only where this node has no eager link yet (it just joined,
+   * or lost them): elsewhere it starts lazy, so that the overlay's changes (exploration
+   * adds a link a minute per node) do not keep replacing tree links, each replacement
+   * making the tree more like a random spanning tree, and deeper (tests/sim/README.md,
+   * Findings 2). A node with no eager link asks the new peer to make the link eager on its
+   * side too (a bare GRAFT), so a joiner is in the tree before the next version comes.
    */
-  private optimize (peer: string, record: R, hops: number | undefined, now: number, out: Array<TreeAction<R>>): void {
-    const threshold = this.settings.announceOptimizeThreshold
-    if (threshold <= 0 || hops === undefined) return
+  private peerUp (peer: string, now: number, out: Array<TreeAction<R>>): void {
+    if (this.up.has(peer)) return
+    const orphan = this.inTree && this.eagerCount() === 0
+    this.up.add(peer)
+    if (!this.inTree) return
+    if (!orphan) { this.lazy.add(peer); return }
+    this.graftLinkTo(peer, now, out)
+  }
+
+  /** Makes the link to `peer` eager on both sides: here at once, there with a bare GRAFT. */
+  private graftLinkTo (peer: string, now: number, out: Array<TreeAction<R>>): void {
+    this.lazy.delete(peer)
+    const ch = this.channel(peer)
+    if (ch !== undefined) { ch.graftLink = true; this.pump(peer, ch, now, out) }
+  }
+
+  /** peer → the hop count it gave with its latest FULL or notice (the path it had to that version's origin) */
+  private readonly depthOf = new Map<string, number>()
+  /** peers asked for a version by GRAFT that did not bring it within announceGraftRetry: their hop counts are not believed until they bring something new */
+  private readonly unanswered = new Set<string>()
+
+  /** The last eager link went: a node in the tree grafts one of its lazy peers at once instead of waiting for the next version's notices. */
+  private rejoin (now: number, out: Array<TreeAction<R>>): void {
+    if (!this.inTree || this.eagerCount() > 0 || this.up.size === 0) return
+    // the peer that last told of the shortest path (a rough sign of how deep it is in the tree), random among equals
+    let best: string | undefined
+    let bestHops = Infinity
+    let ties = 0
+    for (const p of this.up) {
+      const h = this.unanswered.has(p) ? 255 : this.depthOf.get(p) ?? 255
+      if (h < bestHops) { best = p; bestHops = h; ties = 1 } else if (h === bestHops && this.random() * ++ties < 1) best = p
+    }
+    if (best !== undefined) this.graftLinkTo(best, now, out)
+  }
+
+  /** whether a version went through this node yet: before, every link floods (and the flood prunes them to a tree) */
+  private inTree = false
+
+  private eagerCount (): number {
+    let n = 0
+    for (const p of this.up) if (!this.lazy.has(p)) n++
+    return n
+  }
+
+  /**
+   * A duplicate FULL from `peer` closes a cycle of eager links: one link of it goes lazy.
+   * Plumtree prunes the link the duplicate came by; with hop counts known, the shorter path
+   * is kept instead, so the tree a flood leaves behind is its breadth-first tree (shallow
+   * from its origin, at most twice as deep from any other) and not its first-arrival tree
+   * (which follows whichever sends went first, tests/sim/README.md Findings 1):
+   * - the duplicate's path is shorter than the one the version came by: the link it came
+   *   by is pruned and this one kept;
+   * - this node's path plus the hop to `peer` is shorter than `peer`'s own: the link is
+   *   kept, and `peer`, which got (or gets) this node's copy, prunes its own longer one;
+   * - otherwise (neither end gains) the duplicate's link is pruned, as Plumtree does.
+   * Only a duplicate moves a link, and a tree has none: once pruned to a tree it stays.
+   */
+  private duplicate (peer: string, record: R, hops: number | undefined, now: number, out: Array<TreeAction<R>>): void {
     const a = this.arrived.get(this.view.name(record))
-    if (a === undefined || a.hops === undefined || this.view.compare(a.record, record) !== 0) return
-    if (a.hops + threshold < hops && this.lazy.has(peer) && !this.atLeast(this.noticed, peer, record)) {
-      // the other way round: this node's path is the shorter one, and `peer` told us first,
-      // so it would not hear of it (it holds the version): tell it now, with the hop count
-      const queued = this.channel(peer)?.pending.get(this.view.name(record))
-      if (queued !== undefined && queued.kind === 'ihave' && this.view.compare(queued.record, record) === 0) queued.shorter = true // goes when due
-      else this.enqueue(peer, { kind: 'ihave', record, due: now, shorter: true }, now, out)
+    const known = a !== undefined && a.hops !== undefined && hops !== undefined && this.view.compare(a.record, record) === 0
+    if (known && hops < a.hops! && a.from !== undefined && a.from !== peer && !this.lazy.has(a.from) && this.up.has(a.from)) {
+      this.counters.reparented++
+      this.lazy.delete(peer)
+      this.pruneLink(a.from, now, out)
+      a.hops = hops
+      a.from = peer
       return
     }
-    if (a.from === undefined || a.from === peer || hops + threshold >= a.hops) return
-    if (!this.lazy.has(peer) || this.lazy.has(a.from)) return
-    const to = this.channel(peer)
-    const old = this.channel(a.from)
-    if (to === undefined || old === undefined) return
-    const from = a.from
-    this.counters.optimized++
-    this.lazy.delete(peer)
-    to.graftLink = true
-    this.lazy.add(from)
-    old.prune = true
-    a.hops = hops + 1
-    a.from = peer
-    this.pump(peer, to, now, out)
-    this.pump(from, old, now, out)
+    if (known && a.hops! + 1 < hops - 1) { this.lazy.delete(peer); return }
+    this.pruneLink(peer, now, out)
+  }
+
+  private pruneLink (peer: string, now: number, out: Array<TreeAction<R>>): void {
+    this.lazy.add(peer)
+    const ch = this.channel(peer)
+    if (ch !== undefined) { ch.prune = true; this.pump(peer, ch, now, out) }
   }
 
   /**
@@ -527,14 +581,14 @@ export class TreeCore<R> {
     const key = noticeKey(notice.name, notice.id)
     const m = this.missing.get(key)
     if (m !== undefined) {
-      if (!m.peers.includes(peer) && m.peers.length < this.settings.announceGraftMaxPeers) m.peers.push(peer)
+      if (!m.peers.includes(peer) && m.peers.length < this.settings.announceGraftMaxPeers) { m.peers.push(peer); m.hops.push(notice.hops ?? Infinity) }
       return
     }
     const own = this.byNotifier.get(peer) ?? new Set<string>()
     if (own.size >= this.settings.announceMissingPerPeer) this.forgetMissing(own.values().next().value!)
     if (this.missing.size >= this.settings.announceMissingMax) this.forgetMissing(this.missing.keys().next().value!)
     const at = now + this.settings.announceGraftTimeout
-    this.missing.set(key, { notice, peers: [peer], by: peer, at })
+    this.missing.set(key, { notice, peers: [peer], hops: [notice.hops ?? Infinity], by: peer, at })
     this.byNotifier.set(peer, own.add(key))
     this.deadlines.push({ at, kind: 'graft', key })
   }
@@ -542,17 +596,39 @@ export class TreeCore<R> {
   /** A missing version's time has come: ask the next notifier still up (its link turns eager), or give up. */
   private graftDue (key: string, m: Missing, now: number, out: Array<TreeAction<R>>): void {
     if (!this.view.stillMissing(m.notice)) { this.forgetMissing(key); return }
-    for (let peer = m.peers.shift(); peer !== undefined; peer = m.peers.shift()) {
+    if (m.asked !== undefined) this.unanswered.add(m.asked) // asked, and it did not bring it
+    for (let peer = this.nextNotifier(m); peer !== undefined; peer = this.nextNotifier(m)) {
       const ch = this.channel(peer)
       if (ch === undefined) continue // gone: the next one, at once
       ch.grafts.set(m.notice.name, m.notice)
       this.lazy.delete(peer)
+      m.asked = peer
       m.at = now + this.settings.announceGraftRetry
       this.deadlines.push({ at: m.at, kind: 'graft', key })
       this.pump(peer, ch, now, out)
       return
     }
     this.forgetMissing(key) // nobody left to ask: anti-entropy repairs
+  }
+
+  /**
+   * Takes the notifier to ask next: the one with the shortest path to the version's origin
+   * (so that a repaired link joins the tree near the top), the first to tell us among
+   * equals; a peer that let a GRAFT go unanswered is believed no path at all (a member
+   * that claims to be next to every origin and serves nothing is asked last).
+   */
+  private nextNotifier (m: Missing): string | undefined {
+    let best = -1
+    let bestHops = Infinity
+    for (let i = 0; i < m.peers.length; i++) {
+      const h = this.unanswered.has(m.peers[i]) ? Infinity : m.hops[i]
+      if (best < 0 || h < bestHops) { best = i; bestHops = h }
+    }
+    if (best < 0) return undefined
+    const peer = m.peers[best]
+    m.peers.splice(best, 1)
+    m.hops.splice(best, 1)
+    return peer
   }
 
   private forgetMissing (key: string): void {
@@ -568,13 +644,15 @@ export class TreeCore<R> {
   private forgetPeer (peer: string): void {
     this.up.delete(peer)
     this.lazy.delete(peer)
+    this.depthOf.delete(peer)
+    this.unanswered.delete(peer)
     this.channels.delete(peer)
     this.known.delete(peer)
     this.noticed.delete(peer)
     this.graftBudget.delete(peer)
     for (const m of this.missing.values()) {
       const i = m.peers.indexOf(peer)
-      if (i >= 0) m.peers.splice(i, 1)
+      if (i >= 0) { m.peers.splice(i, 1); m.hops.splice(i, 1) }
     }
   }
 
