@@ -101,15 +101,25 @@ export function readBench (path: string): BenchFile {
   return { path, cores, sizes }
 }
 
-/** The bench's schedule (bench/run.ts) where a file does not record it. */
+/**
+ * The bench's schedule (bench/run.ts) where a file does not record it. Checked against the
+ * one run that records it (2026-12-07T024303-quick.json, N = 5 and 50): the first round
+ * derived 5,337 and 7,067 ms after the last start, recorded 5,357 and 7,122; the gap
+ * between rounds derived 1,411 and 2,920 ms with quiesceMs = 700, recorded 1,983 and
+ * 3,492 (its host was saturated by other work, so its waits were long; the cross-check's
+ * p50 moves by less than 10% for ±400 ms of gap, SCALING-MODEL.md §2).
+ */
 export const SCHEDULE = {
-  /** calibrateSerf: its binary search of event sizes, then 2 s for the events to pass */
-  calibrateMs: 2_500,
+  /** backgroundCores: 1 s, then 2 s of CPU sampled, after the cluster formed */
+  baselineMs: 3_000,
+  /** calibrateSerf: its binary search of event sizes (tens of ms), then 2 s for the events to pass */
+  calibrateMs: 2_000,
   /** warm-up rounds before the measured ones */
   warmups: 2,
-  /** per round and system: a sleep of 100–300 ms; a quiesce wait of 200 ms samples (two assumed: the notices go out 125–375 ms after a delivery) */
+  /** per round and system: a sleep of 100–300 ms, and a quiesce wait in 200 ms samples
+   *  until the system's CPU is back to its background (the recorded run: ~700 ms a wait) */
   sleepMs: 200,
-  quiesceMs: 400
+  quiesceMs: 700
 }
 
 /** The sim's inputs for size n, each from a measured figure of the file (see the header). */
@@ -134,25 +144,29 @@ export function hostModel (b: BenchFile, n: number, fit: CostFit): HostModel {
   const s = b.sizes.get(n)
   if (s === undefined) throw new Error(`${b.path}: no N = ${n} in it (it has ${[...b.sizes.keys()].join(', ')})`)
   const busyCores = Math.max(0, s.busyPct) / 100
-  if (busyCores >= b.cores) throw new Error(`${b.path}: N = ${n}: the idle host was ${s.busyPct}% busy, no core left`)
+  if (busyCores >= b.cores) throw new Error(`${b.path}: N = ${n}: the idle host was ${s.busyPct}% busy (other work saturated it), no core left to model`)
   const derived: string[] = []
-  let gap = s.roundGapMsP50
-  if (gap === undefined) {
-    derived.push('gap')
-    gap = s.p50 + s.serfP50 + 2 * (SCHEDULE.sleepMs + SCHEDULE.quiesceMs)
-  }
   let first = s.firstRoundAfterStartMs
   if (first === undefined) {
     derived.push('settle')
     // serf's formation is timed from its own start, just before the daemons' (bench/run.ts)
-    first = Math.max(s.formedMs, s.serfFormedMs - s.startAllMs) + SCHEDULE.calibrateMs
+    first = Math.max(s.formedMs, s.serfFormedMs - s.startAllMs) + SCHEDULE.baselineMs + SCHEDULE.calibrateMs
   }
   const joinSpread = Math.max(1, Math.round(s.startAllMs))
-  const settle = Math.round(first + SCHEDULE.warmups * gap)
-  // the idle cluster's own work is in the bench's busy figure and in the sim: counted once
-  const simIdle = simIdleCores(n, b.cores, fit, joinSpread, settle)
-  const background = Math.max(0, busyCores - simIdle)
-  return { n, cores: b.cores, busyCores, simIdleCores: simIdle, stretch: b.cores / (b.cores - background), joinSpread, settle, gap: Math.round(gap), derived }
+  const model = (gap: number): HostModel => {
+    const settle = Math.round(first! + SCHEDULE.warmups * gap)
+    // the idle cluster's own work is in the bench's busy figure and in the sim: counted once
+    const simIdle = simIdleCores(n, b.cores, fit, joinSpread, settle)
+    const background = Math.max(0, busyCores - simIdle)
+    return { n, cores: b.cores, busyCores, simIdleCores: simIdle, stretch: b.cores / (b.cores - background), joinSpread, settle, gap: Math.round(gap), derived }
+  }
+  if (s.roundGapMsP50 !== undefined) return model(s.roundGapMsP50)
+  derived.push('gap')
+  // the gap holds a data-mesher round, the very time being checked: the sim's own round
+  // time stands in for it (a first pass without it, seed 1), never the bench's
+  const rest = s.serfP50 + 2 * (SCHEDULE.sleepMs + SCHEDULE.quiesceMs)
+  const own = percentile(simulate(model(rest), fit, [1], s.rounds).last, 50)
+  return model(rest + own)
 }
 
 /** Cores the simulated cluster keeps busy when idle: its CPU over 60 s more of settling (seed 1; the runs are equal up to then). */
@@ -223,7 +237,7 @@ export interface Comparison {
   /** ms added to every simulated round: the calibrated path times this size's stretch */
   fixedPathMs: number
   bench: { p50: number, slowShare: number, fastP50: number, hop0: number, perHop: number, hopsMaxP50: number, cpuMsPerNode: number }
-  sim: { p50: number, p50PerSeed: number[], slowShare: number, fastP50: number, hop0: number, perHop: number, hopsMaxP50: number, cpuMsPerNode: number }
+  sim: { p50: number, p50PerSeed: number[], slowShare: number, fastP50: number, hop0: number, perHop: number, hopsMaxP50: number, cpuMsPerNode: number, figures: Figures[] }
   /** sim p50 / bench p50 */
   ratio: number
   within: boolean
@@ -256,7 +270,9 @@ export function compare (b: BenchFile, n: number, rounds: SimRounds, model: Host
       perHop: fit.b,
       hopsMaxP50: percentile(rounds.maxHops, 50),
       // the model's own CPU, without the host's stretch, and its idle work taken out as the bench takes it out
-      cpuMsPerNode: mean(rounds.figures.map(f => f.cpuMsPerNodeUpdate)) / model.stretch - model.simIdleCores * model.gap / n
+      cpuMsPerNode: mean(rounds.figures.map(f => f.cpuMsPerNodeUpdate)) / model.stretch - model.simIdleCores * model.gap / n,
+      // every seed's figures (full copies, notices, peers, ...), as `npm run sim` reports them
+      figures: rounds.figures
     },
     ratio,
     within: Math.abs(ratio - 1) <= TOLERANCE
