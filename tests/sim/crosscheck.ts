@@ -104,10 +104,11 @@ export function readBench (path: string): BenchFile {
 /**
  * The bench's schedule (bench/run.ts) where a file does not record it. Checked against the
  * one run that records it (2026-12-07T024303-quick.json, N = 5 and 50): the first round
- * derived 5,337 and 7,067 ms after the last start, recorded 5,357 and 7,122; the gap
- * between rounds derived 1,411 and 2,920 ms with quiesceMs = 700, recorded 1,983 and
- * 3,492 (its host was saturated by other work, so its waits were long; the cross-check's
- * p50 moves by less than 10% for ±400 ms of gap, SCALING-MODEL.md §2).
+ * derived 5,337 and 7,067 ms after the last start, recorded 5,357 and 7,122. The quiesce
+ * wait is taken from it: its gaps between rounds (1,983 and 3,492 ms) less its two
+ * systems' round times and sleeps leave 686 and 786 ms a wait (its host was saturated by
+ * other work, so these may be long; ±400 ms of gap moves the cross-check's ratio at
+ * N = 50 between 0.96× and 1.05×, +800 ms to 1.14×; SCALING-MODEL.md §2).
  */
 export const SCHEDULE = {
   /** backgroundCores: 1 s, then 2 s of CPU sampled, after the cluster formed */
