@@ -60,6 +60,8 @@ describe('the cross-check against the bench', () => {
     expect(() => readBench(noBusy)).toThrow(/N = 25: noise\.idle_window_machine_busy_pct is missing/)
     const noCpus = variant('no-cpus.json', doc => { delete doc.machine.cpus })
     expect(() => readBench(noCpus)).toThrow(/machine\.cpus is missing/)
+    const unformed = variant('unformed.json', doc => { doc.results['50'].datamesher.formed_ms = null })
+    expect(() => hostModel(readBench(unformed), 50, fitFromBench(unformed))).toThrow(/N = 50: formed_ms of datamesher is missing/)
     const notBench = join(dir, 'not-bench.json'); writeFileSync(notBench, '{"figures": {}}')
     expect(() => readBench(notBench)).toThrow(/not a bench results file/)
     const full = variant('busy.json', doc => { doc.results['50'].noise.idle_window_machine_busy_pct = 250 })

@@ -34,6 +34,7 @@ import { readFileSync } from 'node:fs'
 import { linearFit, percentile } from '../../bench/lib/stats.js'
 import { costsFrom, fitFromBench, type CostFit, type CpuCosts } from './cpu.js'
 import { runScenario } from './scenarios.js'
+import { VIA_TREE } from './announce-driver.js'
 import type { Figures } from './figures.js'
 
 /** What the cross-check reads from one size of a bench results file. */
@@ -50,8 +51,9 @@ export interface BenchSize {
   peersMean: number
   fullCopiesPerNode?: number
   startAllMs: number
-  formedMs: number
-  serfFormedMs: number
+  /** null in a run where the cluster did not form in time: then only a recorded first round will do */
+  formedMs?: number
+  serfFormedMs?: number
   serfP50: number
   busyPct: number
   firstRoundAfterStartMs?: number
@@ -90,8 +92,8 @@ export function readBench (path: string): BenchFile {
       peersMean: num(d, 'peers_mean', 'datamesher'),
       fullCopiesPerNode: opt(d, 'small_update_full_copies_per_node'),
       startAllMs: num(d, 'start_all_ms', 'datamesher'),
-      formedMs: num(d, 'formed_ms', 'datamesher'),
-      serfFormedMs: num(s, 'formed_ms', 'serf'),
+      formedMs: opt(d, 'formed_ms'),
+      serfFormedMs: opt(s, 'formed_ms'),
       serfP50: num(s, 'small_update_p50_ms', 'serf'),
       busyPct: num(r.noise, 'idle_window_machine_busy_pct', 'noise'),
       firstRoundAfterStartMs: opt(d, 'small_update_first_round_after_start_ms'),
@@ -150,6 +152,7 @@ export function hostModel (b: BenchFile, n: number, fit: CostFit): HostModel {
   let first = s.firstRoundAfterStartMs
   if (first === undefined) {
     derived.push('settle')
+    if (s.formedMs === undefined || s.serfFormedMs === undefined) throw new Error(`${b.path}: N = ${n}: formed_ms of ${s.formedMs === undefined ? 'datamesher' : 'serf'} is missing (the cluster did not form in time) and the first round's time is not recorded`)
     // serf's formation is timed from its own start, just before the daemons' (bench/run.ts)
     first = Math.max(s.formedMs, s.serfFormedMs - s.startAllMs) + SCHEDULE.baselineMs + SCHEDULE.calibrateMs
   }
@@ -218,7 +221,7 @@ export function simulate (model: HostModel, fit: CostFit, seeds: number[], updat
         if (Number.isNaN(at)) continue
         if (at - r.publishedAt > last) last = at - r.publishedAt
         // the bench's depth: hops along the senders of first arrivals (the origin 0; anti-entropy deliveries have none)
-        if (node.index === r.origin || m.via[k] === 1) {
+        if (node.index === r.origin || m.via[k] === VIA_TREE) {
           const hop = node.index === r.origin ? 0 : m.hop[k]
           out.pairs.push([hop, at - r.publishedAt])
           if (hop > maxHop) maxHop = hop
