@@ -233,6 +233,7 @@ async function runSize (ctx: Ctx, N: number, slot: number, run: number): Promise
     t = performance.now()
     await dm.startAll()
     D.start_all_ms = round(performance.now() - t, 0)
+    const dmStarted = performance.now()
     await dm.watchAll()
     const want = Math.min(3, N - 1)
     t = performance.now()
@@ -259,11 +260,15 @@ async function runSize (ctx: Ctx, N: number, slot: number, run: number): Promise
     let dmFailed = 0; let serfFailed = 0
     const depthPairs: Array<[number, number]> = []
     const maxDepths: number[] = []
+    // when each data-mesher round began (ms after the last daemon started): how young the
+    // overlay was and how far apart the rounds were (the simulator's cross-check uses both)
+    const roundStarts: number[] = []
     for (let k = -warmups; k < args.rounds; k++) {
       const origin = Math.floor(random() * N)
       const order = (k & 1) === 0 ? ['dm', 'serf'] : ['serf', 'dm']
       for (const sys of order) {
         if (sys === 'dm') {
+          roundStarts.push(performance.now() - dmStarted)
           const r = await dmSmallRound(dm, key, origin, N)
           if (k >= 0 && r.ms === undefined) dmFailed++
           else if (k >= 0) {
@@ -294,6 +299,8 @@ async function runSize (ctx: Ctx, N: number, slot: number, run: number): Promise
       small_update_hops_max_p50: percentile(maxDepths, 50),
       small_update_per_hop_ms: round(fit.b),
       small_update_hop0_ms: round(fit.a),
+      small_update_first_round_after_start_ms: round(roundStarts[0], 0),
+      small_update_round_gap_ms_p50: round(percentile(roundStarts.slice(1).map((x, i) => x - roundStarts[i]), 50), 0),
       small_update_samples_ms: dmLat.map(x => round(x))
     })
     Object.assign(S, {

@@ -8,6 +8,7 @@ import { runScenario, SCENARIOS } from './scenarios.js'
 import { table, type Figures } from './figures.js'
 import { PROFILES } from './network.js'
 import { costsFrom, fitFromBench, DEFAULT_FIT } from './cpu.js'
+import { crossCheck, crossCheckTable } from './crosscheck.js'
 
 const HELP = `npm run sim -- [options]
   --nodes N         nodes (default 1000)
@@ -19,6 +20,10 @@ const HELP = `npm run sim -- [options]
   --costs FILE      CPU costs fitted from a bench results file (default: SCALING-MODEL.md's fit, 4.1 ms + 0.73 ms × p)
   --target-peers T, --max-peers M, --ihave-delay MS   protocol settings to try
   --join-spread MS, --settle MS   how the nodes start (default N×2 ms up to 20 s; 40 s)
+  --crosscheck FILE the sim against a bench results file (docs/SCALING-MODEL.md §2): with
+                    that run's measured costs, host load, start and round schedule, at each
+                    of its sizes above the smallest (which calibrates what the sim leaves
+                    out); --seed (default 1,2,3), --json, --out DIR/ (sim-crosscheck-<N>.json)
   --json            print the figures as JSON
   --out FILE|DIR/   write the figures as JSON: all runs to FILE, or one file per run to
                     DIR/sim-<scenario>-<nodes>-<seed>.json (e.g. --out bench/results/)`
@@ -35,6 +40,7 @@ export function main (argv: string[]): void {
       profile: { type: 'string' },
       'shared-cores': { type: 'string' },
       costs: { type: 'string' },
+      crosscheck: { type: 'string' },
       'target-peers': { type: 'string' },
       'max-peers': { type: 'string' },
       'ihave-delay': { type: 'string' },
@@ -53,6 +59,7 @@ export function main (argv: string[]): void {
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number ≥ 0, not "${v}"`)
     return n
   }
+  if (values.crosscheck !== undefined) { crossCheckMain(values.crosscheck, argv, values.seed === '1' && !argv.some(a => a.startsWith('--seed')) ? [1, 2, 3] : values.seed!.split(',').map(s => int('seed', s)!), values.json!, values.out); return }
   const scenarios = values.scenario === 'all' ? Object.keys(SCENARIOS) : values.scenario!.split(',')
   const seeds = values.seed!.split(',').map(s => int('seed', s)!)
   const fit = values.costs !== undefined ? fitFromBench(values.costs) : DEFAULT_FIT
@@ -91,4 +98,15 @@ export function main (argv: string[]): void {
   if (values.out !== undefined && outDir === undefined) writeFileSync(values.out, JSON.stringify(records.length === 1 ? records[0] : records, null, 2) + '\n')
   if (values.json) console.log(JSON.stringify(runs, null, 2))
   else console.log(table(runs))
+}
+
+function crossCheckMain (file: string, argv: string[], seeds: number[], json: boolean, out: string | undefined): void {
+  const c = crossCheck(file, seeds)
+  const command = `npm run sim -- ${argv.join(' ')}`
+  if (out !== undefined) {
+    if (!(out.endsWith('/') || (existsSync(out) && statSync(out).isDirectory()))) throw new Error(`--out with --crosscheck takes a directory (DIR/), not "${out}"`)
+    for (const s of c.sizes) writeFileSync(join(out, `sim-crosscheck-${s.n}.json`), JSON.stringify({ command, file: c.file, fit: c.fit, calibration: c.calibration, seeds: c.seeds, ...s }, null, 2) + '\n')
+  }
+  if (json) console.log(JSON.stringify(c, null, 2))
+  else console.log(crossCheckTable(c))
 }
