@@ -181,6 +181,14 @@ export class Announcer {
     this.feed({ kind: 'stored', record: { record, inline: this.inlineFor(record, content) }, except, hops })
   }
 
+  /**
+   * A peer connected and was admitted: the core hears of it now, not at the next broadcast,
+   * so that a node with no eager link left grafts it at once (proto/tree.ts peerUp).
+   */
+  addPeer (peer: PeerId): void {
+    if (!this.stopped && this.admits(peer)) this.ensureUp(peer)
+  }
+
   /** Forgets a disconnected peer: its queue, its stream, its link and what it was known to hold. */
   dropPeer (peer: PeerId): void {
     const id = peer.toString()

@@ -211,7 +211,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     receiver.dropPeer(id)
     fetcher.dropPeer(id)
     recordCerts?.dropPeer(id)
-  })
+  }, peer => announcer.addPeer(peer))
   let stopped = false
 
   const onConnected = (peer: PeerId, conn: Connection): void => {

@@ -24,8 +24,8 @@ export interface PeerTrackerContext extends Pick<MeshContext, 'admits'> {
 export class PeerTracker {
   private readonly identified = new Set<string>()
 
-  /** `onGone`: a peer's last connection closed */
-  constructor (private readonly ctx: PeerTrackerContext, private readonly onGone: (peer: PeerId) => void) {}
+  /** `onGone`: a peer's last connection closed; `onUp`: an admitted peer completed identify (once per connected spell) */
+  constructor (private readonly ctx: PeerTrackerContext, private readonly onGone: (peer: PeerId) => void, private readonly onUp?: (peer: PeerId) => void) {}
 
   start (): void {
     this.ctx.libp2p.addEventListener('peer:identify', this.onIdentify)
@@ -53,7 +53,10 @@ export class PeerTracker {
   }
 
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId }>): void => {
-    if (this.ctx.libp2p.getConnections(evt.detail.peerId).length > 0) this.identified.add(evt.detail.peerId.toString())
+    const peer = evt.detail.peerId
+    if (this.ctx.libp2p.getConnections(peer).length === 0 || this.identified.has(peer.toString())) return
+    this.identified.add(peer.toString())
+    if (this.ctx.admits(peer)) this.onUp?.(peer)
   }
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {

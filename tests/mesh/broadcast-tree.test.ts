@@ -24,7 +24,6 @@ const S: TreeSettings = {
   announceGraftAnswersPerSecond: 1,
   announceMessageBurst: 3,
   announceMessagesPerSecond: 1,
-  announceOptimizeThreshold: 2,
   maxConnections: 16
 }
 const notice = (name: string, k = 1): Notice => ({ name, timestamp: 1000 + k, id: new Uint8Array(32).fill(k) })
@@ -337,84 +336,128 @@ describe('broadcast tree: queues, notices, budgets', () => {
   })
 })
 
-describe('broadcast tree: hop counts (the optimisation, Plumtree §3.8)', () => {
+describe('broadcast tree: its shape (hop counts, issue 23)', () => {
   const r = (name: string, v: number): R => ({ name, v })
   const n = (name: string, v: number, hops?: number): Notice => ({ name, timestamp: 1000 + v, id: new Uint8Array(32).fill(v), hops })
-  const holds = (from: string, rec: R, hops?: number): TreeEvent<R> => ({ kind: 'ihave', from, notices: [{ notice: n(rec.name, rec.v, hops), verdict: { holds: rec } }] })
   const to = (peer: string): Send[] => d.sends.filter(s => s.peer === peer)
+  const dup = (from: string, rec: R, hops?: number): TreeEvent<R> => ({ kind: 'full', from, record: rec, arrival: 'duplicate', hops })
 
   beforeEach(() => {
-    d.ev({ kind: 'prune', from: 'b' })
-    d.ev({ kind: 'prune', from: 'c' })
-    // x v1 came from eager a, 6 hops from its origin
+    // x v1 came from eager a, 6 hops from its origin; b, c, d eager too (a fresh flood)
     d.ev({ kind: 'stored', record: r('x', 1), except: 'a', hops: 6 })
+    d.ev({ kind: 'full', from: 'a', record: r('x', 1), arrival: 'new', hops: 6 })
     d.sends.length = 0
   })
 
-  it('a notice from a lazy peer whose hop count + threshold is below this node\'s own grafts that peer (asking for no version) and prunes the eager peer it came from', () => {
-    d.ev(holds('b', r('x', 1), 3)) // 3 + 2 < 6
-    expect(to('b')).toMatchObject([{ graftLink: true, prune: false, grafts: [], full: [] }])
-    expect(to('a')).toMatchObject([{ graftLink: false, prune: true, grafts: [], full: [] }])
+  it('a duplicate that came by a shorter path keeps its link and prunes the one the version came by', () => {
+    d.ev(dup('b', r('x', 1), 3))
+    expect(to('a')).toMatchObject([{ prune: true, full: [] }])
+    expect(to('b')).toEqual([])
+    expect(d.core.links(['a', 'b', 'c', 'd'])).toEqual({ eager: ['b', 'c', 'd'], lazy: ['a'] })
+    expect(d.core.counters.reparented).toBe(1)
+    // its own path is now 3: a duplicate at 3 is not shorter, and its link is pruned as Plumtree does
+    d.ev(dup('c', r('x', 1), 3))
+    expect(to('c')).toMatchObject([{ prune: true }])
     expect(d.core.links(['a', 'b', 'c', 'd'])).toEqual({ eager: ['b', 'd'], lazy: ['a', 'c'] })
-    expect(d.actions.filter(x => x.kind === 'answer-graft')).toEqual([])
-    expect(d.core.counters).toMatchObject({ optimized: 1, grafts: 1, prunes: 1 })
-    // its own hop count is now 4: another notice at 2 (2 + 2 = 4) moves nothing
-    d.ev(holds('c', r('x', 1), 2))
-    expect(to('c')).toEqual([])
-    expect(d.core.counters.optimized).toBe(1)
-    // later sends carry the new hop count
+    // later sends carry the shorter hop count
     d.up('e')
-    d.ev({ kind: 'prune', from: 'e' })
-    d.ev({ kind: 'stored', record: r('x', 1), except: 'a' })
+    d.ev({ kind: 'stored', record: r('x', 1), except: 'b' })
     d.advance(2 * S.announceIhaveDelay)
-    expect(to('e').flatMap(s => s.ihaveHops)).toEqual([4])
+    expect(to('e').flatMap(s => s.ihaveHops)).toEqual([3])
   })
 
-  it('no move when the path is not shorter by more than the threshold, the hop count is unknown, the version is another, the notifier is eager or the sender itself, or the setting is 0', () => {
-    d.ev(holds('b', r('x', 1), 4)) // 4 + 2 = 6: not below
-    d.ev(holds('b', r('x', 1))) // unknown
-    d.ev(holds('b', r('x', 2), 0)) // another version (newer: not held; this is a fault of the driver's judgement, not a move)
-    d.ev(holds('d', r('x', 1), 0)) // d is eager: it would have sent the record
-    d.ev(holds('a', r('x', 1), 0)) // the sender itself
-    d.ev({ kind: 'stored', record: r('y', 1), except: 'a' }) // hop count unknown (e.g. anti-entropy)
-    d.ev(holds('b', r('y', 1), 0))
-    expect(d.sends.filter(s => s.graftLink || s.prune)).toEqual([])
-    const off = new Driver(new Set(), { announceOptimizeThreshold: 0 })
-    off.up('a', 'b')
-    off.ev({ kind: 'prune', from: 'b' })
-    off.ev({ kind: 'stored', record: r('x', 1), except: 'a', hops: 9 })
-    off.sends.length = 0
-    off.ev(holds('b', r('x', 1), 0))
-    expect(off.sends).toEqual([])
-    expect(d.core.counters.optimized + off.core.counters.optimized).toBe(0)
+  it('a duplicate from a peer whose own path is longer than ours by more than a hop keeps its link (that peer prunes its own longer one)', () => {
+    d.ev(dup('b', r('x', 1), 9)) // b is 8 hops away; through us it would be 7
+    expect(d.sends).toEqual([])
+    expect(d.core.isEager('b')).toBe(true)
+    d.ev(dup('c', r('x', 1), 8)) // c is 7 away: through us, 7 too; neither gains
+    expect(to('c')).toMatchObject([{ prune: true }])
+  })
+
+  it('without hop counts (a 3.0.0 peer, anti-entropy), a duplicate prunes its own link', () => {
+    d.ev(dup('b', r('x', 1)))
+    d.ev({ kind: 'stored', record: r('y', 1), except: 'a' })
+    d.ev(dup('c', r('y', 1), 1))
+    expect(d.sends.filter(s => s.prune).map(s => s.peer)).toEqual(['b', 'c'])
+    expect(d.core.isEager('a')).toBe(true)
+    expect(d.core.counters.reparented).toBe(0)
+  })
+
+  it('a link that comes up before any version went through starts eager; once this node is in the tree, lazy', () => {
+    const fresh = new Driver(new Set())
+    fresh.up('a', 'b')
+    expect(fresh.core.links(['a', 'b'])).toEqual({ eager: ['a', 'b'], lazy: [] })
+    expect(fresh.sends).toEqual([])
+    // d has had a version: a new peer starts lazy and is sent notices only
+    d.up('e')
+    expect(d.core.isEager('e')).toBe(false)
+    d.ev({ kind: 'stored', record: r('z', 1), hops: 0 })
+    expect(to('e')).toEqual([])
+    d.advance(2 * S.announceIhaveDelay)
+    expect(to('e').flatMap(s => s.ihave)).toEqual([r('z', 1)])
+  })
+
+  it('a node in the tree with no eager link left grafts a peer at once (a GRAFT naming no version): the one that told of the shortest path', () => {
+    for (const p of ['b', 'c', 'd']) d.ev({ kind: 'prune', from: p })
+    d.ev({ kind: 'ihave', from: 'c', notices: [{ notice: n('x', 1, 2), verdict: { holds: r('x', 1) } }] })
+    d.ev({ kind: 'ihave', from: 'd', notices: [{ notice: n('x', 1, 5), verdict: { holds: r('x', 1) } }] })
+    d.sends.length = 0
+    d.ev({ kind: 'down', peer: 'a' }) // the last eager link
+    expect(d.sends).toMatchObject([{ peer: 'c', graftLink: true, grafts: [], full: [] }])
+    expect(d.core.links(['b', 'c', 'd'])).toEqual({ eager: ['c'], lazy: ['b', 'd'] })
+    // with an eager link again, a new peer starts lazy and is not grafted
+    d.up('e')
+    expect(to('e')).toEqual([])
+    // a node with no peer at all grafts the first that comes up
+    for (const p of ['b', 'c', 'd', 'e']) d.ev({ kind: 'down', peer: p })
+    d.sends.length = 0
+    d.up('f')
+    expect(d.sends).toMatchObject([{ peer: 'f', graftLink: true }])
+    expect(d.core.isEager('f')).toBe(true)
+  })
+
+  it('a missing version is grafted from the notifier with the shortest path first; one that leaves a GRAFT unanswered is asked last from then on', () => {
+    missing.add('m').add('k')
+    for (const p of ['b', 'c', 'd']) d.ev({ kind: 'prune', from: p })
+    d.ev({ kind: 'ihave', from: 'b', notices: [{ notice: n('m', 1, 4), verdict: 'missing' }] })
+    d.ev({ kind: 'ihave', from: 'c', notices: [{ notice: n('m', 1, 0), verdict: 'missing' }] }) // claims to be at the origin
+    d.ev({ kind: 'ihave', from: 'd', notices: [{ notice: n('m', 1), verdict: 'missing' }] }) // unknown: last
+    d.advance(T.announceGraftTimeout)
+    expect(d.grafts()).toEqual([['c', 'm']])
+    d.advance(T.announceGraftRetry) // c brought nothing
+    expect(d.grafts()).toEqual([['c', 'm'], ['b', 'm']])
+    d.ev({ kind: 'full', from: 'b', record: r('m', 1), arrival: 'new', hops: 5 })
+    missing.delete('m')
+    d.advance(T.announceGraftRetry)
+    expect(d.grafts()).toHaveLength(2)
+    // the next version: c's claim of 0 hops is not believed
+    d.ev({ kind: 'ihave', from: 'c', notices: [{ notice: n('k', 2, 0), verdict: 'missing' }] })
+    d.ev({ kind: 'ihave', from: 'b', notices: [{ notice: n('k', 2, 7), verdict: 'missing' }] })
+    d.advance(T.announceGraftTimeout)
+    expect(d.grafts().slice(2)).toEqual([['b', 'k']])
+    d.ev({ kind: 'full', from: 'b', record: r('k', 2), arrival: 'new', hops: 8 })
+    missing.delete('k')
+    // until it brings something new
+    d.ev({ kind: 'full', from: 'c', record: r('q', 1), arrival: 'new', hops: 1 })
+    missing.add('j')
+    d.ev({ kind: 'ihave', from: 'b', notices: [{ notice: n('j', 3, 7), verdict: 'missing' }] })
+    d.ev({ kind: 'ihave', from: 'c', notices: [{ notice: n('j', 3, 1), verdict: 'missing' }] })
+    d.advance(T.announceGraftTimeout)
+    expect(d.grafts().slice(3)).toEqual([['c', 'j']])
   })
 
   it('sends carry this node\'s hop count of each record: 0 at the origin, what it arrived with, unknown after anti-entropy', () => {
+    for (const p of ['b', 'c']) d.ev({ kind: 'prune', from: p })
     d.ev({ kind: 'stored', record: r('o', 1), hops: 0 })
     d.ev({ kind: 'stored', record: r('s', 1), except: 'a' })
     expect(to('d').map(s => [s.full, s.fullHops])).toEqual([[[r('o', 1)], [0]], [[r('s', 1)], [undefined]]])
     d.advance(2 * S.announceIhaveDelay)
-    expect(to('b').flatMap(s => s.ihave)).toEqual([r('x', 1), r('o', 1), r('s', 1)])
-    expect(to('b').flatMap(s => s.ihaveHops)).toEqual([6, 0, undefined])
-    // the same version stored again without a hop count (its content fetched later) keeps the one it had
-    d.ev({ kind: 'stored', record: r('x', 1), except: 'a' })
-    d.ev(holds('c', r('x', 1), 1))
-    expect(d.core.counters.optimized).toBe(1)
-  })
-
-  it('a lazy peer whose notice shows a path longer than ours by more than the threshold is still sent our notice, though it holds the version (once)', () => {
-    d.ev(holds('b', r('x', 1), 9)) // 6 + 2 < 9: b would not hear of our path (it told us first, so it is known to hold x)
-    d.ev(holds('c', r('x', 1), 8)) // 6 + 2 = 8: not longer by more than the threshold
-    d.advance(2 * S.announceIhaveDelay) // the notice queued for b goes when due
-    expect(to('b').map(s => [s.ihave, s.ihaveHops])).toEqual([[[r('x', 1)], [6]]])
-    d.ev(holds('b', r('x', 1), 9)) // noticed once: not again
-    d.advance(2 * S.announceIhaveDelay)
-    expect(to('b')).toHaveLength(1)
-    expect(to('c').flatMap(s => s.ihave)).toEqual([]) // known to hold it: not told
-    expect(d.core.counters.optimized).toBe(0)
+    expect(to('b').flatMap(s => s.ihave)).toEqual([r('o', 1), r('s', 1)])
+    expect(to('b').flatMap(s => s.ihaveHops)).toEqual([0, undefined])
   })
 
   it('a GRAFT asking for no version makes the link eager and asks for no answer', () => {
+    d.ev({ kind: 'prune', from: 'b' })
     d.ev({ kind: 'graft-link', from: 'b' })
     expect(d.core.isEager('b')).toBe(true)
     expect(d.actions.filter(x => x.kind === 'answer-graft')).toEqual([])
@@ -423,13 +466,14 @@ describe('broadcast tree: hop counts (the optimisation, Plumtree §3.8)', () => 
   it('bounded: the hop counts of at most announceQueueMax names are remembered (the oldest goes)', () => {
     d = new Driver(missing, { announceQueueMax: 2 })
     d.up('a', 'b')
-    d.ev({ kind: 'prune', from: 'b' })
     for (const name of ['x', 'y', 'z']) d.ev({ kind: 'stored', record: r(name, 1), except: 'a', hops: 6 })
     d.sends.length = 0
-    d.ev(holds('b', r('x', 1), 0)) // x forgotten
-    expect(d.sends).toEqual([])
-    d.ev(holds('b', r('z', 1), 0))
-    expect(d.core.counters.optimized).toBe(1)
+    d.ev(dup('b', r('x', 1), 1)) // x forgotten: pruned as Plumtree does
+    expect(d.sends).toMatchObject([{ peer: 'b', prune: true }])
+    d.ev({ kind: 'graft-link', from: 'b' })
+    d.sends.length = 0
+    d.ev(dup('b', r('z', 1), 1))
+    expect(d.sends).toMatchObject([{ peer: 'a', prune: true }])
   })
 })
 

@@ -2,8 +2,10 @@
 // churn, a partition into halves, 5% hostile members. At 1,000 nodes on a fixed seed, the
 // real cores driven by the simulator: nothing missed once anti-entropy ran, RMR ≤ 0.15 on
 // the stable overlay, honest delivery under hostile members within 2× the stable time.
-// The hop bound (≤ 12) is not met by today's tree: that case is expected to fail, so that
-// it turns red — to be flipped to `it` — the day the tree meets it (README.md, "Findings").
+// The hop bound (≤ 12) holds on the stable overlay and with hostile members; under churn
+// and across a healed partition it does not yet (17 and 23 hops: repairs re-attach whole
+// subtrees wherever a notice came from): those cases are expected to fail, so that they
+// turn red — to be flipped to `it` — the day the tree meets it (README.md, "Findings" 1).
 import { describe, expect, it } from 'vitest'
 import { brief, ciRun, CI_NODES, CI_SEED } from './ci-runs.js'
 
@@ -43,7 +45,13 @@ describe(`the simulator at N = ${CI_NODES}, seed ${CI_SEED}: failures`, () => {
     expect(hostile.deliveryP99, both).toBeLessThanOrEqual(2 * stable.deliveryP99)
   })
 
-  it.fails('the last delivery is at most 12 hops from its origin (today: 16–19 at N = 1,000)', () => {
-    for (const s of SCENARIOS) expect(ciRun(s).lastHopMax, brief(ciRun(s))).toBeLessThanOrEqual(12)
+  it('stable and hostile: the last delivery is at most 12 hops from its origin', () => {
+    for (const s of ['stable', 'hostile']) expect(ciRun(s).lastHopMax, brief(ciRun(s))).toBeLessThanOrEqual(12)
   })
+
+  for (const s of ['churn', 'partition']) {
+    it.fails(`${s}: the last delivery is at most 12 hops from its origin (today: not met)`, () => {
+      expect(ciRun(s).lastHopMax, brief(ciRun(s))).toBeLessThanOrEqual(12)
+    })
+  }
 })
