@@ -245,6 +245,12 @@ export class TreeCore<R> {
   private readonly pace: TokenBuckets
   /** name → the version stored last, its hop count and where from (at most announceQueueMax names, the oldest goes) */
   private readonly arrived = new Map<string, Arrived<R>>()
+  /** peer → the hop count it gave with its latest FULL or notice (the path it had to that version's origin) */
+  private readonly depthOf = new Map<string, number>()
+  /** peers asked for a version by GRAFT that did not bring it within announceGraftRetry: their hop counts are not believed until they bring something new */
+  private readonly unanswered = new Set<string>()
+  /** whether a version went through this node yet: before, every link floods (and the flood prunes them to a tree) */
+  private inTree = false
   private readonly deadlines = new DeadlineHeap()
   private lastWake: number | undefined
   /** the time of the event being handled (the budgets' clock) */
@@ -468,7 +474,7 @@ export class TreeCore<R> {
    * or lost them): elsewhere it starts lazy, so that the overlay's changes (exploration
    * adds a link a minute per node) do not keep replacing tree links, each replacement
    * making the tree more like a random spanning tree, and deeper (tests/sim/README.md,
-   * Findings 2). A node with no eager link asks the new peer to make the link eager on its
+   * Findings 1). A node with no eager link asks the new peer to make the link eager on its
    * side too (a bare GRAFT), so a joiner is in the tree before the next version comes.
    */
   private peerUp (peer: string, now: number, out: Array<TreeAction<R>>): void {
@@ -487,11 +493,6 @@ export class TreeCore<R> {
     if (ch !== undefined) { ch.graftLink = true; this.pump(peer, ch, now, out) }
   }
 
-  /** peer → the hop count it gave with its latest FULL or notice (the path it had to that version's origin) */
-  private readonly depthOf = new Map<string, number>()
-  /** peers asked for a version by GRAFT that did not bring it within announceGraftRetry: their hop counts are not believed until they bring something new */
-  private readonly unanswered = new Set<string>()
-
   /** The last eager link went: a node in the tree grafts one of its lazy peers at once instead of waiting for the next version's notices. */
   private rejoin (now: number, out: Array<TreeAction<R>>): void {
     if (!this.inTree || this.eagerCount() > 0 || this.up.size === 0) return
@@ -505,9 +506,6 @@ export class TreeCore<R> {
     }
     if (best !== undefined) this.graftLinkTo(best, now, out)
   }
-
-  /** whether a version went through this node yet: before, every link floods (and the flood prunes them to a tree) */
-  private inTree = false
 
   private eagerCount (): number {
     let n = 0
