@@ -91,13 +91,22 @@ export async function writeFileVerifiable (path: string, data: Uint8Array, mode:
 }
 
 /**
- * Moves a file into place atomically, durably at its destination (both on the same
- * filesystem). The source directory is not synced: after a crash the old entry may
- * reappear there, which the store treats as a leftover (swept on start).
+ * Moves a file into place atomically but not durably: neither directory is synced, so
+ * after a power loss the move may be undone (never half done: a rename, even between two
+ * directories of one filesystem, is one journal transaction on ext4, XFS and btrfs). Only
+ * for a source that recovery finds again and moves once more (the staged content of a
+ * durable record: DiskStore.placeDelivered); after a crash the source entry may also
+ * reappear beside the moved file, a leftover swept on start.
  */
-export async function renameInto (from: string, to: string, dirs: DirSyncer): Promise<void> {
+export async function moveIntoPlace (from: string, to: string): Promise<void> {
   await rename(from, to)
-  await dirs.sync(dirname(to))
+}
+
+/** Removes a file, not durably (see moveIntoPlace for when that is enough); a missing file is not an error. */
+export async function unlinkIfPresent (path: string): Promise<void> {
+  try { await unlink(path) } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
 }
 
 /** Removes a file durably; a missing file is not an error. Returns whether it existed. */
