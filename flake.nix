@@ -80,10 +80,12 @@
             pkgs.openssl
             pkgs.grpcurl
           ]
-          # tests/system boots Debian containers with systemd-nspawn
+          # tests/system boots Debian containers with systemd-nspawn; tests/crash/fsyncs-per-update
+          # counts the store's fsyncs with strace
           ++ lib.optionals pkgs.stdenv.hostPlatform.isLinux [
             pkgs.debootstrap
             pkgs.systemd
+            pkgs.strace
           ];
           shellHook = ''
             # tests/nix evaluates the NixOS module against this nixpkgs' lib

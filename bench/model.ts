@@ -14,8 +14,8 @@ const TARGET_N = 1000
 /** data-mesher: membership keeps at least targetPeers and trims above maxPeers connections */
 const PEERS = { target: DEFAULT_MESH_SETTINGS.targetPeers, max: DEFAULT_MESH_SETTINGS.maxPeers }
 const PS = [PEERS.target, Math.round((PEERS.target + PEERS.max) / 2), PEERS.max]
-/** durable writes per accepted update: staged content (file + dir), record (file + dir), rename into files/ (its dir) */
-const FSYNCS_PER_UPDATE = 5
+/** durable writes per accepted update: staged content (file + dir), record (file + dir); the rename into files/ is not synced (docs/DECISIONS.md, "Four fsyncs per stored update") */
+const FSYNCS_PER_UPDATE = 4
 /** serf / memberlist LAN profile */
 const SERF = { gossipIntervalMs: 200, gossipNodes: 3, retransmitMult: 4, pushPullScaleThreshold: 32 }
 

@@ -17,12 +17,42 @@ export async function fsyncDir (dir: string): Promise<void> {
  * Keeps the store's directories open, so that making a rename durable costs one fsync
  * instead of open + fsync + close (each an asynchronous round trip: the store does
  * several per accepted version). Bounded; close() releases them.
+ *
+ * Syncs of one directory asked for while one is running share the next one (group
+ * commit): that one starts after each of them was asked for, so it covers every entry
+ * they made; a running fsync is never joined, since it may have started before the
+ * entry was made. Versions stored at once (a burst from the mesh, many names) thus
+ * share their fsyncs of staging/ and of records/.
  */
 export class DirSyncer {
   private readonly handles = new Map<string, Promise<FileHandle>>()
+  /** per directory: the fsync running, and the one queued behind it that new callers join */
+  private readonly syncs = new Map<string, { running?: Promise<void>, queued?: Promise<void> }>()
   constructor (private readonly max = 64) {}
 
   async sync (dir: string): Promise<void> {
+    let s = this.syncs.get(dir)
+    if (s === undefined) { s = {}; this.syncs.set(dir, s) }
+    if (s.queued !== undefined) return await s.queued
+    if (s.running === undefined) return await this.start(dir, s)
+    const st = s
+    st.queued = s.running.catch(() => {}).then(async () => {
+      st.queued = undefined
+      await this.start(dir, st)
+    })
+    return await st.queued
+  }
+
+  private async start (dir: string, s: { running?: Promise<void>, queued?: Promise<void> }): Promise<void> {
+    const run: Promise<void> = this.fsyncNow(dir).finally(() => {
+      if (s.running === run) s.running = undefined
+      if (s.running === undefined && s.queued === undefined && this.syncs.get(dir) === s) this.syncs.delete(dir)
+    })
+    s.running = run
+    await run
+  }
+
+  private async fsyncNow (dir: string): Promise<void> {
     let h = this.handles.get(dir)
     if (h === undefined) {
       if (this.handles.size >= this.max) {
@@ -91,13 +121,22 @@ export async function writeFileVerifiable (path: string, data: Uint8Array, mode:
 }
 
 /**
- * Moves a file into place atomically, durably at its destination (both on the same
- * filesystem). The source directory is not synced: after a crash the old entry may
- * reappear there, which the store treats as a leftover (swept on start).
+ * Moves a file into place atomically but not durably: neither directory is synced, so
+ * after a power loss the move may be undone (never half done: a rename, even between two
+ * directories of one filesystem, is one journal transaction on ext4, XFS and btrfs). Only
+ * for a source that recovery finds again and moves once more (the staged content of a
+ * durable record: DiskStore.placeDelivered); after a crash the source entry may also
+ * reappear beside the moved file, a leftover swept on start.
  */
-export async function renameInto (from: string, to: string, dirs: DirSyncer): Promise<void> {
+export async function moveIntoPlace (from: string, to: string): Promise<void> {
   await rename(from, to)
-  await dirs.sync(dirname(to))
+}
+
+/** Removes a file, not durably (see moveIntoPlace for when that is enough); a missing file is not an error. */
+export async function unlinkIfPresent (path: string): Promise<void> {
+  try { await unlink(path) } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
 }
 
 /** Removes a file durably; a missing file is not an error. Returns whether it existed. */

@@ -14,7 +14,10 @@
 // the staged content to files/<name>. A crash before (2) leaves the old version (a staged
 // blob and a certificate without a record are swept); a crash after it is rolled forward
 // by recover(), which finds the staged content by its record and the certificate beside
-// it. Nothing is ever delivered that was not verified.
+// it. Nothing is ever delivered that was not verified. Four fsyncs per version: the
+// staged content and staging/ before (2), the record's temp file before its rename and
+// its folder after it; step (3) is not synced, recover() redoes it (docs/DECISIONS.md,
+// "Four fsyncs per stored update"; tests/crash/fsyncs-per-update.test.ts).
 import { open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { constants as fsConstants, createReadStream } from 'node:fs'
@@ -24,7 +27,7 @@ import { RECORD_SUFFIX } from '../crypto/names.js'
 import { authenticity, isDeliverable, needsContent, compareVersions, revocationFloor, type Policy } from '../rule/which-version-wins.js'
 import { unauthorizedReason } from './stored-version-reason.js'
 import type { Floors } from './floors.js'
-import { DirSyncer, ensureDir, renameInto, TEMP_PREFIX, unlinkDurable, writeFileAtomic, writeFileVerifiable } from './atomic-file.js'
+import { DirSyncer, ensureDir, moveIntoPlace, TEMP_PREFIX, unlinkDurable, unlinkIfPresent, writeFileAtomic, writeFileVerifiable } from './atomic-file.js'
 
 export interface Warn { (msg: string, fields?: Record<string, unknown>): void }
 
@@ -85,13 +88,21 @@ export class DiskStore {
     })
   }
 
+  /**
+   * Step 3, after the record is durable; not synced itself. Until the move into files/ is
+   * durable, the staged blob is (synced before the record), so after a power loss
+   * recover() finds the record's content in one of the two places and finishes the move;
+   * a record that is not deliverable has its file removed by recover() again. files/<name>
+   * may thus show the previous version between a power loss and the next start, never a
+   * version newer than the durable record, never a torn one.
+   */
   private async placeDelivered (record: SignedRecord, deliver: boolean): Promise<void> {
     const target = this.deliveredPath(record.name)
     if (deliver) {
       await this.ensure(dirname(target))
-      await renameInto(this.stagedPath(record), target, this.dirs)
+      await moveIntoPlace(this.stagedPath(record), target)
     } else {
-      await unlinkDurable(target)
+      await unlinkIfPresent(target)
     }
   }
 
