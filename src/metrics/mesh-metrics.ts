@@ -59,7 +59,8 @@ export function meshFamilies (mesh: Mesh): FamilySpec[] {
       return by('kind', { eager: l.eager.length, lazy: l.lazy.length })
     }, ['kind']),
     counter('data_mesher_broadcast_full_records_total', 'Full copies (record and inline content) sent and received on the broadcast tree', () => by('direction', { sent: stats().announce.fullSent, received: stats().announce.fullReceived }), ['direction']),
-    counter('data_mesher_broadcast_duplicates_total', 'Full copies received of a version already here (each prunes its link)', () => stats().announce.duplicates),
+    counter('data_mesher_broadcast_duplicates_total', 'Full copies received of a version already here (each prunes a link of the cycle it closes)', () => stats().announce.duplicates),
+    counter('data_mesher_broadcast_reparented_total', 'Duplicates that came by a shorter path than the version first did (that first link pruned, the shorter kept)', () => stats().announce.reparented),
     counter('data_mesher_broadcast_notices_total', 'Notices (IHAVE) sent and received', () => by('direction', { sent: stats().announce.ihaveSent, received: stats().announce.ihaveReceived }), ['direction']),
     counter('data_mesher_broadcast_notice_bytes_total', 'Bytes of the notices (IHAVE) sent', () => stats().announce.ihaveBytes),
     counter('data_mesher_broadcast_grafts_total', 'GRAFTs sent (a lazy link made eager to get a missing version)', () => stats().announce.grafts),
