@@ -14,6 +14,7 @@ import type { Admission } from './admission.js'
 import type { ConnectionLimitSettings, TransportSettings } from './settings.js'
 import { listenAddresses } from './addresses.js'
 import { ConnectionLimits, combineGaters } from './connection-limits.js'
+import { windowUpdatesAtHalf } from './yamux-window.js'
 
 export type MeshLibp2p = Libp2p<{ identify: Identify, ping: Ping }>
 
@@ -51,6 +52,7 @@ export async function createNode (config: Config, identity: NodeIdentity, admiss
   // binary (the lock has none for aarch64) still runs with transports = ["tcp"].
   const quic = transports.includes('quic') ? await loadQuic() : undefined
   const limits = new ConnectionLimits(settings, isMember)
+  windowUpdatesAtHalf() // fewer frames per message (yamux-window.ts)
   const node = await createLibp2p({
     start: false,
     privateKey: identity.privateKey,
