@@ -1,9 +1,13 @@
-// `npm run soak [-- --duration 10m --nodes 10 --rate 5]`: a cluster of real daemons under a
-// steady update load with random restarts (SIGTERM and SIGKILL). Reports memory growth per
-// node, convergence lag percentiles and any divergence left at the end. The CI version
-// (tests/soak) runs the same code for less time on fewer nodes.
+// `npm run soak [-- --duration 10m --nodes 10 --rate 5 --warmup 15m --heap-snapshots DIR]`:
+// a cluster of real daemons (the bundle, as the package's bin runs it) under a steady update
+// load with random restarts (SIGTERM and SIGKILL). Reports memory growth per node, and for
+// the nodes never restarted the growth rate after the warm-up fitted over per-minute samples
+// (issue 22's target: ≤ 2 MB/h); with --heap-snapshots, node 0's heap at the warm-up's end
+// and at the end, and which constructors grew. Also convergence lag percentiles and any
+// divergence left at the end. The CI version (tests/soak) runs the same code for less time
+// on fewer nodes.
 import '../src/polyfill.js'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -11,7 +15,10 @@ import { fileURLToPath } from 'node:url'
 import type { FileEvent, FileWatch } from '../src/client/client.js'
 import { parseDuration } from '../src/config/durations.js'
 import { encodeBase64Key, generateSigningKey } from '../src/crypto/keys.js'
+import { packageRoot } from '../src/package-root.js'
 import { LocalCluster } from './lib/local-cluster.js'
+import { memoryTrend, type MemorySample, type MemoryTrend } from './lib/memory-trend.js'
+import { compareSnapshotFiles, type HeapGroup } from './lib/heap-summary.js'
 
 export interface SoakOptions {
   durationMs: number
@@ -23,6 +30,18 @@ export interface SoakOptions {
   restartEveryMs: number
   basePort: number
   log?: (line: string) => void
+  /** every node's memory is sampled this often (default 60 s) */
+  sampleEveryMs?: number
+  /** samples within this long of the load's start are warm-up, left out of the trend (default 15 min, at most half the run) */
+  warmupMs?: number
+  /**
+   * node 1 (then never restarted, and not in the trend: writing a snapshot grows its RSS by
+   * the snapshot's size) writes a heap snapshot here at the warm-up's end and at the end; the
+   * report names what grew
+   */
+  heapSnapshotDir?: string
+  /** the daemon's entry point (default: the bundle, dist/bundle/data-mesher.mjs) */
+  entry?: string
 }
 
 export interface SoakReport {
@@ -34,6 +53,11 @@ export interface SoakReport {
   lag: { p50: number, p90: number, p99: number, max: number, samples: number }
   /** RSS after warm-up and at the end, per node (MiB); restarted nodes report their latest process */
   memory: Array<{ node: number, startMiB: number, endMiB: number, growthMiB: number, restarted: boolean }>
+  /** the nodes never restarted: growth after the warm-up, a least-squares fit of the samples */
+  trend: Array<{ node: number } & MemoryTrend>
+  warmupMs: number
+  /** node 1's heap, what grew most from the warm-up's end to the end (with heapSnapshotDir) */
+  heapGrowth?: HeapGroup[]
   /** nodes whose index differed from node 0's once the load stopped and the cluster settled */
   divergent: number[]
   convergedAfterMs: number
@@ -44,12 +68,46 @@ function percentile (sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
 }
 
+/** The node whose heap is snapshot (with heapSnapshotDir). */
+const SNAPSHOT_NODE = 1
+
+/** Asks a daemon started with --heapsnapshot-signal=SIGUSR2 for a snapshot; resolves with its file once written. */
+async function heapSnapshot (pid: number, dir: string): Promise<string> {
+  const before = new Set(readdirSync(dir))
+  process.kill(pid, 'SIGUSR2')
+  const deadline = Date.now() + 180_000
+  let last = -1
+  while (Date.now() < deadline) {
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    const file = readdirSync(dir).find(f => f.endsWith('.heapsnapshot') && !before.has(f))
+    if (file === undefined) continue
+    const size = statSync(join(dir, file)).size
+    if (size > 0 && size === last) return join(dir, file) // written: the size held for a second
+    last = size
+  }
+  throw new Error(`no heap snapshot from pid ${pid} in ${dir}`)
+}
+
 export async function runSoak (o: SoakOptions): Promise<SoakReport> {
   const log = o.log ?? (() => {})
   const dir = mkdtempSync(join(tmpdir(), 'dm-soak-'))
   const key = generateSigningKey()
   const names = Array.from({ length: o.names }, (_, i) => `soak/f${i}`)
-  const cluster = new LocalCluster({ dir, size: o.nodes, basePort: o.basePort, files: Object.fromEntries(names.map(n => [n, [encodeBase64Key(key.publicKey)]])), syncInterval: '2s' })
+  const snapshots = o.heapSnapshotDir
+  if (snapshots !== undefined) mkdirSync(snapshots, { recursive: true })
+  const cluster = new LocalCluster({
+    dir,
+    size: o.nodes,
+    basePort: o.basePort,
+    files: Object.fromEntries(names.map(n => [n, [encodeBase64Key(key.publicKey)]])),
+    syncInterval: '2s',
+    entry: o.entry ?? join(packageRoot(), 'dist', 'bundle', 'data-mesher.mjs'),
+    nodeArgs: i => i === SNAPSHOT_NODE && snapshots !== undefined ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`] : []
+  })
+  const warmupMs = o.warmupMs ?? Math.min(15 * 60_000, o.durationMs / 2)
+  const samples = new Map<number, MemorySample[]>() // per node, since its last (re)start
+  let sampler: NodeJS.Timeout | undefined
+  let heapAtWarmup: Promise<string> | undefined
   const watches = new Map<number, FileWatch>()
   const upSince = new Map<number, number>()
   const submitted = new Map<string, number>() // `${name}@${timestamp}` → submit time
@@ -81,6 +139,23 @@ export async function runSoak (o: SoakOptions): Promise<SoakReport> {
     await new Promise(resolve => setTimeout(resolve, 3000))
     const baseline = cluster.nodes.map(n => cluster.rss(n.index))
     const restarted = new Set<number>()
+    const loadStart = Date.now()
+    const sample = (): void => {
+      const at = Date.now() - loadStart
+      for (const n of cluster.nodes) {
+        if (n.proc === undefined) continue
+        const list = samples.get(n.index) ?? []
+        list.push({ at, rss: cluster.rss(n.index), anon: cluster.rssAnon(n.index) })
+        samples.set(n.index, list)
+      }
+      const snapshotPid = cluster.nodes[SNAPSHOT_NODE]?.proc?.pid
+      if (snapshots !== undefined && heapAtWarmup === undefined && at >= warmupMs && snapshotPid !== undefined) {
+        heapAtWarmup = heapSnapshot(snapshotPid, snapshots)
+        heapAtWarmup.catch(() => {})
+      }
+    }
+    sample()
+    sampler = setInterval(sample, o.sampleEveryMs ?? 60_000)
     const end = Date.now() + o.durationMs
     let nextRestart = Date.now() + o.restartEveryMs * (0.5 + Math.random())
     let ts = Date.now()
@@ -95,13 +170,16 @@ export async function runSoak (o: SoakOptions): Promise<SoakReport> {
       const id = `${name}@${ts}`
       submitted.set(id, Date.now())
       await at.client!.publish(key, name, Buffer.from(`${id} ${'x'.repeat(Math.floor(Math.random() * 2048))}`), { timestamp: ts }).then(() => { updates++ }, () => submitted.delete(id))
-      if (Date.now() >= nextRestart && o.nodes > 1) {
-        const victim = 1 + Math.floor(Math.random() * (o.nodes - 1)) // node 0 is the bootstrap node and the reference
+      if (Date.now() >= nextRestart && o.nodes > (snapshots !== undefined ? 2 : 1)) {
+        // node 0 is the bootstrap node and the reference; node 1 the heap snapshots' when they are taken
+        const kept = snapshots !== undefined ? 2 : 1
+        const victim = kept + Math.floor(Math.random() * (o.nodes - kept))
         const signal = Math.random() < 0.5 ? 'SIGTERM' : 'SIGKILL'
         log(`soak: restarting node ${victim} (${signal})`)
         watches.get(victim)?.cancel()
         upSince.delete(victim)
         await cluster.stop(victim, signal)
+        samples.delete(victim) // a new process: its memory starts over
         await cluster.start(victim)
         await watch(victim)
         upSince.set(victim, Date.now())
@@ -112,6 +190,18 @@ export async function runSoak (o: SoakOptions): Promise<SoakReport> {
       const wait = 1000 / o.rate - (Date.now() - tick)
       if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
     }
+    clearInterval(sampler)
+    sample()
+    let heapGrowth: HeapGroup[] | undefined
+    if (snapshots !== undefined && heapAtWarmup !== undefined) {
+      const first = await heapAtWarmup
+      const last = await heapSnapshot(cluster.nodes[SNAPSHOT_NODE].proc!.pid!, snapshots)
+      heapGrowth = compareSnapshotFiles(first, last)
+    }
+    const trend = cluster.nodes.filter(n => !restarted.has(n.index) && !(snapshots !== undefined && n.index === SNAPSHOT_NODE)).flatMap(n => {
+      const t = memoryTrend(samples.get(n.index) ?? [], warmupMs)
+      return t === undefined ? [] : [{ node: n.index, ...t }]
+    })
     // lag: for updates every node saw, time until the last node that was up throughout had it
     for (const [id, sent] of submitted) {
       const m = arrivals.get(id)
@@ -145,10 +235,14 @@ export async function runSoak (o: SoakOptions): Promise<SoakReport> {
       restarts,
       lag: { p50: percentile(lags, 0.5), p90: percentile(lags, 0.9), p99: percentile(lags, 0.99), max: lags.at(-1) ?? 0, samples: lags.length },
       memory,
+      trend,
+      warmupMs,
+      heapGrowth,
       divergent,
       convergedAfterMs
     }
   } finally {
+    clearInterval(sampler)
     for (const w of watches.values()) w.cancel()
     await cluster.stopAll()
     rmSync(dir, { recursive: true, force: true })
@@ -156,7 +250,7 @@ export async function runSoak (o: SoakOptions): Promise<SoakReport> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { duration: { type: 'string', default: '10m' }, nodes: { type: 'string', default: '10' }, rate: { type: 'string', default: '5' }, names: { type: 'string', default: '20' }, 'restart-every': { type: 'string', default: '30s' }, port: { type: 'string', default: '27000' }, json: { type: 'boolean' } } })
+  const { values } = parseArgs({ options: { duration: { type: 'string', default: '10m' }, nodes: { type: 'string', default: '10' }, rate: { type: 'string', default: '5' }, names: { type: 'string', default: '20' }, 'restart-every': { type: 'string', default: '30s' }, port: { type: 'string', default: '27000' }, warmup: { type: 'string', default: '15m' }, 'sample-every': { type: 'string', default: '60s' }, 'heap-snapshots': { type: 'string' }, json: { type: 'boolean' } } })
   const report = await runSoak({
     durationMs: parseDuration(values.duration) ?? 600_000,
     nodes: Number(values.nodes),
@@ -164,6 +258,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     names: Number(values.names),
     restartEveryMs: parseDuration(values['restart-every']) ?? 30_000,
     basePort: Number(values.port),
+    warmupMs: parseDuration(values.warmup),
+    sampleEveryMs: parseDuration(values['sample-every']),
+    heapSnapshotDir: values['heap-snapshots'],
     log: line => console.error(line)
   })
   if (values.json === true) console.log(JSON.stringify(report, null, 2))
@@ -172,6 +269,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log(`convergence lag (ms): p50 ${report.lag.p50}  p90 ${report.lag.p90}  p99 ${report.lag.p99}  max ${report.lag.max}  (${report.lag.samples} samples)`)
     console.log('memory per node (MiB, start → end):')
     for (const m of report.memory) console.log(`  node ${m.node}: ${m.startMiB} → ${m.endMiB} (${m.growthMiB >= 0 ? '+' : ''}${m.growthMiB})${m.restarted ? ' restarted' : ''}`)
+    console.log(`growth after the first ${Math.round(report.warmupMs / 1000)} s, nodes never restarted (MiB/h, fitted; target ≤ 2):`)
+    for (const t of report.trend) console.log(`  node ${t.node}: RSS ${t.rssMiBPerHour} (${t.rssFirstMiB} → ${t.rssLastMiB} MiB), RssAnon ${t.anonMiBPerHour}, ${t.samples} samples`)
+    if (report.heapGrowth !== undefined) {
+      console.log('node 1 heap, grown most from the warm-up to the end (bytes, objects):')
+      for (const g of report.heapGrowth) console.log(`  ${String(g.bytes).padStart(10)}  ${String(g.count).padStart(7)}  ${g.name}`)
+    }
     console.log(report.divergent.length === 0 ? `converged ${report.convergedAfterMs} ms after the load stopped` : `DIVERGENT nodes: ${report.divergent.join(', ')}`)
   }
   process.exit(report.divergent.length === 0 ? 0 : 1)

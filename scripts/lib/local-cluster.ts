@@ -19,6 +19,10 @@ export interface ClusterOptions {
   syncInterval?: string
   /** the mesh's timings, [cluster] profile (src/mesh/profiles.ts); default: the daemon's default */
   profile?: 'default' | 'lan' | 'test'
+  /** the entry point each daemon runs (default: the module tree's CLI, dist/src/cli/bin.js) */
+  entry?: string
+  /** node's own flags for daemon i (e.g. --heapsnapshot-signal) */
+  nodeArgs?: (i: number) => string[]
 }
 
 export interface ClusterNode {
@@ -64,7 +68,7 @@ export class LocalCluster {
 
   async start (i: number): Promise<DataMesherClient> {
     const n = this.nodes[i]
-    const proc = spawn(process.execPath, [BIN, 'daemon', '--config', this.configPath(i)], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const proc = spawn(process.execPath, [...(this.o.nodeArgs?.(i) ?? []), this.o.entry ?? BIN, 'daemon', '--config', this.configPath(i)], { stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     proc.stderr!.on('data', d => { stderr = (stderr + String(d)).slice(-4000) })
     n.proc = proc
@@ -96,10 +100,15 @@ export class LocalCluster {
   }
 
   /** Resident memory of node i's process, in bytes (Linux /proc). */
-  rss (i: number): number {
+  rss (i: number): number { return this.status(i, 'VmRSS') }
+
+  /** The private part of it (anonymous pages: the heap, not the shared code), in bytes. */
+  rssAnon (i: number): number { return this.status(i, 'RssAnon') }
+
+  private status (i: number, field: string): number {
     const pid = this.nodes[i].proc?.pid
     if (pid === undefined) return 0
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
     return m === null ? 0 : Number(m[1]) * 1024
   }
 }

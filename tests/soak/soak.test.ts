@@ -10,6 +10,8 @@ it('a 5-node cluster under steady load with random SIGTERM/SIGKILL restarts stay
     rate: 5,
     names: 10,
     restartEveryMs: 12_000,
+    sampleEveryMs: 2_000,
+    warmupMs: 10_000,
     basePort: await freePort() + 10,
     log: line => console.log(line)
   })
@@ -18,4 +20,8 @@ it('a 5-node cluster under steady load with random SIGTERM/SIGKILL restarts stay
   expect(report.restarts).toBeGreaterThan(0)
   expect(report.divergent).toEqual([])
   expect(report.lag.samples).toBeGreaterThan(report.updates / 2)
+  // node 0 is never restarted: its memory after the warm-up is fitted from its samples
+  const node0 = report.trend.find(t => t.node === 0)
+  expect(node0?.samples).toBeGreaterThan(5)
+  expect(Number.isFinite(node0!.rssMiBPerHour)).toBe(true)
 }, 180_000)

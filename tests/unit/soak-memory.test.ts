@@ -1,0 +1,55 @@
+// The soak's memory figures: the fitted growth rate after the warm-up, and the heap
+// comparison that names what grew (scripts/lib/memory-trend.ts, heap-summary.ts).
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { writeHeapSnapshot } from 'node:v8'
+import { describe, expect, it } from 'vitest'
+import { memoryTrend, slope } from '../../scripts/lib/memory-trend.ts'
+import { compareSnapshotFiles } from '../../scripts/lib/heap-summary.ts'
+
+const MiB = 1024 * 1024
+
+describe('memoryTrend', () => {
+  it('fits MiB per hour over the samples after the warm-up only', () => {
+    // 100 MiB flat for the warm-up's 15 minutes... then 1 MiB every 10 minutes (6 MiB/h), with GC noise
+    const samples = Array.from({ length: 121 }, (_, m) => {
+      const at = m * 60_000
+      const base = m < 15 ? 100 + m : 115 + (m - 15) / 10
+      const noise = m % 2 === 0 ? 0.5 : -0.5
+      return { at, rss: (base + noise) * MiB, anon: (base / 2) * MiB }
+    })
+    const t = memoryTrend(samples, 15 * 60_000)!
+    expect(t.samples).toBe(106)
+    expect(t.rssMiBPerHour).toBeCloseTo(6, 1)
+    expect(t.anonMiBPerHour).toBeCloseTo(3, 1)
+    // with the warm-up's climb (60 MiB/h) in the fit, the rate is overstated
+    expect(memoryTrend(samples, 0)!.rssMiBPerHour).toBeGreaterThan(8)
+  })
+
+  it('has no trend with fewer than two samples, and a flat series has none', () => {
+    expect(memoryTrend([{ at: 0, rss: 1, anon: 1 }], 0)).toBeUndefined()
+    expect(slope([1, 2, 3], [5, 5, 5])).toBe(0)
+    expect(slope([2, 2], [1, 3])).toBe(0)
+  })
+})
+
+describe('heap snapshots compared', () => {
+  class SoakGrowthProbe { constructor (readonly n: number) {} }
+  it('name the constructor whose objects were added between two snapshots', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dm-heap-'))
+    const kept: SoakGrowthProbe[] = []
+    try {
+      const before = writeHeapSnapshot(join(dir, 'before.heapsnapshot'))
+      for (let i = 0; i < 5000; i++) kept.push(new SoakGrowthProbe(i))
+      const after = writeHeapSnapshot(join(dir, 'after.heapsnapshot'))
+      const grown = compareSnapshotFiles(before, after, 50)
+      const probe = grown.find(g => g.name === 'SoakGrowthProbe')
+      expect(probe?.count).toBe(5000)
+      expect(probe!.bytes).toBeGreaterThan(0)
+      expect(kept.length).toBe(5000)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
+})
