@@ -1,8 +1,8 @@
-// The libp2p node: QUIC and/or TCP (+ Noise + Yamux) on cluster.port, identify, ping,
-// the admission gater, bounded connections. It is created stopped so that the protocol
-// handlers exist before the first peer can connect.
+// The libp2p node: QUIC and/or TCP (+ Noise + Yamux) on cluster.port, identify, ping, the
+// admission gater, bounded connections; on TCP one socket write per message (tcp-writes.ts)
+// and Yamux window updates at half a window (yamux-window.ts). It is created stopped so
+// that the protocol handlers exist before the first peer can connect.
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, type Identify } from '@libp2p/identify'
@@ -15,6 +15,7 @@ import type { ConnectionLimitSettings, TransportSettings } from './settings.js'
 import { listenAddresses } from './addresses.js'
 import { ConnectionLimits, combineGaters } from './connection-limits.js'
 import { windowUpdatesAtHalf } from './yamux-window.js'
+import { tcpJoinedWrites } from './tcp-writes.js'
 
 export type MeshLibp2p = Libp2p<{ identify: Identify, ping: Ping }>
 
@@ -59,7 +60,7 @@ export async function createNode (config: Config, identity: NodeIdentity, admiss
     addresses: { listen },
     transports: [
       ...(quic !== undefined ? [quic({ maxIdleTimeout: settings.quicMaxIdleTimeout, keepAliveInterval: settings.quicKeepAliveInterval })] : []),
-      ...(transports.includes('tcp') ? [tcp()] : [])
+      ...(transports.includes('tcp') ? [tcpJoinedWrites()] : []) // one socket write per message (tcp-writes.ts)
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
