@@ -69,7 +69,13 @@ export interface Figures {
   /** anti-entropy and peer exchange, per node per second over the window */
   syncBytesPerNodeS: number
   syncRoundsStarted: number
+  /** rounds failed: the peer silent or stalled past its deadline, or the link down */
   syncRoundsFailed: number
+  /** how long an initiator waited on a failed round before it failed (ms, simulated): mean and longest */
+  syncFailedWaitMean: number
+  syncFailedWaitMax: number
+  /** rounds the timer started at once after a failed one */
+  syncRoundsRetried: number
   pxBytesPerNodeS: number
   dials: number
   dialsRefused: number
@@ -161,6 +167,9 @@ export function figures (w: World, info: RunInfo): Figures {
     syncBytesPerNodeS: t.syncWireBytes / live.length / seconds,
     syncRoundsStarted: m.syncRounds,
     syncRoundsFailed: m.syncFailed,
+    syncFailedWaitMean: m.syncFailed === 0 ? 0 : m.syncFailedWaitMs / m.syncFailed,
+    syncFailedWaitMax: m.syncFailedWaitMax,
+    syncRoundsRetried: m.syncRetried,
     pxBytesPerNodeS: t.pxBytes / live.length / seconds,
     dials: m.dials,
     dialsRefused: m.refused,
@@ -190,7 +199,8 @@ const ROWS: Array<[string, (f: Figures) => string]> = [
   ['full copies / notices per node per update', f => `${f.fullCopiesPerNodeUpdate.toFixed(2)} / ${f.noticesPerNodeUpdate.toFixed(2)}`],
   ['CPU per node per update (model, ms)', f => f.cpuMsPerNodeUpdate.toFixed(1)],
   ['anti-entropy bytes per node per s', f => Math.round(f.syncBytesPerNodeS).toString()],
-  ['sync rounds started / failed', f => `${f.syncRoundsStarted} / ${f.syncRoundsFailed}`],
+  ['sync rounds by honest nodes: started / failed / retried at once', f => `${f.syncRoundsStarted} / ${f.syncRoundsFailed} / ${f.syncRoundsRetried}`],
+  ['… wait on a failed round: mean / max (s)', f => `${(f.syncFailedWaitMean / 1000).toFixed(1)} / ${(f.syncFailedWaitMax / 1000).toFixed(1)}`],
   ['dials / refused', f => `${f.dials} / ${f.dialsRefused}`],
   ['events / wall time', f => `${f.events} / ${(f.wallMs / 1000).toFixed(1)} s`]
 ]
