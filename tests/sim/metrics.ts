@@ -41,6 +41,9 @@ export class Metrics {
   /** time from the start of a failed round to its failure, summed and the longest (simulated ms) */
   syncFailedWaitMs = 0
   syncFailedWaitMax = 0
+  /** of those, the rounds the timer started (the node's next timer round waited for them), and their waits summed */
+  syncTimerFailed = 0
+  syncTimerWaitMs = 0
   /** rounds closed unanswered (the peer's answer budget) */
   syncPaced = 0
   /** rounds the timer started at once after a failed one */
@@ -60,11 +63,12 @@ export class Metrics {
     this.maxPeers = new Int32Array(cap)
   }
 
-  /** A round this node initiated failed after `waited` ms. */
-  syncRoundFailed (waited: number): void {
+  /** A round an honest node initiated failed after `waited` ms (`byTimer`: its timer's round). */
+  syncRoundFailed (waited: number, byTimer: boolean): void {
     this.syncFailed++
     this.syncFailedWaitMs += waited
     if (waited > this.syncFailedWaitMax) this.syncFailedWaitMax = waited
+    if (byTimer) { this.syncTimerFailed++; this.syncTimerWaitMs += waited }
   }
 
   snapshot (): Totals { return { ...this.totals } }

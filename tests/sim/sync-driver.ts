@@ -61,6 +61,13 @@ export function startRound (w: World, n: SimNode, peer: number, t: number): numb
   return round
 }
 
+/** How long `n`'s timer round has been under way at `t` (0: none): at the end of a run, a round still waiting on a silent peer. */
+export function timerWaiting (n: SimNode, t: number): number {
+  if (n.timerRound === 0) return 0
+  for (const [peer, round] of n.rounds) if (round === n.timerRound) return t - n.roundTimes.get(peer)!.started
+  return 0
+}
+
 /** A message of the round with `peer` arrived: the peer made progress (the stall timeout starts over). */
 function heard (n: SimNode, peer: number, t: number): void {
   const times = n.roundTimes.get(peer)
@@ -89,7 +96,7 @@ export function timeout (w: World, n: SimNode, t: number, round: number, peer: n
   const times = n.roundTimes.get(peer)!
   const deadline = Math.min(times.started + w.settings.syncTimeout, times.heard + w.settings.syncStallTimeout)
   if (t < deadline) { w.q.push(deadline, EV.SYNC_TIMEOUT, n.index, round, peer); return }
-  if (!n.hostile) w.metrics.syncRoundFailed(t - times.started)
+  if (!n.hostile) w.metrics.syncRoundFailed(t - times.started, n.timerRound === round)
   end(w, n, peer, round, t, 'failed')
 }
 
@@ -97,7 +104,7 @@ export function timeout (w: World, n: SimNode, t: number, round: number, peer: n
 export function linkDown (w: World, n: SimNode, peer: number, t: number): void {
   const round = n.rounds.get(peer)
   if (round !== undefined) {
-    if (!n.hostile) w.metrics.syncRoundFailed(t - n.roundTimes.get(peer)!.started)
+    if (!n.hostile) w.metrics.syncRoundFailed(t - n.roundTimes.get(peer)!.started, n.timerRound === round)
     end(w, n, peer, round, t, 'failed')
   }
   for (const [name, f] of n.fetching) if (f.peer === peer) n.fetching.delete(name) // a fetch from it fails too
