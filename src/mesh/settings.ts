@@ -194,8 +194,18 @@ export interface FetchSettings {
 
 /** Anti-entropy (docs/PROTOCOLS.md §7): sync.ts. */
 export interface SyncSettings {
-  /** one sync exchange must finish within this */
+  /** one sync exchange must finish within this (its whole budget: a large catch-up that keeps progressing may take it all) */
   syncTimeout: number
+  /**
+   * a sync peer that makes no progress for this long fails the round: it sends nothing
+   * while this node waits for it (its first answer included), or reads nothing while this
+   * node writes to it. The initiator's timer then starts a round with another peer at once.
+   */
+  syncStallTimeout: number
+  /** a peer whose round (as initiator) failed is not picked by the sync timer for this long (a preference: no strike, no ban) ... */
+  syncBackoff: number
+  /** ... doubled per failure in a row, at most this long; forgotten once a round with it succeeds */
+  syncBackoffMax: number
   /** records in one sync answer, at most */
   syncMaxRecords: number
   /** sync rounds one peer may ask this node to answer: burst (beyond, its request is closed unanswered) ... */
@@ -349,6 +359,9 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   fetchServeStallTimeout: 10_000,
 
   syncTimeout: 30_000,
+  syncStallTimeout: 5_000,
+  syncBackoff: 30_000,
+  syncBackoffMax: 480_000,
   syncMaxRecords: 65_536,
   syncAnswerBurst: 4,
   syncAnswerInterval: 2_000,

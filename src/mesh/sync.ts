@@ -1,7 +1,10 @@
 // /data-mesher/sync/4.0.0 — anti-entropy. Repairs whatever eager spread missed (a node
 // that was offline, a lost announcement, a partition): on every new outbound connection
 // and every sync_interval (jittered ±20%) with one random peer, except right after
-// answering a round (never twice in a row: sync-schedule.ts). Only the records that
+// answering a round (never twice in a row). When and with whom is decided by the core,
+// proto/sync-schedule.ts: a peer silent or stalled for syncStallTimeout fails the round
+// (not only the whole round's syncTimeout), the timer then tries another peer at once,
+// and the failed one is backed off. Only the records that
 // differ cross the wire (3.0.0; 2.0.0 sent the responder's whole index), and the floors
 // (4.0.0, issue 19 item 3: a node that missed a revocation learns its floor).
 //
@@ -29,9 +32,9 @@ import { acceptsName, authorization, compareVersions } from '../rule/which-versi
 import { endExchange, type MeshContext } from './context.js'
 import { connectedPeers, type MeshLibp2p } from './node.js'
 import type { ReplicaPort } from './replica-port.js'
-import { MAX_RECORD_FRAME, PROTOCOLS, jitter, type ConnectionLimitSettings, type SyncSettings } from './settings.js'
+import { MAX_RECORD_FRAME, PROTOCOLS, type ConnectionLimitSettings, type SyncSettings } from './settings.js'
 import { shuffle } from './proto/shuffle.js'
-import { shouldSkip } from './proto/sync-schedule.js'
+import { SyncSchedule, type RoundOutcome } from './proto/sync-schedule.js'
 import { TokenBuckets } from './proto/token-bucket.js'
 import { FLOOR_SLOT, MAX_SUMMARY_ENTRY, decodeEntry, encodeEntry, encodeFloor, idKey, lacking, snapshot, type Slot, type SummaryEntry } from './sync-summary.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u32 } from './wire.js'
@@ -54,6 +57,8 @@ export interface SyncCounters {
   answered: number
   /** timer ticks on which this node did not initiate, having just answered (sync-schedule.ts) */
   skipped: number
+  /** rounds the timer started at once after a failed one, with another peer */
+  retried: number
   equal: number
   exchanged: number
   recordsReceived: number
@@ -82,9 +87,9 @@ export class Syncer {
   private readonly inProgress = new Set<string>()
   private timer?: NodeJS.Timeout
   private stopped = false
-  private answeredSinceArmed = false
-  private skippedLast = false
-  counters: SyncCounters = { rounds: 0, answered: 0, skipped: 0, equal: 0, exchanged: 0, recordsReceived: 0, recordsSent: 0, summaryEntriesSent: 0, summaryEntriesReceived: 0, wanted: 0, failed: 0, paced: 0, floorsReceived: 0, floorsTaken: 0, floorsRefused: 0, floorsSent: 0 }
+  /** when and with whom to initiate (the core) */
+  private readonly schedule: SyncSchedule
+  counters: SyncCounters = { rounds: 0, answered: 0, skipped: 0, retried: 0, equal: 0, exchanged: 0, recordsReceived: 0, recordsSent: 0, summaryEntriesSent: 0, summaryEntriesReceived: 0, wanted: 0, failed: 0, paced: 0, floorsReceived: 0, floorsTaken: 0, floorsRefused: 0, floorsSent: 0 }
   /** sync rounds each peer may still ask this node to answer now */
   private readonly answers: TokenBuckets
 
@@ -95,34 +100,42 @@ export class Syncer {
     private readonly ctx: SyncerContext,
     private readonly replica: ReplicaPort,
     /** the cluster's sync_interval */
-    private readonly interval: number,
+    interval: number,
     /** records a peer sent that may be newer than ours */
     private readonly onRecords: (records: SignedRecord[], from: PeerId) => void
   ) {
     this.libp2p = ctx.libp2p
     this.settings = ctx.settings
     this.answers = new TokenBuckets({ burst: ctx.settings.syncAnswerBurst, perSecond: 1000 / ctx.settings.syncAnswerInterval, maxKeys: ctx.settings.maxConnections }, Date.now)
+    this.schedule = new SyncSchedule({ interval, backoff: ctx.settings.syncBackoff, backoffMax: ctx.settings.syncBackoffMax, maxPeers: ctx.settings.maxConnections }, Math.random)
   }
 
-  start (): void { this.schedule() }
+  start (): void { this.arm() }
 
-  private schedule (): void {
+  private arm (): void {
     if (this.stopped) return
-    this.answeredSinceArmed = false
-    this.timer = setTimeout(() => {
-      if (shouldSkip({ answeredSinceArmed: this.answeredSinceArmed, skippedLast: this.skippedLast })) {
-        this.skippedLast = true
-        this.counters.skipped++
-        this.schedule()
-        return
-      }
-      this.skippedLast = false
-      const peers = shuffle(connectedPeers(this.libp2p).filter(p => this.ctx.admits(p) && !this.inProgress.has(p.toString())), Math.random)
-      const peer = peers[0]
-      const done = peer === undefined ? Promise.resolve() : this.syncWith(peer).then(() => {})
-      void done.finally(() => this.schedule())
-    }, jitter(this.interval, 0.2))
+    this.timer = setTimeout(() => { void this.onTimer().finally(() => this.arm()) }, this.schedule.arm())
     this.timer.unref()
+  }
+
+  /** The peers the timer may pick: connected, admitted, no round with them under way. */
+  private candidates (): Map<string, PeerId> {
+    return new Map(connectedPeers(this.libp2p).filter(p => this.ctx.admits(p) && !this.inProgress.has(p.toString())).map(p => [p.toString(), p]))
+  }
+
+  /** The timer fired: skip, or a round; after a failed one, at once a round with another peer, as the core says. */
+  private async onTimer (): Promise<void> {
+    let peers = this.candidates()
+    const d = this.schedule.tick([...peers.keys()], Date.now())
+    if (d.kind === 'skip') { this.counters.skipped++; return }
+    let next = d.kind === 'round' ? d.peer : undefined
+    while (next !== undefined && !this.stopped) {
+      const peer = peers.get(next)!
+      const outcome = await this.exchange(peer)
+      peers = this.candidates()
+      next = this.schedule.ended(next, outcome, Date.now(), true, [...peers.keys()])
+      if (next !== undefined) this.counters.retried++
+    }
   }
 
   /**
@@ -193,8 +206,8 @@ export class Syncer {
   }
 
   private async sendFloors (stream: Stream, floors: Slot[], deadline: number): Promise<void> {
-    for (const f of floors) await send(stream, frame(encodeFloor(f.timestamp, f.record)), deadline)
-    await send(stream, frame(END), deadline)
+    for (const f of floors) await send(stream, frame(encodeFloor(f.timestamp, f.record)), this.step(deadline))
+    await send(stream, frame(END), this.step(deadline))
     this.counters.floorsSent += floors.length
   }
 
@@ -273,8 +286,8 @@ export class Syncer {
   }
 
   private async sendRecords (stream: Stream, records: SignedRecord[], deadline: number): Promise<void> {
-    for (const r of records) await send(stream, frame(encodeRecord(r)), deadline)
-    await send(stream, frame(END), deadline)
+    for (const r of records) await send(stream, frame(encodeRecord(r)), this.step(deadline))
+    await send(stream, frame(END), this.step(deadline))
     this.counters.recordsSent += records.length
   }
 
@@ -283,8 +296,20 @@ export class Syncer {
     return all.length > this.settings.syncMaxRecords ? shuffle([...all], Math.random).slice(0, this.settings.syncMaxRecords) : all
   }
 
-  /** One anti-entropy round with `peer`, as the initiator. */
-  async syncWith (peer: PeerId): Promise<'equal' | 'exchanged' | 'failed' | 'busy'> {
+  /** One anti-entropy round with `peer`, as the initiator (on a new connection, syncNow); its outcome is told to the schedule (backoff). */
+  async syncWith (peer: PeerId): Promise<RoundOutcome> {
+    const outcome = await this.exchange(peer)
+    this.schedule.ended(peer.toString(), outcome, Date.now(), false, [])
+    return outcome
+  }
+
+  /**
+   * The deadline of one step of a round (a write, a close): the stall timeout from now,
+   * within the round's own deadline. Reads take the stall timeout from their StreamReader.
+   */
+  private step (deadline: number): number { return Math.min(deadline, Date.now() + this.settings.syncStallTimeout) }
+
+  private async exchange (peer: PeerId): Promise<RoundOutcome> {
     const id = peer.toString()
     if (this.inProgress.has(id) || this.stopped) return 'busy'
     this.inProgress.add(id)
@@ -294,15 +319,15 @@ export class Syncer {
       const conn = this.libp2p.getConnections(peer).find(c => c.status === 'open')
       if (conn === undefined) return 'failed'
       const deadline = Date.now() + this.settings.syncTimeout
-      stream = await conn.newStream(PROTOCOLS.sync, { signal: AbortSignal.timeout(this.settings.syncTimeout) })
-      const reader = new StreamReader(stream, deadline, this.readerLimit())
+      stream = await conn.newStream(PROTOCOLS.sync, { signal: AbortSignal.timeout(Math.min(this.settings.syncTimeout, this.settings.syncStallTimeout)) })
+      const reader = new StreamReader(stream, deadline, this.readerLimit(), this.settings.syncStallTimeout)
       const mine = snapshot(this.replica)
-      await send(stream, frame(concat([mine.digest, u32(mine.count)])), deadline)
+      await send(stream, frame(concat([mine.digest, u32(mine.count)])), this.step(deadline))
       const status = await reader.frame(1)
       if (status === undefined) throw reader.closed('no sync answer')
       if (status.length !== 1 || (status[0] !== EQUAL && status[0] !== DIFFER)) throw new WireError('peer', 'malformed sync answer')
       if (status[0] === EQUAL) {
-        await closeWrite(stream, deadline)
+        await closeWrite(stream, this.step(deadline))
         this.counters.equal++
         return 'equal'
       }
@@ -313,10 +338,10 @@ export class Syncer {
       await this.sendRecords(stream, theyLack.filter(s => s.tag !== FLOOR_SLOT).map(s => s.record), deadline)
       await this.sendFloors(stream, theyLack.filter(s => s.tag === FLOOR_SLOT), deadline)
       const wants = this.capped(lacking(summary, now, present))
-      for (const w of wants) await send(stream, frame(w.id), deadline)
-      await send(stream, frame(END), deadline)
+      for (const w of wants) await send(stream, frame(w.id), this.step(deadline))
+      await send(stream, frame(END), this.step(deadline))
       this.counters.wanted += wants.length
-      await closeWrite(stream, deadline)
+      await closeWrite(stream, this.step(deadline))
       const got = await this.readWanted(reader, new Set(wants.filter(w => w.tag !== FLOOR_SLOT).map(w => idKey(w.id))))
       const floors = await this.readFloors(reader, new Set(wants.filter(w => w.tag === FLOOR_SLOT).map(w => idKey(w.id))))
       await reader.end()
@@ -335,7 +360,7 @@ export class Syncer {
   readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
     const peer = connection.remotePeer
     const deadline = Date.now() + this.settings.syncTimeout
-    const reader = new StreamReader(stream, deadline, this.readerLimit())
+    const reader = new StreamReader(stream, deadline, this.readerLimit(), this.settings.syncStallTimeout)
     try {
       const hello = await reader.frame(36)
       if (hello === undefined) throw reader.closed('no sync request')
@@ -343,20 +368,20 @@ export class Syncer {
       if (!this.answers.tryTake(peer.toString())) {
         // over its budget of rounds (syncAnswerBurst, then one per syncAnswerInterval): closed unanswered, no offence
         this.counters.paced++
-        await closeWrite(stream, deadline)
+        await closeWrite(stream, this.step(deadline))
         return
       }
       const mine = snapshot(this.replica)
       if (Buffer.from(hello.subarray(0, 32)).equals(mine.digest)) {
-        await send(stream, frame(Uint8Array.of(EQUAL)), deadline)
-        await closeWrite(stream, deadline)
+        await send(stream, frame(Uint8Array.of(EQUAL)), this.step(deadline))
+        await closeWrite(stream, this.step(deadline))
         this.answeredRound()
         return
       }
-      await send(stream, frame(Uint8Array.of(DIFFER)), deadline)
+      await send(stream, frame(Uint8Array.of(DIFFER)), this.step(deadline))
       const summary: Slot[] = this.capped(mine.slots)
-      for (const s of summary) await send(stream, frame(encodeEntry(s)), deadline)
-      await send(stream, frame(END), deadline)
+      for (const s of summary) await send(stream, frame(encodeEntry(s)), this.step(deadline))
+      await send(stream, frame(END), this.step(deadline))
       this.counters.summaryEntriesSent += summary.length
       const theirs = await this.readRecords(reader)
       const theirFloors = await this.readFloors(reader)
@@ -364,7 +389,7 @@ export class Syncer {
       await reader.end()
       await this.sendRecords(stream, wanted.filter(s => s.tag !== FLOOR_SLOT).map(s => s.record), deadline)
       await this.sendFloors(stream, wanted.filter(s => s.tag === FLOOR_SLOT), deadline)
-      await closeWrite(stream, deadline)
+      await closeWrite(stream, this.step(deadline))
       this.answeredRound()
       this.deliver(theirFloors, theirs, peer)
     } catch (err) {
@@ -374,7 +399,7 @@ export class Syncer {
 
   private answeredRound (): void {
     this.counters.answered++
-    this.answeredSinceArmed = true
+    this.schedule.answered()
   }
 
   stop (): void {

@@ -37,7 +37,10 @@ export function frame (payload: Uint8Array): Uint8Array {
 
 /**
  * Reads frames and raw bytes from a stream until an absolute deadline. Attach it as
- * soon as the stream exists (it listens for the stream's 'message' events).
+ * soon as the stream exists (it listens for the stream's 'message' events). With a
+ * `stall` (ms), a wait also fails once the peer has sent nothing for that long since the
+ * wait began or its last bytes, whichever is later: a silent peer costs `stall`, a slow
+ * one that keeps sending may take until the deadline.
  */
 export class StreamReader {
   private readonly buf = new Uint8ArrayList()
@@ -45,11 +48,14 @@ export class StreamReader {
   private error?: Error
   private wake?: () => void
   private limit: number
+  /** when the peer's last bytes arrived (Date.now()) */
+  private heardAt = 0
 
-  constructor (private readonly stream: Stream, private deadline: number, limit: number) {
+  constructor (private readonly stream: Stream, private deadline: number, limit: number, private readonly stall = Infinity) {
     this.limit = limit
     stream.addEventListener('message', (evt) => {
       if (this.error !== undefined) return
+      this.heardAt = Date.now()
       this.buf.append(evt.data)
       if (this.buf.byteLength > this.limit) {
         this.fail(new WireError('peer', `peer sent more than the ${this.limit} bytes expected`))
@@ -92,12 +98,15 @@ export class StreamReader {
 
   /** Waits until `n` bytes are buffered; false when the stream ended first. */
   private async need (n: number): Promise<boolean> {
+    const waitingSince = Date.now()
     while (this.buf.byteLength < n) {
       if (this.error !== undefined) throw this.error
       if (this.ended) return false
-      const wait = this.deadline - Date.now()
+      const now = Date.now()
+      const stalledAt = Math.max(waitingSince, this.heardAt) + this.stall
+      const wait = Math.min(this.deadline, stalledAt) - now
       if (wait <= 0) {
-        const err = new WireError('timeout', 'peer too slow: deadline passed')
+        const err = new WireError('timeout', now >= this.deadline ? 'peer too slow: deadline passed' : `peer stalled: nothing for ${this.stall} ms`)
         this.fail(err)
         this.stream.abort(err)
         throw err

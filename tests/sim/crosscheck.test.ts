@@ -43,7 +43,8 @@ describe('the cross-check against the bench', () => {
     expect(m.gap).toBeLessThan(rest + 1000)
     const gap = m.gap
     const first = Math.max(d.datamesher.formed_ms, d.serf.formed_ms - d.datamesher.start_all_ms) + SCHEDULE.baselineMs + SCHEDULE.calibrateMs
-    expect(m.settle).toBe(Math.round(first + 2 * gap))
+    // the settle is rounded from the unrounded gap, m.gap is rounded too: within ½ + 2 × ½ ms
+    expect(Math.abs(m.settle - (first + 2 * gap))).toBeLessThanOrEqual(1.5)
 
     const recorded = variant('recorded.json', doc => {
       doc.results['50'].datamesher.small_update_first_round_after_start_ms = 4000

@@ -4,6 +4,7 @@
 import type { Totals } from './metrics.js'
 import type { World } from './world.js'
 import { VIA_TREE } from './announce-driver.js'
+import { timerWaiting } from './sync-driver.js'
 
 export interface RunInfo {
   scenario: string
@@ -69,7 +70,19 @@ export interface Figures {
   /** anti-entropy and peer exchange, per node per second over the window */
   syncBytesPerNodeS: number
   syncRoundsStarted: number
+  /** rounds failed: the peer silent or stalled past its deadline, or the link down */
   syncRoundsFailed: number
+  /** how long an initiator waited on a failed round before it failed (ms, simulated): mean and longest */
+  syncFailedWaitMean: number
+  syncFailedWaitMax: number
+  /**
+   * failed rounds the timer started, and per live honest node the time its timer waited on
+   * them, or at the end of the run still waits on one (ms, simulated)
+   */
+  syncTimerRoundsFailed: number
+  syncTimerWaitPerNode: number
+  /** rounds the timer started at once after a failed one */
+  syncRoundsRetried: number
   pxBytesPerNodeS: number
   dials: number
   dialsRefused: number
@@ -161,6 +174,11 @@ export function figures (w: World, info: RunInfo): Figures {
     syncBytesPerNodeS: t.syncWireBytes / live.length / seconds,
     syncRoundsStarted: m.syncRounds,
     syncRoundsFailed: m.syncFailed,
+    syncFailedWaitMean: m.syncFailed === 0 ? 0 : m.syncFailedWaitMs / m.syncFailed,
+    syncFailedWaitMax: m.syncFailedWaitMax,
+    syncTimerRoundsFailed: m.syncTimerFailed,
+    syncTimerWaitPerNode: (m.syncTimerWaitMs + live.reduce((a, n) => a + timerWaiting(n, w.now), 0)) / live.length,
+    syncRoundsRetried: m.syncRetried,
     pxBytesPerNodeS: t.pxBytes / live.length / seconds,
     dials: m.dials,
     dialsRefused: m.refused,
@@ -190,7 +208,8 @@ const ROWS: Array<[string, (f: Figures) => string]> = [
   ['full copies / notices per node per update', f => `${f.fullCopiesPerNodeUpdate.toFixed(2)} / ${f.noticesPerNodeUpdate.toFixed(2)}`],
   ['CPU per node per update (model, ms)', f => f.cpuMsPerNodeUpdate.toFixed(1)],
   ['anti-entropy bytes per node per s', f => Math.round(f.syncBytesPerNodeS).toString()],
-  ['sync rounds started / failed', f => `${f.syncRoundsStarted} / ${f.syncRoundsFailed}`],
+  ['sync rounds by honest nodes: started / failed (timer\'s) / retried', f => `${f.syncRoundsStarted} / ${f.syncRoundsFailed} (${f.syncTimerRoundsFailed}) / ${f.syncRoundsRetried}`],
+  ['… wait on a failed round: mean / max; timer, per node (s)', f => `${(f.syncFailedWaitMean / 1000).toFixed(1)} / ${(f.syncFailedWaitMax / 1000).toFixed(1)}; ${(f.syncTimerWaitPerNode / 1000).toFixed(2)}`],
   ['dials / refused', f => `${f.dials} / ${f.dialsRefused}`],
   ['events / wall time', f => `${f.events} / ${(f.wallMs / 1000).toFixed(1)} s`]
 ]

@@ -5,7 +5,8 @@
 //  - announces without serving: every notice it hears it repeats at once to all its other
 //    peers (no notice delay, so it is often the first notifier of a version a node lacks),
 //    and it never answers a GRAFT;
-//  - answers no anti-entropy round and serves no content (the initiator waits syncTimeout).
+//  - answers no anti-entropy round and serves no content (the initiator gives up after
+//    syncStallTimeout and tries another peer: sync-schedule.ts).
 // This is the adversary, not a tree: it runs no TreeCore.
 import type { TreeEvent } from '../../src/mesh/proto/tree.js'
 import { fullBytes, idOf, noticeBytes, PRUNE_BYTES, varint, type SimRecord } from './records.js'

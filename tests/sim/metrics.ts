@@ -32,10 +32,22 @@ export class Metrics {
   totals: Totals = zero()
   dials = 0
   refused = 0
+  /** rounds honest nodes initiated (failed, retried and the waits below: theirs too; a hostile node's own rounds never end) */
   syncRounds = 0
   syncSkipped = 0
   syncEqual = 0
+  /** rounds that failed: the peer silent or stalled past its deadline, or the link down */
   syncFailed = 0
+  /** time from the start of a failed round to its failure, summed and the longest (simulated ms) */
+  syncFailedWaitMs = 0
+  syncFailedWaitMax = 0
+  /** of those, the rounds the timer started (the node's next timer round waited for them), and their waits summed */
+  syncTimerFailed = 0
+  syncTimerWaitMs = 0
+  /** rounds closed unanswered (the peer's answer budget) */
+  syncPaced = 0
+  /** rounds the timer started at once after a failed one */
+  syncRetried = 0
   syncRecords = 0
 
   constructor (readonly updates: number, readonly cap: number) {
@@ -49,6 +61,14 @@ export class Metrics {
     this.startedAt = new Float64Array(cap).fill(NaN)
     this.stoppedAt = new Float64Array(cap).fill(NaN)
     this.maxPeers = new Int32Array(cap)
+  }
+
+  /** A round an honest node initiated failed after `waited` ms (`byTimer`: its timer's round). */
+  syncRoundFailed (waited: number, byTimer: boolean): void {
+    this.syncFailed++
+    this.syncFailedWaitMs += waited
+    if (waited > this.syncFailedWaitMax) this.syncFailedWaitMax = waited
+    if (byTimer) { this.syncTimerFailed++; this.syncTimerWaitMs += waited }
   }
 
   snapshot (): Totals { return { ...this.totals } }

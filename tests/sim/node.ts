@@ -8,6 +8,7 @@ import { Overlay, type BootstrapEntry } from '../../src/mesh/proto/overlay.js'
 import { TreeCore, type Notice } from '../../src/mesh/proto/tree.js'
 import { seededRandom, type Random } from '../../src/mesh/proto/random.js'
 import { TokenBuckets } from '../../src/mesh/proto/token-bucket.js'
+import type { SyncSchedule } from '../../src/mesh/proto/sync-schedule.js'
 import type { MeshSettings } from '../../src/mesh/settings.js'
 import { compareRecords, serialOf, type SimRecord } from './records.js'
 import { Replica, mix } from './replica.js'
@@ -41,12 +42,13 @@ export class SimNode {
   treeWake = Infinity
   overlayWake = Infinity
 
-  // anti-entropy (src/mesh/sync.ts's schedule around sync-schedule.ts's shouldSkip)
+  // anti-entropy (src/mesh/sync.ts around the core's SyncSchedule: skips, peer choice, retries, backoff)
   syncTick = 0
-  answeredSinceArmed = false
-  skippedLast = false
+  syncSchedule!: SyncSchedule
   /** peer → round id, rounds this node initiated and that are under way */
   readonly rounds = new Map<number, number>()
+  /** peer → when its round started and when the peer was last heard from in it (its stall deadline) */
+  readonly roundTimes = new Map<number, { started: number, heard: number }>()
   /** the round the timer started (the next tick is armed when it ends) */
   timerRound = 0
   syncAnswers!: TokenBuckets

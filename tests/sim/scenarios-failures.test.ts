@@ -1,13 +1,15 @@
 // Issue 23 item 4, the scenarios with failures: the stable overlay as the reference, 20%
 // churn, a partition into halves, 5% hostile members. At 1,000 nodes on a fixed seed, the
 // real cores driven by the simulator: nothing missed once anti-entropy ran, RMR ≤ 0.15 on
-// the stable overlay, honest delivery under hostile members within 2× the stable time.
+// the stable overlay, honest delivery under hostile members within 2× the stable time, and
+// a hostile member's silence costing a sync round syncStallTimeout, not syncTimeout.
 // The hop bound (≤ 12) holds on the stable overlay and with hostile members; under churn
 // and across a healed partition it does not yet (17 and 23 hops: repairs re-attach whole
 // subtrees wherever a notice came from): those cases are expected to fail, so that they
 // turn red — to be flipped to `it` — the day the tree meets it (README.md, "Findings" 1).
 import { describe, expect, it } from 'vitest'
 import { brief, ciRun, CI_NODES, CI_SEED } from './ci-runs.js'
+import { DEFAULT_MESH_SETTINGS } from '../../src/mesh/settings.js'
 
 const SCENARIOS = ['stable', 'churn', 'partition', 'hostile']
 
@@ -43,6 +45,18 @@ describe(`the simulator at N = ${CI_NODES}, seed ${CI_SEED}: failures`, () => {
     expect(hostile.lastDeliveryP50, both).toBeLessThanOrEqual(2 * stable.lastDeliveryP50)
     expect(hostile.lastDeliveryP99, both).toBeLessThanOrEqual(2 * stable.lastDeliveryP99)
     expect(hostile.deliveryP99, both).toBeLessThanOrEqual(2 * stable.deliveryP99)
+  })
+
+  // A hostile member answers no sync round. Its silence costs an honest initiator
+  // syncStallTimeout (5 s), not the round's whole syncTimeout (30 s, before: README.md
+  // "Findings" 3), and its timer starts a round with another peer at once.
+  it('hostile: a failed sync round costs its initiator at most syncStallTimeout, and the timer retries at once with another peer', () => {
+    const f = ciRun('hostile')
+    const sync = `failed ${f.syncRoundsFailed} of ${f.syncRoundsStarted}, waited ${f.syncFailedWaitMean.toFixed(0)} ms on average, ${f.syncFailedWaitMax.toFixed(0)} at most, retried ${f.syncRoundsRetried}`
+    expect(f.syncRoundsFailed, sync).toBeGreaterThan(0)
+    expect(f.syncFailedWaitMax, sync).toBeLessThanOrEqual(DEFAULT_MESH_SETTINGS.syncStallTimeout + 1)
+    expect(f.syncRoundsRetried, sync).toBeGreaterThan(0)
+    expect(ciRun('stable').syncRoundsFailed).toBe(0)
   })
 
   it('stable and hostile: the last delivery is at most 12 hops from its origin', () => {
