@@ -63,7 +63,7 @@ export async function createNode (config: Config, identity: NodeIdentity, admiss
       ...(transports.includes('tcp') ? [tcpJoinedWrites()] : []) // one socket write per message (tcp-writes.ts)
     ],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({ keepAliveInterval: settings.yamuxKeepAliveInterval })],
     connectionGater: combineGaters(admission.gater(), limits.gater()),
     connectionManager: {
       maxConnections: settings.maxConnections,

@@ -71,6 +71,15 @@ export interface TransportSettings {
   quicMaxIdleTimeout: number
   /** QUIC keep-alive packets this often (must be well below quicMaxIdleTimeout) */
   quicKeepAliveInterval: number
+  /**
+   * Yamux pings each TCP connection this often from each side, the first when the
+   * connection opens: that one gives Yamux the round-trip time it grows a stream's
+   * receive window by (a large file over a WAN). It is not liveness: the library only logs
+   * a failed ping, and pingInterval finds a dead peer. At the library's 30 s, with ~10
+   * peers, they were a quarter of an idle node's CPU (docs/DECISIONS.md, "Yamux
+   * keep-alives every 10 minutes").
+   */
+  yamuxKeepAliveInterval: number
 }
 
 /** The peers protocol (docs/PROTOCOLS.md §8): peer-exchange.ts. */
@@ -314,6 +323,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   pingInterval: 120_000,
   quicMaxIdleTimeout: 5_000,
   quicKeepAliveInterval: 1_500,
+  yamuxKeepAliveInterval: 600_000,
 
   peerExchangeInterval: 30_000,
   peerExchangeMaxPeers: 32,

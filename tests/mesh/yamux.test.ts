@@ -1,6 +1,7 @@
-// Yamux window updates come at half a window, not after every frame (src/mesh/yamux-window.ts),
-// and a transfer far larger than the window still flows. Two real nodes as createNode makes
-// them (TCP + Noise + Yamux), on loopback.
+// Yamux as createNode sets it up: window updates come at half a window, not after every
+// frame (src/mesh/yamux-window.ts), and a transfer far larger than the window still
+// flows; keep-alive pings come every yamuxKeepAliveInterval, not the library's 30 s.
+// Two real nodes (TCP + Noise + Yamux), on loopback.
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Stream } from '@libp2p/interface'
 import type { Config } from '../../src/config/config.js'
@@ -8,15 +9,15 @@ import { generateSigningKey } from '../../src/crypto/keys.js'
 import { Admission } from '../../src/mesh/admission.js'
 import { identityFromKey } from '../../src/mesh/identity.js'
 import { createNode, type MeshLibp2p } from '../../src/mesh/node.js'
-import { DEFAULT_MESH_SETTINGS } from '../../src/mesh/settings.js'
+import { DEFAULT_MESH_SETTINGS, type MeshSettings } from '../../src/mesh/settings.js'
 
 const PROTOCOL = '/data-mesher-test/window/1.0.0'
 const started: MeshLibp2p[] = []
 
-async function node (): Promise<MeshLibp2p> {
+async function node (settings: MeshSettings = DEFAULT_MESH_SETTINGS): Promise<MeshLibp2p> {
   const identity = identityFromKey(generateSigningKey())
   const config = { cluster: { interfaces: ['lo'], port: 0, transports: ['tcp'], allowedNodes: [] } } as unknown as Config
-  const libp2p = await createNode(config, identity, new Admission([], identity.peerId.toString()), DEFAULT_MESH_SETTINGS)
+  const libp2p = await createNode(config, identity, new Admission([], identity.peerId.toString()), settings)
   await libp2p.start()
   started.push(libp2p)
   return libp2p
@@ -77,5 +78,44 @@ describe('yamux window updates', () => {
     }
     expect(await read).toBe(total)
     expect(updates()).toBeGreaterThan(0) // the sender waited on window updates and got them
+  })
+})
+
+/** Counts the keep-alive pings (not answers) `at` receives on its connection to `from` (the muxer's own handler, wrapped). */
+async function countPings (at: MeshLibp2p, from: MeshLibp2p): Promise<() => number> {
+  const conn = await at.dial(from.getMultiaddrs()[0])
+  const muxer = (conn as unknown as { muxer?: { handlePing: (header: { flag: number }) => void } }).muxer
+  expect(typeof muxer?.handlePing).toBe('function') // a Yamux muxer, as this test expects
+  const original = muxer!.handlePing.bind(muxer)
+  let n = 0
+  muxer!.handlePing = (header) => { if ((header.flag & 1) === 1) n++; original(header) } // SYN: a ping, not an answer
+  return () => n
+}
+
+async function until (what: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!what()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`)
+    await new Promise(resolve => setTimeout(resolve, 25))
+  }
+}
+
+describe('yamux keep-alives', () => {
+  it('come every yamuxKeepAliveInterval', async () => {
+    const pinger = await node({ ...DEFAULT_MESH_SETTINGS, yamuxKeepAliveInterval: 200 })
+    const pings = await countPings(await node(), pinger)
+    await until(() => pings() >= 4, 10_000) // one at the start, then every 200 ms
+  })
+
+  it('by default, none but the first for minutes (the library alone: every 30 s)', async () => {
+    expect(DEFAULT_MESH_SETTINGS.yamuxKeepAliveInterval).toBeGreaterThanOrEqual(300_000)
+    const quiet = await node()
+    const watcher = await node({ ...DEFAULT_MESH_SETTINGS, yamuxKeepAliveInterval: 200 })
+    // the watcher's own pings are answered: once it has seen 4 answers' worth of time, the
+    // default node has sent at most its first ping
+    const pings = await countPings(watcher, quiet)
+    const answeredBy = await countPings(quiet, watcher)
+    await until(() => answeredBy() >= 4, 10_000)
+    expect(pings()).toBeLessThanOrEqual(1)
   })
 })
