@@ -18,7 +18,7 @@
 //
 // The library offers no option for this; its stream class is exported (package export
 // `./stream`), so the one method is wrapped, once, when the node is created. The test
-// (tests/mesh/yamux-window.test.ts) fails should a new version rename what it relies on.
+// (tests/mesh/yamux.test.ts) fails should a new version rename what it relies on.
 import { StreamState, YamuxStream } from '@chainsafe/libp2p-yamux/stream'
 
 /** What the wrapper reads of a stream: the library's own fields (private in its types). */
