@@ -6,37 +6,20 @@
 // lazy, and a node with no eager link left grafts a new peer at once (a bare GRAFT).
 import { afterEach, expect, it } from 'vitest'
 import { Cluster, bytes, waitFor } from './helpers.js'
-import { RogueSet, type Rogue } from './rogue.js'
-import { MAX_MESSAGE_FRAME, decodeFull, decodeIhave, encodeFull, encodeIhave, formatOf, type Notice } from '../../src/mesh/announce.js'
+import { RogueSet, type AnnounceLog, type Rogue } from './rogue.js'
+import { encodeFull } from '../../src/mesh/announce.js'
 import { PROTOCOLS } from '../../src/mesh/settings.js'
-import { StreamReader, frame } from '../../src/mesh/wire.js'
-import { signRecord, type SignedRecord } from '../../src/crypto/record.js'
+import { frame } from '../../src/mesh/wire.js'
+import { signRecord } from '../../src/crypto/record.js'
 
 let cluster: Cluster | undefined
 const rogues = new RogueSet()
 afterEach(async () => { await rogues.stopAll(); await cluster?.close(); cluster = undefined })
 
-interface Got { full: Array<{ record: SignedRecord, hops: number | undefined, protocol: string }>, ihave: Notice[], bareGrafts: number, prunes: number }
-
-/** A rogue that handles the announce ids given (and no other), recording what a node sends it, decoded in the format of the id selected. */
-async function listener (protocols: string[]): Promise<{ rogue: Rogue, got: Got }> {
+/** A rogue that handles the announce ids given (and no other), recording what a node sends it. */
+async function listener (protocols: string[]): Promise<{ rogue: Rogue, got: AnnounceLog }> {
   const rogue = await rogues.start()
-  const got: Got = { full: [], ihave: [], bareGrafts: 0, prunes: 0 }
-  await rogue.libp2p.handle(protocols, async (stream) => {
-    const format = formatOf(stream.protocol)
-    const reader = new StreamReader(stream, Date.now() + 60_000, 4 * 1024 * 1024)
-    try {
-      for (;;) {
-        const head = await reader.frame(MAX_MESSAGE_FRAME)
-        if (head === undefined) return
-        if (head[0] === 0x01) { await reader.frame(1024 * 1024); got.full.push({ ...decodeFull(head, format), protocol: stream.protocol }) }
-        if (head[0] === 0x02) got.ihave.push(...decodeIhave(head, format))
-        if (head[0] === 0x03 && head.length === 1) got.bareGrafts++
-        if (head[0] === 0x04) got.prunes++
-      }
-    } catch { stream.abort(new Error('rogue reader done')) }
-  }, { maxInboundStreams: 16 })
-  return { rogue, got }
+  return { rogue, got: await rogue.listenAnnounce(protocols) }
 }
 
 it('the node writes announce/3.0.0 to a peer that handles only it and 3.1.0 (hop 0: made here) to one that handles 3.1.0', async () => {

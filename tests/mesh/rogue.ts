@@ -14,7 +14,9 @@ import { Admission } from '../../src/mesh/admission.js'
 import { identityFromKey } from '../../src/mesh/identity.js'
 import { createNode, type MeshLibp2p } from '../../src/mesh/node.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS } from '../../src/mesh/settings.js'
-import { concat, frame } from '../../src/mesh/wire.js'
+import { StreamReader, concat, frame } from '../../src/mesh/wire.js'
+import { MAX_MESSAGE_FRAME, decodeFull, decodeGraft, decodeIhave, formatOf, type Notice } from '../../src/mesh/announce.js'
+import type { SignedRecord } from '../../src/crypto/record.js'
 import type { TestNode } from './helpers.js'
 
 /** The rogues a test file started, stopped together in its afterEach. */
@@ -87,6 +89,29 @@ export class Rogue {
     await this.send(node, PROTOCOLS.announce, records.flatMap((r, i) => fullMessage(r, inline[i])))
   }
 
+  /**
+   * Handles the announce ids given (and no other) and records what a node sends the rogue,
+   * each message decoded in the format of the id the node selected.
+   */
+  async listenAnnounce (protocols: string[] = [PROTOCOLS.announce]): Promise<AnnounceLog> {
+    const log: AnnounceLog = { full: [], ihave: [], grafts: [], bareGrafts: 0, prunes: 0 }
+    await this.libp2p.handle(protocols, async (stream) => {
+      const format = formatOf(stream.protocol)
+      const reader = new StreamReader(stream, Date.now() + 60_000, 4 * 1024 * 1024)
+      try {
+        for (;;) {
+          const head = await reader.frame(MAX_MESSAGE_FRAME)
+          if (head === undefined) return
+          if (head[0] === 0x01) { await reader.frame(1024 * 1024); log.full.push({ ...decodeFull(head, format), protocol: stream.protocol }) }
+          if (head[0] === 0x02) log.ihave.push(...decodeIhave(head, format))
+          if (head[0] === 0x03) { if (head.length === 1) log.bareGrafts++; else log.grafts.push(decodeGraft(head)) }
+          if (head[0] === 0x04) log.prunes++
+        }
+      } catch { stream.abort(new Error('rogue reader done')) }
+    }, { maxInboundStreams: 16 })
+    return log
+  }
+
   connectedTo (node: TestNode): boolean {
     return this.libp2p.getConnections().some(c => c.remotePeer.toString() === node.peerId && c.status === 'open')
   }
@@ -148,6 +173,17 @@ export class Rogue {
   heldBy (node: TestNode): boolean {
     return node.mesh.libp2p.getConnections().some(c => c.remotePeer.toString() === this.peerId && c.status === 'open')
   }
+}
+
+/** What a node sent a rogue on the announce protocol (Rogue.listenAnnounce). */
+export interface AnnounceLog {
+  full: Array<{ record: SignedRecord, hops: number | undefined, protocol: string }>
+  ihave: Notice[]
+  /** GRAFTs asking for a version */
+  grafts: Array<{ name: string, id: Uint8Array }>
+  /** GRAFTs of a link only (no version asked for) */
+  bareGrafts: number
+  prunes: number
 }
 
 /** An announce/3.0.0 FULL message: frame(0x01 record) frame(inline content, empty by default). */

@@ -5,12 +5,12 @@
 import { recordId } from '../../src/crypto/record.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Cluster, bytes, connected, converged, waitFor, type TestNode } from './helpers.js'
-import { RogueSet, type Rogue } from './rogue.js'
+import { RogueSet, type AnnounceLog, type Rogue } from './rogue.js'
 import type { MeshStats } from '../../src/mesh/index.js'
-import { MAX_MESSAGE_FRAME, decodeGraft, decodeIhave, encodeGraft, encodeIhave, type Notice } from '../../src/mesh/announce.js'
+import { encodeGraft, encodeIhave } from '../../src/mesh/announce.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS } from '../../src/mesh/settings.js'
-import { StreamReader, frame } from '../../src/mesh/wire.js'
-import { decodeRecord, signRecord, type SignedRecord } from '../../src/crypto/record.js'
+import { frame } from '../../src/mesh/wire.js'
+import { signRecord, type SignedRecord } from '../../src/crypto/record.js'
 
 let cluster: Cluster | undefined
 afterEach(async () => { await cluster?.close(); cluster = undefined })
@@ -134,24 +134,10 @@ describe('hostile peers and the tree messages', () => {
   const rogues = new RogueSet()
   afterEach(async () => { await rogues.stopAll() })
 
-  /** A rogue that records every announce message a node sends it, by type (FULL records decoded). */
-  async function listeningRogue (): Promise<{ rogue: Rogue, got: { full: SignedRecord[], ihave: Notice[], graft: Array<{ name: string }>, prune: number } }> {
+  /** A rogue that records every announce message a node sends it. */
+  async function listeningRogue (): Promise<{ rogue: Rogue, got: AnnounceLog }> {
     const rogue = await rogues.start()
-    const got = { full: [] as SignedRecord[], ihave: [] as Notice[], graft: [] as Array<{ name: string }>, prune: 0 }
-    await rogue.libp2p.handle(PROTOCOLS.announce, async (stream) => {
-      const reader = new StreamReader(stream, Date.now() + 60_000, 4 * 1024 * 1024)
-      try {
-        for (;;) {
-          const head = await reader.frame(MAX_MESSAGE_FRAME)
-          if (head === undefined) return
-          if (head[0] === 0x01) { await reader.frame(1024 * 1024); got.full.push(decodeRecord(head.subarray(1))) }
-          if (head[0] === 0x02) got.ihave.push(...decodeIhave(head))
-          if (head[0] === 0x03) got.graft.push(decodeGraft(head))
-          if (head[0] === 0x04) got.prune++
-        }
-      } catch { stream.abort(new Error('rogue reader done')) }
-    }, { maxInboundStreams: 16 })
-    return { rogue, got }
+    return { rogue, got: await rogue.listenAnnounce() }
   }
 
   it('B1: GRAFT repeated for the same version brings it once per connection (no amplification: ~70 bytes asking for up to 64 KiB)', async () => {
@@ -164,7 +150,7 @@ describe('hostile peers and the tree messages', () => {
     await waitFor(() => got.full.length >= 1, 'n0 answered the graft')
     await new Promise(resolve => setTimeout(resolve, 1_000)) // room for more answers, if any were coming
     expect(got.full.length).toBe(1)
-    expect(Buffer.from(recordId(got.full[0])).equals(recordId(record))).toBe(true)
+    expect(Buffer.from(recordId(got.full[0].record)).equals(recordId(record))).toBe(true)
     expect(n0.mesh.stats().peers.penalized).toBe(0) // a GRAFT is no offence
     expect(n0.mesh.links().eager).toContain(rogue.peerId)
   })
@@ -181,10 +167,10 @@ describe('hostile peers and the tree messages', () => {
     const t0 = Date.now()
     // a flood of the same notices is one wait and one graft
     await rogue.send(n0, PROTOCOLS.announce, [notices([older, junk, current]), ...Array.from({ length: 20 }, () => notices([newer]))])
-    await waitFor(() => got.graft.length >= 1, 'n0 grafted the rogue for the newer version')
+    await waitFor(() => got.grafts.length >= 1, 'n0 grafted the rogue for the newer version')
     expect(Date.now() - t0).toBeGreaterThanOrEqual(DEFAULT_MESH_SETTINGS.announceGraftTimeout - 20)
     await new Promise(resolve => setTimeout(resolve, 1_000))
-    expect(got.graft).toEqual([{ name: 'a.txt', id: recordId(newer) }])
+    expect(got.grafts).toEqual([{ name: 'a.txt', id: recordId(newer) }])
     expect(n0.mesh.stats().announce.ihaveReceived).toBe(23)
     expect(n0.mesh.stats().peers.penalized).toBe(0)
   })
