@@ -71,13 +71,8 @@ let
         description = "Log level.";
       };
       profile = mkOption {
-        type = types.nullOr (
-          types.enum [
-            "default"
-            "lan"
-            "test"
-          ]
-        );
+        # the daemon's profile names (src/mesh/profiles.ts; tests/unit/mesh-profiles.test.ts keeps the file in step)
+        type = types.nullOr (types.enum (builtins.fromJSON (builtins.readFile ./mesh-profiles.json)));
         default = null;
         description = "The mesh's timings (`cluster.profile`): `lan` for machines on one low-latency network; `null` = the daemon's default.";
       };

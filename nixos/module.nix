@@ -194,13 +194,8 @@ in
     };
 
     profile = mkOption {
-      type = types.nullOr (
-        types.enum [
-          "default"
-          "lan"
-          "test"
-        ]
-      );
+      # the daemon's profile names (src/mesh/profiles.ts; tests/unit/mesh-profiles.test.ts keeps the file in step)
+      type = types.nullOr (types.enum (builtins.fromJSON (builtins.readFile ./mesh-profiles.json)));
       default = null;
       example = "lan";
       description = ''

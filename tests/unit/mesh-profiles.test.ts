@@ -77,3 +77,11 @@ describe('mesh profiles', () => {
     expect(MESH_PROFILES.test.backoffMax).toBe(2_000)
   })
 })
+
+it('the NixOS module and the clan service offer exactly the daemon\'s profile names (nixos/mesh-profiles.json)', () => {
+  const offered = JSON.parse(readFileSync(new URL('../../nixos/mesh-profiles.json', import.meta.url), 'utf8')) as string[]
+  expect([...offered].sort()).toEqual([...MESH_PROFILE_NAMES].sort())
+  for (const file of ['module.nix', 'clan-service.nix']) {
+    expect(readFileSync(new URL(`../../nixos/${file}`, import.meta.url), 'utf8')).toContain('types.enum (builtins.fromJSON (builtins.readFile ./mesh-profiles.json))')
+  }
+})
