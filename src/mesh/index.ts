@@ -199,11 +199,11 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const offer = recordCerts?.beforeOffer(receiver.offer, replica) ?? receiver.offer
   const announcer = new Announcer(ctx, {
     onRecord: offer,
-    judgeNotice: judgeNotice(replica, name => receiver.incoming(name)),
+    judgeNotice: judgeNotice(replica, name => receiver.incoming(name), name => receiver.waiting(name)),
     forGraft: answerGraft(replica, settings.announceInlineMax)
   })
   receiver.forwardTo(announcer)
-  const syncer = new Syncer(ctx, replica, config.cluster.syncInterval, (records, from) => { for (const r of records) offer(r, from) })
+  const syncer = new Syncer(ctx, replica, config.cluster.syncInterval, (records, from) => { for (const r of records) offer(r, from, undefined, 'sync') })
   const peerExchange = new PeerExchange(ctx)
   const tracker = new PeerTracker(ctx, peer => {
     announcer.dropPeer(peer)
