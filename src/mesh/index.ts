@@ -199,7 +199,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const offer = recordCerts?.beforeOffer(receiver.offer, replica) ?? receiver.offer
   const announcer = new Announcer(ctx, {
     onRecord: offer,
-    judgeNotice: judgeNotice(replica, name => receiver.incoming(name), name => receiver.waiting(name)),
+    judgeNotice: judgeNotice(replica, name => receiver.incoming(name), name => receiver.waiting(name), r => receiver.floods(r)),
     forGraft: answerGraft(replica, settings.announceInlineMax)
   })
   receiver.forwardTo(announcer)
@@ -237,7 +237,8 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     if (c.kind === 'revoked' || c.origin === 'timer') return // every node does these on its own
     const from = c.origin.startsWith('peer:') ? c.origin.slice(5) : undefined
     fetcher.forget(c.record)
-    announcer.broadcast(c.record, c.content, from, c.origin === 'api' ? 0 : undefined) // made here: hop 0
+    // made here: hop 0; a flooding signer's version (receive.ts): no notices
+    announcer.broadcast(c.record, c.content, from, c.origin === 'api' ? 0 : undefined, from !== undefined && receiver.floods(c.record))
   }
 
   const s = settings.maxInboundStreams

@@ -11,7 +11,7 @@
 // gets what the others leave.
 import type { PeerId } from '@libp2p/interface'
 import { sameRecord, type SignedRecord } from '../crypto/record.js'
-import { compareVersions, needsContent, triage, verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
+import { authenticity, compareVersions, needsContent, triage, verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
 import type { Arrival } from './announce.js'
 import type { MeshContext } from './context.js'
 import { FairLimiter, laneOf, QueueDropped, type FairStats, type Queued, type Ticket } from './proto/fair-limiter.js'
@@ -49,8 +49,8 @@ interface Waiting {
 export interface Forwarding {
   /** `peer` holds `record` (or a newer version): it is not sent that version */
   markKnown: (peer: PeerId | string, record: SignedRecord) => void
-  /** passes a verified version on (not back to `except`) */
-  broadcast: (record: SignedRecord, content: Uint8Array | undefined, except?: string) => void
+  /** passes a verified version on (not back to `except`); `quiet`: no notices to lazy peers (its signer floods) */
+  broadcast: (record: SignedRecord, content: Uint8Array | undefined, except?: string, hops?: number, quiet?: boolean) => void
 }
 
 /**
@@ -128,6 +128,9 @@ export class Receiver {
     for (const w of this.turns.waitingFor(name)) yield w.record
   }
 
+  /** Whether `record`'s signer floods (proto/signer-turns.ts floods()): its copies prune no link, and its newer versions are not grafted for. */
+  floods (record: SignedRecord): boolean { return this.turns.floods(signerOf(record), Date.now()) }
+
   /** Versions waiting for their signer's turn, and signers with any. */
   turnsWaiting (): { waiting: number, signers: number } { return this.turns.stats() }
 
@@ -152,6 +155,12 @@ export class Receiver {
       // has. Only a current version counts: the announcer sends current versions, and a
       // held one must not stand for them.
       if (current !== undefined && compareVersions(record, current) <= 0) this.tree.markKnown(from, record)
+      // overtaken on its way here: its signer's versions come faster than they cross the
+      // fleet. Counted only once its signature verified (an older version is ignored before
+      // any crypto, and a forged one must not mark an honest signer as flooding), and
+      // only until the signer is marked: one check per signer and minute at most.
+      if (verdict.why === 'not-newer' && current !== undefined && compareVersions(record, current) < 0 && sameSigner(record, current) &&
+        !this.floods(record) && authenticity(record) === undefined) this.turns.overtook(signerOf(record), Date.now())
       return this.copy(record)
     }
     if (verdict.action === 'refuse') {
@@ -181,16 +190,27 @@ export class Receiver {
       if (turn.verdict === 'queued') {
         this.counters.waited++
         this.armTurns()
-        return 'new'
+        return this.arrival(record)
       }
     }
     this.proceed(key, record, from, verified, accepted)
-    return 'new'
+    return this.arrival(record)
+  }
+
+  /**
+   * What a new version tells the broadcast tree: its link is in the tree ('new': eager),
+   * unless its signer floods (SignerTurns.floods): a flooder sends each version to all its
+   * peers as a full record, and every link it came by would turn eager, the flooder's
+   * own included (a hostile one then swallows the honest versions sent to it); so a
+   * flooding signer's version moves no link ('dropped').
+   */
+  private arrival (record: SignedRecord): Arrival {
+    return this.floods(record) ? 'dropped' : 'new'
   }
 
   /** Passes a verified new version on now (its content here and it becomes current: the early forward, while it is being written), and stores it. */
   private proceed (key: string, record: SignedRecord, from: PeerId, verified: VerifiedContent | undefined, current: boolean): void {
-    if (verified !== undefined && current) this.tree.broadcast(record, verified, from.toString())
+    if (verified !== undefined && current) this.tree.broadcast(record, verified, from.toString(), undefined, this.floods(record))
     this.store(key, record, from, verified, current)
   }
 
@@ -231,7 +251,7 @@ export class Receiver {
    * names, so its copies meet everywhere, and pruning on them would cut the tree apart.
    */
   private copy (record: SignedRecord): Arrival {
-    return this.turns.floods(signerOf(record), Date.now()) ? 'dropped' : 'duplicate'
+    return this.floods(record) ? 'dropped' : 'duplicate'
   }
 
   /**
@@ -260,7 +280,7 @@ export class Receiver {
       return 'dropped'
     }
     inFlight.provide(checked.content)
-    if (inFlight.current) this.tree.broadcast(record, checked.content, from.toString())
+    if (inFlight.current) this.tree.broadcast(record, checked.content, from.toString(), undefined, this.floods(record))
     return this.copy(record)
   }
 
@@ -349,3 +369,5 @@ export class Receiver {
 }
 
 function signerOf (record: SignedRecord): string { return Buffer.from(record.signer).toString('base64') }
+
+function sameSigner (a: SignedRecord, b: SignedRecord): boolean { return Buffer.from(a.signer).equals(Buffer.from(b.signer)) }

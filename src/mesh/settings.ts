@@ -382,7 +382,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   announceMessageBurst: 512,
   announceMessagesPerSecond: 64,
   newVersionBurst: 128,
-  newVersionsPerSecond: 20,
+  newVersionsPerSecond: 5,
   newVersionQueueMax: 1_024,
   newVersionPerSigner: 64,
 

@@ -70,6 +70,9 @@ export interface Figures {
   syncBytesPerNodeS: number
   syncRoundsStarted: number
   syncRoundsFailed: number
+  /** new versions that waited for their signer's turn, over the run and all nodes (turns-driver.ts); of them dropped from a full queue */
+  waitedVersions: number
+  waitDropped: number
   pxBytesPerNodeS: number
   dials: number
   dialsRefused: number
@@ -161,6 +164,8 @@ export function figures (w: World, info: RunInfo): Figures {
     syncBytesPerNodeS: t.syncWireBytes / live.length / seconds,
     syncRoundsStarted: m.syncRounds,
     syncRoundsFailed: m.syncFailed,
+    waitedVersions: m.waited,
+    waitDropped: m.turnDropped,
     pxBytesPerNodeS: t.pxBytes / live.length / seconds,
     dials: m.dials,
     dialsRefused: m.refused,
@@ -191,6 +196,7 @@ const ROWS: Array<[string, (f: Figures) => string]> = [
   ['CPU per node per update (model, ms)', f => f.cpuMsPerNodeUpdate.toFixed(1)],
   ['anti-entropy bytes per node per s', f => Math.round(f.syncBytesPerNodeS).toString()],
   ['sync rounds started / failed', f => `${f.syncRoundsStarted} / ${f.syncRoundsFailed}`],
+  ['versions that waited their signer\'s turn per node / dropped', f => `${(f.waitedVersions / f.live).toFixed(1)} / ${f.waitDropped}`],
   ['dials / refused', f => `${f.dials} / ${f.dialsRefused}`],
   ['events / wall time', f => `${f.events} / ${(f.wallMs / 1000).toFixed(1)} s`]
 ]

@@ -32,11 +32,11 @@ describe('no flood: nothing waits (the defaults)', () => {
     expect(q.counters.queued).toBe(0)
   })
 
-  it('12 names at once, again every second, beside a machine updating its facts every second: every version at once', () => {
+  it('12 names at once (again every 30 s), beside a machine updating its facts every second: every version at once', () => {
     const q = turns(D)
-    for (let s = 0; s < 300; s++) {
+    for (let s = 0; s < 600; s++) {
       const now = 5_000 + s * 1000
-      for (let n = 0; n < 12; n++) expect(offer(q, { signer: 'admin', name: `file${n}`, t: s }, now).verdict).toBe('now')
+      if (s % 30 === 0) for (let n = 0; n < 12; n++) expect(offer(q, { signer: 'admin', name: `file${n}`, t: s }, now).verdict).toBe('now')
       expect(offer(q, { signer: 'machine', name: 'facts.json', t: s }, now + 3).verdict).toBe('now')
     }
     expect(q.counters.queued).toBe(0)
@@ -87,12 +87,30 @@ describe('past the node-wide rate', () => {
     expect(q.counters.superseded).toBeGreaterThan(1000)
   })
 
-  it('signers are served in turn: the one with the fewest turns lately first', () => {
+  it('signers are served in turn: the one with the fewest turns lately first; a signer with none goes at once, on credit up to a burst', () => {
     const q = turns({ ...S, newVersionBurst: 1 })
-    expect(offer(q, { signer: 'a', name: 'a1', t: 1 }, 0).verdict).toBe('now')
-    for (const [s, n] of [['a', 'a2'], ['a', 'a3'], ['b', 'b1'], ['c', 'c1'], ['b', 'b2']]) expect(offer(q, { signer: s, name: n, t: 1 }, 0).verdict).toBe('queued')
-    // a had a turn already; b and c none: b (queued first), c, then a, b, a
-    expect(drain(q, 0, 10_000).map(r => r.v.name)).toEqual(['b1', 'c1', 'a2', 'b2', 'a3'])
+    expect(offer(q, { signer: 'a', name: 'a1', t: 1 }, 0).verdict).toBe('now') // the bucket's token
+    expect(offer(q, { signer: 'a', name: 'a2', t: 1 }, 0).verdict).toBe('queued') // a had its turn
+    expect(offer(q, { signer: 'a', name: 'a3', t: 1 }, 0).verdict).toBe('queued')
+    expect(offer(q, { signer: 'b', name: 'b1', t: 1 }, 0).verdict).toBe('now') // no turn lately: on credit (the bucket at -1)
+    expect(offer(q, { signer: 'b', name: 'b2', t: 1 }, 0).verdict).toBe('queued')
+    expect(offer(q, { signer: 'c', name: 'c1', t: 1 }, 0).verdict).toBe('queued') // a burst in debt: no more credit
+    // c had no turn; a and b one each (a queued first), then b, then a
+    const released = drain(q, 0, 10_000)
+    expect(released.map(r => r.v.name)).toEqual(['c1', 'a2', 'b2', 'a3'])
+    expect(released[0].at).toBe(200) // the debt repaid first
+  })
+
+  it('an occasional honest update (no turn lately) goes at once during a flood', () => {
+    const q = turns()
+    let t = 0
+    const now: string[] = []
+    for (let at = 0; at < 300_000; at += 10) {
+      for (let f = 0; f < 50; f++) if (at % 500 === (f * 10) % 500) offer(q, { signer: `f${f}`, name: `f${f}/x`, t: ++t }, at)
+      if (at % 60_000 === 30_000) now.push(offer(q, { signer: 'admin', name: 'authorized_keys', t: ++t }, at).verdict)
+      if (q.wake(at)! <= at) q.due(at)
+    }
+    expect(now).toEqual(['now', 'now', 'now', 'now', 'now'])
   })
 
   it('an honest burst of 12 names during a flood goes before the flooders: 12 tokens', () => {
@@ -103,20 +121,22 @@ describe('past the node-wide rate', () => {
       for (let f = 0; f < 20; f++) if (now % 500 === (f * 25) % 500) offer(q, { signer: `f${f}`, name: `f${f}/x`, t: ++t }, now)
       if (q.wake(now)! <= now) q.due(now)
     }
-    for (let n = 0; n < 12; n++) expect(offer(q, { signer: 'admin', name: `file${n}`, t: ++t }, 60_000).verdict).toBe('queued')
+    for (let n = 0; n < 12; n++) expect(offer(q, { signer: 'admin', name: `file${n}`, t: ++t }, 60_000).verdict).toBe(n === 0 ? 'now' : 'queued')
     const released = drain(q, 60_000, 70_000).filter(r => r.v.signer === 'admin')
-    expect(released).toHaveLength(12)
+    expect(released).toHaveLength(11)
     expect(Math.max(...released.map(r => r.at - 60_000))).toBeLessThanOrEqual(12 * 1000 / S.newVersionsPerSecond)
   })
 
-  it('once something waits, a new version queues too (it does not jump the queue), and goes by its signer\'s turn', () => {
+  it('once something waits, a new version of a signer that had turns queues too (it does not jump the queue), and goes by its signer\'s turn', () => {
     const q = turns({ ...S, newVersionBurst: 1 })
     offer(q, { signer: 'f', name: 'x', t: 1 }, 0)
     expect(offer(q, { signer: 'f', name: 'x', t: 2 }, 0).verdict).toBe('queued')
-    // a token is back at 100 ms, but the driver has not called due() yet
-    expect(offer(q, { signer: 'g', name: 'y', t: 1 }, 150).verdict).toBe('queued')
-    expect(q.due(150).map(v => v.signer)).toEqual(['g'])
-    expect(q.wake(150)).toBe(250)
+    expect(offer(q, { signer: 'g', name: 'y', t: 1 }, 0).verdict).toBe('now') // (on credit)
+    // the debt is repaid at 100 ms and a token is back at 200 ms (a full bucket: one), but the driver has not called due() yet
+    expect(offer(q, { signer: 'g', name: 'y', t: 2 }, 250).verdict).toBe('queued')
+    expect(q.due(250).map(v => v.t)).toEqual([2]) // f's x (queued first; f and g had one turn each)
+    expect(q.wake(250)).toBe(350)
+    expect(q.due(350).map(v => v.signer)).toEqual(['g'])
   })
 
   it('bounded: a signer\'s own oldest name goes past newVersionPerSigner, the longest queue\'s oldest past newVersionQueueMax', () => {
@@ -132,14 +152,17 @@ describe('past the node-wide rate', () => {
     expect(q.counters.dropped).toBe(2)
   })
 
-  it('floods(): a signer whose waiting version was overtaken, for a minute; not one that merely waited its turn', () => {
-    const q = turns({ ...S, newVersionBurst: 0 })
-    offer(q, { signer: 'f', name: 'x', t: 1 }, 0)
-    offer(q, { signer: 'f', name: 'x', t: 2 }, 10)
-    offer(q, { signer: 'honest', name: 'y', t: 1 }, 20)
+  it('floods(): a signer whose version had to wait, or was overtaken on its way, for a minute; not one whose versions went at once', () => {
+    const q = turns({ ...S, newVersionBurst: 1 })
+    expect(offer(q, { signer: 'f', name: 'x', t: 1 }, 0).verdict).toBe('now')
+    expect(offer(q, { signer: 'honest', name: 'y', t: 1 }, 5).verdict).toBe('now') // (on credit)
+    expect(offer(q, { signer: 'f', name: 'x', t: 2 }, 10).verdict).toBe('queued')
     expect(q.floods('f', 20)).toBe(true)
     expect(q.floods('honest', 20)).toBe(false)
     expect(q.floods('f', 60_009)).toBe(true)
     expect(q.floods('f', 60_010)).toBe(false)
+    q.overtook('g', 100)
+    expect(q.floods('g', 100)).toBe(true)
+    expect(q.floods('g', 60_100)).toBe(false)
   })
 })

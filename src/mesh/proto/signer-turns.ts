@@ -13,19 +13,26 @@
 // - Past it, each signer has its own queue holding only the newest version per name (a
 //   newer version of a queued name takes its place: a flood collapses instead of piling
 //   up), and each token that comes back goes to the signer that had the fewest turns
-//   lately (a count that halves every USAGE_HALF_LIFE; one never seen first). A flooding
-//   signer uses all it gets, so its count stays high: a signer asking for less than an
-//   equal share (an honest update, or a burst of them) goes first and waits one token
-//   per version at most, however many flood. (Turns in plain rotation were not enough: with
-//   50 flooders each one's last turn is as old as an occasional honest signer's.)
+//   lately (a count that halves every USAGE_HALF_LIFE; one never seen first). (Turns in
+//   plain rotation were not enough: with 50 flooders each one's last turn is as old as
+//   an occasional honest signer's.) A flooding signer uses all it gets, so its count
+//   stays high and it takes what is left.
+// - A signer with no turn lately goes at once even then, on credit (`goesFirst`: the
+//   bucket may go up to a burst into debt, repaid from the tokens to come), rather than
+//   one token later at every hop of the tree: an occasional honest update is not slowed
+//   by a flood at all.
 // - Bounded: at most `newVersionPerSigner` names wait per signer (past it, its own oldest
 //   goes) and `newVersionQueueMax` in all (past it, the oldest of the longest queue goes);
 //   a version dropped here is not lost to the fleet: anti-entropy brings its name back.
-// - `floods(signer)`: a version of the signer was overtaken while it waited here lately.
-//   The driver then takes a second copy of its versions as no sign of a redundant tree
-//   link (no PRUNE): a flooder hands each version to all its peers at once, and since
-//   nodes pass on different versions of its names, its copies meet everywhere; pruning on
-//   them split the tree around every flooder (found with the earlier per-name pace).
+// - `floods(signer)`: within the last minute a version of the signer had to wait here, or
+//   was overtaken while it waited, or on its way (`overtook`: the driver got a copy older
+//   than the version it holds). Its versions then move no tree link: a second copy prunes
+//   none, a new one makes none eager, lazy peers get no notice of it and a notice of it is
+//   not grafted for (receive.ts, local-versions.ts). A flooder hands each version to all
+//   its peers at once and nodes pass on different versions of its names, so its copies
+//   meet everywhere: in the simulator, links pruned, made eager and grafted for its
+//   versions cut the tree, and honest updates then needed repairs (tests/sim/README.md,
+//   Findings 4). Its versions still go down the tree and anti-entropy backs them up.
 //
 // The driver runs the versions the broadcast tree brings through here (anti-entropy pulls
 // at most the newest version per name per round, and a node catching up must not wait
@@ -58,6 +65,9 @@ interface SignerQueue<T> {
 
 /** A signer's count of turns halves every this long (ms): the memory of who used the tokens. */
 const USAGE_HALF_LIFE = 30_000
+
+/** Fewer turns than this lately (a single one at least a half-life ago) is none: the signer may go on credit. */
+const NO_TURN_LATELY = 0.5
 
 /** How long a signer whose versions were overtaken while waiting counts as flooding (ms). */
 const FLOOD_MEMORY = 60_000
@@ -94,15 +104,17 @@ export class SignerTurns<T> {
     const older = q?.names.get(name)
     if (older !== undefined && this.compare(item, older) <= 0) {
       this.counters.superseded++
+      this.remember(this.overtaken, signer, now)
       return { verdict: 'superseded' }
     }
     this.refill(now)
-    if (this.waiting === 0 && this.tokens >= WHOLE) {
+    if ((this.waiting === 0 && this.tokens >= WHOLE) || this.goesFirst(signer, now)) {
       this.tokens--
       this.served(signer, now)
       return { verdict: 'now' }
     }
     this.counters.queued++
+    this.remember(this.overtaken, signer, now)
     const queue = q ?? { names: new Map<string, T>() }
     if (q === undefined) this.queues.set(signer, queue)
     if (older !== undefined) {
@@ -110,7 +122,6 @@ export class SignerTurns<T> {
       queue.names.delete(name)
       this.waiting--
       this.counters.superseded++
-      this.remember(this.overtaken, signer, now)
     }
     queue.names.set(name, item)
     this.waiting++
@@ -148,7 +159,15 @@ export class SignerTurns<T> {
     return now + Math.max(1, Math.ceil((1 - this.tokens) * 1000 / this.settings.newVersionsPerSecond - 1e-9))
   }
 
-  /** Whether a version of `signer` was overtaken while it waited here within the last minute (see the top). */
+  /**
+   * A version of `signer` arrived that a newer one had overtaken already (the driver has
+   * the newer one): its versions come faster than they cross the fleet, as a flood's do.
+   * (Nodes pass on different versions of a flooded name, so most of a flood reaches a
+   * node as such stale copies, and never waits here.)
+   */
+  overtook (signer: string, now: number): void { this.remember(this.overtaken, signer, now) }
+
+  /** Whether a version of `signer` was overtaken within the last minute, while it waited here or on its way (see the top). */
   floods (signer: string, now: number): boolean {
     const at = this.overtaken.get(signer)
     return at !== undefined && now - at < FLOOD_MEMORY
@@ -170,6 +189,23 @@ export class SignerTurns<T> {
     const { newVersionBurst: burst, newVersionsPerSecond: perSecond } = this.settings
     this.tokens = Math.min(burst, this.tokens + (now - this.refilled) * perSecond / 1000)
     this.refilled = now
+  }
+
+  /**
+   * Whether `signer` had no turn lately (NO_TURN_LATELY), would be
+   * served before everyone waiting (no more turns than any of them) and none waits of its
+   * own, and the bucket is less than a burst in debt: then it goes now, on credit,
+   * instead of one token later at every hop (under a flood every node is out of tokens,
+   * and that wait added up along the tree). An occasional honest update goes so; a
+   * flooder, served all the time, never does; the debt is repaid from the tokens to
+   * come, so the node-wide rate holds on average.
+   */
+  private goesFirst (signer: string, now: number): boolean {
+    if (this.queues.has(signer) || this.tokens - 1 < -this.settings.newVersionBurst) return false
+    const mine = this.turnsOf(signer, now)
+    if (mine >= NO_TURN_LATELY) return false
+    for (const other of this.queues.keys()) if (this.turnsOf(other, now) < mine) return false
+    return true
   }
 
   /** The signer with versions waiting that had the fewest turns lately (the first queued among equals). */
