@@ -72,7 +72,7 @@ it('members flooding their namespace through one node: honest updates from that 
   for (let i = 0; i < HONEST_UPDATES; i++) {
     const record = await a.upload({ name: 'b.txt', content: bytes(`honest ${i}`) })
     const t0 = performance.now()
-    await converged(record, [b], 15_000).catch(() => {})
+    await converged(record, [b], 30_000).catch(() => {})
     took.push(performance.now() - t0)
   }
   flooding = false
@@ -82,9 +82,10 @@ it('members flooding their namespace through one node: honest updates from that 
   console.log(`[signer-turns] ${FLOODERS} flooders wrote ${sent.reduce((x, y) => x + y, 0)} versions to a; a judged ${sa.announce.fullReceived} (over budget ${sa.announce.overBudget}), ` +
     `${sa.offers.waited} waited for their signer's turn; b received ${sb.announce.fullReceived} FULLs from a, dropped ${sb.announce.overBudget} over a's budget; ` +
     `honest updates reached b after ${took.map(ms => Math.round(ms)).join(', ')} ms`)
-  // each within a generous bound (the tree takes milliseconds here; anti-entropy would take minutes)
-  for (const ms of took) expect(ms).toBeLessThan(5_000)
+  // each within a generous bound (the tree takes well under a second on a quiet host; a
+  // node busy checking the flood and storing its versions, on a loaded one, a few; anti-entropy would take minutes)
+  for (const ms of took) expect(ms).toBeLessThan(10_000)
   // b dropped none of a's messages: a passed on no more than b takes from it
   expect(sb.announce.overBudget).toBe(0)
   expect(sa.offers.waited).toBeGreaterThan(0)
-}, 180_000)
+}, 240_000)
