@@ -131,9 +131,6 @@ export class Receiver {
   /** Whether `record`'s signer floods (proto/signer-turns.ts floods()): its copies prune no link, and its newer versions are not grafted for. */
   floods (record: SignedRecord): boolean { return this.turns.floods(signerOf(record), Date.now()) }
 
-  /** Versions waiting for their signer's turn, and signers with any. */
-  turnsWaiting (): { waiting: number, signers: number } { return this.turns.stats() }
-
   /**
    * Offers a record a peer sent to the replica. `content` is what came inline with an
    * announcement; otherwise content is fetched, and only once the record passed the rule.
@@ -158,7 +155,7 @@ export class Receiver {
       // overtaken on its way here: its signer's versions come faster than they cross the
       // fleet. Counted only once its signature verified (an older version is ignored before
       // any crypto, and a forged one must not mark an honest signer as flooding), and
-      // only until the signer is marked: one check per signer and minute at most.
+      // only while the signer is not marked (then not again for a minute).
       if (verdict.why === 'not-newer' && current !== undefined && compareVersions(record, current) < 0 && sameSigner(record, current) &&
         !this.floods(record) && authenticity(record) === undefined) this.turns.overtook(signerOf(record), Date.now())
       return this.copy(record)
