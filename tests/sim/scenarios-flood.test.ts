@@ -8,7 +8,7 @@
 // and needed more CPU than it had.
 //
 // At N = 300 rather than the CI's 1,000 (its own runs, in its own file): a flood makes
-// far more events than the updates (1.9 M against 0.15 M; ~12 s alone here), and at 1,000 the run takes
+// far more events than the updates (1.9 M against 0.15 M; ~20 s here), and at 1,000 the run takes
 // minutes on the shared 2-core machine (`npm run sim -- --nodes 1000 --scenario
 // hostile-flood`, on demand; its figures are in README.md).
 import { describe, expect, it } from 'vitest'
