@@ -172,13 +172,15 @@ export class Announcer {
    * full record to eager peers, with `content` inline when the file is small enough, a
    * notice to lazy ones. `hops`: how many hops it travelled here (0: made here); by
    * default one more than the FULL it came with, when that is being offered now, else unknown.
+   * `quiet`: lazy peers get no notice (its signer floods, receive.ts: its newer versions
+   * keep coming down the tree, and a notice would only have them grafted).
    */
-  broadcast (record: SignedRecord, content?: Uint8Array, except?: string, hops?: number): void {
+  broadcast (record: SignedRecord, content?: Uint8Array, except?: string, hops?: number, quiet = false): void {
     if (this.stopped) return
     const a = this.arriving
     if (hops === undefined && a !== undefined && a.hops !== undefined && a.peer === except && compareVersions(a.record, record) === 0) hops = a.hops + 1
     this.reconcile()
-    this.feed({ kind: 'stored', record: { record, inline: this.inlineFor(record, content) }, except, hops })
+    this.feed({ kind: 'stored', record: { record, inline: this.inlineFor(record, content) }, except, hops, quiet })
   }
 
   /**

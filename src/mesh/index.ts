@@ -199,11 +199,11 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const offer = recordCerts?.beforeOffer(receiver.offer, replica) ?? receiver.offer
   const announcer = new Announcer(ctx, {
     onRecord: offer,
-    judgeNotice: judgeNotice(replica, name => receiver.incoming(name)),
+    judgeNotice: judgeNotice(replica, name => receiver.incoming(name), name => receiver.waiting(name), r => receiver.floods(r)),
     forGraft: answerGraft(replica, settings.announceInlineMax)
   })
   receiver.forwardTo(announcer)
-  const syncer = new Syncer(ctx, replica, config.cluster.syncInterval, (records, from) => { for (const r of records) offer(r, from) })
+  const syncer = new Syncer(ctx, replica, config.cluster.syncInterval, (records, from) => { for (const r of records) offer(r, from, undefined, 'sync') })
   const peerExchange = new PeerExchange(ctx)
   const tracker = new PeerTracker(ctx, peer => {
     announcer.dropPeer(peer)
@@ -237,7 +237,8 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     if (c.kind === 'revoked' || c.origin === 'timer') return // every node does these on its own
     const from = c.origin.startsWith('peer:') ? c.origin.slice(5) : undefined
     fetcher.forget(c.record)
-    announcer.broadcast(c.record, c.content, from, c.origin === 'api' ? 0 : undefined) // made here: hop 0
+    // made here: hop 0; a flooding signer's version (receive.ts): no notices
+    announcer.broadcast(c.record, c.content, from, c.origin === 'api' ? 0 : undefined, from !== undefined && receiver.floods(c.record))
   }
 
   const s = settings.maxInboundStreams

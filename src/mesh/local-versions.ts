@@ -12,16 +12,23 @@ const sameId = (r: SignedRecord | undefined, id: Uint8Array): boolean => r !== u
 
 /**
  * A notice names a version this node lacks when the name is one it accepts, it has no
- * newer version, and that version is neither stored (current or held) nor on its way in.
+ * newer version, and neither that version nor a newer one is stored or on its way in.
+ * Nor is a newer version of a name whose signer floods (`floods`, receive.ts): it is not
+ * grafted for (each GRAFT would make a tree link eager for a version that is overtaken
+ * by the time it comes); the tree brings its newest on its way, anti-entropy backs it up.
  */
-export function judgeNotice (replica: ReplicaPort, incoming: (name: string) => Iterable<SignedRecord>): (n: Notice) => NoticeVerdict {
+export function judgeNotice (replica: ReplicaPort, incoming: (name: string) => Iterable<SignedRecord>, waiting: (name: string) => Iterable<SignedRecord> = () => [], floods: (r: SignedRecord) => boolean = () => false): (n: Notice) => NoticeVerdict {
   return (n) => {
+    // a version waiting for its signer's turn (receive.ts): the notifier holds it, so it is
+    // not sent that version when it is released (a late copy would be a duplicate, and prune the link)
+    for (const r of waiting(n.name)) if (sameId(r, n.id)) return { holds: r }
     if (!acceptsName(replica.getPolicy(), n.name)) return 'stale'
     const current = replica.get(n.name)
     if (current !== undefined && sameId(current, n.id)) return { holds: current }
     if (current !== undefined && n.timestamp < current.timestamp) return 'stale'
+    if (current !== undefined && floods(current)) return 'stale'
     if (sameId(replica.getHeld(n.name), n.id)) return 'stale'
-    for (const r of incoming(n.name)) if (sameId(r, n.id)) return 'stale'
+    for (const r of incoming(n.name)) if (sameId(r, n.id) || n.timestamp < r.timestamp) return 'stale' // (or a newer one: e.g. waiting for its signer's turn)
     return 'missing'
   }
 }

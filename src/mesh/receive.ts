@@ -5,16 +5,20 @@
 // forward: the store's fsyncs are not on the path to the next hop); content above the
 // inline limit is fetched only once the record passed; then the replica stores it,
 // re-checking only the order under its lock. Records already on their way in are not
-// offered twice.
+// offered twice. A new version the broadcast tree brought takes a turn of its signer
+// once verified (proto/signer-turns.ts): past a node-wide rate, signers are served in
+// turn and only the newest version of a name waits, so a member flooding its own files
+// gets what the others leave.
 import type { PeerId } from '@libp2p/interface'
 import { sameRecord, type SignedRecord } from '../crypto/record.js'
-import { compareVersions, needsContent, triage, verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
+import { authenticity, compareVersions, needsContent, triage, verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
 import type { Arrival } from './announce.js'
 import type { MeshContext } from './context.js'
 import { FairLimiter, laneOf, QueueDropped, type FairStats, type Queued, type Ticket } from './proto/fair-limiter.js'
 import type { Fetcher } from './fetch.js'
 import type { ReplicaPort } from './replica-port.js'
 import { standingFor, type Standing } from './proto/standing.js'
+import { SignerTurns } from './proto/signer-turns.js'
 
 export interface OfferCounters {
   accepted: number
@@ -24,14 +28,29 @@ export interface OfferCounters {
   failed: number
   /** records dropped while waiting their turn: a newer version of the name came from the same peer, its queue was full, or it left */
   shed: number
+  /** new versions that waited for their signer's turn (proto/signer-turns.ts: the node-wide rate was spent) */
+  waited: number
+  /** ... of them dropped while waiting (a full queue; anti-entropy brings the name back) */
+  waitDropped: number
+}
+
+/** Where a record came from: the broadcast tree (a version takes its signer's turn) or anti-entropy (taken as it comes). */
+export type Via = 'tree' | 'sync'
+
+/** A new version waiting for its signer's turn: what the receive path needs to go on with it. */
+interface Waiting {
+  record: SignedRecord
+  from: PeerId
+  content: VerifiedContent | undefined
+  current: boolean
 }
 
 /** What the receive path asks of the broadcast tree (announce.ts). */
 export interface Forwarding {
   /** `peer` holds `record` (or a newer version): it is not sent that version */
   markKnown: (peer: PeerId | string, record: SignedRecord) => void
-  /** passes a verified version on (not back to `except`) */
-  broadcast: (record: SignedRecord, content: Uint8Array | undefined, except?: string) => void
+  /** passes a verified version on (not back to `except`); `quiet`: no notices to lazy peers (its signer floods) */
+  broadcast: (record: SignedRecord, content: Uint8Array | undefined, except?: string, hops?: number, quiet?: boolean) => void
 }
 
 /**
@@ -70,7 +89,7 @@ interface InFlight {
 export type ReceiverContext = Pick<MeshContext, 'settings' | 'log' | 'punish' | 'admits'>
 
 export class Receiver {
-  readonly counters: OfferCounters = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0, shed: 0 }
+  readonly counters: OfferCounters = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0, shed: 0, waited: 0, waitDropped: 0 }
   /** records being stored, by name and signature */
   private readonly inFlight = new Map<string, InFlight>()
   /** the same records by name: a notice looks up its name, not every record on its way in (review 11-R8) */
@@ -79,10 +98,15 @@ export class Receiver {
   private readonly limiter: FairLimiter
   private tree: Forwarding = { markKnown: () => {}, broadcast: () => {} }
   private stopped = false
+  /** new versions from the tree, per signer in turn past the node-wide rate (proto/signer-turns.ts); its timer releases what waits */
+  private readonly turns: SignerTurns<Waiting>
+  private turnTimer: ReturnType<typeof setTimeout> | undefined
+  private turnWake = Infinity
 
   constructor (private readonly ctx: ReceiverContext, private readonly replica: ReplicaPort, private readonly fetcher: Fetcher, standing: Standing = standingFor(ctx.settings, Date.now)) {
     const s = ctx.settings
     this.limiter = new FairLimiter({ slots: s.offerConcurrency, namespaceSlots: s.offerNamespaceSlots, perPeerSlots: s.offerPerPeerSlots, perPeerQueue: s.offerPerPeerQueue }, p => standing.share(p))
+    this.turns = new SignerTurns<Waiting>(s, (a, b) => compareVersions(a.record, b.record))
   }
 
   /** A peer left: the records it sent that still wait their turn are dropped (others, or sync, bring what was real). */
@@ -94,14 +118,25 @@ export class Receiver {
   forwardTo (tree: Forwarding): void { this.tree = tree }
 
   /** The records on their way into the replica right now (a notice of one of them is not a miss). */
-  incoming (name: string): Iterable<SignedRecord> { return this.inFlightByName.get(name) ?? [] }
+  * incoming (name: string): Iterable<SignedRecord> {
+    yield * this.inFlightByName.get(name) ?? []
+    yield * this.waiting(name)
+  }
+
+  /** The versions of `name` waiting for their signer's turn (proto/signer-turns.ts): the peer that sent one holds it. */
+  * waiting (name: string): Iterable<SignedRecord> {
+    for (const w of this.turns.waitingFor(name)) yield w.record
+  }
+
+  /** Whether `record`'s signer floods (proto/signer-turns.ts floods()): its copies prune no link, and its newer versions are not grafted for. */
+  floods (record: SignedRecord): boolean { return this.turns.floods(signerOf(record), Date.now()) }
 
   /**
    * Offers a record a peer sent to the replica. `content` is what came inline with an
    * announcement; otherwise content is fetched, and only once the record passed the rule.
    * Says whether the record was new here or a duplicate (for the broadcast tree).
    */
-  readonly offer = (record: SignedRecord, from: PeerId, content?: Uint8Array): Arrival => {
+  readonly offer = (record: SignedRecord, from: PeerId, content?: Uint8Array, via: Via = 'tree'): Arrival => {
     const { admits, punish } = this.ctx
     if (this.stopped || !admits(from)) return 'dropped' // e.g. the rest of a sync batch from a peer just punished
     const key = `${record.name}\0${Buffer.from(record.signature).toString('hex')}`
@@ -117,7 +152,13 @@ export class Receiver {
       // has. Only a current version counts: the announcer sends current versions, and a
       // held one must not stand for them.
       if (current !== undefined && compareVersions(record, current) <= 0) this.tree.markKnown(from, record)
-      return 'duplicate'
+      // overtaken on its way here: its signer's versions come faster than they cross the
+      // fleet. Counted only once its signature verified (an older version is ignored before
+      // any crypto, and a forged one must not mark an honest signer as flooding), and
+      // only while the signer is not marked (then not again for a minute).
+      if (verdict.why === 'not-newer' && current !== undefined && compareVersions(record, current) < 0 && sameSigner(record, current) &&
+        !this.floods(record) && authenticity(record) === undefined) this.turns.overtook(signerOf(record), Date.now())
+      return this.copy(record)
     }
     if (verdict.action === 'refuse') {
       this.counters.refused++
@@ -137,11 +178,77 @@ export class Receiver {
     } else {
       this.fetcher.hint(record, from) // another source, should the first fail
     }
-    // signature and content verified, and newer than ours: pass it on now, while it is being written here
-    const forward = verified !== undefined && verdict.action === 'accept'
-    if (forward) this.tree.broadcast(record, verified, from.toString())
-    this.store(key, record, from, verified, verdict.action === 'accept')
-    return 'new'
+    const accepted = verdict.action === 'accept' // (else held: from the future)
+    if (via === 'tree') {
+      // signature verified, newer than ours: its signer's turn, unless the node keeps up
+      const turn = this.turns.offer(signerOf(record), record.name, { record, from, content: verified, current: accepted }, Date.now())
+      if (turn.dropped !== undefined) this.counters.waitDropped++
+      if (turn.verdict === 'superseded') return 'dropped' // it (or a newer version) waits already
+      if (turn.verdict === 'queued') {
+        this.counters.waited++
+        this.armTurns()
+        return this.arrival(record)
+      }
+    }
+    this.proceed(key, record, from, verified, accepted)
+    return this.arrival(record)
+  }
+
+  /**
+   * What a new version tells the broadcast tree: its link is in the tree ('new': eager),
+   * unless its signer floods (SignerTurns.floods): a flooder sends each version to all its
+   * peers as a full record, and every link it came by would turn eager, the flooder's
+   * own included (a hostile one then swallows the honest versions sent to it); so a
+   * flooding signer's version moves no link ('dropped').
+   */
+  private arrival (record: SignedRecord): Arrival {
+    return this.floods(record) ? 'dropped' : 'new'
+  }
+
+  /** Passes a verified new version on now (its content here and it becomes current: the early forward, while it is being written), and stores it. */
+  private proceed (key: string, record: SignedRecord, from: PeerId, verified: VerifiedContent | undefined, current: boolean): void {
+    if (verified !== undefined && current) this.tree.broadcast(record, verified, from.toString(), undefined, this.floods(record))
+    this.store(key, record, from, verified, current)
+  }
+
+  /** The turns' timer: armed for the next waiting version's token. */
+  private armTurns (): void {
+    const now = Date.now()
+    const at = this.turns.wake(now)
+    if (this.stopped || at === undefined || at >= this.turnWake) return
+    if (this.turnTimer !== undefined) clearTimeout(this.turnTimer)
+    this.turnWake = at
+    this.turnTimer = setTimeout(() => {
+      this.turnTimer = undefined
+      this.turnWake = Infinity
+      this.releaseTurns()
+    }, Math.max(0, at - now))
+    this.turnTimer.unref?.()
+  }
+
+  /** Takes the versions whose turn came, unless the same or a newer version got here meanwhile (e.g. by sync). */
+  private releaseTurns (): void {
+    if (this.stopped) return
+    for (const w of this.turns.due(Date.now())) {
+      const { record, from } = w
+      if (!this.ctx.admits(from)) continue // punished since: others, or sync, bring it
+      const key = `${record.name}\0${Buffer.from(record.signature).toString('hex')}`
+      if (this.inFlight.has(key)) continue
+      const current = this.replica.get(record.name)
+      if (current !== undefined && compareVersions(record, current) <= 0) continue
+      this.proceed(key, record, from, w.content, w.current)
+    }
+    this.armTurns()
+  }
+
+  /**
+   * What a second copy of a version tells the broadcast tree: a redundant link
+   * ('duplicate': pruned), unless its signer floods (SignerTurns.floods): a flooder hands
+   * each version to all its peers at once and nodes pass on different versions of its
+   * names, so its copies meet everywhere, and pruning on them would cut the tree apart.
+   */
+  private copy (record: SignedRecord): Arrival {
+    return this.floods(record) ? 'dropped' : 'duplicate'
   }
 
   /**
@@ -159,10 +266,10 @@ export class Receiver {
       if (inFlight.store !== undefined) inFlight.store.add(this.ticket(record, id))
       else inFlight.fetch?.add(id)
     }
-    if (inFlight.content !== undefined) return 'duplicate'
+    if (inFlight.content !== undefined) return this.copy(record)
     if (content === undefined) {
       this.fetcher.hint(record, from) // another source for the fetch under way, should the first fail
-      return 'duplicate'
+      return this.copy(record)
     }
     const checked = verifyContent(record, content)
     if ('problem' in checked) {
@@ -170,8 +277,8 @@ export class Receiver {
       return 'dropped'
     }
     inFlight.provide(checked.content)
-    if (inFlight.current) this.tree.broadcast(record, checked.content, from.toString())
-    return 'duplicate'
+    if (inFlight.current) this.tree.broadcast(record, checked.content, from.toString(), undefined, this.floods(record))
+    return this.copy(record)
   }
 
   private ticket (record: SignedRecord, peer: string): Ticket {
@@ -251,8 +358,13 @@ export class Receiver {
   /** Offers nothing more, and waits for the records being stored. */
   async stop (): Promise<void> {
     this.stopped = true
+    if (this.turnTimer !== undefined) clearTimeout(this.turnTimer)
     this.limiter.stop()
     this.fetcher.stop() // fetches still waiting their turn are dropped (their records with them)
     await Promise.allSettled([...this.inFlight.values()].map(o => o.done))
   }
 }
+
+function signerOf (record: SignedRecord): string { return Buffer.from(record.signer).toString('base64') }
+
+function sameSigner (a: SignedRecord, b: SignedRecord): boolean { return Buffer.from(a.signer).equals(Buffer.from(b.signer)) }

@@ -18,6 +18,7 @@ import type { SignedRecord } from '../crypto/record.js'
 import { authenticity, certificateFitsRecord, compareVersions, configuredNamespace } from '../rule/which-version-wins.js'
 import { recordKey, type CertificateBook } from '../store/certificate-book.js'
 import type { Arrival } from './announce.js'
+import type { Via } from './receive.js'
 import { endExchange, type MeshContext } from './context.js'
 import { FairLimiter, QueueDropped } from './proto/fair-limiter.js'
 import type { ReplicaPort } from './replica-port.js'
@@ -27,7 +28,7 @@ import { PROTOCOLS, type AdmissionSettings, type FairnessSettings, type PeerSele
 import { closeWrite, frame, send, StreamReader, WireError } from './wire.js'
 
 /** the mesh's offer; its answer tells the broadcast tree whether the record was new to this node */
-type Offer = (record: SignedRecord, from: PeerId, content?: Uint8Array) => Arrival
+type Offer = (record: SignedRecord, from: PeerId, content?: Uint8Array, via?: Via) => Arrival
 
 /** What RecordCertificates uses of the mesh's context; of libp2p only the open connections (it asks on them). */
 export interface RecordCertificatesContext extends Pick<MeshContext, 'settings' | 'log' | 'punish'> {
@@ -85,16 +86,16 @@ export class RecordCertificates {
    * rule refuses the record. A version not newer than ours skips the wait (offer drops it).
    */
   beforeOffer (offer: Offer, replica: ReplicaPort): Offer {
-    return (record, from, content) => {
+    return (record, from, content, via) => {
       const current = replica.get(record.name)
       if (configuredNamespace(replica.getPolicy(), record.name) === undefined || this.book.has(record) ||
-        (current !== undefined && compareVersions(record, current) <= 0)) return offer(record, from, content)
+        (current !== undefined && compareVersions(record, current) <= 0)) return offer(record, from, content, via)
       // Judged in its turn among the sender's (signature, then its certificate): only the
       // newest version of a name waits, so a flood of versions costs one check at a time,
       // not one per message. A bad signature goes straight to the rule (refused, punished).
       this.limiter.run({ peer: from.toString(), lane: 'namespace', key: record.name }, async () => {
         if (authenticity(record) === undefined) await this.fetch(record, from, replica)
-        offer(record, from, content)
+        offer(record, from, content, via)
       }).catch((err: Error) => { if (err instanceof QueueDropped) this.counters.shed++ })
       return 'new' // its certificate is on the way: not a duplicate
     }

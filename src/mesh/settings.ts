@@ -8,6 +8,7 @@ import { MAX_RECORD_BYTES } from '../crypto/record.js'
 import { jitterWith } from './proto/random.js'
 import type { OverlaySettings } from './proto/overlay.js'
 import type { TreeSettings } from './proto/tree.js'
+import type { SignerTurnsSettings } from './proto/signer-turns.js'
 
 /**
  * Which peers a node holds connections to (docs/PROTOCOLS.md §9): the peer target and
@@ -227,9 +228,11 @@ export interface SyncSettings {
  * Fair shares of the trust work (proto/fair-limiter.ts: per-peer queues served in turn,
  * configured files first): storing offered records, asking for their certificates, the
  * announce message budget; and a peer's standing (proto/standing.ts: announcing versions
- * and not serving them), which shrinks its shares.
+ * and not serving them), which shrinks its shares; the turns of new versions per signer
+ * (proto/signer-turns.ts: past a node-wide rate, signers in turn, the newest version per
+ * name: a member flooding its own files gets only what is left).
  */
-export interface FairnessSettings {
+export interface FairnessSettings extends SignerTurnsSettings {
   /** records from peers being stored at once, at most (the rest wait their turn, per peer) */
   offerConcurrency: number
   /** of those, namespace files at most (the rest stay free for configured files) */
@@ -248,6 +251,22 @@ export interface FairnessSettings {
   announceMessageBurst: number
   /** ... and then this many per second; beyond, they are dropped unjudged (anti-entropy repairs) */
   announceMessagesPerSecond: number
+  /**
+   * New versions the broadcast tree brings, passed on and stored at once once verified,
+   * node-wide (a full bucket; a node that keeps up passes everything as it comes) ...
+   */
+  newVersionBurst: number
+  /**
+   * ... and then this many per second; beyond, each waits for its signer's turn: one
+   * version per token, the signer whose last turn is the longest ago first, only the
+   * newest version of a name waiting (proto/signer-turns.ts). A member flooding its own
+   * files gets what other signers leave; an honest update waits one token at most.
+   */
+  newVersionsPerSecond: number
+  /** versions waiting for their signer's turn, at most (past it the oldest of the longest queue is dropped; anti-entropy brings its name back) */
+  newVersionQueueMax: number
+  /** names of one signer waiting for its turn, at most (past it, its own oldest is dropped) */
+  newVersionPerSigner: number
   /** strikes (a version the peer announced and did not serve: not here, silent, too slow) at which its shares are halved, quartered at twice this */
   standingReduceAt: number
   /** strikes at which it is punished (penaltyDuration) */
@@ -385,6 +404,10 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   certFetchPerPeerQueue: 256,
   announceMessageBurst: 512,
   announceMessagesPerSecond: 64,
+  newVersionBurst: 128,
+  newVersionsPerSecond: 5,
+  newVersionQueueMax: 1_024,
+  newVersionPerSigner: 64,
 
   standingReduceAt: 2,
   standingMaxStrikes: 6,

@@ -75,6 +75,7 @@ export function meshFamilies (mesh: Mesh): FamilySpec[] {
       return by('outcome', { accepted: o.accepted, held: o.held, ignored: o.ignored, refused: o.refused, failed: o.failed })
     }, ['outcome']),
     counter('data_mesher_offers_shed_total', 'Records offered by peers and dropped from a full queue of that peer', () => stats().offers.shed),
+    counter('data_mesher_offers_waited_total', 'New versions from the broadcast tree that waited for their signer\'s turn (proto/signer-turns.ts: the node-wide rate was spent)', () => stats().offers.waited),
     gauge('data_mesher_queue_records', 'Records in the fair queues (fair-limiter.ts), by queue (storing, fetch) and state (running, waiting)', () => {
       const q = stats().queues
       return [

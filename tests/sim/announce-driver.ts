@@ -4,10 +4,11 @@
 // daemon does with streams, this does with the network model; what it does with the
 // store, with the in-memory replica; verifying and storing cost CPU (cpu.ts).
 import type { TreeAction, TreeEvent, NoticeVerdict } from '../../src/mesh/proto/tree.js'
-import { fullBytes, graftBytes, noticeBytes, varint, PRUNE_BYTES, type SimRecord } from './records.js'
+import { compareRecords, fullBytes, graftBytes, noticeBytes, varint, PRUNE_BYTES, type SimRecord } from './records.js'
 import { EV, MSG, msg, type Msg, type World } from './world.js'
 import type { SimNode } from './node.js'
 import * as hostile from './hostile.js'
+import * as turns from './turns-driver.js'
 
 export const VIA_TREE = 1
 export const VIA_SYNC = 2
@@ -96,37 +97,58 @@ export function receive (w: World, n: SimNode, m: Msg, t: number): void {
       const hops = sent === undefined ? undefined : sent + 1
       if (n.replica.hasAtLeast(r)) {
         treeEvent(w, n, { kind: 'known', peer: from, record: r }, t)
-        treeEvent(w, n, { kind: 'full', from, record: r, arrival: 'duplicate', hops }, t)
+        const cur = n.replica.get(r.name)
+        if (cur !== undefined && cur.origin === r.origin && compareRecords(r, cur) < 0) turns.overtook(n, r, t) // receive.ts: overtaken on its way here
+        // (a copy of a flooding signer's version is no redundant link: receive.ts copy())
+        treeEvent(w, n, { kind: 'full', from, record: r, arrival: turns.floods(n, r, t) ? 'dropped' : 'duplicate', hops }, t)
         continue
       }
-      take(w, n, r, m.from, t, VIA_TREE, hops)
-      treeEvent(w, n, { kind: 'full', from, record: r, arrival: 'new', hops }, t)
+      const arrival = take(w, n, r, m.from, t, VIA_TREE, hops)
+      treeEvent(w, n, { kind: 'full', from, record: r, arrival, hops }, t)
     }
   }
   if (m.ihave !== undefined && n.tree.withinBudget(from, local)) {
-    const notices = m.ihave.map((r, i) => ({ notice: { name: r.name, timestamp: r.timestamp, id: r.id, hops: m.ihaveHops?.[i] }, verdict: verdictOf(n, r) }))
+    const notices = m.ihave.map((r, i) => ({ notice: { name: r.name, timestamp: r.timestamp, id: r.id, hops: m.ihaveHops?.[i] }, verdict: verdictOf(n, r, t) }))
     treeEvent(w, n, { kind: 'ihave', from, notices }, t)
   }
 }
 
 /** local-versions.ts judgeNotice: a version this node lacks, one it holds (the notifier holds it too), or an older one. */
-function verdictOf (n: SimNode, r: SimRecord): NoticeVerdict<SimRecord> {
+function verdictOf (n: SimNode, r: SimRecord, t: number): NoticeVerdict<SimRecord> {
   const cur = n.replica.get(r.name)
+  const waiting = turns.waiting(n, r)
+  if (waiting !== undefined) return waiting // on its way in (waiting for its signer's turn)
+  if (cur !== undefined && turns.floods(n, cur, t)) return 'stale' // a flooding signer's newer version is not grafted for
   if (cur === undefined || n.replica.lacks(r.name, r.timestamp, r.serial)) return 'missing'
   return cur.serial === r.serial ? { holds: cur } : 'stale'
 }
 
 /**
- * A new version from `from` (by the tree or by sync): checked, taken, passed on (the
- * daemon forwards a verified version while it is being written, receive.ts), then stored.
- * Delivered (the daemon's UPDATED event) when stored.
+ * A new version from `from` (by the tree or by sync): checked, then (from the tree) its
+ * signer's turn (turns-driver.ts: it may wait), taken, passed on (the daemon forwards a
+ * verified version while it is being written, receive.ts), then stored. Delivered (the
+ * daemon's UPDATED event) when stored. 'dropped': the same or a newer version waits already.
  */
-export function take (w: World, n: SimNode, r: SimRecord, from: number, t: number, via: number, hops?: number): void {
+export function take (w: World, n: SimNode, r: SimRecord, from: number, t: number, via: number, hops?: number): 'new' | 'dropped' {
   const verified = w.cpu.run(n.index, t, w.costs.verify)
+  if (via === VIA_TREE) {
+    treeEvent(w, n, { kind: 'known', peer: String(from), record: r }, t) // receive.ts: markKnown before the turn
+    const turn = turns.admit(w, n, r, from, verified, via, hops)
+    if (turn === 'superseded') return 'dropped'
+    // (a flooding signer's version moves no link: receive.ts arrival())
+    if (turns.floods(n, r, t)) { if (turn === 'now') takeChecked(w, n, r, from, t, verified, via, hops); return 'dropped' }
+    if (turn === 'queued') return 'new'
+  }
+  takeChecked(w, n, r, from, t, verified, via, hops)
+  return 'new'
+}
+
+/** A checked new version whose turn came: taken, passed on, stored. */
+export function takeChecked (w: World, n: SimNode, r: SimRecord, from: number, t: number, verified: number, via: number, hops?: number): void {
   n.replica.offer(r)
   const peer = String(from)
   treeEvent(w, n, { kind: 'known', peer, record: r }, t)
-  treeEvent(w, n, { kind: 'stored', record: r, except: peer, hops }, verified)
+  treeEvent(w, n, { kind: 'stored', record: r, except: peer, hops, quiet: turns.floods(n, r, verified) }, verified)
   const stored = w.cpu.run(n.index, verified, w.costs.store)
   if (r.update >= 0) w.metrics.delivered(r, n.index, stored, via === VIA_TREE ? w.metrics.hopOf(r.update, from) + 1 : 0, via)
 }

@@ -19,6 +19,7 @@ const HELP = `npm run sim -- [options]
   --shared-cores C  every node on one host with C cores (the bench's case), instead of a CPU per node
   --costs FILE      CPU costs fitted from a bench results file (default: SCALING-MODEL.md's fit, 4.1 ms + 0.73 ms × p)
   --target-peers T, --max-peers M, --ihave-delay MS   protocol settings to try
+  --new-version-burst B, --new-versions-per-second R  the turns of new versions per signer (signer-turns.ts)
   --join-spread MS, --settle MS   how the nodes start (default N×2 ms up to 20 s; 40 s)
   --crosscheck FILE the sim against a bench results file (docs/SCALING-MODEL.md §2): with
                     that run's measured costs, host load, start and round schedule, at each
@@ -44,6 +45,8 @@ export function main (argv: string[]): void {
       'target-peers': { type: 'string' },
       'max-peers': { type: 'string' },
       'ihave-delay': { type: 'string' },
+      'new-version-burst': { type: 'string' },
+      'new-versions-per-second': { type: 'string' },
       'join-spread': { type: 'string' },
       settle: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -67,6 +70,8 @@ export function main (argv: string[]): void {
   const tp = int('target-peers', values['target-peers']); if (tp !== undefined) settings.targetPeers = tp
   const mp = int('max-peers', values['max-peers']); if (mp !== undefined) settings.maxPeers = mp
   const id = int('ihave-delay', values['ihave-delay']); if (id !== undefined) settings.announceIhaveDelay = id
+  const nb = int('new-version-burst', values['new-version-burst']); if (nb !== undefined) settings.newVersionBurst = nb
+  const nr = int('new-versions-per-second', values['new-versions-per-second']); if (nr !== undefined) settings.newVersionsPerSecond = nr
   const runs: Figures[] = []
   const records: unknown[] = []
   const out = values.out

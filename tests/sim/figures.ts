@@ -83,6 +83,9 @@ export interface Figures {
   syncTimerWaitPerNode: number
   /** rounds the timer started at once after a failed one */
   syncRoundsRetried: number
+  /** new versions that waited for their signer's turn, over the run and all nodes (turns-driver.ts); of them dropped from a full queue */
+  waitedVersions: number
+  waitDropped: number
   pxBytesPerNodeS: number
   dials: number
   dialsRefused: number
@@ -179,6 +182,8 @@ export function figures (w: World, info: RunInfo): Figures {
     syncTimerRoundsFailed: m.syncTimerFailed,
     syncTimerWaitPerNode: (m.syncTimerWaitMs + live.reduce((a, n) => a + timerWaiting(n, w.now), 0)) / live.length,
     syncRoundsRetried: m.syncRetried,
+    waitedVersions: m.waited,
+    waitDropped: m.turnDropped,
     pxBytesPerNodeS: t.pxBytes / live.length / seconds,
     dials: m.dials,
     dialsRefused: m.refused,
@@ -210,6 +215,7 @@ const ROWS: Array<[string, (f: Figures) => string]> = [
   ['anti-entropy bytes per node per s', f => Math.round(f.syncBytesPerNodeS).toString()],
   ['sync rounds by honest nodes: started / failed (timer\'s) / retried', f => `${f.syncRoundsStarted} / ${f.syncRoundsFailed} (${f.syncTimerRoundsFailed}) / ${f.syncRoundsRetried}`],
   ['… wait on a failed round: mean / max; timer, per node (s)', f => `${(f.syncFailedWaitMean / 1000).toFixed(1)} / ${(f.syncFailedWaitMax / 1000).toFixed(1)}; ${(f.syncTimerWaitPerNode / 1000).toFixed(2)}`],
+  ['versions that waited their signer\'s turn per node / dropped', f => `${(f.waitedVersions / f.live).toFixed(1)} / ${f.waitDropped}`],
   ['dials / refused', f => `${f.dials} / ${f.dialsRefused}`],
   ['events / wall time', f => `${f.events} / ${(f.wallMs / 1000).toFixed(1)} s`]
 ]

@@ -49,6 +49,9 @@ export class Metrics {
   /** rounds the timer started at once after a failed one */
   syncRetried = 0
   syncRecords = 0
+  /** new versions that waited for their signer's turn (turns-driver.ts), and of them dropped from a full queue */
+  waited = 0
+  turnDropped = 0
 
   constructor (readonly updates: number, readonly cap: number) {
     this.records = new Array<SimRecord | undefined>(updates).fill(undefined)

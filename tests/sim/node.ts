@@ -13,6 +13,8 @@ import type { MeshSettings } from '../../src/mesh/settings.js'
 import { compareRecords, serialOf, type SimRecord } from './records.js'
 import { Replica, mix } from './replica.js'
 import type { Link } from './link.js'
+import { turnsFor, waits, type Turn } from './turns-driver.js'
+import type { SignerTurns } from '../../src/mesh/proto/signer-turns.js'
 
 /**
  * What a node's clock reads at simulated time 0 (2027-01-15): the cores get unix
@@ -37,6 +39,10 @@ export class SimNode {
   /** peers this node counts as members (known-members.ts): its bootstrap nodes, peers it dialed, the overlay's `member` actions */
   readonly members = new Set<number>()
   tree!: TreeCore<SimRecord>
+  /** new versions from the tree, per signer in turn past the node-wide rate (src/mesh/proto/signer-turns.ts), as receive.ts runs them */
+  turns!: SignerTurns<Turn>
+  /** when its pending release is due (simulated ms) */
+  turnWake = Infinity
   overlay!: Overlay
   /** the latest wake each core asked for (simulated ms); older wake events are stale */
   treeWake = Infinity
@@ -75,8 +81,10 @@ export class SimNode {
     this.tree = new TreeCore<SimRecord>(settings, {
       name: r => r.name,
       compare: compareRecords,
-      stillMissing: (n: Notice) => replica.lacks(n.name, n.timestamp, serialOf(n.id))
+      stillMissing: (n: Notice) => replica.lacks(n.name, n.timestamp, serialOf(n.id)) && !waits(this, n.name, n.timestamp, serialOf(n.id))
     }, this.random)
+    this.turns = turnsFor(settings)
+    this.turnWake = Infinity
     const boot: BootstrapEntry[] = bootstrap.map(b => ({ entry: `sim:${b}`, peerId: String(b) }))
     for (const b of bootstrap) this.members.add(b)
     this.overlay = new Overlay({

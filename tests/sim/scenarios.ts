@@ -46,6 +46,8 @@ export interface ScenarioSpec {
   hostile?: number
   /** versions per second each hostile member floods its own namespace file with */
   flood?: number
+  /** ms before the first measured update the flood starts (default 2 s): the updates are measured once the flood spent every node's burst */
+  floodLead?: number
   slow?: { fraction: number, factor: number }
   /** each node's clock is off by up to ± this (ms) */
   clockOffset?: number
@@ -62,7 +64,7 @@ export const SCENARIOS: Record<string, ScenarioSpec> = {
   churn: { name: 'churn', what: '20% of the nodes leave and as many new ones join while the updates flow', churn: 0.2 },
   partition: { name: 'partition', what: 'split into random halves before the updates (both sides get updates), healed after the last', partition: true, drain: 300_000 },
   hostile: { name: 'hostile', what: '5% hostile members: prune every link, announce without serving, answer no sync', hostile: 0.05 },
-  'hostile-flood': { name: 'hostile-flood', what: 'the same, and each floods its namespace file with 2 new versions per second during the updates', hostile: 0.05, flood: 2 },
+  'hostile-flood': { name: 'hostile-flood', what: 'the same, and each floods its namespace file with 2 new versions per second, from 25 s before the updates on', hostile: 0.05, flood: 2, floodLead: 25_000 },
   slow: { name: 'slow', what: '10% of the nodes have 5× slower CPUs', slow: { fraction: 0.1, factor: 5 } },
   clocks: { name: 'clocks', what: "every node's clock off by up to ±60 s (within max_clock_skew)", clockOffset: 60_000 },
   'bootstrap-one': { name: 'bootstrap-one', what: 'every node bootstraps from node 0', bootstrapFrom: [0] },
@@ -154,7 +156,7 @@ export function runScenario (o: RunOptions): RunResult {
   if (spec.flood !== undefined) {
     const every = 1000 / spec.flood
     for (const i of hostile) {
-      for (let t = warm - 2_000 + rnd() * every; t < last + gap; t += every) w.at(t, at => hostileFlood(w, w.nodes[i], at))
+      for (let t = warm - (spec.floodLead ?? 2_000) + rnd() * every; t < last + gap; t += every) w.at(t, at => hostileFlood(w, w.nodes[i], at))
     }
   }
 

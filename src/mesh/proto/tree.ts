@@ -100,9 +100,11 @@ export type TreeEvent<R> =
   /**
    * this node took a new version (from its API or a peer, `except`): broadcast it. `hops`:
    * the hops it travelled to this node (0: made here; one more than the FULL carried;
-   * undefined: unknown, e.g. by anti-entropy)
+   * undefined: unknown, e.g. by anti-entropy). `quiet`: lazy peers are not told (no
+   * notice): the driver judged its signer a flood (proto/signer-turns.ts), whose newer
+   * versions keep coming down the tree, and a notice would only have them grafted
    */
-  | { kind: 'stored', record: R, except?: string, hops?: number }
+  | { kind: 'stored', record: R, except?: string, hops?: number, quiet?: boolean }
   /** `peer` holds `record` or a newer version (the driver's replica accepted it from that peer, or had it) */
   | { kind: 'known', peer: string, record: R }
   /**
@@ -272,7 +274,7 @@ export class TreeCore<R> {
       case 'stored':
         this.inTree = true
         this.arrive(e.record, e.hops, e.except)
-        this.broadcast(e.record, e.except, now, out)
+        this.broadcast(e.record, e.except, now, out, e.quiet === true)
         break
       case 'known': this.remember(this.known, e.peer, e.record); break
       case 'full':
@@ -345,7 +347,7 @@ export class TreeCore<R> {
 
   // --- sending --------------------------------------------------------------------
 
-  private broadcast (record: R, except: string | undefined, now: number, out: Array<TreeAction<R>>): void {
+  private broadcast (record: R, except: string | undefined, now: number, out: Array<TreeAction<R>>, quiet = false): void {
     // One wait for all of this version's notices, jittered: of the two ends of a lazy link
     // that got the version at about the same time (in one process, or one hop apart on a
     // fast network), one then sends first and the other hears of it before its own goes.
@@ -354,7 +356,7 @@ export class TreeCore<R> {
       if (peer === except) continue
       if (this.isKnown(peer, record)) { this.counters.skipped++; continue }
       const kind = this.lazy.has(peer) ? 'ihave' : 'full'
-      if (kind === 'ihave' && this.atLeast(this.noticed, peer, record)) continue // (a record is broadcast again once stored)
+      if (kind === 'ihave' && (quiet || this.atLeast(this.noticed, peer, record))) continue // (a record is broadcast again once stored)
       this.enqueue(peer, { kind, record, due: kind === 'ihave' ? due : 0 }, now, out)
     }
   }
