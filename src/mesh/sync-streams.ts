@@ -3,7 +3,7 @@
 // multistream-select and closing), closed after syncIdleClose without a round. Which
 // round runs on a stream, and what a failed one does to it, is sync.ts's concern: a
 // stream is taken for a round and either kept again after it or dropped (aborted there).
-import type { Stream } from '@libp2p/interface'
+import type { PeerId, Stream } from '@libp2p/interface'
 import { closeWrite, type StreamReader } from './wire.js'
 
 export interface HeldStream {
@@ -23,7 +23,9 @@ export class SyncStreams {
     /** close a stream after this long without a round (syncIdleClose) */
     private readonly idleClose: number,
     /** a close gets this long to complete, then the stream is aborted (syncStallTimeout) */
-    private readonly closeTimeout: number
+    private readonly closeTimeout: number,
+    /** a responder sent something between rounds: the stream is already aborted */
+    private readonly onFault: (peer: PeerId, err: Error) => void
   ) {}
 
   /**
@@ -41,8 +43,14 @@ export class SyncStreams {
     return undefined
   }
 
-  /** After a round that left the stream in step: kept for the next round, closed after idleClose without one. */
-  keep (peer: string, s: HeldStream): void {
+  /**
+   * After a round that left the stream in step: kept for the next round, closed after
+   * idleClose without one. A responder speaks only when asked: from now until the next
+   * round, any byte it sends exceeds the reader's limit and aborts the stream (its fault).
+   */
+  keep (peerId: PeerId, s: HeldStream): void {
+    const peer = peerId.toString()
+    s.reader.setLimit(0)
     const old = this.held.get(peer)
     if (old !== undefined && old.stream !== s.stream) { clearTimeout(old.idle); this.close(old) }
     const idle = setTimeout(() => {
@@ -54,12 +62,14 @@ export class SyncStreams {
     this.held.set(peer, { ...s, idle })
     if (this.watched.has(s.stream)) return
     this.watched.add(s.stream)
-    // gone under us (the connection closed, the peer reset it): forgotten at once
+    // gone under us (the connection closed, the peer reset it, or spoke out of turn): forgotten at once
     s.stream.addEventListener('close', () => {
       const e = this.held.get(peer)
       if (e?.stream !== s.stream) return
       clearTimeout(e.idle)
       this.held.delete(peer)
+      const fault = s.reader.faultOfPeer
+      if (fault !== undefined) this.onFault(peerId, fault)
     }, { once: true })
   }
 

@@ -127,7 +127,7 @@ export class Syncer {
     this.libp2p = ctx.libp2p
     this.settings = ctx.settings
     this.answers = new TokenBuckets({ burst: ctx.settings.syncAnswerBurst, perSecond: 1000 / ctx.settings.syncAnswerInterval, maxKeys: ctx.settings.maxConnections }, Date.now)
-    this.streams = new SyncStreams(ctx.settings.syncIdleClose, ctx.settings.syncStallTimeout)
+    this.streams = new SyncStreams(ctx.settings.syncIdleClose, ctx.settings.syncStallTimeout, (peer, err) => { ctx.punish(peer, `sync: ${err.message}`) })
     this.schedule = new SyncSchedule({ interval, backoff: ctx.settings.syncBackoff, backoffMax: ctx.settings.syncBackoffMax, maxPeers: ctx.settings.maxConnections }, Math.random)
   }
 
@@ -349,12 +349,13 @@ export class Syncer {
       } else {
         this.counters.streamsReused++
         held.reader.setDeadline(deadline)
-        // a responder speaks only in answer to a round: anything it sent between rounds is out of step
+        // a responder speaks only in answer to a round: anything it sent between rounds (here: in the round's last chunk) is out of step
         if (held.reader.buffered > 0) throw new WireError('peer', 'sync data between rounds')
+        held.reader.setLimit(this.readerLimit())
       }
       const long = held.stream.protocol === PROTOCOLS.syncStream
       const outcome = await this.initiate(held, peer, deadline, long)
-      if (long) this.streams.keep(id, held)
+      if (long) this.streams.keep(peer, held)
       return outcome
     } catch (err) {
       this.counters.failed++

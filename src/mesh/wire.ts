@@ -80,6 +80,8 @@ export class StreamReader {
   get buffered (): number { return this.buf.byteLength }
   /** the stream ended (the peer closed its side, or it closed) or a read failed: nothing more can be read */
   get finished (): boolean { return this.ended || this.error !== undefined }
+  /** what the peer did wrong on this stream, if anything (e.g. sent beyond the limit while nobody was reading) */
+  get faultOfPeer (): WireError | undefined { return this.error instanceof WireError && this.error.fault === 'peer' ? this.error : undefined }
 
   /**
    * Between the exchanges of a long-lived stream (sync/5.0.0's rounds): waits without
