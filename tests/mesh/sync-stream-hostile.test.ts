@@ -21,8 +21,8 @@ afterEach(async () => {
   await cluster?.close(); cluster = undefined
 })
 
-const STALL = 1_500
-const IDLE_TIMEOUT = 6_000
+const STALL = 2_000
+const IDLE_TIMEOUT = 8_000
 const EQUAL = Uint8Array.of(0)
 const DIFFER = Uint8Array.of(1)
 const NOT_NOW = Uint8Array.of(2)
@@ -62,7 +62,7 @@ it('a 5.0.0 stream that sends nothing, half a request, or stops inside a round i
   console.log(`[sync-stream-hostile] cut after ${silentCut} (nothing), ${halfCut} (half a request), ${stoppedCut} ms (inside a round); stall ${STALL} ms, idle timeout ${IDLE_TIMEOUT} ms`)
   // the stall timeout, not the idle timeout (generous bounds: a busy host's timers run late)
   for (const cut of [silentCut, halfCut, stoppedCut]) {
-    expect(cut).toBeGreaterThanOrEqual(STALL - 50)
+    expect(cut).toBeGreaterThanOrEqual(STALL - 250) // (the node starts waiting a little before the rogue sees the stream open)
     expect(cut).toBeLessThan(IDLE_TIMEOUT)
   }
   expect(n0.mesh.stats().peers.penalized).toBe(penalized)
@@ -95,7 +95,7 @@ it('between rounds a 5.0.0 stream waits past the stall timeout until syncIdleTim
   expect(probe.stream.status).toBe('open') // the third went first: by the limit, not a timeout
   expect(n0.mesh.stats().sync.answered).toBe(answered)
   await r.gone(probe.stream)
-  expect(Date.now() - probe.opened).toBeGreaterThanOrEqual(STALL - 50)
+  expect(Date.now() - probe.opened).toBeGreaterThanOrEqual(STALL - 250) // (the node starts waiting a little before the rogue sees the stream open)
   expect(kept.stream.status).toBe('open') // idle since round 1, longer than the stall timeout: kept
 
   await r.write(kept.stream, EMPTY_HELLO)
@@ -112,7 +112,7 @@ it('between rounds a 5.0.0 stream waits past the stall timeout until syncIdleTim
   // idle: dropped at syncIdleTimeout, not punished
   const idle = await r.gone(kept.stream) - last
   console.log(`[sync-stream-hostile] an idle 5.0.0 stream dropped ${idle} ms after its last round (idle timeout ${IDLE_TIMEOUT} ms)`)
-  expect(idle).toBeGreaterThanOrEqual(IDLE_TIMEOUT - 50)
+  expect(idle).toBeGreaterThanOrEqual(IDLE_TIMEOUT - 250)
   expect(n0.mesh.stats().peers.penalized).toBe(penalized)
   expect(r.connectedTo(n0)).toBe(true)
 }, 60_000)

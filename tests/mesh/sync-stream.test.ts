@@ -29,7 +29,7 @@ function syncStreams (from: TestNode, to: TestNode, protocol: string, direction:
 }
 
 it('idle rounds reuse one stream; a record one side missed is repaired on it; after the idle close the next round opens a new one', async () => {
-  const IDLE = 3_000
+  const IDLE = 5_000 // (the rounds below come well within it, the repair's fetch included)
   // the timers stay out of it (a minute, ±20%): every round here is a's syncNow
   cluster = new Cluster({ transports: ['tcp'], syncInterval: 60_000, settings: { syncIdleClose: IDLE, syncAnswerBurst: 1_000 } })
   const a = await cluster.add('a')
