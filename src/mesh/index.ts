@@ -244,7 +244,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const s = settings.maxInboundStreams
   await libp2p.handle([PROTOCOLS.announceHops, PROTOCOLS.announce], guard(announcer.handle), { maxInboundStreams: s.announce })
   await libp2p.handle(PROTOCOLS.fetch, guard(fetcher.handle), { maxInboundStreams: s.fetch })
-  await libp2p.handle(PROTOCOLS.sync, guard(syncer.handle), { maxInboundStreams: s.sync })
+  await libp2p.handle([PROTOCOLS.syncStream, PROTOCOLS.sync], guard(syncer.handle), { maxInboundStreams: s.sync })
   await libp2p.handle(PROTOCOLS.peers, guard(peerExchange.handle), { maxInboundStreams: s.peers })
   if (gate !== undefined) await libp2p.handle(PROTOCOLS.cert, gate.handle, { maxInboundStreams: settings.maxInboundCertStreams.cert })
   if (recordCerts !== undefined) await libp2p.handle(PROTOCOLS.recordCert, guard(recordCerts.handle), { maxInboundStreams: settings.maxInboundCertStreams.recordCert })

@@ -222,6 +222,13 @@ export interface SyncSettings {
   syncAnswerBurst: number
   /** ... refilled one per this many ms */
   syncAnswerInterval: number
+  /**
+   * sync/5.0.0: the initiator keeps its stream to a peer open between rounds and closes it
+   * after this long without one (the next round opens a new stream)
+   */
+  syncIdleClose: number
+  /** sync/5.0.0: a responder drops a stream that has started no round for this long (longer than any initiator's syncIdleClose) */
+  syncIdleTimeout: number
 }
 
 /**
@@ -394,6 +401,8 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   syncMaxRecords: 65_536,
   syncAnswerBurst: 4,
   syncAnswerInterval: 2_000,
+  syncIdleClose: 120_000,
+  syncIdleTimeout: 360_000,
 
   offerConcurrency: 16,
   offerNamespaceSlots: 8,
@@ -431,6 +440,9 @@ export const PROTOCOLS = {
   announceHops: '/data-mesher/announce/3.1.0',
   announce: '/data-mesher/announce/3.0.0',
   fetch: '/data-mesher/fetch/2.0.0',
+  /** rounds in sequence on one long-lived stream per peer and direction; asked for first, sync/4.0.0 for older peers */
+  syncStream: '/data-mesher/sync/5.0.0',
+  /** one round per stream */
   sync: '/data-mesher/sync/4.0.0',
   peers: '/data-mesher/peers/1.0.0',
   /** the certificate exchange of admission by certificate (src/mesh/cert-admission.ts) */

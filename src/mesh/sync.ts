@@ -1,4 +1,4 @@
-// /data-mesher/sync/4.0.0 — anti-entropy. Repairs whatever eager spread missed (a node
+// /data-mesher/sync/5.0.0 and 4.0.0 — anti-entropy. Repairs whatever eager spread missed (a node
 // that was offline, a lost announcement, a partition): on every new outbound connection
 // and every sync_interval (jittered ±20%) with one random peer, except right after
 // answering a round (never twice in a row). When and with whom is decided by the core,
@@ -16,6 +16,15 @@
 //               frame(id)* frame()                     the ids (32 bytes) it wants from the summary; closes
 //   responder → frame(record)* frame()                 exactly the wanted records,
 //               frame(floor)* frame()                  then exactly the wanted floors; closes
+//
+// 5.0.0 (issue 22) is the same round, but rounds follow one another on one long-lived
+// stream per initiator and responder (sync-streams.ts keeps the initiator's): no close ends
+// a phase, the empty frames above do (the wants' ends the initiator's part, the floors'
+// the round); an equal round is its two frames. Over budget the responder answers
+// frame( u8 2 ), "not now", and keeps the stream. The initiator asks for 5.0.0 first and
+// runs 4.0.0 with a peer that selects it. Between rounds a responder waits without the
+// stall timeout, until syncIdleTimeout; a started round keeps every bound of 4.0.0, and a
+// failed one aborts the stream (the next round opens a new one).
 //
 // digest and entry: see sync-summary.ts (entry = name, slot tag, timestamp, id);
 // floor = u64be(floor) record: the floor and the revoked record that justifies it. A floor
@@ -36,6 +45,7 @@ import { MAX_RECORD_FRAME, PROTOCOLS, type ConnectionLimitSettings, type SyncSet
 import { shuffle } from './proto/shuffle.js'
 import { SyncSchedule, type RoundOutcome } from './proto/sync-schedule.js'
 import { TokenBuckets } from './proto/token-bucket.js'
+import { SyncStreams, type HeldStream } from './sync-streams.js'
 import { FLOOR_SLOT, MAX_SUMMARY_ENTRY, decodeEntry, encodeEntry, encodeFloor, idKey, lacking, snapshot, type Slot, type SummaryEntry } from './sync-summary.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u32 } from './wire.js'
 
@@ -43,6 +53,8 @@ export { missingFrom, snapshot, type IndexSnapshot } from './sync-summary.js'
 
 const EQUAL = 0
 const DIFFER = 1
+/** 5.0.0: the responder declines this round (the initiator is over its answer budget); the stream stays open */
+const NOT_NOW = 2
 const END = new Uint8Array(0)
 const ID_BYTES = 32
 /** a floor frame: u64be(floor) and a record */
@@ -69,8 +81,14 @@ export interface SyncCounters {
   /** record ids this node asked for (as initiator) */
   wanted: number
   failed: number
-  /** rounds a peer asked for beyond its budget, closed unanswered */
+  /** rounds a peer asked for beyond its budget, closed unanswered (4.0.0) or answered "not now" (5.0.0) */
   paced: number
+  /** rounds this node asked for that a peer answered "not now" (5.0.0; counted in failed too) */
+  notNow: number
+  /** sync streams this node opened as initiator (either version) */
+  streamsOpened: number
+  /** rounds this node initiated on a sync/5.0.0 stream kept from an earlier round */
+  streamsReused: number
   /** floors received, taken (justified here and higher than ours), refused (not justified by this node's configuration) */
   floorsReceived: number
   floorsTaken: number
@@ -89,9 +107,11 @@ export class Syncer {
   private stopped = false
   /** when and with whom to initiate (the core) */
   private readonly schedule: SyncSchedule
-  counters: SyncCounters = { rounds: 0, answered: 0, skipped: 0, retried: 0, equal: 0, exchanged: 0, recordsReceived: 0, recordsSent: 0, summaryEntriesSent: 0, summaryEntriesReceived: 0, wanted: 0, failed: 0, paced: 0, floorsReceived: 0, floorsTaken: 0, floorsRefused: 0, floorsSent: 0 }
+  counters: SyncCounters = { rounds: 0, answered: 0, skipped: 0, retried: 0, equal: 0, exchanged: 0, recordsReceived: 0, recordsSent: 0, summaryEntriesSent: 0, summaryEntriesReceived: 0, wanted: 0, failed: 0, paced: 0, notNow: 0, streamsOpened: 0, streamsReused: 0, floorsReceived: 0, floorsTaken: 0, floorsRefused: 0, floorsSent: 0 }
   /** sync rounds each peer may still ask this node to answer now */
   private readonly answers: TokenBuckets
+  /** the outbound sync/5.0.0 streams kept between rounds, per peer */
+  private readonly streams: SyncStreams
 
   private readonly libp2p: SyncerContext['libp2p']
   private readonly settings: SyncSettings & Pick<ConnectionLimitSettings, 'maxConnections'>
@@ -107,6 +127,7 @@ export class Syncer {
     this.libp2p = ctx.libp2p
     this.settings = ctx.settings
     this.answers = new TokenBuckets({ burst: ctx.settings.syncAnswerBurst, perSecond: 1000 / ctx.settings.syncAnswerInterval, maxKeys: ctx.settings.maxConnections }, Date.now)
+    this.streams = new SyncStreams(ctx.settings.syncIdleClose, ctx.settings.syncStallTimeout, (peer, err) => { ctx.punish(peer, `sync: ${err.message}`) })
     this.schedule = new SyncSchedule({ interval, backoff: ctx.settings.syncBackoff, backoffMax: ctx.settings.syncBackoffMax, maxPeers: ctx.settings.maxConnections }, Math.random)
   }
 
@@ -314,87 +335,162 @@ export class Syncer {
     if (this.inProgress.has(id) || this.stopped) return 'busy'
     this.inProgress.add(id)
     this.counters.rounds++
-    let stream: Stream | undefined
+    let held: HeldStream | undefined
     try {
-      const conn = this.libp2p.getConnections(peer).find(c => c.status === 'open')
-      if (conn === undefined) return 'failed'
       const deadline = Date.now() + this.settings.syncTimeout
-      stream = await conn.newStream(PROTOCOLS.sync, { signal: AbortSignal.timeout(Math.min(this.settings.syncTimeout, this.settings.syncStallTimeout)) })
-      const reader = new StreamReader(stream, deadline, this.readerLimit(), this.settings.syncStallTimeout)
-      const mine = snapshot(this.replica)
-      await send(stream, frame(concat([mine.digest, u32(mine.count)])), this.step(deadline))
-      const status = await reader.frame(1)
-      if (status === undefined) throw reader.closed('no sync answer')
-      if (status.length !== 1 || (status[0] !== EQUAL && status[0] !== DIFFER)) throw new WireError('peer', 'malformed sync answer')
-      if (status[0] === EQUAL) {
-        await closeWrite(stream, this.step(deadline))
-        this.counters.equal++
-        return 'equal'
+      held = this.streams.take(id)
+      if (held === undefined) {
+        const conn = this.libp2p.getConnections(peer).find(c => c.status === 'open')
+        if (conn === undefined) return 'failed'
+        // 5.0.0 first; a peer that does not handle it selects 4.0.0 (a round per stream)
+        const stream = await conn.newStream([PROTOCOLS.syncStream, PROTOCOLS.sync], { signal: AbortSignal.timeout(Math.min(this.settings.syncTimeout, this.settings.syncStallTimeout)) })
+        this.counters.streamsOpened++
+        held = { stream, reader: new StreamReader(stream, deadline, this.readerLimit(), this.settings.syncStallTimeout) }
+      } else {
+        this.counters.streamsReused++
+        held.reader.setDeadline(deadline)
+        // a responder speaks only in answer to a round: anything it sent between rounds (here: in the round's last chunk) is out of step
+        if (held.reader.buffered > 0) throw new WireError('peer', 'sync data between rounds')
+        held.reader.setLimit(this.readerLimit())
       }
-      const summary = await this.readSummary(reader)
-      const now = snapshot(this.replica).slots // may have moved while reading
-      const present = this.replica.clock() + this.replica.getPolicy().maxClockSkew
-      const theyLack = this.capped(lacking(now, summary, present))
-      await this.sendRecords(stream, theyLack.filter(s => s.tag !== FLOOR_SLOT).map(s => s.record), deadline)
-      await this.sendFloors(stream, theyLack.filter(s => s.tag === FLOOR_SLOT), deadline)
-      const wants = this.capped(lacking(summary, now, present))
-      for (const w of wants) await send(stream, frame(w.id), this.step(deadline))
-      await send(stream, frame(END), this.step(deadline))
-      this.counters.wanted += wants.length
-      await closeWrite(stream, this.step(deadline))
-      const got = await this.readWanted(reader, new Set(wants.filter(w => w.tag !== FLOOR_SLOT).map(w => idKey(w.id))))
-      const floors = await this.readFloors(reader, new Set(wants.filter(w => w.tag === FLOOR_SLOT).map(w => idKey(w.id))))
-      await reader.end()
-      this.counters.exchanged++
-      this.deliver(floors, got, peer)
-      return 'exchanged'
+      const long = held.stream.protocol === PROTOCOLS.syncStream
+      const outcome = await this.initiate(held, peer, deadline, long)
+      if (long) this.streams.keep(peer, held)
+      return outcome
     } catch (err) {
       this.counters.failed++
-      endExchange(this.ctx, stream, err, peer, 'sync')
+      endExchange(this.ctx, held?.stream, err, peer, 'sync')
       return 'failed'
     } finally {
       this.inProgress.delete(id)
     }
   }
 
+  /**
+   * One round as the initiator on `stream`. `long` (5.0.0): the END frames delimit every
+   * phase and the stream stays open for the next round; 4.0.0 closes it both ways.
+   */
+  private async initiate ({ stream, reader }: HeldStream, peer: PeerId, deadline: number, long: boolean): Promise<RoundOutcome> {
+    const mine = snapshot(this.replica)
+    await send(stream, frame(concat([mine.digest, u32(mine.count)])), this.step(deadline))
+    const status = await reader.frame(1)
+    if (status === undefined) throw reader.closed('no sync answer')
+    if (status.length !== 1 || !(status[0] === EQUAL || status[0] === DIFFER || (long && status[0] === NOT_NOW))) throw new WireError('peer', 'malformed sync answer')
+    if (status[0] === NOT_NOW) {
+      // over our budget there (5.0.0): no round, the stream stays in step; to the schedule a failed round, as 4.0.0's close unanswered was
+      this.counters.notNow++
+      this.counters.failed++
+      return 'failed'
+    }
+    if (status[0] === EQUAL) {
+      if (!long) await closeWrite(stream, this.step(deadline))
+      this.counters.equal++
+      return 'equal'
+    }
+    const summary = await this.readSummary(reader)
+    const now = snapshot(this.replica).slots // may have moved while reading
+    const present = this.replica.clock() + this.replica.getPolicy().maxClockSkew
+    const theyLack = this.capped(lacking(now, summary, present))
+    await this.sendRecords(stream, theyLack.filter(s => s.tag !== FLOOR_SLOT).map(s => s.record), deadline)
+    await this.sendFloors(stream, theyLack.filter(s => s.tag === FLOOR_SLOT), deadline)
+    const wants = this.capped(lacking(summary, now, present))
+    for (const w of wants) await send(stream, frame(w.id), this.step(deadline))
+    await send(stream, frame(END), this.step(deadline)) // 5.0.0: this END ends our part of the round
+    this.counters.wanted += wants.length
+    if (!long) await closeWrite(stream, this.step(deadline))
+    const got = await this.readWanted(reader, new Set(wants.filter(w => w.tag !== FLOOR_SLOT).map(w => idKey(w.id))))
+    const floors = await this.readFloors(reader, new Set(wants.filter(w => w.tag === FLOOR_SLOT).map(w => idKey(w.id))))
+    // 4.0.0: nothing may follow; 5.0.0: the floors' END ends the round (anything after it is caught before the next round)
+    if (!long) await reader.end()
+    this.counters.exchanged++
+    this.deliver(floors, got, peer)
+    return 'exchanged'
+  }
+
   readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
+    if (stream.protocol === PROTOCOLS.syncStream) { await this.serveStream(stream, connection.remotePeer); return }
     const peer = connection.remotePeer
     const deadline = Date.now() + this.settings.syncTimeout
     const reader = new StreamReader(stream, deadline, this.readerLimit(), this.settings.syncStallTimeout)
     try {
-      const hello = await reader.frame(36)
+      const hello = await this.readHello(reader)
       if (hello === undefined) throw reader.closed('no sync request')
-      if (hello.length !== 36) throw new WireError('peer', 'malformed sync request')
       if (!this.answers.tryTake(peer.toString())) {
         // over its budget of rounds (syncAnswerBurst, then one per syncAnswerInterval): closed unanswered, no offence
         this.counters.paced++
         await closeWrite(stream, this.step(deadline))
         return
       }
-      const mine = snapshot(this.replica)
-      if (Buffer.from(hello.subarray(0, 32)).equals(mine.digest)) {
-        await send(stream, frame(Uint8Array.of(EQUAL)), this.step(deadline))
-        await closeWrite(stream, this.step(deadline))
-        this.answeredRound()
-        return
-      }
-      await send(stream, frame(Uint8Array.of(DIFFER)), this.step(deadline))
-      const summary: Slot[] = this.capped(mine.slots)
-      for (const s of summary) await send(stream, frame(encodeEntry(s)), this.step(deadline))
-      await send(stream, frame(END), this.step(deadline))
-      this.counters.summaryEntriesSent += summary.length
-      const theirs = await this.readRecords(reader)
-      const theirFloors = await this.readFloors(reader)
-      const wanted = await this.readWants(reader, new Map(summary.map(s => [idKey(s.id), s])))
-      await reader.end()
-      await this.sendRecords(stream, wanted.filter(s => s.tag !== FLOOR_SLOT).map(s => s.record), deadline)
-      await this.sendFloors(stream, wanted.filter(s => s.tag === FLOOR_SLOT), deadline)
-      await closeWrite(stream, this.step(deadline))
-      this.answeredRound()
-      this.deliver(theirFloors, theirs, peer)
+      await this.answer(stream, reader, peer, deadline, hello, false)
     } catch (err) {
       endExchange(this.ctx, stream, err, peer, 'sync', { serving: true })
     }
+  }
+
+  /**
+   * sync/5.0.0 as responder: rounds in sequence on one stream. The first request comes at
+   * once (the stall timeout applies, as in 4.0.0); between rounds the wait has no stall
+   * timeout, only syncIdleTimeout; a started round keeps every bound of 4.0.0. Over the
+   * peer's budget, a round is answered "not now" and the stream stays open. The initiator
+   * closing its side ends the stream; a failed round aborts it.
+   */
+  private async serveStream (stream: Stream, peer: PeerId): Promise<void> {
+    const reader = new StreamReader(stream, Date.now() + this.settings.syncTimeout, this.readerLimit(), this.settings.syncStallTimeout)
+    try {
+      for (let first = true; ; first = false) {
+        if (!first && !await reader.waitForData(Date.now() + this.settings.syncIdleTimeout)) {
+          await closeWrite(stream, Date.now() + this.settings.syncStallTimeout) // the initiator is done with it: so are we
+          return
+        }
+        const deadline = Date.now() + this.settings.syncTimeout
+        reader.setDeadline(deadline)
+        const hello = await this.readHello(reader)
+        if (hello === undefined) throw reader.closed(first ? 'no sync request' : 'sync stream ended inside a request')
+        if (!this.answers.tryTake(peer.toString())) {
+          this.counters.paced++ // over its budget: "not now", no offence
+          await send(stream, frame(Uint8Array.of(NOT_NOW)), this.step(deadline))
+          continue
+        }
+        await this.answer(stream, reader, peer, deadline, hello, true)
+      }
+    } catch (err) {
+      endExchange(this.ctx, stream, err, peer, 'sync', { serving: true })
+    }
+  }
+
+  private async readHello (reader: StreamReader): Promise<Uint8Array | undefined> {
+    const hello = await reader.frame(36)
+    if (hello !== undefined && hello.length !== 36) throw new WireError('peer', 'malformed sync request')
+    return hello
+  }
+
+  /**
+   * One round as the responder, after its request. `long` (5.0.0): the END frames delimit
+   * every phase and the stream stays open; 4.0.0 closes it both ways.
+   */
+  private async answer (stream: Stream, reader: StreamReader, peer: PeerId, deadline: number, hello: Uint8Array, long: boolean): Promise<void> {
+    const mine = snapshot(this.replica)
+    if (Buffer.from(hello.subarray(0, 32)).equals(mine.digest)) {
+      await send(stream, frame(Uint8Array.of(EQUAL)), this.step(deadline))
+      if (!long) await closeWrite(stream, this.step(deadline))
+      this.answeredRound()
+      return
+    }
+    await send(stream, frame(Uint8Array.of(DIFFER)), this.step(deadline))
+    const summary: Slot[] = this.capped(mine.slots)
+    for (const s of summary) await send(stream, frame(encodeEntry(s)), this.step(deadline))
+    await send(stream, frame(END), this.step(deadline))
+    this.counters.summaryEntriesSent += summary.length
+    const theirs = await this.readRecords(reader)
+    const theirFloors = await this.readFloors(reader)
+    const wanted = await this.readWants(reader, new Map(summary.map(s => [idKey(s.id), s])))
+    // 4.0.0: the initiator closes after its wants; 5.0.0: their END ends its part (what follows is its next round)
+    if (!long) await reader.end()
+    await this.sendRecords(stream, wanted.filter(s => s.tag !== FLOOR_SLOT).map(s => s.record), deadline)
+    await this.sendFloors(stream, wanted.filter(s => s.tag === FLOOR_SLOT), deadline)
+    if (!long) await closeWrite(stream, this.step(deadline))
+    this.answeredRound()
+    this.deliver(theirFloors, theirs, peer)
   }
 
   private answeredRound (): void {
@@ -405,5 +501,6 @@ export class Syncer {
   stop (): void {
     this.stopped = true
     clearTimeout(this.timer)
+    this.streams.closeAll()
   }
 }

@@ -51,7 +51,7 @@ export class StreamReader {
   /** when the peer's last bytes arrived (Date.now()) */
   private heardAt = 0
 
-  constructor (private readonly stream: Stream, private deadline: number, limit: number, private readonly stall = Infinity) {
+  constructor (private readonly stream: Stream, private deadline: number, limit: number, private stall = Infinity) {
     this.limit = limit
     stream.addEventListener('message', (evt) => {
       if (this.error !== undefined) return
@@ -76,6 +76,25 @@ export class StreamReader {
   setDeadline (at: number): void { this.deadline = at }
   /** Raises or lowers how many unread bytes may be buffered before the peer is at fault. */
   setLimit (bytes: number): void { this.limit = bytes }
+  /** bytes the peer sent that were not read yet */
+  get buffered (): number { return this.buf.byteLength }
+  /** the stream ended (the peer closed its side, or it closed) or a read failed: nothing more can be read */
+  get finished (): boolean { return this.ended || this.error !== undefined }
+  /** what the peer did wrong on this stream, if anything (e.g. sent beyond the limit while nobody was reading) */
+  get faultOfPeer (): WireError | undefined { return this.error instanceof WireError && this.error.fault === 'peer' ? this.error : undefined }
+
+  /**
+   * Between the exchanges of a long-lived stream (sync/5.0.0's rounds): waits without
+   * the stall timeout until the peer sends something (true) or ends the stream cleanly
+   * (false); at `until`, a 'timeout' WireError and the stream is aborted. The deadline
+   * and stall of the exchanges are left as they were.
+   */
+  async waitForData (until: number): Promise<boolean> {
+    const { deadline, stall } = this
+    this.deadline = until
+    this.stall = Infinity
+    try { return await this.need(1) } finally { this.deadline = deadline; this.stall = stall }
+  }
 
   private fail (err: Error): void {
     if (this.error === undefined) this.error = err

@@ -101,7 +101,8 @@ export function meshFamilies (mesh: Mesh): FamilySpec[] {
     counter('data_mesher_sync_rounds_skipped_total', 'Timer ticks on which this node did not initiate a round, having just answered one', () => stats().sync.skipped),
     counter('data_mesher_sync_round_results_total', 'Anti-entropy rounds by result (equal: nothing to exchange, exchanged: records sent or asked for)', () => by('result', { equal: stats().sync.equal, exchanged: stats().sync.exchanged }), ['result']),
     counter('data_mesher_sync_records_total', 'Records sent and received in anti-entropy rounds', () => by('direction', { sent: stats().sync.recordsSent, received: stats().sync.recordsReceived }), ['direction']),
-    counter('data_mesher_sync_paced_total', 'Anti-entropy requests from a peer closed unanswered: over its pace', () => stats().sync.paced)
+    counter('data_mesher_sync_streams_total', 'Sync streams this node opened as initiator, and rounds it ran on a sync/5.0.0 stream kept from an earlier one', () => by('stream', { opened: stats().sync.streamsOpened, reused: stats().sync.streamsReused }), ['stream']),
+    counter('data_mesher_sync_paced_total', 'Anti-entropy requests from a peer over its pace: closed unanswered (sync/4.0.0) or answered "not now" (5.0.0)', () => stats().sync.paced)
   ]
 }
 

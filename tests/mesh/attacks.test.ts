@@ -28,8 +28,10 @@ const gc = runInNewContext('gc') as () => void
 
 const MiB = 1024 * 1024
 const D = DEFAULT_MESH_SETTINGS
-type Kind = keyof typeof D.maxInboundStreams
-const KINDS = Object.keys(D.maxInboundStreams) as Kind[]
+/** a protocol attacked: those with an inbound stream cap, and sync/5.0.0 (capped as sync: `maxInboundStreams.sync` per id) */
+type Kind = keyof typeof D.maxInboundStreams | 'syncStream'
+const KINDS = [...Object.keys(D.maxInboundStreams), 'syncStream'] as Kind[]
+const LIMITS: Record<Kind, number> = { ...D.maxInboundStreams, syncStream: D.maxInboundStreams.sync }
 
 let cluster: Cluster | undefined
 const rogues = new RogueSet()
@@ -240,7 +242,7 @@ it('flood: replayed, duplicate and unconfigured-name records by the thousand (an
 
 it('stream flood: 10 × maxInboundStreams on every protocol — the surplus is reset at once, the streams within the cap are cut at their deadline; honest updates converge', async () => {
   // syncTimeout is 30 s and announceIdleTimeout 180 s by default; 10 s here so that the test stays short
-  const deadline: Record<Kind, number> = { announce: 10_000, fetch: D.fetchHeaderTimeout, sync: 10_000, peers: D.peerExchangeTimeout }
+  const deadline: Record<Kind, number> = { announce: 10_000, fetch: D.fetchHeaderTimeout, sync: 10_000, syncStream: 10_000, peers: D.peerExchangeTimeout }
   const nodes = await honest({ syncTimeout: deadline.sync, announceIdleTimeout: deadline.announce, announceIdleClose: 5_000 })
   const [h0] = nodes
   const base = await spreads(nodes)
@@ -248,7 +250,7 @@ it('stream flood: 10 × maxInboundStreams on every protocol — the surplus is r
   await join(r, nodes)
   const heap = new Heap()
   const streams = new Streams(r)
-  const limits = D.maxInboundStreams
+  const limits = LIMITS
 
   // first the cap: maxInboundStreams per protocol, opened one by one, held silent
   const t0 = Date.now()
@@ -302,7 +304,7 @@ it('stream flood: 10 × maxInboundStreams on every protocol — the surplus is r
 })
 
 it('slowloris: partial length prefixes and frames, then a byte every 2 s, on every protocol — each stream is cut at its protocol deadline; honest updates converge', async () => {
-  const deadline: Record<Kind, number> = { announce: 10_000, fetch: D.fetchHeaderTimeout, sync: 10_000, peers: D.peerExchangeTimeout }
+  const deadline: Record<Kind, number> = { announce: 10_000, fetch: D.fetchHeaderTimeout, sync: 10_000, syncStream: 10_000, peers: D.peerExchangeTimeout }
   // 30 s and 180 s by default
   const nodes = await honest({ syncTimeout: deadline.sync, announceIdleTimeout: deadline.announce, announceIdleClose: 5_000 })
   const targets = nodes.slice(0, 2)
@@ -318,13 +320,14 @@ it('slowloris: partial length prefixes and frames, then a byte every 2 s, on eve
     announce: [0x83, 0x02, ...randomBytes(258)],
     fetch: [0x83, 0x01, ...randomBytes(130)],
     sync: [0xa4, 0x00, ...randomBytes(35)],
+    syncStream: [0xa4, 0x00, ...randomBytes(35)], // the first request of a 5.0.0 stream: the bounds of a round
     peers: []
   }
   const t0 = Date.now()
   const open: Array<{ kind: Kind, s: Stream, gone: Promise<number> }> = []
   for (const target of targets) {
     for (const kind of KINDS) {
-      for (let i = 0; i < D.maxInboundStreams[kind]; i++) {
+      for (let i = 0; i < LIMITS[kind]; i++) {
         const s = await streams.open_(target, PROTOCOLS[kind])
         open.push({ kind, s, gone: r.gone(s) })
       }

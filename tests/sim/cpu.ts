@@ -21,7 +21,11 @@ export interface CpuCosts {
   verify: number
   /** storing it (fsyncs, rename, watchers), after it is passed on (ms) */
   store: number
-  /** an anti-entropy message sent or received (a libp2p stream is opened per round) */
+  /**
+   * an anti-entropy message sent or received: on sync/5.0.0's long-lived stream, what an
+   * announce message costs (4.0.0 opened a stream per round: twice that was taken). The
+   * stream opened again after syncIdleClose is not modelled.
+   */
   syncMessage: number
   /** a peer exchange message sent or received */
   peersMessage: number
@@ -61,7 +65,7 @@ export function costsFrom (fit: { fixed: number, perPeer: number }): CpuCosts {
     prune: m,
     verify: fit.fixed / 2,
     store: fit.fixed / 2,
-    syncMessage: 2 * m,
+    syncMessage: m,
     peersMessage: 2 * m,
     handshake: 5
   }

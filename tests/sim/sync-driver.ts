@@ -10,7 +10,7 @@
 // peer at most syncAnswerBurst rounds, then one per syncAnswerInterval (the daemon's
 // TokenBuckets). Records a round brings are fetched from the peer (fetch.ts: content by
 // record id) and then checked and stored like a record from the tree, and announced on.
-// Bytes are counted as sync/4.0.0 frames them (floors: none in these scenarios).
+// Bytes are counted as sync/5.0.0 (and 4.0.0) frames them (floors: none in these scenarios).
 import { SyncSchedule, type RoundOutcome } from '../../src/mesh/proto/sync-schedule.js'
 import { recordBytes, summaryEntryBytes, ID_BYTES, varint, type SimRecord } from './records.js'
 import { EV, MSG, msg, type Msg, type World } from './world.js'
