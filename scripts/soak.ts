@@ -54,7 +54,7 @@ export interface SoakReport {
   /** RSS after warm-up and at the end, per node (MiB); restarted nodes report their latest process */
   memory: Array<{ node: number, startMiB: number, endMiB: number, growthMiB: number, restarted: boolean }>
   /** the nodes never restarted: growth after the warm-up, a least-squares fit of the samples */
-  trend: Array<{ node: number } & MemoryTrend>
+  trend: Array<{ node: number, samples: MemorySample[] } & Omit<MemoryTrend, 'samples'> & { sampleCount: number }>
   warmupMs: number
   /** node 1's heap, what grew most from the warm-up's end to the end (with heapSnapshotDir) */
   heapGrowth?: HeapGroup[]
@@ -200,7 +200,8 @@ export async function runSoak (o: SoakOptions): Promise<SoakReport> {
     }
     const trend = cluster.nodes.filter(n => !restarted.has(n.index) && !(snapshots !== undefined && n.index === SNAPSHOT_NODE)).flatMap(n => {
       const t = memoryTrend(samples.get(n.index) ?? [], warmupMs)
-      return t === undefined ? [] : [{ node: n.index, ...t }]
+      // the samples too: a fit says how fast, not whether the memory climbed and fell back
+      return t === undefined ? [] : [{ node: n.index, ...t, sampleCount: t.samples, samples: samples.get(n.index) ?? [] }]
     })
     // lag: for updates every node saw, time until the last node that was up throughout had it
     for (const [id, sent] of submitted) {
@@ -270,7 +271,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log('memory per node (MiB, start → end):')
     for (const m of report.memory) console.log(`  node ${m.node}: ${m.startMiB} → ${m.endMiB} (${m.growthMiB >= 0 ? '+' : ''}${m.growthMiB})${m.restarted ? ' restarted' : ''}`)
     console.log(`growth after the first ${Math.round(report.warmupMs / 1000)} s, nodes never restarted (MiB/h, fitted; target ≤ 2):`)
-    for (const t of report.trend) console.log(`  node ${t.node}: RSS ${t.rssMiBPerHour} (${t.rssFirstMiB} → ${t.rssLastMiB} MiB), RssAnon ${t.anonMiBPerHour}, ${t.samples} samples`)
+    for (const t of report.trend) console.log(`  node ${t.node}: RSS ${t.rssMiBPerHour} (${t.rssFirstMiB} → ${t.rssLastMiB} MiB), RssAnon ${t.anonMiBPerHour}, ${t.sampleCount} samples`)
     if (report.heapGrowth !== undefined) {
       console.log('node 1 heap, grown most from the warm-up to the end (bytes, objects):')
       for (const g of report.heapGrowth) console.log(`  ${String(g.bytes).padStart(10)}  ${String(g.count).padStart(7)}  ${g.name}`)
