@@ -13,11 +13,12 @@ import { signRecord } from '../src/crypto/record.js'
 import { DmCluster } from './lib/dm-cluster.js'
 import { SerfCluster } from './lib/serf-cluster.js'
 import { cpuSeconds, totalCpu, killAllNow, loopbackTx, machineBusySeconds, netns, rssAnonBytes, rssBytes, sleep, start, stop, stopAll, type Child } from './lib/procs.js'
-import { DAEMON_NODE_FLAGS } from './lib/node-flags.js'
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from './lib/node-flags.js'
 import { linearFit, mean, percentile, rng, round } from './lib/stats.js'
 import { printReport, type Results } from './lib/report.js'
 import { aggregateRuns, type SizeRun } from './lib/aggregate.js'
 import { startFloor } from './lib/floor-process.js'
+import { startFloorMs } from './lib/start-floor.js'
 import { updateCost, type CostSnap, type UpdateCost } from './lib/cost.js'
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url))
@@ -229,6 +230,9 @@ async function runSize (ctx: Ctx, N: number, slot: number, run: number): Promise
     await serf.startAll()
     S.start_all_ms = round(performance.now() - t, 0)
     const serfStarted = performance.now()
+    // the floor of start-up, on a machine as quiet as the daemons' start finds it
+    say(`N=${N}: loading the daemon's one file ${N} times (the start floor)`)
+    D.start_floor_ms = round(await startFloorMs(N, iso.dmPrefix, DAEMON_NODE_FLAGS, DAEMON_ENV), 0)
     say(`N=${N}: starting ${N} data-mesher daemons`)
     t = performance.now()
     await dm.startAll()
@@ -385,7 +389,7 @@ async function runSize (ctx: Ctx, N: number, slot: number, run: number): Promise
     // ---- 4. idle, both systems over the same window (before the burst, which may leave a backlog) ----
     say(`N=${N}: idle: settling ${args.settle} s, then measuring ${args.window} s`)
     // the floor: the daemon's packages loaded, nothing done (bench/floor.ts), same namespace and flags
-    const floor = await startFloor(iso.dmPrefix, DAEMON_NODE_FLAGS)
+    const floor = await startFloor(iso.dmPrefix, DAEMON_NODE_FLAGS, DAEMON_ENV)
     await sleep(args.settle * 1000)
     const dmPids = dm.pids(); const serfPids = serf.pids()
     const cpu0 = { dm: dmPids.map(cpuSeconds), serf: serfPids.map(cpuSeconds) }
@@ -796,7 +800,8 @@ async function main (): Promise<boolean> {
         topology: 'node 0 knows nobody; node i (both systems) joins through one random earlier node (a random tree); seed ' + String(args.seed),
         runs: `${args.runs} run(s) of each size, each with fresh clusters; every figure is the median over the runs (their [min, max] in results.<N>.spread, each run in results.<N>.runs); the ratios to serf are taken per run, then their median`,
         floor: 'dist/bench/floor.js, started in the daemons\' namespace with their node flags for the idle window: imports every package of package.json\'s dependencies, holds the young generation as the bin does, does nothing; its VmRSS and RssAnon',
-        daemon_launch: `node ${DAEMON_NODE_FLAGS.join(' ')} dist/bundle/data-mesher.mjs daemon (the one-file build package.json's bin runs)`.replace('node  ', 'node ')
+        start_floor: 'before the daemons start: node runs dist/bundle/data-mesher.mjs --version N times, 4 at a time as the daemons are started (Node starts, compiles and evaluates the one file with every package in it, exits); the ratio start_floor is to serf\'s start_all',
+        daemon_launch: `${Object.entries(DAEMON_ENV).map(([k, v]) => `${k}=${v} `).join('')}node ${DAEMON_NODE_FLAGS.join(' ')} dist/bundle/data-mesher.mjs daemon (the one-file build package.json's bin runs; the environment is the systemd unit's, nixos/service-settings.json)`.replace('node  ', 'node ')
       },
       results: {}
     }
@@ -859,7 +864,8 @@ const RATIOS: Record<string, string> = {
   idle_rss: 'idle_rss_mb',
   idle_tx_bytes_per_s: 'idle_tx_bytes_per_s',
   idle_tx_packets_per_s: 'idle_tx_packets_per_s',
-  start_all: 'start_all_ms'
+  start_all: 'start_all_ms',
+  start_floor: 'start_floor_ms'
 }
 
 function ratios (d: Obj, s: Obj): Obj {

@@ -85,7 +85,8 @@ export function serviceSettings(o = {}) {
   if (o.dynamicUser) s.DynamicUser = "yes";
   if (user !== "" && !o.dynamicUser) s.User = user;
   if (group !== "") s.Group = group;
-  if (o.environment?.length) s.Environment = o.environment.map(quoteEnv);
+  // the shared environment (glibc's malloc settings) stays; --environment adds to it
+  if (o.environment?.length) s.Environment = [...[s.Environment ?? []].flat(), ...o.environment.map(quoteEnv)];
   if (o.readWritePaths?.length) s.ReadWritePaths = [...o.readWritePaths];
   for (const [k, v] of Object.entries(o.set ?? {})) s[k] = v;
   for (const k of o.unset ?? []) delete s[k];

@@ -16,6 +16,7 @@ import type { FileEvent, FileWatch } from '../src/client/client.js'
 import { parseDuration } from '../src/config/durations.js'
 import { encodeBase64Key, generateSigningKey } from '../src/crypto/keys.js'
 import { packageRoot } from '../src/package-root.js'
+import { DAEMON_ENV } from '../bench/lib/node-flags.js'
 import { LocalCluster } from './lib/local-cluster.js'
 import { memoryTrend, type MemorySample, type MemoryTrend } from './lib/memory-trend.js'
 import { compareSnapshotFiles, type HeapGroup } from './lib/heap-summary.js'
@@ -102,6 +103,8 @@ export async function runSoak (o: SoakOptions): Promise<SoakReport> {
     files: Object.fromEntries(names.map(n => [n, [encodeBase64Key(key.publicKey)]])),
     syncInterval: '2s',
     entry: o.entry ?? join(packageRoot(), 'dist', 'bundle', 'data-mesher.mjs'),
+    env: DAEMON_ENV, // as the systemd unit runs it
+
     nodeArgs: i => i === SNAPSHOT_NODE && snapshots !== undefined ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`] : []
   })
   const warmupMs = o.warmupMs ?? Math.min(15 * 60_000, o.durationMs / 2)

@@ -1,17 +1,18 @@
 // N data-mesher daemons on loopback: one process each, its own port, state dir and
 // unix API socket, started as it ships: `node FLAGS dist/bundle/data-mesher.mjs daemon --config FILE`
-// (the bundle package.json's bin runs, with the node flags of bench/lib/node-flags.ts).
+// (the bundle package.json's bin runs, with the node flags and the unit's environment of bench/lib/node-flags.ts).
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import { ClientError, connect, type DataMesherClient, type FileEvent, type FileWatch } from '../../src/client/client.js'
 import { status as grpcStatus } from '@grpc/grpc-js'
 import { start, stop, type Child } from './procs.js'
-import { DAEMON_NODE_FLAGS } from './node-flags.js'
+import { DAEMON_NODE_FLAGS, DAEMON_ENV } from './node-flags.js'
+import { packageRoot } from '../../src/package-root.js'
 
-export const BUNDLE_BIN = fileURLToPath(new URL('../../bundle/data-mesher.mjs', import.meta.url))
-export const MODULES_BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url))
+// the built files, found from the package root (this module runs from dist/bench/lib, and from bench/lib under vitest)
+export const BUNDLE_BIN = join(packageRoot(), 'dist', 'bundle', 'data-mesher.mjs')
+export const MODULES_BIN = join(packageRoot(), 'dist', 'src', 'cli', 'bin.js')
 
 export interface DmNode {
   i: number
@@ -40,6 +41,8 @@ export interface DmClusterOptions {
   nodeFlags?: string[]
   /** the entry point (default: the bundle; bench:profile takes the module tree, whose paths name the packages) */
   bin?: string
+  /** environment added to the daemons' (default: what the unit sets, bench/lib/node-flags.ts) */
+  env?: Record<string, string>
 }
 
 export class DmCluster {
@@ -78,7 +81,7 @@ export class DmCluster {
     const log = openSync(join(node.dir, 'daemon.log'), 'a')
     const [cmd, ...pre] = [...this.o.nsPrefix, process.execPath]
     const t = performance.now()
-    node.child = start(`dm${i}`, cmd, [...pre, ...(this.o.nodeFlags ?? DAEMON_NODE_FLAGS), this.o.bin ?? BUNDLE_BIN, 'daemon', '--config', node.config], { stdio: ['ignore', log, log] })
+    node.child = start(`dm${i}`, cmd, [...pre, ...(this.o.nodeFlags ?? DAEMON_NODE_FLAGS), this.o.bin ?? BUNDLE_BIN, 'daemon', '--config', node.config], { stdio: ['ignore', log, log], env: { ...process.env, ...(this.o.env ?? DAEMON_ENV) } })
     closeSync(log)
     return t
   }

@@ -5,9 +5,9 @@ import { start, stop, type Child } from './procs.js'
 
 const FLOOR = fileURLToPath(new URL('../floor.js', import.meta.url))
 
-export async function startFloor (nsPrefix: string[], nodeFlags: string[], timeoutMs = 60_000): Promise<Child> {
+export async function startFloor (nsPrefix: string[], nodeFlags: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Child> {
   const [cmd, ...pre] = [...nsPrefix, process.execPath]
-  const c = start('floor', cmd, [...pre, ...nodeFlags, FLOOR], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const c = start('floor', cmd, [...pre, ...nodeFlags, FLOOR], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
   let out = ''
   const loaded = await new Promise<boolean>(resolve => {
     const t = setTimeout(() => resolve(false), timeoutMs)

@@ -23,6 +23,8 @@ export interface ClusterOptions {
   entry?: string
   /** node's own flags for daemon i (e.g. --heapsnapshot-signal) */
   nodeArgs?: (i: number) => string[]
+  /** environment added to each daemon's (the soak gives the systemd unit's, bench/lib/node-flags.ts) */
+  env?: Record<string, string>
 }
 
 export interface ClusterNode {
@@ -68,7 +70,7 @@ export class LocalCluster {
 
   async start (i: number): Promise<DataMesherClient> {
     const n = this.nodes[i]
-    const proc = spawn(process.execPath, [...(this.o.nodeArgs?.(i) ?? []), this.o.entry ?? BIN, 'daemon', '--config', this.configPath(i)], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const proc = spawn(process.execPath, [...(this.o.nodeArgs?.(i) ?? []), this.o.entry ?? BIN, 'daemon', '--config', this.configPath(i)], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.o.env } })
     let stderr = ''
     proc.stderr!.on('data', d => { stderr = (stderr + String(d)).slice(-4000) })
     n.proc = proc

@@ -3,6 +3,7 @@
 import './hold-young-generation.js'
 import '../polyfill.js'
 import { ClientError } from '../client/client.js'
+import { packageVersion } from '../package-root.js'
 import { parse, Refused, UsageError, type Command } from './args.js'
 import { certificateCommands } from './commands/certificate.js'
 import { daemonCommand } from './commands/daemon.js'
@@ -22,7 +23,7 @@ function overview (): string {
     'Commands that talk to a daemon take --url (unix:///path, host:port, http://host:port);',
     'the default is $DATA_MESHER_URL, then unix:///run/data-mesher/api.sock.',
     'Signing commands bind records to --network-id, else $DATA_MESHER_NETWORK_ID (never to the id a daemon reports).',
-    'Exit codes: 0 ok, 1 refused (the reason is on stderr), 2 usage error.'
+    '`data-mesher --version` prints the version. Exit codes: 0 ok, 1 refused (the reason is on stderr), 2 usage error.'
   ].join('\n')
 }
 
@@ -34,6 +35,10 @@ async function main (argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     process.stdout.write(overview() + '\n')
     return argv.length === 0 ? 2 : 0
+  }
+  if (argv[0] === '--version' || argv[0] === 'version') {
+    process.stdout.write(`data-mesher ${packageVersion()}\n`)
+    return 0
   }
   // the longest command name that prefixes the arguments ("file update" before "file")
   const cmd = COMMANDS.find(c => c.name.split(' ').every((w, i) => argv[i] === w))

@@ -7,6 +7,7 @@ import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js'
 import { encodeRecord, signRecord } from '../../src/crypto/record.ts'
 import { encodeBase64Key, generateSigningKey, signingKeyToPem } from '../../src/crypto/keys.ts'
 import { ClientError } from '../../src/client/client.ts'
+import { packageVersion } from '../../src/package-root.ts'
 import { cli, startNode, type RunningNode } from '../helpers/daemon.ts'
 import { tempDir } from '../helpers/fs.ts'
 
@@ -203,6 +204,12 @@ describe('key generation', () => {
       expect(r.code, c).toBe(0)
       expect(r.stdout).toMatch(/^usage: data-mesher/)
     }
+  })
+
+  it('--version prints the package version', async () => {
+    const r = await cli(['--version'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe(`data-mesher ${packageVersion()}\n`)
   })
 })
 

@@ -64,6 +64,8 @@ describe('render-unit.mjs', () => {
     expect(unit).toContain('\nWatchdogSec=0\n')
     expect(unit).not.toContain('PrivateDevices=')
     expect(unit).toContain('\nEnvironment="A=b c"\n')
+    // the shared environment (malloc settings, DECISIONS "glibc's malloc returns memory") stays beside it
+    for (const kv of loadSettings().Environment) expect(unit).toContain(`\nEnvironment=${kv}\n`)
     expect(unit).toContain('\nDynamicUser=yes\n')
     expect(unit).not.toContain('User=ignored')
   })
