@@ -73,6 +73,10 @@ function decodeRequest (bytes: Uint8Array): { name: string, id: Uint8Array } | u
 
 /** One attempt's end: the content, or why not (a miss is "not here", "busy", or a failure). */
 type Attempt = { content: VerifiedContent } | { miss: 'absent' | 'busy' | 'failed' | 'aborted' }
+/** how much of a source's answer has arrived so far (set by fetchFrom once it reads) */
+interface Progress { received: () => number }
+/** how often a source's progress is looked at, once fetchHedgeDelay has passed */
+const HEDGE_CHECK_MS = 250
 
 /** What a Fetcher uses of the mesh's context; of libp2p only the open connections (it asks on them). */
 export interface FetcherContext extends Pick<MeshContext, 'settings' | 'log' | 'punish' | 'admits'> {
@@ -180,6 +184,23 @@ export class Fetcher {
     }
     const onAbort = (): void => finish(new Error(`fetch of "${record.name}" no longer needed`))
     signal?.addEventListener('abort', onAbort, { once: true })
+    // The newest source is hedged (the next one asked beside it) once it has sent nothing
+    // fetchHedgeDelay after it was asked, or later falls behind fetchHedgeRate since then.
+    // Judged on its progress, not on a time the whole file should take: a source that
+    // keeps delivering on a loaded host is not doubled (docs/DECISIONS.md, "Hedged on progress").
+    const watch = (asked: number, progress: Progress): void => {
+      clearTimeout(hedge)
+      const check = (): void => {
+        if (done || running >= 2) return
+        const got = progress.received()
+        const late = Date.now() - asked - s.fetchHedgeDelay
+        if (got === 0 || got < late / 1000 * s.fetchHedgeRate) { this.counters.hedged++; next(); return }
+        hedge = setTimeout(check, HEDGE_CHECK_MS)
+        hedge.unref()
+      }
+      hedge = setTimeout(check, s.fetchHedgeDelay)
+      hedge.unref()
+    }
     const next = (): void => {
       if (done) return
       const peer = tried.size < s.fetchMaxAttempts ? this.candidates(record, first, tried) : undefined
@@ -191,10 +212,9 @@ export class Fetcher {
       running++
       const abort = new AbortController()
       aborts.add(abort)
-      clearTimeout(hedge)
-      hedge = setTimeout(() => { if (running < 2) { this.counters.hedged++; next() } }, s.fetchHedgeDelay + Math.ceil(record.size / s.fetchHedgeRate * 1000))
-      hedge.unref()
-      void this.attempt(peer, record, abort.signal).then(a => {
+      const progress: Progress = { received: () => 0 }
+      watch(Date.now(), progress)
+      void this.attempt(peer, record, abort.signal, progress).then(a => {
         running--
         aborts.delete(abort)
         if ('content' in a) finish(a.content)
@@ -209,11 +229,11 @@ export class Fetcher {
   }
 
   /** One source, once. A source that offered this version and does not serve it gets a strike (standing.ts). */
-  private async attempt (peer: PeerId, record: SignedRecord, signal: AbortSignal): Promise<Attempt> {
+  private async attempt (peer: PeerId, record: SignedRecord, signal: AbortSignal, progress: Progress): Promise<Attempt> {
     const id = peer.toString()
     let miss: 'absent' | 'busy' | 'failed' | 'aborted'
     try {
-      const got = await this.fetchFrom(peer, record, signal)
+      const got = await this.fetchFrom(peer, record, signal, progress)
       if ('bytes' in got) {
         const checked = verifyContent(record, got.bytes) // marked verified: the replica does not hash it again
         if (!('problem' in checked)) {
@@ -249,7 +269,8 @@ export class Fetcher {
     }
   }
 
-  private async fetchFrom (peer: PeerId, record: SignedRecord, signal: AbortSignal): Promise<{ bytes: Uint8Array } | { miss: 'absent' | 'busy' }> {
+  /** `progress` learns how many bytes of the answer have arrived (for the hedge). */
+  private async fetchFrom (peer: PeerId, record: SignedRecord, signal: AbortSignal, progress: Progress): Promise<{ bytes: Uint8Array } | { miss: 'absent' | 'busy' }> {
     const conn = this.ctx.libp2p.getConnections(peer).find(c => c.status === 'open')
     if (conn === undefined) return { miss: 'absent' }
     const s = this.settings
@@ -259,6 +280,7 @@ export class Fetcher {
     signal.addEventListener('abort', stop, { once: true })
     try {
       const reader = new StreamReader(stream, deadline, 1 + 9 + record.size)
+      progress.received = () => reader.buffered // the content is read at once, when all of it is here
       await send(stream, frame(encodeRequest(record)), deadline)
       await closeWrite(stream, deadline)
       const header = await reader.frame(9)

@@ -21,6 +21,7 @@ import { KnownMembers } from './known-members.js'
 import { answerGraft, judgeNotice } from './local-versions.js'
 import { Membership } from './membership.js'
 import { connectedPeers, connectionLimitCounters, createNode, type MeshLibp2p } from './node.js'
+import { Liveness } from './liveness.js'
 import { PeerExchange } from './peer-exchange.js'
 import { PeerTracker, type PeerStatus } from './peer-status.js'
 import { Receiver, type OfferCounters } from './receive.js'
@@ -84,6 +85,8 @@ export interface MeshStats {
   connections: ConnectionLimits['counters']
   /** peer exchange (peer-exchange.ts): lists asked for, asked for by peers and answered, addresses learned */
   peerExchange: { asked: number, answered: number, learned: number }
+  /** pings of silent TCP connections (liveness.ts), and of those the ones that failed and closed their connection */
+  liveness: Liveness['counters']
   /** certificates of namespace records (record-cert.ts; absent without a network) */
   recordCerts?: { fetched: number, missing: number, served: number, unusable: number }
   /** peers punished (disconnected and refused a while), by the kind of misbehaviour: the reason up to its first ':' as a key */
@@ -205,6 +208,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   receiver.forwardTo(announcer)
   const syncer = new Syncer(ctx, replica, config.cluster.syncInterval, (records, from) => { for (const r of records) offer(r, from, undefined, 'sync') })
   const peerExchange = new PeerExchange(ctx)
+  const liveness = new Liveness(ctx)
   const tracker = new PeerTracker(ctx, peer => {
     announcer.dropPeer(peer)
     const id = peer.toString()
@@ -255,6 +259,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const unsubscribe = replica.onChange(onChange)
   membership.start()
   syncer.start()
+  liveness.start()
 
   log.info({ peerId: self, addresses: libp2p.getMultiaddrs().map(String), bootstrap: config.cluster.bootstrapNodes, admission: admission.restricted, profile, changed: changedSettings(settings) }, 'mesh started')
 
@@ -278,6 +283,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       connections: { ...connectionLimitCounters(libp2p) },
       punishments: { ...punishments },
       peerExchange: { ...peerExchange.counters },
+      liveness: { ...liveness.counters },
       ...(recordCerts !== undefined ? { recordCerts: { ...recordCerts.counters } } : {}),
       queues: queueStats(receiver.queue(), fetcher.queue()),
       ...(gate !== undefined ? { certificates: { ...gate.counters } } : {})
@@ -293,6 +299,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       const draining = receiver.stop() // offers nothing more from now; the records being stored finish
       unsubscribe()
       peerExchange.stop()
+      liveness.stop()
       membership.stop()
       syncer.stop()
       recordCerts?.stop()

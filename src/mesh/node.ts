@@ -74,7 +74,8 @@ export async function createNode (config: Config, identity: NodeIdentity, admiss
       // reconnecting is ours (membership.ts): no KEEP_ALIVE tags, so libp2p's own queue stays idle
       reconnectRetries: 0
     },
-    connectionMonitor: { pingInterval: settings.pingInterval },
+    // liveness is ours (liveness.ts): pings only on silent TCP connections
+    connectionMonitor: { enabled: false },
     services: {
       // with a network, identify runs once the certificate exchange admitted the peer (cert-admission.ts)
       identify: identify({ runOnConnectionOpen: config.network === undefined }),

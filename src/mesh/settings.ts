@@ -57,13 +57,16 @@ export interface TransportSettings {
   /** a dial (all addresses of one peer) gives up after this */
   dialTimeout: number
   /**
-   * libp2p's connection monitor pings every peer this often (latency in status; a failed
-   * ping closes the connection). Each ping opens a stream on both sides: at 30 s with
-   * 14 peers they were half of a node's idle CPU (docs/DECISIONS.md). So a dead TCP peer
-   * (host gone, no reset) is found within about this long; a dead QUIC peer within
-   * quicMaxIdleTimeout, by QUIC's own keep-alive.
+   * A TCP connection nothing has arrived on for this long is pinged, and closed if the
+   * ping fails (liveness.ts); busy connections are not pinged. So a dead TCP peer (host
+   * gone, no reset) is found within about 1.25 × this plus pingTimeout; a dead QUIC peer
+   * within quicMaxIdleTimeout, by QUIC's own keep-alive. (libp2p's connection monitor,
+   * which pinged every connection from both ends, is off: at 30 s with 14 peers its pings
+   * were half of a node's idle CPU, docs/DECISIONS.md.)
    */
   pingInterval: number
+  /** a ping not answered within this closes the connection */
+  pingTimeout: number
   /**
    * A QUIC connection with no packets for this long is dead. Also bounds how long
    * stopping takes: the QUIC listener waits this long for a connection that was
@@ -184,11 +187,11 @@ export interface FetchSettings {
   /** ... and waiting, at most (its own oldest is dropped beyond) */
   fetchPerPeerQueue: number
   /**
-   * a fetch not done this long after it started (plus size / fetchHedgeRate) is hedged:
-   * the same version is asked of the next source in parallel, and the first to deliver wins
+   * a source that has sent nothing this long after it was asked is hedged: the same
+   * version is asked of the next source in parallel, and the first to deliver wins
    */
   fetchHedgeDelay: number
-  /** bytes per second a source is expected to deliver before a hedge starts */
+  /** ... as is one that, after fetchHedgeDelay, delivers less than this many bytes per second since then (checked every 250 ms) */
   fetchHedgeRate: number
   /** fetch requests one peer may make: burst (more are answered "busy" until tokens come back) ... */
   fetchRequestBurst: number
@@ -347,6 +350,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   learnedDialBurst: 8,
   learnedAddrsPerDial: 4,
   pingInterval: 120_000,
+  pingTimeout: 10_000,
   quicMaxIdleTimeout: 5_000,
   quicKeepAliveInterval: 1_500,
   yamuxKeepAliveInterval: 600_000,
@@ -387,7 +391,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   fetchPerPeerSlots: 2,
   fetchPerPeerQueue: 4_096,
   fetchHedgeDelay: 1_000,
-  fetchHedgeRate: 4 * 1024 * 1024,
+  fetchHedgeRate: 512 * 1024,
   fetchRequestBurst: 64,
   fetchRequestsPerSecond: 32,
   fetchServeMaxPerPeer: 2,

@@ -10,9 +10,11 @@
 //
 // The transport is @libp2p/tcp's own; only the connection it hands to the upgrader (its
 // MultiaddrConnection, whose `sendData` takes what the encrypter produced) is wrapped.
+// The same wrapper notes when the connection last received bytes (heard.ts, for liveness.ts).
 import { tcp, type TCPComponents, type TCPOptions } from '@libp2p/tcp'
 import type { CreateListenerOptions, DialTransportOptions, MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { noteReads } from './heard.js'
 
 /** Above this a send is passed as it is: copying a large one buys nothing against its write. */
 const JOIN_MAX_BYTES = 256 * 1024
@@ -39,15 +41,15 @@ function severalBuffers (data: Uint8ArrayList): boolean {
 function wrapUpgrader (upgrader: Upgrader): Upgrader {
   return new Proxy(upgrader, {
     get (target, prop) {
-      if (prop === 'upgradeInbound') return async (maConn: MultiaddrConnection, opts: Parameters<Upgrader['upgradeInbound']>[1]) => { await target.upgradeInbound(joinWrites(maConn), opts) }
-      if (prop === 'upgradeOutbound') return async (maConn: MultiaddrConnection, opts: Parameters<Upgrader['upgradeOutbound']>[1]) => await target.upgradeOutbound(joinWrites(maConn), opts)
+      if (prop === 'upgradeInbound') return async (maConn: MultiaddrConnection, opts: Parameters<Upgrader['upgradeInbound']>[1]) => { await target.upgradeInbound(noteReads(joinWrites(maConn)), opts) }
+      if (prop === 'upgradeOutbound') return async (maConn: MultiaddrConnection, opts: Parameters<Upgrader['upgradeOutbound']>[1]) => await target.upgradeOutbound(noteReads(joinWrites(maConn)), opts)
       const value = Reflect.get(target, prop, target)
       return typeof value === 'function' ? value.bind(target) : value
     }
   })
 }
 
-/** @libp2p/tcp, with one socket write per send (see above). */
+/** @libp2p/tcp, with one socket write per send (see above) and the time of its last read noted (heard.ts). */
 export function tcpJoinedWrites (init?: TCPOptions): (components: TCPComponents) => Transport {
   const factory = tcp(init)
   return (components) => {

@@ -31,6 +31,7 @@ export function meshFamilies (mesh: Mesh): FamilySpec[] {
     counter('data_mesher_peer_dials_total', 'Dials to peers, by result (attempted, failed)', () => by('result', { attempted: stats().peers.dials, failed: stats().peers.dialFailures }), ['result']),
     counter('data_mesher_peer_connections_trimmed_total', 'Connections closed to stay under the connection target', () => stats().peers.trimmed),
     counter('data_mesher_peer_exchange_total', 'Peer exchange: lists asked of peers, lists given to peers, addresses learned', () => by('event', { asked: stats().peerExchange.asked, answered: stats().peerExchange.answered, learned: stats().peerExchange.learned }), ['event']),
+    counter('data_mesher_pings_total', 'Pings of TCP connections nothing arrived on for the ping interval; failed ones closed their connection', () => by('event', { sent: stats().liveness.pings, failed: stats().liveness.pingFailures }), ['event']),
     counter('data_mesher_connections_refused_total', 'Inbound connections refused by a connection limit (strangers per IP, strangers in all, per peer id)', () => {
       const c = stats().connections
       return by('limit', { per_ip: c.refusedPerIp, strangers: c.refusedStrangers, per_peer: c.refusedPerPeer })
