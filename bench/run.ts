@@ -864,8 +864,7 @@ const RATIOS: Record<string, string> = {
   idle_rss: 'idle_rss_mb',
   idle_tx_bytes_per_s: 'idle_tx_bytes_per_s',
   idle_tx_packets_per_s: 'idle_tx_packets_per_s',
-  start_all: 'start_all_ms',
-  start_floor: 'start_floor_ms'
+  start_all: 'start_all_ms'
 }
 
 function ratios (d: Obj, s: Obj): Obj {
@@ -874,6 +873,9 @@ function ratios (d: Obj, s: Obj): Obj {
     const a = d[k]; const b = s[k]
     r[name] = typeof a === 'number' && typeof b === 'number' && Number.isFinite(a) && b > 0 ? round(a / b, 3) : null
   }
+  // the start floor (one file loaded N times) against serf's whole start
+  const floor = d.start_floor_ms; const serfStart = s.start_all_ms
+  r.start_floor = typeof floor === 'number' && typeof serfStart === 'number' && serfStart > 0 ? round(floor / serfStart, 3) : null
   return r
 }
 
