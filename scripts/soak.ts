@@ -104,7 +104,6 @@ export async function runSoak (o: SoakOptions): Promise<SoakReport> {
     syncInterval: '2s',
     entry: o.entry ?? join(packageRoot(), 'dist', 'bundle', 'data-mesher.mjs'),
     env: DAEMON_ENV, // as the systemd unit runs it
-
     nodeArgs: i => i === SNAPSHOT_NODE && snapshots !== undefined ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`] : []
   })
   const warmupMs = o.warmupMs ?? Math.min(15 * 60_000, o.durationMs / 2)

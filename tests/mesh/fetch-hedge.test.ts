@@ -4,9 +4,9 @@
 // at the pace the test sets.
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Stream } from '@libp2p/interface'
-import { encodeRecord, signRecord } from '../../src/crypto/record.js'
+import { encodeRecord, signRecord, type SignedRecord } from '../../src/crypto/record.js'
 import { concat, frame, u64 } from '../../src/mesh/wire.js'
-import { Cluster, converged, waitFor } from './helpers.js'
+import { Cluster, converged, waitFor, type TestNode } from './helpers.js'
 import { RogueSet } from './rogue.js'
 
 let cluster: Cluster
@@ -29,28 +29,31 @@ async function paced (stream: Stream, content: Uint8Array, chunk: number, everyM
   await stream.close().catch(() => {})
 }
 
+/**
+ * A node, and a rogue that announces a 3 MiB version of big.bin to it and serves the
+ * content `chunk` bytes every `everyMs`; resolves once the announcement is sent.
+ */
+async function pacedSource (chunk: number, everyMs: number): Promise<{ node: TestNode, record: SignedRecord }> {
+  cluster = new Cluster({ transports: ['tcp'] })
+  const node = await cluster.add('a')
+  const r = await rogues.start()
+  const content = new Uint8Array(3 * 1024 * 1024).fill(7)
+  const record = signRecord(cluster.signer, { name: 'big.bin', content, timestamp: Date.now() })
+  await r.serveFetch(async (_req, stream) => { await paced(stream, content, chunk, everyMs) })
+  await r.announce(node, [encodeRecord(record)])
+  return { node, record }
+}
+
 describe('hedged fetches', () => {
   it('do not double a source that keeps delivering, even one slower than the file\'s size suggests', async () => {
-    cluster = new Cluster({ transports: ['tcp'] })
-    const node = await cluster.add('a')
-    const r = await rogues.start()
-    const content = new Uint8Array(3 * 1024 * 1024).fill(3)
-    const record = signRecord(cluster.signer, { name: 'big.bin', content, timestamp: Date.now() })
-    await r.serveFetch(async (_req, stream) => { await paced(stream, content, 64 * 1024, 50) }) // ~1.3 MiB/s: ~2.4 s
-    await r.announce(node, [encodeRecord(record)])
+    const { node, record } = await pacedSource(64 * 1024, 50) // ~1.3 MiB/s: ~2.4 s
     await converged(record, [node], 30_000)
     expect(node.mesh.stats().fetch.hedged).toBe(0)
   })
 
   it('hedge a source that sends the header and then trickles', async () => {
-    cluster = new Cluster({ transports: ['tcp'] })
-    const node = await cluster.add('a')
-    const r = await rogues.start()
-    const content = new Uint8Array(3 * 1024 * 1024).fill(4)
-    const record = signRecord(cluster.signer, { name: 'big.bin', content, timestamp: Date.now() })
     const asked = Date.now()
-    await r.serveFetch(async (_req, stream) => { await paced(stream, content, 1024, 200) }) // 5 KiB/s
-    await r.announce(node, [encodeRecord(record)])
+    const { node } = await pacedSource(1024, 200) // 5 KiB/s
     await waitFor(() => node.mesh.stats().fetch.hedged >= 1, 'the trickling source hedged', [], 10_000)
     expect(Date.now() - asked).toBeLessThan(3_000)
   })
