@@ -4,7 +4,7 @@
 // the stable overlay, honest delivery under hostile members within 2× the stable time, and
 // a hostile member's silence costing a sync round syncStallTimeout, not syncTimeout.
 // The hop bound (≤ 12) holds on the stable overlay and with hostile members; under churn
-// and across a healed partition it does not yet (17 and 23 hops: repairs re-attach whole
+// and across a healed partition it does not yet (24 and 24 hops: repairs re-attach whole
 // subtrees wherever a notice came from): those cases are expected to fail, so that they
 // turn red — to be flipped to `it` — the day the tree meets it (README.md, "Findings" 1).
 import { describe, expect, it } from 'vitest'
