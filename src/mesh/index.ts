@@ -83,8 +83,8 @@ export interface MeshStats {
   offers: OfferCounters
   /** connections refused or closed by the per-IP and per-peer limits (connection-limits.ts) */
   connections: ConnectionLimits['counters']
-  /** peer exchange (peer-exchange.ts): lists asked for, asked for by peers and answered, addresses learned */
-  peerExchange: { asked: number, answered: number, learned: number }
+  /** peer exchange (peer-exchange.ts): lists asked for, asked for by peers and answered, addresses learned; the timer's backoff (1: at peerExchangeInterval) */
+  peerExchange: { asked: number, answered: number, learned: number, backoff: number }
   /** pings of silent TCP connections (liveness.ts), and of those the ones that failed and closed their connection */
   liveness: Liveness['counters']
   /** certificates of namespace records (record-cert.ts; absent without a network) */
@@ -253,7 +253,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   if (gate !== undefined) await libp2p.handle(PROTOCOLS.cert, gate.handle, { maxInboundStreams: settings.maxInboundCertStreams.cert })
   if (recordCerts !== undefined) await libp2p.handle(PROTOCOLS.recordCert, guard(recordCerts.handle), { maxInboundStreams: settings.maxInboundCertStreams.recordCert })
   tracker.start()
-  peerExchange.start((peers, from) => membership.learn(peers, from), p => membership.vouches(p), p => membership.served(p))
+  peerExchange.start((peers, from) => membership.learn(peers, from), p => membership.vouches(p), p => membership.served(p), () => membership.short())
 
   await libp2p.start()
   const unsubscribe = replica.onChange(onChange)
@@ -282,7 +282,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       offers: { ...receiver.counters },
       connections: { ...connectionLimitCounters(libp2p) },
       punishments: { ...punishments },
-      peerExchange: { ...peerExchange.counters },
+      peerExchange: { ...peerExchange.counters, backoff: peerExchange.backoff },
       liveness: { ...liveness.counters },
       ...(recordCerts !== undefined ? { recordCerts: { ...recordCerts.counters } } : {}),
       queues: queueStats(receiver.queue(), fetcher.queue()),

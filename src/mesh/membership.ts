@@ -143,16 +143,25 @@ export class Membership {
     return this.verified(peer) && (this.members.has(peer) || this.dialedByUs(peer))
   }
 
-  /** Peers learned from peer exchange: candidates, not known peers, until a connection to them completes identify. */
-  learn (peers: Array<{ peerId: PeerId, addrs: Multiaddr[] }>, from: PeerId): void {
-    if (!this.vouches(from)) { this.strangerListsIgnored++; return }
+  /**
+   * Peers learned from peer exchange: candidates, not known peers, until a connection to
+   * them completes identify. Returns whether the list named a peer this node needs (the
+   * peer exchange backs off while answers do not: proto/exchange-schedule.ts).
+   */
+  learn (peers: Array<{ peerId: PeerId, addrs: Multiaddr[] }>, from: PeerId): boolean {
+    if (!this.vouches(from)) { this.strangerListsIgnored++; return false }
+    const useful = this.core.teaches(peers.map(p => p.peerId.toString()))
     const transports = this.transports()
     this.event({
       kind: 'learned',
       from: from.toString(),
       peers: peers.map(({ peerId, addrs }) => ({ peer: peerId.toString(), addrs: addrs.filter(a => usesTransport(a, transports)).map(String) }))
     })
+    return useful
   }
+
+  /** Fewer peers connected than targetPeers (the peer exchange then asks at its base interval). */
+  short (): boolean { return this.core.short() }
 
   /**
    * This node answered the peer's peer-exchange request: a newcomer that connected while

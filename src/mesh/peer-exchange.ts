@@ -12,7 +12,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { connectedPeers, type MeshLibp2p } from './node.js'
 import { endExchange, type MeshContext } from './context.js'
-import { PROTOCOLS, jitter, type PeerExchangeSettings } from './settings.js'
+import { PROTOCOLS, type PeerExchangeSettings } from './settings.js'
+import { ExchangeSchedule } from './proto/exchange-schedule.js'
 import { shuffle } from './proto/shuffle.js'
 import { StreamReader, WireError, closeWrite, frame, send } from './wire.js'
 
@@ -60,14 +61,18 @@ export class PeerExchange {
   private readonly settings: PeerExchangeSettings
   private timer?: NodeJS.Timeout
   private stopped = false
-  /** where learnt peers go (membership); set by start() */
-  private onPeers: (peers: PeerInfo[], from: PeerId) => void = () => {}
+  private readonly schedule: ExchangeSchedule
+  /** where learnt peers go (membership), which says whether they taught this node a peer it needs; set by start() */
+  private onPeers: (peers: PeerInfo[], from: PeerId) => boolean = () => true
+  /** whether this node holds fewer peers than its target (membership); set by start() */
+  private short: () => boolean = () => true
   /** told of every answer written (membership: a newcomer that got it may be let go); set by start() */
   private onServed: (peer: PeerId) => void = () => {}
 
   constructor (private readonly ctx: PeerExchangeContext) {
     this.libp2p = ctx.libp2p
     this.settings = ctx.settings
+    this.schedule = new ExchangeSchedule(ctx.settings, Math.random)
   }
 
   /** whose answers are used (membership.ts: members and peers this node dialed); set by start() */
@@ -75,23 +80,28 @@ export class PeerExchange {
 
   /**
    * Hands every peer list learnt (on connect, and from then on) to `learn`, and asks a
-   * random connected peer that `vouches` for every peerExchangeInterval (jittered), one
-   * exchange at a time. (A stranger's answer would not be used: it is not asked.) Tells
-   * `served` of every answer this node wrote to a peer.
+   * random connected peer that `vouches` every peerExchangeInterval (jittered), one
+   * exchange at a time, backing off while the answers teach nothing this node needs and
+   * it is not `short` of peers (proto/exchange-schedule.ts). (A stranger's answer would
+   * not be used: it is not asked.) Tells `served` of every answer this node wrote to a peer.
    */
-  start (learn: (peers: PeerInfo[], from: PeerId) => void, vouches?: (peer: PeerId) => boolean, served?: (peer: PeerId) => void): void {
+  start (learn: (peers: PeerInfo[], from: PeerId) => boolean, vouches?: (peer: PeerId) => boolean, served?: (peer: PeerId) => void, short?: () => boolean): void {
     this.onPeers = learn
     if (vouches !== undefined) this.vouches = vouches
     if (served !== undefined) this.onServed = served
-    this.schedule()
+    if (short !== undefined) this.short = short
+    this.next()
   }
 
-  private schedule (): void {
+  /** how many base intervals the timer's next wait is (1: not backed off) */
+  get backoff (): number { return this.schedule.backoff }
+
+  private next (): void {
     if (this.stopped) return
     this.timer = setTimeout(() => {
       const peer = shuffle(connectedPeers(this.libp2p).filter(p => this.ctx.admits(p) && this.vouches(p)), Math.random)[0]
-      void (peer === undefined ? Promise.resolve() : this.ask(peer)).finally(() => this.schedule())
-    }, jitter(this.settings.peerExchangeInterval, 0.2))
+      void (peer === undefined ? Promise.resolve() : this.ask(peer)).finally(() => this.next())
+    }, this.schedule.delay(this.short()))
     this.timer.unref()
   }
 
@@ -154,7 +164,7 @@ export class PeerExchange {
       const peers = decodePeers(bytes, s.peerExchangeMaxPeers, s.peerExchangeMaxAddrs)
       this.counters.asked++
       this.counters.learned += peers.length
-      this.onPeers(peers, peer)
+      this.schedule.answered(this.onPeers(peers, peer))
     } catch (err) {
       endExchange(this.ctx, stream, err, peer, 'peers')
     }

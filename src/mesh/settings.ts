@@ -90,6 +90,8 @@ export interface TransportSettings {
 export interface PeerExchangeSettings {
   /** ask a random peer for its peers this often (jittered), besides on every outbound connection */
   peerExchangeInterval: number
+  /** ... doubling with each answer that teaches this node no peer it needs, up to this many times it, while it holds targetPeers peers (proto/exchange-schedule.ts) */
+  peerExchangeBackoffMax: number
   /** peers in one answer, at most */
   peerExchangeMaxPeers: number
   /** addresses per peer in one answer, at most */
@@ -356,6 +358,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   yamuxKeepAliveInterval: 600_000,
 
   peerExchangeInterval: 30_000,
+  peerExchangeBackoffMax: 8,
   peerExchangeMaxPeers: 32,
   peerExchangeMaxAddrs: 8,
   peerExchangeMaxBytes: 64 * 1024,

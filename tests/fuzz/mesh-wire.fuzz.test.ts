@@ -209,7 +209,7 @@ async function peersRequester (script: Uint8Array[]): Promise<Run & { learned: n
   const run = newRun(script)
   let learned = 0
   const p = new PeerExchange(context(run))
-  p.start(peers => { learned += peers.length })
+  p.start(peers => { learned += peers.length; return true })
   await p.ask(remote)
   p.stop()
   return { ...run, learned }

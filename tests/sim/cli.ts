@@ -19,6 +19,8 @@ const HELP = `npm run sim -- [options]
   --shared-cores C  every node on one host with C cores (the bench's case), instead of a CPU per node
   --costs FILE      CPU costs fitted from a bench results file (default: SCALING-MODEL.md's fit, 4.1 ms + 0.73 ms × p)
   --target-peers T, --max-peers M, --ihave-delay MS   protocol settings to try
+  --explore-interval MS, --peer-exchange-interval MS, --peer-exchange-backoff-max K
+                    peer selection's exploration, the peer exchange's interval and its backoff
   --new-version-burst B, --new-versions-per-second R  the turns of new versions per signer (signer-turns.ts)
   --join-spread MS, --settle MS   how the nodes start (default N×2 ms up to 20 s; 40 s)
   --crosscheck FILE the sim against a bench results file (docs/SCALING-MODEL.md §2): with
@@ -45,6 +47,9 @@ export function main (argv: string[]): void {
       'target-peers': { type: 'string' },
       'max-peers': { type: 'string' },
       'ihave-delay': { type: 'string' },
+      'explore-interval': { type: 'string' },
+      'peer-exchange-interval': { type: 'string' },
+      'peer-exchange-backoff-max': { type: 'string' },
       'new-version-burst': { type: 'string' },
       'new-versions-per-second': { type: 'string' },
       'join-spread': { type: 'string' },
@@ -70,6 +75,9 @@ export function main (argv: string[]): void {
   const tp = int('target-peers', values['target-peers']); if (tp !== undefined) settings.targetPeers = tp
   const mp = int('max-peers', values['max-peers']); if (mp !== undefined) settings.maxPeers = mp
   const id = int('ihave-delay', values['ihave-delay']); if (id !== undefined) settings.announceIhaveDelay = id
+  const ei = int('explore-interval', values['explore-interval']); if (ei !== undefined) settings.exploreInterval = ei
+  const pi = int('peer-exchange-interval', values['peer-exchange-interval']); if (pi !== undefined) settings.peerExchangeInterval = pi
+  const pb = int('peer-exchange-backoff-max', values['peer-exchange-backoff-max']); if (pb !== undefined) settings.peerExchangeBackoffMax = pb
   const nb = int('new-version-burst', values['new-version-burst']); if (nb !== undefined) settings.newVersionBurst = nb
   const nr = int('new-versions-per-second', values['new-versions-per-second']); if (nr !== undefined) settings.newVersionsPerSecond = nr
   const runs: Figures[] = []

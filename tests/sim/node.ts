@@ -5,6 +5,7 @@
 // what the drivers do is what src/mesh/{sync,peer-exchange,membership,announce}.ts do
 // around their cores.
 import { Overlay, type BootstrapEntry } from '../../src/mesh/proto/overlay.js'
+import { ExchangeSchedule } from '../../src/mesh/proto/exchange-schedule.js'
 import { TreeCore, type Notice } from '../../src/mesh/proto/tree.js'
 import { seededRandom, type Random } from '../../src/mesh/proto/random.js'
 import { TokenBuckets } from '../../src/mesh/proto/token-bucket.js'
@@ -63,6 +64,7 @@ export class SimNode {
 
   // peer exchange
   pxTick = 0
+  px!: ExchangeSchedule
 
   constructor (readonly index: number, seed: number) {
     this.id = String(index)
@@ -95,6 +97,7 @@ export class SimNode {
       random: this.random,
       now: this.local(t)
     })
+    this.px = new ExchangeSchedule(settings, this.random)
     this.syncAnswers = new TokenBuckets({ burst: settings.syncAnswerBurst, perSecond: 1000 / settings.syncAnswerInterval, maxKeys: settings.maxConnections }, () => this.clock)
   }
 

@@ -10,7 +10,6 @@
 // that is down is refused after a round trip; a dial across a partition times out
 // (dialTimeout).
 import type { DialTarget, OverlayAction, OverlayEvent } from '../../src/mesh/proto/overlay.js'
-import { jitterWith } from '../../src/mesh/proto/random.js'
 import { EV, MSG, msg, type Msg, type World } from './world.js'
 import type { SimNode } from './node.js'
 import * as announce from './announce-driver.js'
@@ -157,12 +156,12 @@ function trimExtra (w: World, n: SimNode, count: number, t: number): void {
 // --- peer exchange (peer-exchange.ts) ----------------------------------------------
 
 function schedulePx (w: World, n: SimNode, t: number): void {
-  const at = t + jitterWith(n.random, w.settings.peerExchangeInterval, 0.2)
+  const at = t + n.px.delay(n.overlay.short())
   n.pxTick = at
   w.q.push(at, EV.PX_TICK, n.index, at)
 }
 
-/** Every peerExchangeInterval: ask a random connected peer that vouches. */
+/** Every peerExchangeInterval (backed off while answers teach nothing: proto/exchange-schedule.ts): ask a random connected peer that vouches. */
 export function pxTick (w: World, n: SimNode, t: number): void {
   const eligible: number[] = []
   for (const peer of n.links.keys()) if (n.vouches(peer)) eligible.push(peer)
@@ -195,6 +194,8 @@ export function receive (w: World, n: SimNode, m: Msg, t: number): void {
     if (w.send(r, sent)) w.q.push(sent, EV.PX_SERVED, n.index, m.from)
     return
   }
-  if (!n.vouches(m.from) || m.peers === undefined) return // a stranger's list is not used (membership.ts learn)
+  // a stranger's list is not used (membership.ts learn), and teaches nothing
+  if (!n.vouches(m.from) || m.peers === undefined) { n.px.answered(false); return }
+  n.px.answered(n.overlay.teaches(m.peers.map(String)))
   overlayEvent(w, n, { kind: 'learned', from: String(m.from), peers: m.peers.map(p => ({ peer: String(p), addrs: [`sim:${p}`] })) }, t)
 }

@@ -43,6 +43,8 @@ export interface ScenarioSpec {
   /** nodes that leave, and as many that join, during the updates (fraction of N) */
   churn?: number
   partition?: boolean
+  /** ms before the first measured update the partition begins (default 500): a long one lets each side fill its peers from its own half */
+  partitionLead?: number
   hostile?: number
   /** versions per second each hostile member floods its own namespace file with */
   flood?: number
@@ -63,6 +65,7 @@ export const SCENARIOS: Record<string, ScenarioSpec> = {
   stable: { name: 'stable', what: 'a stable overlay: no failures' },
   churn: { name: 'churn', what: '20% of the nodes leave and as many new ones join while the updates flow', churn: 0.2 },
   partition: { name: 'partition', what: 'split into random halves before the updates (both sides get updates), healed after the last', partition: true, drain: 300_000 },
+  'partition-long': { name: 'partition-long', what: 'the same, split 10 minutes before the updates: each half fills its peers from its own side, and only exploration finds the other after the heal', partition: true, partitionLead: 600_000, drain: 900_000 },
   hostile: { name: 'hostile', what: '5% hostile members: prune every link, announce without serving, answer no sync', hostile: 0.05 },
   'hostile-flood': { name: 'hostile-flood', what: 'the same, and each floods its namespace file with 2 new versions per second, from 25 s before the updates on', hostile: 0.05, flood: 2, floodLead: 25_000 },
   slow: { name: 'slow', what: '10% of the nodes have 5× slower CPUs', slow: { fraction: 0.1, factor: 5 } },
@@ -130,7 +133,8 @@ export function runScenario (o: RunOptions): RunResult {
     w.startNode(i, t, boot)
   }
 
-  const warm = joinSpread + (o.settle ?? 40_000)
+  // a long partition needs the nodes up before it begins
+  const warm = joinSpread + Math.max(o.settle ?? 40_000, (spec.partitionLead ?? 0) + 30_000)
   const last = warm + (U - 1) * gap
   const honestLive = (): number[] => w.nodes.filter(n => n.alive && !n.hostile).map(n => n.index)
 
@@ -161,7 +165,7 @@ export function runScenario (o: RunOptions): RunResult {
   }
 
   if (spec.partition === true) {
-    w.at(warm - 500, t => { const half = new Uint8Array(N + joiners).map(() => rnd() < 0.5 ? 1 : 2); w.partition(t, i => half[i] as 1 | 2) })
+    w.at(warm - (spec.partitionLead ?? 500), t => { const half = new Uint8Array(N + joiners).map(() => rnd() < 0.5 ? 1 : 2); w.partition(t, i => half[i] as 1 | 2) })
     w.at(last + gap, () => w.heal())
   }
 

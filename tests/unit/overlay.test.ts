@@ -298,6 +298,24 @@ describe('overlay core', () => {
     expect(h.core.knownPeers()).toBe(2)
   })
 
+  it('teaches: a peer list is worth the peer exchange when it names a peer not known nor a candidate, while short of peers or of candidates', () => {
+    const h = harness({ settings: { targetPeers: 2, maxCandidatePeers: 4 }, banned: ['X'] })
+    h.start()
+    h.link('A', true)
+    expect(h.core.short()).toBe(true)
+    expect(h.core.teaches(['A', 'me'])).toBe(false) // known, and this node itself
+    expect(h.core.teaches(['X'])).toBe(false) // a peer it may not connect to
+    expect(h.core.teaches(['A', 'B'])).toBe(true)
+    h.link('B', true)
+    expect(h.core.short()).toBe(false)
+    // at target, with no candidates held: a new peer still teaches
+    expect(h.core.teaches(['A', 'B', 'C'])).toBe(true)
+    h.on({ kind: 'learned', from: 'A', peers: [{ peer: 'C', addrs: ['/ip4/10.0.0.3/tcp/1'] }, { peer: 'D', addrs: ['/ip4/10.0.0.4/tcp/1'] }] })
+    expect(h.core.teaches(['C', 'D'])).toBe(false) // candidates already
+    // half of maxCandidatePeers held: at target, nothing more is needed
+    expect(h.core.teaches(['E'])).toBe(false)
+  })
+
   it('replays exactly from its seed', () => {
     const run = (seed: number): string => {
       const h = harness({ seed, bootstrap: [{ entry: 'b1' }, { entry: 'b2' }, { entry: 'b3' }] })

@@ -261,6 +261,19 @@ export class Overlay {
 
   isKnown (peer: string): boolean { return this.known.has(peer) }
 
+  /** Fewer peers connected than targetPeers. */
+  short (): boolean { return this.links.size < this.s.targetPeers }
+
+  /**
+   * Whether a peer list names a peer this node needs: one it neither knows nor holds as a
+   * candidate, while it is short of peers or holds fewer than half of maxCandidatePeers
+   * candidates (ExchangeSchedule backs the peer exchange off while answers teach nothing).
+   */
+  teaches (peers: string[]): boolean {
+    if (!this.short() && this.learned.size >= this.s.maxCandidatePeers / 2) return false
+    return peers.some(p => p !== this.self && !this.known.has(p) && !this.learned.has(p) && this.view.mayConnect(p))
+  }
+
   /** Peers with an open connection, as the core was told. */
   connected (): string[] { return [...this.links.keys()] }
 
