@@ -24,8 +24,9 @@
 // (a line on stdout per stored version stands for the one event a watcher gets).
 //
 // Control, one line each: stdout "ready <peer id> <tcp port>", then "linked", "stored <record id hex>"
-// per version stored, "counts <json>"; stdin JSON: {"op":"links","peers":[{id,addr,dial,eager}]},
-// {"op":"publish","record":base64,"content":base64}, {"op":"counts"}.
+// per version taken (stored unless told otherwise), "durable", "counts <json>"; stdin JSON: {"op":"links","peers":[{id,addr,dial,eager}]},
+// {"op":"publish","record":base64,"content":base64}, {"op":"counts"}, {"op":"durable","on":false}
+// (versions from then on are not written to the store: the bench's split of the floor).
 import { holdYoungGeneration, releaseYoungGeneration } from '../src/daemon/young-generation.js'
 
 holdYoungGeneration() // as the daemon's bin does while it loads
@@ -69,6 +70,8 @@ interface Link { id: string, eager: boolean, out?: Stream, queue: Promise<void> 
 const links = new Map<string, Link>()
 /** per version (record id hex): the peers known to hold it */
 const holders = new Map<string, Set<string>>()
+/** whether a version is written to the store (the bench turns it off to see the store's share of the floor) */
+let durable = true
 const counts = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, ihaveBytes: 0, stored: 0, refused: 0 }
 
 const say = (line: string): void => { process.stdout.write(line + '\n') }
@@ -104,8 +107,10 @@ async function accept (record: SignedRecord, content: Uint8Array, from: string |
       write(l, notice); counts.ihaveSent++; counts.ihaveBytes += notice.length
     }
   }, delay)
-  await store.stage(record, content)
-  await store.commit(record, true, undefined)
+  if (durable) {
+    await store.stage(record, content)
+    await store.commit(record, true, undefined)
+  }
   counts.stored++
   say(`stored ${id}`)
 }
@@ -164,12 +169,15 @@ async function linkUp (peers: Array<{ id: string, addr: string, dial: boolean, e
 
 const lines = createInterface({ input: process.stdin })
 lines.on('line', line => {
-  const cmd = JSON.parse(line) as { op: string, peers?: Array<{ id: string, addr: string, dial: boolean, eager: boolean }>, record?: string, content?: string }
+  const cmd = JSON.parse(line) as { op: string, peers?: Array<{ id: string, addr: string, dial: boolean, eager: boolean }>, record?: string, content?: string, on?: boolean }
   if (cmd.op === 'links') {
     linkUp(cmd.peers ?? []).then(() => say('linked'), err => { say(`failed ${(err as Error).message}`) })
   } else if (cmd.op === 'publish') {
     const record = decodeRecord(Buffer.from(cmd.record ?? '', 'base64'))
     void accept(record, Buffer.from(cmd.content ?? '', 'base64'), undefined, -1).catch(err => { say(`failed ${(err as Error).message}`) })
+  } else if (cmd.op === 'durable') {
+    durable = cmd.on !== false
+    say('durable')
   } else if (cmd.op === 'counts') {
     say(`counts ${JSON.stringify(counts)}`)
   }

@@ -348,7 +348,7 @@ async function runSize (ctx: Ctx, N: number, slot: number, run: number): Promise
     D.small_update_cpu_ms_per_node = round(dmCost.cpuMs, 2)
     D.small_update_wire_bytes_per_node = round(dmCost.bytes, 0)
     // ---- the floor of that CPU: the same messages over the same stack, without the daemon ----
-    Object.assign(D, await relayFloorCost(ctx, N, root, await daemonGraph(dm, N), rng(args.seed * 1000 + N + 500)))
+    Object.assign(D, await relayFloorCost(ctx, N, root, await daemonGraph(dm, N), rng(args.seed * 1000 + N + 500), warmups + args.rounds))
     S.small_update_cpu_ms_per_node = round(serfCost.cpuMs, 2)
     S.small_update_wire_bytes_per_node = round(serfCost.bytes, 0)
     S.small_update_handler_cpu_ms_per_node = round(serfCost.handlerMs, 2)
@@ -804,7 +804,7 @@ async function main (): Promise<boolean> {
         topology: 'node 0 knows nobody; node i (both systems) joins through one random earlier node (a random tree); seed ' + String(args.seed),
         runs: `${args.runs} run(s) of each size, each with fresh clusters; every figure is the median over the runs (their [min, max] in results.<N>.spread, each run in results.<N>.runs); the ratios to serf are taken per run, then their median`,
         floor: 'dist/bench/floor.js, started in the daemons\' namespace with their node flags for the idle window: imports every package of package.json\'s dependencies, holds the young generation as the bin does, does nothing; its VmRSS and RssAnon',
-        cpu_floor: 'right after the daemons\' cost phase, with both systems idle: N relays (dist/bench/relay-floor.js, the daemon\'s createNode: QUIC and TCP + Noise + Yamux as the daemon configures them) in the daemons\' namespace with their node flags and environment, connected as the daemons were at that moment (GetStatus peers; dialled on TCP), a breadth-first spanning tree of that graph eager; the same number of 1 KiB updates at random relays, each relay verifying the Ed25519 signature, writing through the daemon\'s DiskStore (stage + commit: 4 fsyncs) and passing on the FULL record on its tree links at once and an announce/3.1.0 notice to each other link after 250 ms ±50% unless that peer had told it first; utime+stime of the relays over the phase minus their idle rate, per update and node, as cpu_per_update',
+        cpu_floor: 'right after the daemons\' cost phase, with both systems idle: N relays (dist/bench/relay-floor.js, the daemon\'s createNode: QUIC and TCP + Noise + Yamux as the daemon configures them) in the daemons\' namespace with their node flags and environment, connected as the daemons were at that moment (GetStatus peers; dialled on TCP), a breadth-first spanning tree of that graph eager; the same number of 1 KiB updates at random relays, each relay verifying the Ed25519 signature, writing through the daemon\'s DiskStore (stage + commit: 4 fsyncs; measured a second time without it) and passing on the FULL record on its tree links at once and an announce/3.1.0 notice to each other link after 250 ms ±50% unless that peer had told it first; utime+stime of the relays over the phase minus their idle rate, per update and node, as cpu_per_update, after as many warm-up updates as the daemons had taken before their cost phase',
         start_floor: 'before the daemons start: node runs dist/bundle/data-mesher.mjs --version N times, 4 at a time as the daemons are started (Node starts, compiles and evaluates the one file with every package in it, exits); the ratio start_floor is to serf\'s start_all',
         daemon_launch: `${Object.entries(DAEMON_ENV).map(([k, v]) => `${k}=${v} `).join('')}node ${DAEMON_NODE_FLAGS.join(' ')} dist/bundle/data-mesher.mjs daemon (the one-file build package.json's bin runs; the environment is the systemd unit's, nixos/service-settings.json)`.replace('node  ', 'node ')
       },
@@ -871,26 +871,45 @@ async function daemonGraph (dm: DmCluster, N: number): Promise<number[][]> {
  * linked as the daemons are linked right now (a breadth-first tree of that graph eager),
  * take COST_UPDATES updates of 1 KiB at random relays, measured as the daemons are
  * (costPerUpdate: utime+stime of the relays over the phase, minus their idle rate, per
- * update and node) while the daemons and serf are idle. Then the relays are stopped.
+ * update and node) while the daemons and serf are idle, after as many updates to warm up
+ * as the daemons had taken before theirs; then as many again with the relays' store write
+ * off (the durable write's share of the floor). Then the relays are stopped.
  */
-async function relayFloorCost (ctx: Ctx, N: number, root: string, graph: number[][], random: () => number): Promise<Obj> {
+async function relayFloorCost (ctx: Ctx, N: number, root: string, graph: number[][], random: () => number, warmups: number): Promise<Obj> {
   say(`N=${N}: the floor of CPU per update: ${N} relays of the daemon's stack, linked as the daemons are, ${COST_UPDATES} updates`)
   const floor = await RelayFloor.start({ n: N, root: join(root, 'relays'), basePort: 0, nsPrefix: ctx.iso.dmPrefix, nodeFlags: DAEMON_NODE_FLAGS, env: DAEMON_ENV })
   try {
     const links = relayLinks(graph)
     await floor.link(links)
-    await sleep(2000) // the connections' first exchanges (identify, Yamux's first ping) out of the way
-    const before = await floor.counts()
-    const cost = await costPerUpdate(floor.pids(), ctx.iso.dmNet, N, async k => {
+    let taken = 0
+    const publish = async (prefix: string, k: number): Promise<void> => {
       const content = randomBytes(KiB)
-      floor.publish(Math.floor(random() * N), signRecord(ctx.key, { name: `bench/relay${k}`, content, timestamp: nextTs() }), content)
-    }, async () => {
-      if (!await floor.stored(COST_UPDATES, 120_000)) say('warning: the relays did not all store every update within 120 s')
-    })
+      floor.publish(Math.floor(random() * N), signRecord(ctx.key, { name: `bench/${prefix}${k}`, content, timestamp: nextTs() }), content)
+    }
+    const measure = async (prefix: string): Promise<UpdateCost> => {
+      const cost = await costPerUpdate(floor.pids(), ctx.iso.dmNet, N, async k => { await publish(prefix, k) }, async () => {
+        if (!await floor.stored(taken + COST_UPDATES, 120_000)) say('warning: the relays did not all take every update within 120 s')
+      })
+      taken += COST_UPDATES
+      return cost
+    }
+    // warm-up: the daemons had taken 2 + rounds small updates before their cost phase, so
+    // their code was compiled by then; a fresh relay's would still be interpreted (a first
+    // quick run without this measured the floor 1.3× the daemon's figure)
+    for (let k = 0; k < warmups; k++) { await publish('relay-warm', k); await sleep(150) }
+    taken = warmups
+    if (!await floor.stored(taken, 120_000)) say('warning: the relays did not all take the warm-up updates within 120 s')
+    await sleep(1000)
+    const before = await floor.counts()
+    const cost = await measure('relay')
     const after = await floor.counts()
+    // the same again with the store's write off: how much of the floor is the durable write
+    await floor.durable(false)
+    const network = await measure('relay-nostore')
     const per = (k: keyof RelayCounts, nodes: number): number => round((after[k] - before[k]) / (COST_UPDATES * nodes), 2)
     return {
       small_update_cpu_floor_ms_per_node: round(cost.cpuMs, 2),
+      small_update_cpu_floor_without_store_ms_per_node: round(network.cpuMs, 2),
       small_update_floor_links_mean: round(2 * links.length / N, 1),
       small_update_floor_full_copies_per_node: per('fullReceived', N - 1),
       small_update_floor_notices_sent_per_node: per('ihaveSent', N),

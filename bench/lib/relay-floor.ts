@@ -134,6 +134,12 @@ export class RelayFloor {
     this.send(this.relays[origin], { op: 'publish', record: Buffer.from(encodeRecord(record)).toString('base64'), content: Buffer.from(content).toString('base64') })
   }
 
+  /** Whether the relays write the versions they take to their store from now on (on by default). */
+  async durable (on: boolean, timeoutMs = 10_000): Promise<void> {
+    for (const r of this.relays) this.send(r, { op: 'durable', on })
+    await Promise.all(this.relays.map(async r => await this.next(r, 'durable', timeoutMs)))
+  }
+
   /** Waits until every relay has stored `versions` versions in all (their "stored" lines). */
   async stored (versions: number, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs

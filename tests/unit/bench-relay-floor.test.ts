@@ -1,9 +1,9 @@
 // The bench's floor of CPU per update (bench/relay-floor.ts, bench/lib/relay-floor.ts):
 // real relay processes on loopback, the daemon's libp2p stack between them, must deliver
 // every version to every relay along the tree, notify the lazy links, store each version
-// durably once, and refuse a record whose signature does not verify. Needs the build
+// durably once (or not, when told: the bench's split of the floor), and refuse a record whose signature does not verify. Needs the build
 // (dist/bench/relay-floor.js), as `npm test` makes it.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -85,5 +85,15 @@ describe('bench: the relay floor, real processes on loopback', () => {
     expect(c.refused).toBe(1)
     expect(c.stored).toBe(versions * N)
     expect(c.fullSent).toBe(versions * (N - 1))
+
+    // with the store's write off (the bench's split of the floor) a version still travels everywhere, and is not written
+    await floor.durable(false)
+    const light = randomBytes(1024)
+    const unstored = signRecord(key, { name: 'bench/light', content: light, timestamp: Date.now() })
+    floor.publish(1, unstored, light)
+    expect(await floor.stored(versions + 1, 30_000)).toBe(true)
+    c = await floor.counts()
+    expect(c.fullReceived).toBe((versions + 1) * (N - 1))
+    for (let i = 0; i < N; i++) expect(existsSync(join(root, `relay${i}`, 'files', 'bench', 'light'))).toBe(false)
   }, 120_000)
 })
