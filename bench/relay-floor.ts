@@ -151,7 +151,19 @@ say(`ready ${identity.peerId.toString()} ${tcpPort ?? port}`)
 
 async function linkUp (peers: Array<{ id: string, addr: string, dial: boolean, eager: boolean }>): Promise<void> {
   for (const p of peers) links.set(p.id, { id: p.id, eager: p.eager, queue: Promise.resolve() })
-  await Promise.all(peers.filter(p => p.dial).map(async p => await node.dial(multiaddr(p.addr), { signal: AbortSignal.timeout(s.dialTimeout) })))
+  // one dial at a time, each tried up to 3 times: N relays dialling all their links at once
+  // on 2 cores pushed handshakes past handshakeTimeout ("Encryption failed" at N = 25)
+  for (const p of peers.filter(p => p.dial)) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await node.dial(multiaddr(p.addr), { signal: AbortSignal.timeout(s.dialTimeout) })
+        break
+      } catch (err) {
+        if (attempt >= 3) throw new Error(`dial ${p.addr}: ${(err as Error).message}`)
+        await new Promise(resolve => setTimeout(resolve, 500 * attempt))
+      }
+    }
+  }
   // the others dial us: wait for their connections (a bounded wait), then open our stream on each
   const deadline = Date.now() + 60_000
   for (const p of peers) {
