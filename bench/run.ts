@@ -19,6 +19,7 @@ import { printReport, type Results } from './lib/report.js'
 import { aggregateRuns, type SizeRun } from './lib/aggregate.js'
 import { startFloor } from './lib/floor-process.js'
 import { startFloorMs } from './lib/start-floor.js'
+import { RelayFloor, relayLinks, type RelayCounts } from './lib/relay-floor.js'
 import { updateCost, type CostSnap, type UpdateCost } from './lib/cost.js'
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url))
@@ -343,8 +344,17 @@ async function runSize (ctx: Ctx, N: number, slot: number, run: number): Promise
     D.small_update_full_copies_per_node = round(tree.fullCopies, 2)
     D.small_update_duplicates_per_node = round(tree.duplicates, 2)
     D.small_update_notice_bytes_per_node = round(tree.noticeBytes, 0)
+    D.small_update_notices_sent_per_node = round(tree.noticesSent, 2)
     D.small_update_cpu_ms_per_node = round(dmCost.cpuMs, 2)
     D.small_update_wire_bytes_per_node = round(dmCost.bytes, 0)
+    // ---- the floor of that CPU: the same messages over the same stack, without the daemon ----
+    try {
+      Object.assign(D, await relayFloorCost(ctx, N, root, await daemonGraph(dm, N), rng(args.seed * 1000 + N + 500), warmups + args.rounds))
+    } catch (err) {
+      // the floor is a figure beside the daemon's, not the daemon's: its failure is reported (n/a), the run goes on
+      say(`warning: N=${N}: the CPU-per-update floor could not be measured: ${(err as Error).message}`)
+      Object.assign(D, { small_update_cpu_floor_ms_per_node: null, small_update_floor_error: (err as Error).message })
+    }
     S.small_update_cpu_ms_per_node = round(serfCost.cpuMs, 2)
     S.small_update_wire_bytes_per_node = round(serfCost.bytes, 0)
     S.small_update_handler_cpu_ms_per_node = round(serfCost.handlerMs, 2)
@@ -800,6 +810,7 @@ async function main (): Promise<boolean> {
         topology: 'node 0 knows nobody; node i (both systems) joins through one random earlier node (a random tree); seed ' + String(args.seed),
         runs: `${args.runs} run(s) of each size, each with fresh clusters; every figure is the median over the runs (their [min, max] in results.<N>.spread, each run in results.<N>.runs); the ratios to serf are taken per run, then their median`,
         floor: 'dist/bench/floor.js, started in the daemons\' namespace with their node flags for the idle window: imports every package of package.json\'s dependencies, holds the young generation as the bin does, does nothing; its VmRSS and RssAnon',
+        cpu_floor: 'right after the daemons\' cost phase, with both systems idle: N relays (dist/bench/relay-floor.js, the daemon\'s createNode: QUIC and TCP + Noise + Yamux as the daemon configures them) in the daemons\' namespace with their node flags and environment, connected as the daemons were at that moment (GetStatus peers; dialled on TCP), a breadth-first spanning tree of that graph eager; the same number of 1 KiB updates at random relays, each relay verifying the Ed25519 signature, writing through the daemon\'s DiskStore (stage + commit: 4 fsyncs; measured a second time without it) and passing on the FULL record on its tree links at once and an announce/3.1.0 notice to each other link after 250 ms ±50% unless that peer had told it first; utime+stime of the relays over the phase minus their idle rate, per update and node, as cpu_per_update, after as many warm-up updates as the daemons had taken before their cost phase',
         start_floor: 'before the daemons start: node runs dist/bundle/data-mesher.mjs --version N times, 4 at a time as the daemons are started (Node starts, compiles and evaluates the one file with every package in it, exits); the ratio start_floor is to serf\'s start_all',
         daemon_launch: `${Object.entries(DAEMON_ENV).map(([k, v]) => `${k}=${v} `).join('')}node ${DAEMON_NODE_FLAGS.join(' ')} dist/bundle/data-mesher.mjs daemon (the one-file build package.json's bin runs; the environment is the systemd unit's, nixos/service-settings.json)`.replace('node  ', 'node ')
       },
@@ -835,21 +846,83 @@ async function main (): Promise<boolean> {
 }
 
 /** The broadcast tree's counters summed over the cluster (GetStatus, src/mesh/announce.ts). */
-async function announceCounters (dm: DmCluster, N: number): Promise<{ full: number, duplicates: number, noticeBytes: number }> {
+async function announceCounters (dm: DmCluster, N: number): Promise<{ full: number, duplicates: number, noticeBytes: number, notices: number }> {
   const all = await Promise.all(Array.from({ length: N }, async (_, i) => (await dm.client(i).getStatus()).counters))
   const total = (k: string): number => all.reduce((a, c) => a + (c[k] ?? 0), 0)
-  return { full: total('announce.full_received'), duplicates: total('announce.duplicates'), noticeBytes: total('announce.ihave_bytes') }
+  return { full: total('announce.full_received'), duplicates: total('announce.duplicates'), noticeBytes: total('announce.ihave_bytes'), notices: total('announce.ihave_sent') }
 }
 
 /**
  * Per update and node: full copies received (ideal 1: each of the N − 1 receivers gets
- * one), of which duplicates, and the bytes of "I have" notices sent.
+ * one), of which duplicates, and the "I have" notices sent (messages and bytes).
  */
-function treeCost (a: { full: number, duplicates: number, noticeBytes: number }, b: typeof a, updates: number, N: number): { fullCopies: number, duplicates: number, noticeBytes: number } {
+function treeCost (a: { full: number, duplicates: number, noticeBytes: number, notices: number }, b: typeof a, updates: number, N: number): { fullCopies: number, duplicates: number, noticeBytes: number, noticesSent: number } {
   return {
     fullCopies: (b.full - a.full) / (updates * (N - 1)),
     duplicates: (b.duplicates - a.duplicates) / (updates * (N - 1)),
-    noticeBytes: (b.noticeBytes - a.noticeBytes) / (updates * N)
+    noticeBytes: (b.noticeBytes - a.noticeBytes) / (updates * N),
+    noticesSent: (b.notices - a.notices) / (updates * N)
+  }
+}
+
+/** The daemons' connection graph as it is now: for each node, the indices of its peers (GetStatus). */
+async function daemonGraph (dm: DmCluster, N: number): Promise<number[][]> {
+  const st = await Promise.all(Array.from({ length: N }, async (_, i) => await dm.client(i).getStatus()))
+  return st.map(s => [...new Set(s.peers.map(p => dm.indexOfPeer(p.peerId)).filter(j => j >= 0))])
+}
+
+/**
+ * The floor of CPU per update per node (issue 22; bench/relay-floor.ts): N relays with the
+ * daemon's network stack, in the daemons' namespace with their node flags and environment,
+ * linked as the daemons are linked right now (a breadth-first tree of that graph eager),
+ * take COST_UPDATES updates of 1 KiB at random relays, measured as the daemons are
+ * (costPerUpdate: utime+stime of the relays over the phase, minus their idle rate, per
+ * update and node) while the daemons and serf are idle, after as many updates to warm up
+ * as the daemons had taken before theirs; then as many again with the relays' store write
+ * off (the durable write's share of the floor). Then the relays are stopped.
+ */
+async function relayFloorCost (ctx: Ctx, N: number, root: string, graph: number[][], random: () => number, warmups: number): Promise<Obj> {
+  say(`N=${N}: the floor of CPU per update: ${N} relays of the daemon's stack, linked as the daemons are, ${COST_UPDATES} updates`)
+  const floor = await RelayFloor.start({ n: N, root: join(root, 'relays'), basePort: 0, nsPrefix: ctx.iso.dmPrefix, nodeFlags: DAEMON_NODE_FLAGS, env: DAEMON_ENV })
+  try {
+    const links = relayLinks(graph)
+    await floor.link(links)
+    let taken = 0
+    const publish = async (prefix: string, k: number): Promise<void> => {
+      const content = randomBytes(KiB)
+      floor.publish(Math.floor(random() * N), signRecord(ctx.key, { name: `bench/${prefix}${k}`, content, timestamp: nextTs() }), content)
+    }
+    const measure = async (prefix: string): Promise<UpdateCost> => {
+      const cost = await costPerUpdate(floor.pids(), ctx.iso.dmNet, N, async k => { await publish(prefix, k) }, async () => {
+        if (!await floor.stored(taken + COST_UPDATES, 120_000)) say('warning: the relays did not all take every update within 120 s')
+      })
+      taken += COST_UPDATES
+      return cost
+    }
+    // warm-up: the daemons had taken 2 + rounds small updates before their cost phase, so
+    // their code was compiled by then; a fresh relay's would still be interpreted (a first
+    // quick run without this measured the floor 1.3× the daemon's figure)
+    for (let k = 0; k < warmups; k++) { await publish('relay-warm', k); await sleep(150) }
+    taken = warmups
+    if (!await floor.stored(taken, 120_000)) say('warning: the relays did not all take the warm-up updates within 120 s')
+    await sleep(1000)
+    const before = await floor.counts()
+    const cost = await measure('relay')
+    const after = await floor.counts()
+    // the same again with the store's write off: how much of the floor is the durable write
+    await floor.durable(false)
+    const network = await measure('relay-nostore')
+    const per = (k: keyof RelayCounts, nodes: number): number => round((after[k] - before[k]) / (COST_UPDATES * nodes), 2)
+    return {
+      small_update_cpu_floor_ms_per_node: round(cost.cpuMs, 2),
+      small_update_cpu_floor_without_store_ms_per_node: round(network.cpuMs, 2),
+      small_update_floor_links_mean: round(2 * links.length / N, 1),
+      small_update_floor_full_copies_per_node: per('fullReceived', N - 1),
+      small_update_floor_notices_sent_per_node: per('ihaveSent', N),
+      small_update_floor_stored_per_node: per('stored', N)
+    }
+  } finally {
+    await floor.stop()
   }
 }
 
@@ -873,6 +946,11 @@ function ratios (d: Obj, s: Obj): Obj {
     const a = d[k]; const b = s[k]
     r[name] = typeof a === 'number' && typeof b === 'number' && Number.isFinite(a) && b > 0 ? round(a / b, 3) : null
   }
+  // the floor of CPU per update (the relays: the same messages over the same stack) against serf's agent,
+  // and the daemon against that floor
+  const cpuFloor = d.small_update_cpu_floor_ms_per_node; const serfCpu = s.small_update_cpu_ms_per_node; const dmCpu = d.small_update_cpu_ms_per_node
+  r.small_update_cpu_floor = typeof cpuFloor === 'number' && Number.isFinite(cpuFloor) && typeof serfCpu === 'number' && serfCpu > 0 ? round(cpuFloor / serfCpu, 3) : null
+  r.small_update_cpu_over_floor = typeof cpuFloor === 'number' && cpuFloor > 0 && typeof dmCpu === 'number' && Number.isFinite(dmCpu) ? round(dmCpu / cpuFloor, 3) : null
   // the start floor (one file loaded N times) against serf's whole start
   const floor = d.start_floor_ms; const serfStart = s.start_all_ms
   r.start_floor = typeof floor === 'number' && typeof serfStart === 'number' && serfStart > 0 ? round(floor / serfStart, 3) : null
