@@ -39,6 +39,8 @@ export interface DmClusterOptions {
   nsPrefix: string[]
   /** node flags for the daemons (default: what ships, bench/lib/node-flags.ts) */
   nodeFlags?: string[]
+  /** each node serves its Prometheus endpoint on 127.0.0.1 at this port + its index (default: no metrics) */
+  metricsBasePort?: number
   /** the entry point (default: the bundle; bench:profile takes the module tree, whose paths name the packages) */
   bin?: string
   /** environment added to the daemons' (default: what the unit sets, bench/lib/node-flags.ts) */
@@ -70,6 +72,7 @@ export class DmCluster {
       '[api]',
       `socket = "${socket}"`,
       'listen = ""',
+      ...(this.o.metricsBasePort !== undefined ? ['[metrics]', `listen = "127.0.0.1:${this.o.metricsBasePort + i}"`] : []),
       '[files]',
       ...this.o.names.map(n => `"${n}" = ["${this.o.signerPublicKey}"]`)
     ].join('\n') + '\n'

@@ -12,6 +12,15 @@ import { UpdateMetrics } from './updates.js'
 
 export { LAG_BUCKETS } from './updates.js'
 
+/**
+ * prom-client's process defaults, with the event loop's delay sampled once a second:
+ * its default (every 10 ms, a libuv timer through node's monitorEventLoopDelay) wakes an
+ * idle daemon 100 times a second, ~0.35% of a core, twice the rest of an idle daemon
+ * (docs/DECISIONS.md, "Metrics on, idle"). A stall of the loop still shows in
+ * nodejs_eventloop_lag_* within a second of it.
+ */
+export const DEFAULT_METRICS_OPTIONS = { eventLoopMonitoringPrecision: 1_000 }
+
 export interface ServeOptions {
   mesh: Mesh
   configuredNames: () => Iterable<string>
@@ -31,7 +40,7 @@ export class DaemonMetrics {
   async serve (o: ServeOptions): Promise<string> {
     registerMesh(this.register, o.mesh)
     registerNode(this.register, { replica: this.replica, configuredNames: o.configuredNames, certificate: o.certificate, peerId: o.mesh.peerId })
-    collectDefaultMetrics({ register: this.register })
+    collectDefaultMetrics({ register: this.register, ...DEFAULT_METRICS_OPTIONS })
     this.server = await MetricsServer.listen(this.listen, this.register)
     return this.server.bound
   }
