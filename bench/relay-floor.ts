@@ -37,7 +37,7 @@ const { createNode } = await import('../src/mesh/node.js')
 const { identityFromKey } = await import('../src/mesh/identity.js')
 const { Admission } = await import('../src/mesh/admission.js')
 const { DEFAULT_MESH_SETTINGS } = await import('../src/mesh/settings.js')
-const { encodeFull, decodeFull, encodeIhave, decodeIhave, MAX_MESSAGE_FRAME } = await import('../src/mesh/announce.js')
+const { encodeFull, decodeFull, encodeIhave, decodeIhave, MAX_MESSAGE_FRAME, FULL, IHAVE } = await import('../src/mesh/announce.js')
 const { StreamReader, concat, frame, send } = await import('../src/mesh/wire.js')
 const { decodeRecord, recordIdHex, sha256, verifyRecordSignature } = await import('../src/crypto/record.js')
 const { generateSigningKey } = await import('../src/crypto/keys.js')
@@ -48,8 +48,6 @@ type Config = import('../src/config/config.js').Config
 
 /** the relay's own protocol id: the daemon's messages, not the daemon's protocol */
 const RELAY_PROTOCOL = '/data-mesher-bench/relay-floor/1.0.0'
-const FULL = 0x01
-const IHAVE = 0x02
 
 const [portArg, stateDir] = process.argv.slice(2)
 const port = Number(portArg)

@@ -940,20 +940,20 @@ const RATIOS: Record<string, string> = {
   start_all: 'start_all_ms'
 }
 
+/** a / b rounded, or null when either is not a figure (or b is not above 0). */
+function ratio (a: unknown, b: unknown): number | null {
+  return typeof a === 'number' && typeof b === 'number' && Number.isFinite(a) && b > 0 ? round(a / b, 3) : null
+}
+
 function ratios (d: Obj, s: Obj): Obj {
   const r: Obj = {}
-  for (const [name, k] of Object.entries(RATIOS)) {
-    const a = d[k]; const b = s[k]
-    r[name] = typeof a === 'number' && typeof b === 'number' && Number.isFinite(a) && b > 0 ? round(a / b, 3) : null
-  }
+  for (const [name, k] of Object.entries(RATIOS)) r[name] = ratio(d[k], s[k])
   // the floor of CPU per update (the relays: the same messages over the same stack) against serf's agent,
   // and the daemon against that floor
-  const cpuFloor = d.small_update_cpu_floor_ms_per_node; const serfCpu = s.small_update_cpu_ms_per_node; const dmCpu = d.small_update_cpu_ms_per_node
-  r.small_update_cpu_floor = typeof cpuFloor === 'number' && Number.isFinite(cpuFloor) && typeof serfCpu === 'number' && serfCpu > 0 ? round(cpuFloor / serfCpu, 3) : null
-  r.small_update_cpu_over_floor = typeof cpuFloor === 'number' && cpuFloor > 0 && typeof dmCpu === 'number' && Number.isFinite(dmCpu) ? round(dmCpu / cpuFloor, 3) : null
+  r.small_update_cpu_floor = ratio(d.small_update_cpu_floor_ms_per_node, s.small_update_cpu_ms_per_node)
+  r.small_update_cpu_over_floor = ratio(d.small_update_cpu_ms_per_node, d.small_update_cpu_floor_ms_per_node)
   // the start floor (one file loaded N times) against serf's whole start
-  const floor = d.start_floor_ms; const serfStart = s.start_all_ms
-  r.start_floor = typeof floor === 'number' && typeof serfStart === 'number' && serfStart > 0 ? round(floor / serfStart, 3) : null
+  r.start_floor = ratio(d.start_floor_ms, s.start_all_ms)
   return r
 }
 

@@ -55,9 +55,9 @@ export type { Notice } from './proto/tree.js'
 
 const EMPTY = new Uint8Array(0)
 
-/** Message tags (the first byte of a message's first frame). */
-const FULL = 0x01
-const IHAVE = 0x02
+/** Message tags (the first byte of a message's first frame); FULL and IHAVE also tag the bench's relays' messages (bench/relay-floor.ts). */
+export const FULL = 0x01
+export const IHAVE = 0x02
 const GRAFT = 0x03
 const PRUNE = 0x04
 /** announce/3.1.0: a hop count that is unknown (or 255 and more) */

@@ -9,6 +9,19 @@ import { table, type Figures } from './figures.js'
 import { PROFILES } from './network.js'
 import { costsFrom, fitFromBench, DEFAULT_FIT } from './cpu.js'
 import { crossCheck, crossCheckTable } from './crosscheck.js'
+import type { MeshSettings } from '../../src/mesh/settings.js'
+
+/** The options that set a protocol setting to try (a whole number each), and the setting. */
+const SETTING_OPTIONS: Record<string, keyof MeshSettings> = {
+  'target-peers': 'targetPeers',
+  'max-peers': 'maxPeers',
+  'ihave-delay': 'announceIhaveDelay',
+  'explore-interval': 'exploreInterval',
+  'peer-exchange-interval': 'peerExchangeInterval',
+  'peer-exchange-backoff-max': 'peerExchangeBackoffMax',
+  'new-version-burst': 'newVersionBurst',
+  'new-versions-per-second': 'newVersionsPerSecond'
+}
 
 const HELP = `npm run sim -- [options]
   --nodes N         nodes (default 1000)
@@ -72,14 +85,10 @@ export function main (argv: string[]): void {
   const seeds = values.seed!.split(',').map(s => int('seed', s)!)
   const fit = values.costs !== undefined ? fitFromBench(values.costs) : DEFAULT_FIT
   const settings: Record<string, number> = {}
-  const tp = int('target-peers', values['target-peers']); if (tp !== undefined) settings.targetPeers = tp
-  const mp = int('max-peers', values['max-peers']); if (mp !== undefined) settings.maxPeers = mp
-  const id = int('ihave-delay', values['ihave-delay']); if (id !== undefined) settings.announceIhaveDelay = id
-  const ei = int('explore-interval', values['explore-interval']); if (ei !== undefined) settings.exploreInterval = ei
-  const pi = int('peer-exchange-interval', values['peer-exchange-interval']); if (pi !== undefined) settings.peerExchangeInterval = pi
-  const pb = int('peer-exchange-backoff-max', values['peer-exchange-backoff-max']); if (pb !== undefined) settings.peerExchangeBackoffMax = pb
-  const nb = int('new-version-burst', values['new-version-burst']); if (nb !== undefined) settings.newVersionBurst = nb
-  const nr = int('new-versions-per-second', values['new-versions-per-second']); if (nr !== undefined) settings.newVersionsPerSecond = nr
+  for (const [option, key] of Object.entries(SETTING_OPTIONS)) {
+    const v = int(option, values[option as keyof typeof values] as string | undefined)
+    if (v !== undefined) settings[key] = v
+  }
   const runs: Figures[] = []
   const records: unknown[] = []
   const out = values.out
