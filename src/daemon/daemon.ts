@@ -12,7 +12,7 @@ import { watchCertificateFiles } from './certificate-files.js'
 import { Revocations } from './revocations.js'
 import { Replica } from '../store/replica.js'
 import { createLogger } from './logger.js'
-import { DaemonMetrics } from '../metrics/index.js'
+import type { DaemonMetrics } from '../metrics/index.js'
 import { RecentRefusals } from '../metrics/recent-refusals.js'
 import { SdNotify } from './sd-notify.js'
 import { releaseYoungGeneration } from './young-generation.js'
@@ -68,7 +68,9 @@ export class Daemon {
     const replica = await Replica.open(config.stateDir, policyFor(config, network, certificates), log, Date.now, certificates)
     const stopBook = certificates?.follow(replica) ?? (async () => {})
     // observes the replica from now on (before any version can arrive), serves once the mesh is up
-    const metrics = config.metrics?.listen !== undefined ? new DaemonMetrics(replica, config.metrics.listen) : undefined
+    // loaded only when on: prom-client and its process metrics cost every daemon's start
+    // ~10% of its CPU otherwise (docs/DECISIONS.md, "Start-up: what a daemon loads")
+    const metrics = config.metrics?.listen !== undefined ? new (await import('../metrics/index.js')).DaemonMetrics(replica, config.metrics.listen) : undefined
     const refusals = new RecentRefusals(replica)
     let mesh: Mesh | undefined
     try {
