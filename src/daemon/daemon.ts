@@ -16,6 +16,7 @@ import type { DaemonMetrics } from '../metrics/index.js'
 import { RecentRefusals } from '../metrics/recent-refusals.js'
 import { SdNotify } from './sd-notify.js'
 import { releaseYoungGeneration } from './young-generation.js'
+import { LargeContentGc, v8Collector } from './large-content-gc.js'
 
 export interface DaemonOptions {
   /** where the config came from; SIGHUP re-reads it */
@@ -255,6 +256,9 @@ export async function runDaemon (config: Config, configPath?: string): Promise<v
     throw err
   }
   releaseYoungGeneration() // serving: the young generation may grow again under load
+  // a stored large file's buffer is garbage that an idle process may keep for minutes
+  const largeGc = new LargeContentGc(v8Collector())
+  const stopLargeGc = daemon.replica.onChange(c => { largeGc.note(c.record.size) })
   await sd.ready(`serving ${daemon.replica.list().length} files`)
   sd.startWatchdog()
   let reloading = Promise.resolve()
@@ -277,5 +281,7 @@ export async function runDaemon (config: Config, configPath?: string): Promise<v
     process.once('SIGINT', () => stop('SIGINT'))
   })
   await sd.stopping()
+  stopLargeGc()
+  largeGc.stop()
   await daemon.stop()
 }

@@ -19,6 +19,8 @@ export interface NodeOptions {
   dir?: string
   /** api.listen (default "": no TCP listener) */
   listen?: string | string[]
+  /** log_level (default "debug") */
+  logLevel?: string
 }
 
 export interface RunningNode {
@@ -40,7 +42,7 @@ function toml (v: unknown): string { return JSON.stringify(v) }
 export function renderConfig (stateDir: string, socket: string, port: number, o: NodeOptions): string {
   const cluster = { port, sync_interval: '1s', ...(o.cluster ?? {}) }
   return [
-    'log_level = "debug"',
+    `log_level = ${toml(o.logLevel ?? 'debug')}`,
     `state_dir = ${toml(stateDir)}`,
     `namespaces = ${toml(o.namespaces ?? [])}`,
     '[cluster]',
