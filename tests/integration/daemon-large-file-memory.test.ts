@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { encodeBase64Key, generateSigningKey } from '../../src/crypto/keys.ts'
+import { DAEMON_ENV } from '../../bench/lib/node-flags.ts'
 import { startNode, type RunningNode } from '../helpers/daemon.ts'
 
 const MiB = 1024 * 1024
@@ -21,9 +22,9 @@ function rssAnon (pid: number): number {
 describe('memory after large files', () => {
   it('an idle daemon gives back the buffers of the large files it stored', async () => {
     const key = generateSigningKey()
-    // as it runs: the unit's malloc settings, warnings only, the default sync interval (an idle daemon that logs every
+    // as it runs: the unit's environment (its malloc settings), warnings only, the default sync interval (an idle daemon that logs every
     // round allocates enough to collect the buffers soon anyway)
-    node = await startNode({ files: { big: [encodeBase64Key(key.publicKey)] }, logLevel: 'warn', cluster: { sync_interval: '5s' }, env: { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072' } })
+    node = await startNode({ files: { big: [encodeBase64Key(key.publicKey)] }, logLevel: 'warn', cluster: { sync_interval: '5s' }, env: DAEMON_ENV })
     const pid = node.proc.pid!
     await node.client.publish(key, 'big', randomBytes(1024)) // the paths a first update takes, warmed
     await new Promise(r => setTimeout(r, 1000))

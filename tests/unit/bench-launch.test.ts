@@ -12,6 +12,7 @@ describe('bench: how daemons are launched', () => {
     expect(settings.Environment.length).toBeGreaterThan(0)
     expect(Object.entries(DAEMON_ENV).map(([k, v]) => `${k}=${v}`)).toEqual(settings.Environment)
     expect(DAEMON_ENV.MALLOC_TRIM_THRESHOLD_).toMatch(/^\d+$/)
+    expect(DAEMON_ENV.MALLOC_MMAP_THRESHOLD_).toMatch(/^\d+$/)
   })
 
   it('names a malformed Environment entry', () => {
