@@ -70,7 +70,9 @@ function write (w: World, n: SimNode, a: Extract<TreeAction<SimRecord>, { kind: 
   m.full = a.full.length > 0 ? a.full : undefined
   m.ihave = a.ihave.length > 0 ? a.ihave : undefined
   m.fullHops = a.full.length > 0 ? a.fullHops : undefined
+  m.fullReshape = a.full.length > 0 ? a.fullReshape : undefined
   m.ihaveHops = a.ihave.length > 0 ? a.ihaveHops : undefined
+  m.wantReshape = a.ihave.length > 0 ? a.wantReshape : undefined
   w.send(m, departs)
   w.q.push(departs, EV.TREE_SENT, n.index, 0, m)
 }
@@ -100,16 +102,16 @@ export function receive (w: World, n: SimNode, m: Msg, t: number): void {
         const cur = n.replica.get(r.name)
         if (cur !== undefined && cur.origin === r.origin && compareRecords(r, cur) < 0) turns.overtook(n, r, t) // receive.ts: overtaken on its way here
         // (a copy of a flooding signer's version is no redundant link: receive.ts copy())
-        treeEvent(w, n, { kind: 'full', from, record: r, arrival: turns.floods(n, r, t) ? 'dropped' : 'duplicate', hops }, t)
+        treeEvent(w, n, { kind: 'full', from, record: r, arrival: turns.floods(n, r, t) ? 'dropped' : 'duplicate', hops, reshape: m.fullReshape?.[i] }, t)
         continue
       }
-      const arrival = take(w, n, r, m.from, t, VIA_TREE, hops)
+      const arrival = take(w, n, r, m.from, t, VIA_TREE, hops, m.fullReshape?.[i])
       treeEvent(w, n, { kind: 'full', from, record: r, arrival, hops }, t)
     }
   }
   if (m.ihave !== undefined && n.tree.withinBudget(from, local)) {
     const notices = m.ihave.map((r, i) => ({ notice: { name: r.name, timestamp: r.timestamp, id: r.id, hops: m.ihaveHops?.[i] }, verdict: verdictOf(n, r, t) }))
-    treeEvent(w, n, { kind: 'ihave', from, notices }, t)
+    treeEvent(w, n, { kind: 'ihave', from, notices, wantReshape: m.wantReshape }, t)
   }
 }
 
@@ -129,7 +131,7 @@ function verdictOf (n: SimNode, r: SimRecord, t: number): NoticeVerdict<SimRecor
  * verified version while it is being written, receive.ts), then stored. Delivered (the
  * daemon's UPDATED event) when stored. 'dropped': the same or a newer version waits already.
  */
-export function take (w: World, n: SimNode, r: SimRecord, from: number, t: number, via: number, hops?: number): 'new' | 'dropped' {
+export function take (w: World, n: SimNode, r: SimRecord, from: number, t: number, via: number, hops?: number, reshape?: boolean): 'new' | 'dropped' {
   const verified = w.cpu.run(n.index, t, w.costs.verify)
   if (via === VIA_TREE) {
     treeEvent(w, n, { kind: 'known', peer: String(from), record: r }, t) // receive.ts: markKnown before the turn
@@ -139,16 +141,16 @@ export function take (w: World, n: SimNode, r: SimRecord, from: number, t: numbe
     if (turns.floods(n, r, t)) { if (turn === 'now') takeChecked(w, n, r, from, t, verified, via, hops); return 'dropped' }
     if (turn === 'queued') return 'new'
   }
-  takeChecked(w, n, r, from, t, verified, via, hops)
+  takeChecked(w, n, r, from, t, verified, via, hops, reshape)
   return 'new'
 }
 
 /** A checked new version whose turn came: taken, passed on, stored. */
-export function takeChecked (w: World, n: SimNode, r: SimRecord, from: number, t: number, verified: number, via: number, hops?: number): void {
+export function takeChecked (w: World, n: SimNode, r: SimRecord, from: number, t: number, verified: number, via: number, hops?: number, reshape?: boolean): void {
   n.replica.offer(r)
   const peer = String(from)
   treeEvent(w, n, { kind: 'known', peer, record: r }, t)
-  treeEvent(w, n, { kind: 'stored', record: r, except: peer, hops, quiet: turns.floods(n, r, verified) }, verified)
+  treeEvent(w, n, { kind: 'stored', record: r, except: peer, hops, quiet: turns.floods(n, r, verified), reshape }, verified)
   const stored = w.cpu.run(n.index, verified, w.costs.store)
   if (r.update >= 0) w.metrics.delivered(r, n.index, stored, via === VIA_TREE ? w.metrics.hopOf(r.update, from) + 1 : 0, via)
 }

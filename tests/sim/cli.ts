@@ -10,6 +10,7 @@ import { PROFILES } from './network.js'
 import { costsFrom, fitFromBench, DEFAULT_FIT } from './cpu.js'
 import { crossCheck, crossCheckTable } from './crosscheck.js'
 import type { MeshSettings } from '../../src/mesh/settings.js'
+import type { ReshapeOptions } from '../../src/mesh/proto/tree.js'
 
 /** The options that set a protocol setting to try (a whole number each), and the setting. */
 const SETTING_OPTIONS: Record<string, keyof MeshSettings> = {
@@ -36,6 +37,14 @@ const HELP = `npm run sim -- [options]
                     peer selection's exploration, the peer exchange's interval and its backoff
   --new-version-burst B, --new-versions-per-second R  the turns of new versions per signer (signer-turns.ts)
   --join-spread MS, --settle MS   how the nodes start (default N×2 ms up to 20 s; 40 s)
+  --reshape I[,K,D,C,W,H,F,S,L]  the tree's reshape flood, an experiment (proto/tree.ts
+                    ReshapeOptions; docs/DECISIONS.md): at most one flood per node per I ms,
+                    started within K hops of a version's origin (1) by a node that stored a
+                    version past D hops (10) or lost C links within W ms, the last eager (2,
+                    5000); each flooding node holds its copies H ms (0); F = 1: a marked
+                    version is flooded on even within I (0); S = 1: a want from cuts is
+                    passed on with notices (0); L = 1: only links lost, not hung up, count
+                    as cuts (0). The hop bound met: --reshape 3000,1,255,2,5000,30,0,1,1
   --crosscheck FILE the sim against a bench results file (docs/SCALING-MODEL.md §2): with
                     that run's measured costs, host load, start and round schedule, at each
                     of its sizes above the smallest (which calibrates what the sim leaves
@@ -67,6 +76,7 @@ export function main (argv: string[]): void {
       'new-versions-per-second': { type: 'string' },
       'join-spread': { type: 'string' },
       settle: { type: 'string' },
+      reshape: { type: 'string' },
       json: { type: 'boolean', default: false },
       out: { type: 'string' },
       help: { type: 'boolean', default: false }
@@ -106,7 +116,8 @@ export function main (argv: string[]): void {
         costs: costsFrom(fit),
         settings,
         joinSpread: int('join-spread', values['join-spread']),
-        settle: int('settle', values.settle)
+        settle: int('settle', values.settle),
+        reshape: reshapeOf(values.reshape, int)
       }
       const { figures } = runScenario(options)
       runs.push(figures)
@@ -120,6 +131,14 @@ export function main (argv: string[]): void {
   if (values.out !== undefined && outDir === undefined) writeFileSync(values.out, JSON.stringify(records.length === 1 ? records[0] : records, null, 2) + '\n')
   if (values.json) console.log(JSON.stringify(runs, null, 2))
   else console.log(table(runs))
+}
+
+/** `--reshape I[,K,D,C,W,H,F,S,L]` (help above) as ReshapeOptions. */
+function reshapeOf (v: string | undefined, int: (name: string, v: string | undefined) => number | undefined): ReshapeOptions | undefined {
+  if (v === undefined) return undefined
+  const [interval, nearOrigin, deepAt, cuts, cutWindow, hold, followAlways, spread, lostOnly] = v.split(',').map(x => int('reshape', x))
+  if (interval === undefined || interval === 0) throw new Error(`--reshape needs an interval > 0 ms, not "${v}"`)
+  return { interval, nearOrigin: nearOrigin ?? 1, deepAt: deepAt ?? 10, cuts: cuts ?? 2, cutWindow: cutWindow ?? 5000, hold: hold ?? 0, followAlways: followAlways === 1, spread: spread === 1, lostOnly: lostOnly === 1 }
 }
 
 function crossCheckMain (file: string, argv: string[], seeds: number[], json: boolean, out: string | undefined): void {

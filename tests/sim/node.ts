@@ -6,7 +6,7 @@
 // around their cores.
 import { Overlay, type BootstrapEntry } from '../../src/mesh/proto/overlay.js'
 import { ExchangeSchedule } from '../../src/mesh/proto/exchange-schedule.js'
-import { TreeCore, type Notice } from '../../src/mesh/proto/tree.js'
+import { TreeCore, type Notice, type ReshapeOptions } from '../../src/mesh/proto/tree.js'
 import { seededRandom, type Random } from '../../src/mesh/proto/random.js'
 import { TokenBuckets } from '../../src/mesh/proto/token-bucket.js'
 import type { SyncSchedule } from '../../src/mesh/proto/sync-schedule.js'
@@ -76,7 +76,7 @@ export class SimNode {
   /** The simulated time at which this node's clock reads `local`. */
   sim (local: number): number { return local - EPOCH - this.offset }
 
-  start (t: number, settings: MeshSettings, bootstrap: number[]): void {
+  start (t: number, settings: MeshSettings, bootstrap: number[], reshape?: ReshapeOptions): void {
     this.alive = true
     this.startedAt = t
     const replica = this.replica
@@ -84,7 +84,7 @@ export class SimNode {
       name: r => r.name,
       compare: compareRecords,
       stillMissing: (n: Notice) => replica.lacks(n.name, n.timestamp, serialOf(n.id)) && !waits(this, n.name, n.timestamp, serialOf(n.id))
-    }, this.random)
+    }, this.random, reshape)
     this.turns = turnsFor(settings)
     this.turnWake = Infinity
     const boot: BootstrapEntry[] = bootstrap.map(b => ({ entry: `sim:${b}`, peerId: String(b) }))

@@ -42,7 +42,7 @@ function act (w: World, n: SimNode, actions: OverlayAction[], t: number): void {
         w.at(t, at => {
           if (!n.alive) return
           const link = n.links.get(Number(a.peer))
-          if (link !== undefined) w.closeLink(link, at)
+          if (link !== undefined) w.closeLink(link, at, true)
           else overlayEvent(w, n, { kind: 'disconnected', peer: a.peer }, at) // already gone: the core must hear of it
         })
         break

@@ -8,6 +8,7 @@
 //   then                    the run goes on until every live honest node holds every
 //                           update (anti-entropy repairs what the tree missed), or `drain`
 import type { MeshSettings } from '../../src/mesh/settings.js'
+import type { ReshapeOptions } from '../../src/mesh/proto/tree.js'
 import { PROFILES } from './network.js'
 import { costsFrom, DEFAULT_FIT, type CpuCosts } from './cpu.js'
 import { World } from './world.js'
@@ -35,6 +36,8 @@ export interface RunOptions {
   joinSpread?: number
   /** ms from the last node's start to the first measured update */
   settle?: number
+  /** the tree's reshape flood, an experiment (proto/tree.ts ReshapeOptions, `--reshape`): off unless given */
+  reshape?: ReshapeOptions
 }
 
 export interface ScenarioSpec {
@@ -103,7 +106,8 @@ export function runScenario (o: RunOptions): RunResult {
     profile,
     costs: o.costs ?? costsFrom(DEFAULT_FIT),
     sharedCores: o.sharedCores,
-    updates: U
+    updates: U,
+    reshape: o.reshape
   })
   const rnd = w.random
   const pick = <T>(a: T[]): T => a[Math.floor(rnd() * a.length)]

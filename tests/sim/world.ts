@@ -4,6 +4,7 @@
 // scenario, one per node for its cores), and events at equal times run in the order they
 // were scheduled, so a run is a function of its seed.
 import { DEFAULT_MESH_SETTINGS, type MeshSettings } from '../../src/mesh/settings.js'
+import type { ReshapeOptions } from '../../src/mesh/proto/tree.js'
 import { seededRandom, type Random } from '../../src/mesh/proto/random.js'
 import { EventQueue } from './event-queue.js'
 import { Network, type NetworkProfile } from './network.js'
@@ -64,6 +65,9 @@ export interface Msg {
   ihave: SimRecord[] | undefined
   /** the sender's hop count of each full record and notice (announce/3.1.0; undefined: unknown) */
   fullHops: Array<number | undefined> | undefined
+  /** which full records go marked as a reshape flood (proto/tree.ts ReshapeOptions; the real wire has no such mark) */
+  fullReshape?: boolean[]
+  wantReshape?: boolean
   ihaveHops: Array<number | undefined> | undefined
   // sync, fetch
   round: number
@@ -92,6 +96,8 @@ export interface WorldOptions {
   sharedCores?: number
   /** updates measured (for the metrics' arrays) */
   updates: number
+  /** the tree's reshape flood, an experiment (proto/tree.ts ReshapeOptions): off unless given */
+  reshape?: ReshapeOptions
 }
 
 /** A scheduled callback of the scenario (joins, leaves, partitions, updates): few, so closures are fine. */
@@ -178,7 +184,7 @@ export class World {
   }
 
   private boot (n: SimNode, t: number, bootstrap: number[]): void {
-    n.start(t, this.settings, bootstrap)
+    n.start(t, this.settings, bootstrap, this.o.reshape)
     this.metrics.started(n.index, t)
     peers.start(this, n, t)
     sync.start(this, n, t)
@@ -251,8 +257,8 @@ export class World {
     return link
   }
 
-  /** Closes every connection of `link` at `t`: both ends hear of it at once; what was in flight is lost. */
-  closeLink (link: Link, t: number): void {
+  /** Closes every connection of `link` at `t`: both ends hear of it at once; what was in flight is lost. `hungUp`: an end closed it (not a crash or a cut). */
+  closeLink (link: Link, t: number, hungUp = false): void {
     if (!link.open) return
     link.open = false
     const a = this.nodes[link.a]; const b = this.nodes[link.b]
@@ -262,7 +268,7 @@ export class World {
       if (!n.alive) continue
       sync.linkDown(this, n, peer, t)
       if (link.told(n.index)) {
-        announce.treeEvent(this, n, { kind: 'down', peer: String(peer) }, t)
+        announce.treeEvent(this, n, { kind: 'down', peer: String(peer), lost: !hungUp }, t)
         peers.overlayEvent(this, n, { kind: 'disconnected', peer: String(peer) }, t)
       }
     }

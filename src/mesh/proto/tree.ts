@@ -36,6 +36,18 @@
 //   - a repair grafts the notifier with the shortest path first (`nextNotifier`), and a
 //     notifier that let a GRAFT go unanswered is believed no path at all.
 //   tests/sim/README.md (Findings 1) has the figures.
+// - An experiment, off unless `ReshapeOptions` are given (the simulator's `--reshape`; the
+//   daemon never does, and its wire has no room for the mark): a reshape flood. A node that
+//   saw the tree cut around it, or a version come deep, floods the next version it gets
+//   near that version's origin over every link, marked; a node that stores a marked new
+//   version floods it on too; each node at most once per interval (or always follows:
+//   `followAlways`), its copies held `hold` ms so that each carries its shortest path.
+//   Every link of the flood's region turns eager, the duplicates prune it back to the
+//   flood's breadth-first tree, and a marked duplicate that came a longer way is answered
+//   with this node's copy, so that its sender can take the shorter path. With `spread`, a
+//   want that came from cuts goes on with this node's notices, so that the next origin,
+//   wherever it is, starts the flood; with `lostOnly`, a link an end hung up (the
+//   overlay's trimming) is no cut (docs/DECISIONS.md, "A reshape flood after cuts").
 //
 // Bounded: the lazy set and the queues hold peers the driver reported (`down` forgets
 // one); at most `announceMissingMax` versions are waited for, each with at most
@@ -95,26 +107,32 @@ export type NoticeVerdict<R> = 'missing' | 'stale' | { holds: R }
 export type TreeEvent<R> =
   /** a peer may be sent to (connected and admitted); idempotent */
   | { kind: 'up', peer: string }
-  /** a peer disconnected: its queue, link, budgets and what it was known to hold are forgotten */
-  | { kind: 'down', peer: string }
+  /**
+   * a peer disconnected: its queue, link, budgets and what it was known to hold are
+   * forgotten. `lost`: the connection was lost (reset, timed out), not hung up by either
+   * end (ReshapeOptions.lostOnly reads it)
+   */
+  | { kind: 'down', peer: string, lost?: boolean }
   /**
    * this node took a new version (from its API or a peer, `except`): broadcast it. `hops`:
    * the hops it travelled to this node (0: made here; one more than the FULL carried;
-   * undefined: unknown, e.g. by anti-entropy). `quiet`: lazy peers are not told (no
+   * undefined: unknown, e.g. by anti-entropy). `reshape`: its FULL came marked as a
+   * reshape flood (ReshapeOptions only). `quiet`: lazy peers are not told (no
    * notice): the driver judged its signer a flood (proto/signer-turns.ts), whose newer
    * versions keep coming down the tree, and a notice would only have them grafted
    */
-  | { kind: 'stored', record: R, except?: string, hops?: number, quiet?: boolean }
+  | { kind: 'stored', record: R, except?: string, hops?: number, quiet?: boolean, reshape?: boolean }
   /** `peer` holds `record` or a newer version (the driver's replica accepted it from that peer, or had it) */
   | { kind: 'known', peer: string, record: R }
   /**
    * a FULL from `from`, judged by the driver's replica first (`withinBudget` was asked
    * before). `hops`: the length of the path it came by, one more than the hop count the
-   * sender gave (undefined: unknown)
+   * sender gave (undefined: unknown). `reshape`: it came marked as a reshape flood
+   * (ReshapeOptions only)
    */
-  | { kind: 'full', from: string, record: R, arrival: 'new' | 'duplicate' | 'dropped', hops?: number }
-  /** an IHAVE from `from`, each notice judged by the driver's replica (`withinBudget` was asked before) */
-  | { kind: 'ihave', from: string, notices: Array<{ notice: Notice, verdict: NoticeVerdict<R> }> }
+  | { kind: 'full', from: string, record: R, arrival: 'new' | 'duplicate' | 'dropped', hops?: number, reshape?: boolean }
+  /** an IHAVE from `from`, each notice judged by the driver's replica (`withinBudget` was asked before); `wantReshape`: it came with the want bit (ReshapeOptions.spread) */
+  | { kind: 'ihave', from: string, notices: Array<{ notice: Notice, verdict: NoticeVerdict<R> }>, wantReshape?: boolean }
   /** a GRAFT from `from`: the link is eager, and `from` wants that version */
   | { kind: 'graft', from: string, name: string, id: Uint8Array }
   /** a GRAFT from `from` naming no version (a node with no eager link left asks for one): the link is eager */
@@ -135,9 +153,11 @@ export type TreeAction<R> =
    * Write to `peer`, in this order: a PRUNE, a GRAFT asking for no version (`graftLink`),
    * the GRAFTs, the full records, then the notices (IHAVE). `fullHops` and `ihaveHops`:
    * this node's hop count of each (undefined: unknown). At most one is outstanding per
-   * peer: answer with `sent` or `send-failed`.
+   * peer: answer with `sent` or `send-failed`. `fullReshape`: which full records go
+   * marked as a reshape flood (only with ReshapeOptions, else undefined; the daemon has no
+   * such mark); `wantReshape`: the notices go with the want bit (ReshapeOptions.spread)
    */
-  | { kind: 'send', peer: string, prune: boolean, graftLink: boolean, grafts: Notice[], full: R[], ihave: R[], fullHops: Array<number | undefined>, ihaveHops: Array<number | undefined> }
+  | { kind: 'send', peer: string, prune: boolean, graftLink: boolean, grafts: Notice[], full: R[], ihave: R[], fullHops: Array<number | undefined>, ihaveHops: Array<number | undefined>, fullReshape?: boolean[], wantReshape?: boolean }
   /** read the version `peer` grafted (may take a while), then hand it back as `graft-answer` */
   | { kind: 'answer-graft', peer: string, name: string, id: Uint8Array }
   /** nothing was sent to `peer` for announceIdleClose: its stream may be closed */
@@ -165,6 +185,34 @@ export interface TreeCounters {
   overBudget: number
   /** duplicates with a shorter path than the version came by: that link pruned, the duplicate's kept */
   reparented: number
+  /** reshape floods this node started, and marked ones it flooded on (ReshapeOptions only) */
+  reshapes: number
+  reshapesFollowed: number
+}
+
+/**
+ * The reshape flood (an experiment, off unless given; header comment). A node wants a
+ * reshape once `cuts` links closed within `cutWindow` ms, the last of them eager, or once
+ * it stored a version that came more than `deepAt` hops (255: never). The settings that
+ * met the hop bound in the simulator: { interval: 3000, nearOrigin: 1, deepAt: 255,
+ * cuts: 2, cutWindow: 5000, hold: 30, followAlways: false, spread: true, lostOnly: true }.
+ */
+export interface ReshapeOptions {
+  /** a node floods (starts or, unless followAlways, follows) at most one version per this many ms */
+  interval: number
+  /** a node that wants a reshape starts it with a version at most this many hops from its origin */
+  nearOrigin: number
+  deepAt: number
+  cuts: number
+  cutWindow: number
+  /** ms a flooding node holds its copies, so that each goes with the shortest path it heard of by then (0: none) */
+  hold: number
+  /** a marked version is flooded on even within the interval (only starting is limited) */
+  followAlways: boolean
+  /** a want from cuts is passed on with notices (a bit on IHAVE), so that the next origin, wherever it is, floods */
+  spread?: boolean
+  /** only links lost (a crash, a cut: `down` with `lost`), not hung up by either end (the overlay's trimming), count as cuts */
+  lostOnly?: boolean
 }
 
 interface Outgoing<R> {
@@ -172,6 +220,10 @@ interface Outgoing<R> {
   record: R
   /** a notice is not sent before this time: announceIhaveDelay ±50% after its version was stored */
   due: number
+  /** a full record held until `due` (a reshape flood's copies wait, so that each goes with this node's shortest path) */
+  hold?: boolean
+  /** sent even to a peer known to hold it (a reshape flood: its hop count is what the peer needs) */
+  force?: boolean
 }
 
 interface Channel<R> {
@@ -257,9 +309,14 @@ export class TreeCore<R> {
   private lastWake: number | undefined
   /** the time of the event being handled (the budgets' clock) */
   private now = 0
-  readonly counters: TreeCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, grafts: 0, prunes: 0, skipped: 0, graftsIgnored: 0, overBudget: 0, reparented: 0 }
+  /** the reshape flood (ReshapeOptions): whether this node wants one, when it flooded last, which version, when its links closed lately */
+  private reshapeWanted = false
+  private reshapedAt: number | undefined
+  private flooding: R | undefined
+  private closedAt: number[] = []
+  readonly counters: TreeCounters = { fullSent: 0, fullReceived: 0, duplicates: 0, ihaveSent: 0, ihaveReceived: 0, grafts: 0, prunes: 0, skipped: 0, graftsIgnored: 0, overBudget: 0, reparented: 0, reshapes: 0, reshapesFollowed: 0 }
 
-  constructor (private readonly settings: TreeSettings, private readonly view: TreeView<R>, private readonly random: Random) {
+  constructor (private readonly settings: TreeSettings, private readonly view: TreeView<R>, private readonly random: Random, private readonly reshape?: ReshapeOptions) {
     const clock = (): number => this.now
     this.graftBudget = new TokenBuckets({ burst: settings.announceGraftAnswerBurst, perSecond: settings.announceGraftAnswersPerSecond, maxKeys: settings.maxConnections }, clock)
     this.pace = new TokenBuckets({ burst: settings.announceMessageBurst, perSecond: settings.announceMessagesPerSecond, maxKeys: settings.maxConnections }, clock)
@@ -270,11 +327,11 @@ export class TreeCore<R> {
     const out: Array<TreeAction<R>> = []
     switch (e.kind) {
       case 'up': this.peerUp(e.peer, now, out); break
-      case 'down': this.forgetPeer(e.peer); this.rejoin(now, out); break
+      case 'down': this.linkClosed(e.peer, now, e.lost); this.forgetPeer(e.peer); this.rejoin(now, out); break
       case 'stored':
         this.inTree = true
         this.arrive(e.record, e.hops, e.except)
-        this.broadcast(e.record, e.except, now, out, e.quiet === true)
+        this.broadcast(e.record, e.except, now, out, e.quiet === true, this.reshapeNow(e, now))
         break
       case 'known': this.remember(this.known, e.peer, e.record); break
       case 'full':
@@ -284,10 +341,13 @@ export class TreeCore<R> {
         if (e.arrival === 'new') this.lazy.delete(e.from) // the link brought something new: it is in the tree
         else if (e.arrival === 'duplicate') {
           this.counters.duplicates++
+          this.markedDup = e.reshape === true
           this.duplicate(e.from, e.record, e.hops, now, out)
+          this.markedDup = false
         }
         break
       case 'ihave':
+        if (e.wantReshape === true && this.reshape?.spread === true && !(this.reshapedAt !== undefined && now - this.reshapedAt < this.reshape.interval)) this.wantSpread = this.reshapeWanted = true
         this.counters.ihaveReceived += e.notices.length
         for (const { notice, verdict } of e.notices) {
           if (notice.hops !== undefined) this.depthOf.set(e.from, notice.hops)
@@ -347,7 +407,46 @@ export class TreeCore<R> {
 
   // --- sending --------------------------------------------------------------------
 
-  private broadcast (record: R, except: string | undefined, now: number, out: Array<TreeAction<R>>, quiet = false): void {
+  /** A link closed (ReshapeOptions): enough of them lately, the last one eager, and this node wants a reshape. */
+  private linkClosed (peer: string, now: number, lost?: boolean): void {
+    const o = this.reshape
+    if (o === undefined || !this.up.has(peer)) return
+    if (o.lostOnly === true && lost !== true) return
+    this.closedAt = this.closedAt.filter(t => now - t < o.cutWindow)
+    this.closedAt.push(now)
+    if (this.inTree && !this.lazy.has(peer) && this.closedAt.length >= o.cuts) this.wantSpread = this.reshapeWanted = true
+  }
+
+  /**
+   * Whether this version is flooded (ReshapeOptions): it came marked, or this node wants a
+   * reshape and the version is near its origin; at most once per interval. Flooding makes
+   * every link eager (the duplicates prune them back to the flood's tree).
+   */
+  private reshapeNow (e: Extract<TreeEvent<R>, { kind: 'stored' }>, now: number): boolean {
+    const o = this.reshape
+    if (o === undefined || e.quiet === true) return false
+    if (e.hops !== undefined && e.hops > o.deepAt) this.reshapeWanted = true
+    const limited = this.reshapedAt !== undefined && now - this.reshapedAt < o.interval
+    if (e.reshape === true && (!limited || o.followAlways)) this.counters.reshapesFollowed++
+    else if (limited) return false
+    else if (this.reshapeWanted && e.hops !== undefined && e.hops <= o.nearOrigin) this.counters.reshapes++
+    else return false
+    this.reshapeWanted = false
+    this.wantSpread = false
+    this.reshapedAt = now
+    this.flooding = e.record
+    for (const p of this.up) this.lazy.delete(p)
+    return true
+  }
+
+  /** whether the duplicate being judged came marked as a reshape flood (its sender floods, and learns of a shorter path only from a copy) */
+  private markedDup = false
+  /** the want came from cuts (here or told by a notice): it is passed on with this node's notices (ReshapeOptions.spread) */
+  private wantSpread = false
+
+  private isFlooding (r: R): boolean { return this.flooding !== undefined && this.view.name(this.flooding) === this.view.name(r) && this.view.compare(this.flooding, r) === 0 }
+
+  private broadcast (record: R, except: string | undefined, now: number, out: Array<TreeAction<R>>, quiet = false, flood = false): void {
     // One wait for all of this version's notices, jittered: of the two ends of a lazy link
     // that got the version at about the same time (in one process, or one hop apart on a
     // fast network), one then sends first and the other hears of it before its own goes.
@@ -355,9 +454,10 @@ export class TreeCore<R> {
     for (const peer of this.up) {
       if (peer === except) continue
       if (this.isKnown(peer, record)) { this.counters.skipped++; continue }
-      const kind = this.lazy.has(peer) ? 'ihave' : 'full'
+      const kind = this.lazy.has(peer) && !flood ? 'ihave' : 'full'
       if (kind === 'ihave' && (quiet || this.atLeast(this.noticed, peer, record))) continue // (a record is broadcast again once stored)
-      this.enqueue(peer, { kind, record, due: kind === 'ihave' ? due : 0 }, now, out)
+      const hold = flood ? this.reshape?.hold ?? 0 : 0
+      this.enqueue(peer, hold > 0 ? { kind, record, due: now + hold, hold: true } : { kind, record, due: kind === 'ihave' ? due : 0 }, now, out)
     }
   }
 
@@ -383,7 +483,7 @@ export class TreeCore<R> {
     ch.pending.set(name, o)
     if (ch.pending.size > this.settings.announceQueueMax) ch.pending.delete(ch.pending.keys().next().value!)
     if (ch.busy !== undefined) return // collected for the next send
-    if (o.kind === 'full' || o.due <= now) this.pump(peer, ch, now, out)
+    if ((o.kind === 'full' && o.hold !== true) || o.due <= now) this.pump(peer, ch, now, out)
     else if (ch.flushAt === undefined || o.due < ch.flushAt) this.arm(ch, 'flush', peer, o.due)
   }
 
@@ -406,9 +506,10 @@ export class TreeCore<R> {
     const ihaveMax = Math.max(1, this.settings.announceIhaveMax)
     for (const [name, o] of ch.pending) {
       if (o.kind === 'ihave' && (o.due > now || ihave.length >= ihaveMax)) continue // its time has not come, or the next send's
+      if (o.hold === true && o.due > now) continue
       ch.pending.delete(name)
       // it may have sent us this version since it was queued
-      if (this.isKnown(peer, o.record)) { this.counters.skipped++; continue }
+      if (o.force !== true && this.isKnown(peer, o.record)) { this.counters.skipped++; continue }
       ;(o.kind === 'full' ? full : ihave).push(o.record)
       if (full.length + ihave.length >= this.settings.announceBatch) break
     }
@@ -418,7 +519,7 @@ export class TreeCore<R> {
     if (!prune && !graftLink && grafts.length === 0 && full.length === 0 && ihave.length === 0) return false
     ch.busy = { prune, grafts: grafts.length + (graftLink ? 1 : 0), full, ihave }
     ch.idleFrom = undefined
-    out.push({ kind: 'send', peer, prune, graftLink, grafts, full, ihave, fullHops: full.map(r => this.hopsOf(r)), ihaveHops: ihave.map(r => this.hopsOf(r)) })
+    out.push({ kind: 'send', peer, prune, graftLink, grafts, full, ihave, fullHops: full.map(r => this.hopsOf(r)), ihaveHops: ihave.map(r => this.hopsOf(r)), fullReshape: this.reshape === undefined ? undefined : full.map(r => this.isFlooding(r)), wantReshape: this.reshape?.spread === true && this.wantSpread && this.reshapeWanted ? true : undefined })
     return true
   }
 
@@ -439,7 +540,7 @@ export class TreeCore<R> {
     const ch = this.channels.get(peer)
     if (ch === undefined || ch.busy === undefined) return
     ch.busy = undefined
-    if (gone) { this.up.delete(peer); this.channels.delete(peer); this.rejoin(now, out); return }
+    if (gone) { this.linkClosed(peer, now); this.up.delete(peer); this.channels.delete(peer); this.rejoin(now, out); return }
     this.next(peer, ch, now, out)
   }
 
@@ -539,7 +640,12 @@ export class TreeCore<R> {
       a.from = peer
       return
     }
-    if (known && a.hops! + 1 < hops - 1) { this.lazy.delete(peer); return }
+    if (known && a.hops! + 1 < hops - 1) {
+      this.lazy.delete(peer)
+      // a reshape flood's sender (its count may be stale: it sent before it found a shorter path) learns of ours only from a copy
+      if (this.markedDup) this.enqueue(peer, { kind: 'full', record, due: 0, force: true }, now, out)
+      return
+    }
     this.pruneLink(peer, now, out)
   }
 
