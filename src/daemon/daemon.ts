@@ -70,7 +70,7 @@ export class Daemon {
     const stopBook = certificates?.follow(replica) ?? (async () => {})
     // observes the replica from now on (before any version can arrive), serves once the mesh is up
     // loaded only when on: prom-client and its process metrics cost every daemon's start
-    // ~10% of its CPU otherwise (docs/DECISIONS.md, "Start-up: what a daemon loads")
+    // ~9% of a lone start's CPU otherwise (docs/DECISIONS.md, "Start-up: what a daemon loads")
     const metrics = config.metrics?.listen !== undefined ? new (await import('../metrics/index.js')).DaemonMetrics(replica, config.metrics.listen) : undefined
     const refusals = new RecentRefusals(replica)
     let mesh: Mesh | undefined
