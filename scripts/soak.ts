@@ -273,7 +273,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log('memory per node (MiB, start → end):')
     for (const m of report.memory) console.log(`  node ${m.node}: ${m.startMiB} → ${m.endMiB} (${m.growthMiB >= 0 ? '+' : ''}${m.growthMiB})${m.restarted ? ' restarted' : ''}`)
     console.log(`growth after the first ${Math.round(report.warmupMs / 1000)} s, nodes never restarted (MiB/h, fitted; target ≤ 2):`)
-    for (const t of report.trend) console.log(`  node ${t.node}: RSS ${t.rssMiBPerHour} (${t.rssFirstMiB} → ${t.rssLastMiB} MiB), RssAnon ${t.anonMiBPerHour}, ${t.sampleCount} samples`)
+    for (const t of report.trend) console.log(`  node ${t.node}: RSS ${t.rssMiBPerHour} (${t.rssFirstMiB} → ${t.rssLastMiB} MiB), RssAnon ${t.anonMiBPerHour}, ${t.sampleCount} samples; the largest RSS per 30 min ${t.rssPeaksMiB.join(' · ')} MiB, their slope ${t.rssPeakMiBPerHour} MiB/h`)
     if (report.heapGrowth !== undefined) {
       console.log('node 1 heap, grown most from the warm-up to the end (bytes, objects):')
       for (const g of report.heapGrowth) console.log(`  ${String(g.bytes).padStart(10)}  ${String(g.count).padStart(7)}  ${g.name}`)

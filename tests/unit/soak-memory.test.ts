@@ -27,6 +27,21 @@ describe('memoryTrend', () => {
     expect(memoryTrend(samples, 0)!.rssMiBPerHour).toBeGreaterThan(8)
   })
 
+  it('reports the largest value per window and their slope: level for a saw-tooth, the rate for steady growth', () => {
+    // the 2-hour soak's node 0, in shape: climbs to ~121 MiB, gives 27 back at 70 min, climbs back, stays
+    const saw = Array.from({ length: 121 }, (_, m) => {
+      const level = m < 30 ? 90 + m : m < 70 ? 119 + (m - 30) / 16 : m < 90 ? 94 + (m - 70) * 1.3 : 120 + Math.min(1.5, (m - 90) / 20)
+      return { at: m * 60_000, rss: level * MiB, anon: level * MiB }
+    })
+    const t = memoryTrend(saw, 15 * 60_000)!
+    expect(t.rssMiBPerHour).toBeGreaterThan(2) // the fit over the saw-tooth
+    expect(t.rssPeaksMiB).toHaveLength(4) // 15-45, 45-75, 75-105, 105-120 min
+    expect(Math.abs(t.rssPeakMiBPerHour)).toBeLessThan(2)
+    // steady growth of 6 MiB/h shows in the peaks too
+    const steady = Array.from({ length: 121 }, (_, m) => ({ at: m * 60_000, rss: (100 + m / 10 + (m % 2 === 0 ? 0.5 : -0.5)) * MiB, anon: 0 }))
+    expect(memoryTrend(steady, 15 * 60_000)!.rssPeakMiBPerHour).toBeCloseTo(6, 0)
+  })
+
   it('has no trend with fewer than two samples, and a flat series has none', () => {
     expect(memoryTrend([{ at: 0, rss: 1, anon: 1 }], 0)).toBeUndefined()
     expect(slope([1, 2, 3], [5, 5, 5])).toBe(0)
