@@ -341,9 +341,7 @@ export class TreeCore<R> {
         if (e.arrival === 'new') this.lazy.delete(e.from) // the link brought something new: it is in the tree
         else if (e.arrival === 'duplicate') {
           this.counters.duplicates++
-          this.markedDup = e.reshape === true
-          this.duplicate(e.from, e.record, e.hops, now, out)
-          this.markedDup = false
+          this.duplicate(e.from, e.record, e.hops, now, out, e.reshape === true)
         }
         break
       case 'ihave':
@@ -439,8 +437,6 @@ export class TreeCore<R> {
     return true
   }
 
-  /** whether the duplicate being judged came marked as a reshape flood (its sender floods, and learns of a shorter path only from a copy) */
-  private markedDup = false
   /** the want came from cuts (here or told by a notice): it is passed on with this node's notices (ReshapeOptions.spread) */
   private wantSpread = false
 
@@ -629,7 +625,8 @@ export class TreeCore<R> {
    * - otherwise (neither end gains) the duplicate's link is pruned, as Plumtree does.
    * Only a duplicate moves a link, and a tree has none: once pruned to a tree it stays.
    */
-  private duplicate (peer: string, record: R, hops: number | undefined, now: number, out: Array<TreeAction<R>>): void {
+  /** `marked`: it came marked as a reshape flood (its sender floods, and learns of a shorter path only from a copy) */
+  private duplicate (peer: string, record: R, hops: number | undefined, now: number, out: Array<TreeAction<R>>, marked = false): void {
     const a = this.arrived.get(this.view.name(record))
     const known = a !== undefined && a.hops !== undefined && hops !== undefined && this.view.compare(a.record, record) === 0
     if (known && hops < a.hops! && a.from !== undefined && a.from !== peer && !this.lazy.has(a.from) && this.up.has(a.from)) {
@@ -643,7 +640,7 @@ export class TreeCore<R> {
     if (known && a.hops! + 1 < hops - 1) {
       this.lazy.delete(peer)
       // a reshape flood's sender (its count may be stale: it sent before it found a shorter path) learns of ours only from a copy
-      if (this.markedDup) this.enqueue(peer, { kind: 'full', record, due: 0, force: true }, now, out)
+      if (marked) this.enqueue(peer, { kind: 'full', record, due: 0, force: true }, now, out)
       return
     }
     this.pruneLink(peer, now, out)
