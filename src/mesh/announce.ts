@@ -1,4 +1,4 @@
-// /data-mesher/announce/3.1.0 and 3.0.0 — spreading a new version along a broadcast tree (Plumtree,
+// /data-mesher/announce/3.2.0, 3.1.0 and 3.0.0 — spreading a new version along a broadcast tree (Plumtree,
 // Leitão et al. 2007). This file is the tree's adapter to libp2p: the wire format, the
 // streams and one timer; every decision (eager or lazy, what waits for whom, when to
 // graft, budgets) is the pure core's, proto/tree.ts. When this node accepts a new
@@ -23,10 +23,17 @@
 //           | frame(0x03 u8(len(name)) name record_id[32]) | frame(0x03)   GRAFT; bare: asks for no version
 //           | frame(0x04)                                             PRUNE
 //   hops    = how many hops the version travelled to the sender (0: it made it), 255: unknown
-// The opener offers 3.1.0 first and 3.0.0 second (multistream-select picks the first the
+// announce/3.2.0 is 3.1.0 with a flags byte after the tag of FULL and IHAVE, for the
+// reshape flood (proto/tree.ts ReshapeOptions; docs/DECISIONS.md, "A reshape flood after cuts"):
+//   message = frame(0x01 u8(flags) u8(hops) record) frame(inline)       FULL, flags bit 0: MARK (a reshape flood)
+//           | frame(0x02 u8(flags) u16be(count) notice{count})         IHAVE, flags bit 0: WANT (the sender wants a reshape)
+//           | GRAFT and PRUNE as in 3.1.0
+//   the other bits of flags are 0 (else a protocol violation)
+// The opener offers 3.2.0, then 3.1.0, then 3.0.0 (multistream-select picks the first the
 // other side handles), and writes the format of the id selected; a receiver reads its
 // stream in the format of the id it was opened with. Hop counts from a 3.0.0 peer are
-// unknown, which never moves a link; a bare GRAFT is not sent on 3.0.0 (it cannot be said).
+// unknown, which never moves a link; a bare GRAFT is not sent on 3.0.0 (it cannot be said);
+// a peer on 3.1.0 or 3.0.0 is sent no mark nor want (it neither floods on nor passes one).
 //
 // GRAFT and PRUNE travel on the sender's own outbound stream (the one it announces on),
 // so each stream still has one writer.
@@ -48,7 +55,7 @@ import { compareVersions } from '../rule/which-version-wins.js'
 import { endExchange, type MeshContext } from './context.js'
 import { connectedPeers, type MeshLibp2p } from './node.js'
 import { MAX_RECORD_FRAME, PROTOCOLS, type AnnounceSettings } from './settings.js'
-import { TreeCore, type Notice, type TreeAction, type TreeCounters, type TreeEvent } from './proto/tree.js'
+import { TreeCore, reshapeOptionsFrom, type Notice, type TreeAction, type TreeCounters, type TreeEvent } from './proto/tree.js'
 import { StreamReader, WireError, closeWrite, concat, frame, send, u16, u64 } from './wire.js'
 
 export type { Notice } from './proto/tree.js'
@@ -65,12 +72,17 @@ export const HOPS_UNKNOWN = 255
 /** notices in one IHAVE message, at most (a protocol limit: a receiver refuses more) */
 export const IHAVE_MAX = 256
 const NOTICE_MAX_BYTES = 1 + MAX_NAME_BYTES + 8 + 32 + 1
-/** the first frame of a message is at most this long: a FULL's record (and hop count) or a full IHAVE */
-export const MAX_MESSAGE_FRAME = Math.max(2 + MAX_RECORD_FRAME, 1 + 2 + IHAVE_MAX * NOTICE_MAX_BYTES)
+/** announce/3.2.0's flags: bit 0 of a FULL's is the reshape flood's MARK, bit 0 of an IHAVE's the WANT */
+export const FLAG_MARK = 0x01
+export const FLAG_WANT = 0x01
+/** the first frame of a message is at most this long: a FULL's record (flags and hop count) or a full IHAVE (flags) */
+export const MAX_MESSAGE_FRAME = Math.max(3 + MAX_RECORD_FRAME, 1 + 1 + 2 + IHAVE_MAX * NOTICE_MAX_BYTES)
 
-/** Which of the two formats a stream speaks: announce/3.1.0 carries hop counts. */
-export type Format = 'hops' | 'plain'
-export const formatOf = (protocol: string | undefined): Format => protocol === PROTOCOLS.announceHops ? 'hops' : 'plain'
+/** Which of the three formats a stream speaks: announce/3.1.0 carries hop counts, 3.2.0 the reshape flood's flags besides. */
+export type Format = 'reshape' | 'hops' | 'plain'
+export const formatOf = (protocol: string | undefined): Format => protocol === PROTOCOLS.announceReshape ? 'reshape' : protocol === PROTOCOLS.announceHops ? 'hops' : 'plain'
+/** whether `format` carries hop counts (3.1.0 and 3.2.0) */
+export const withHops = (format: Format | undefined): boolean => format === 'hops' || format === 'reshape'
 const wireHops = (h: number | undefined): number => h === undefined || h < 0 ? HOPS_UNKNOWN : Math.min(h, HOPS_UNKNOWN)
 const readHops = (b: number): number | undefined => b === HOPS_UNKNOWN ? undefined : b
 
@@ -113,6 +125,9 @@ export interface AnnounceCounters extends TreeCounters {
   /** the bytes of the IHAVE messages sent */
   ihaveBytes: number
   streamsOpened: number
+  /** peers the core was told of that went, their last connection lost (reset, timed out, crashed) or hung up by either end */
+  linksLost: number
+  linksHungUp: number
 }
 
 export class Announcer {
@@ -126,8 +141,13 @@ export class Announcer {
   private readonly events: Array<TreeEvent<Carried>> = []
   private ihaveBytes = 0
   private streamsOpened = 0
-  /** the FULL being offered to the replica right now: a broadcast it causes (receive.ts forwards it at once) travelled one hop more */
-  private arriving?: { peer: string, record: SignedRecord, hops: number | undefined }
+  private linksLost = 0
+  private linksHungUp = 0
+  /**
+   * the FULL being offered to the replica right now: a broadcast it causes (receive.ts
+   * forwards it at once) travelled one hop more, and follows its reshape flood if it came marked
+   */
+  private arriving?: { peer: string, record: SignedRecord, hops: number | undefined, mark: boolean }
 
   private readonly libp2p: MeshLibp2p
   private readonly settings: AnnounceSettings
@@ -143,10 +163,10 @@ export class Announcer {
       name: c => c.record.name,
       compare: (a, b) => compareVersions(a.record, b.record),
       stillMissing: n => this.delegate.judgeNotice(n) === 'missing'
-    }, Math.random)
+    }, Math.random, reshapeOptionsFrom(ctx.settings))
   }
 
-  get counters (): AnnounceCounters { return { ...this.core.counters, ihaveBytes: this.ihaveBytes, streamsOpened: this.streamsOpened } }
+  get counters (): AnnounceCounters { return { ...this.core.counters, ihaveBytes: this.ihaveBytes, streamsOpened: this.streamsOpened, linksLost: this.linksLost, linksHungUp: this.linksHungUp } }
 
   /**
    * Remembers that `peer` holds `record` (or a newer version), so it is not sent that
@@ -178,9 +198,12 @@ export class Announcer {
   broadcast (record: SignedRecord, content?: Uint8Array, except?: string, hops?: number, quiet = false): void {
     if (this.stopped) return
     const a = this.arriving
-    if (hops === undefined && a !== undefined && a.hops !== undefined && a.peer === except && compareVersions(a.record, record) === 0) hops = a.hops + 1
+    const arriving = a !== undefined && a.peer === except && compareVersions(a.record, record) === 0
+    if (hops === undefined && arriving && a.hops !== undefined) hops = a.hops + 1
+    // a version stored later (its content fetched first) is not followed: its flood went on without this node
+    const reshape = arriving && a.mark ? true : undefined
     this.reconcile()
-    this.feed({ kind: 'stored', record: { record, inline: this.inlineFor(record, content) }, except, hops, quiet })
+    this.feed({ kind: 'stored', record: { record, inline: this.inlineFor(record, content) }, except, hops, quiet, reshape })
   }
 
   /**
@@ -191,12 +214,18 @@ export class Announcer {
     if (!this.stopped && this.admits(peer)) this.ensureUp(peer)
   }
 
-  /** Forgets a disconnected peer: its queue, its stream, its link and what it was known to hold. */
-  dropPeer (peer: PeerId): void {
+  /**
+   * Forgets a disconnected peer: its queue, its stream, its link and what it was known to
+   * hold. `lost`: its connection was lost (reset, timed out, the peer crashed), not hung up
+   * by either end (link-ends.ts): only lost links count towards a reshape (proto/tree.ts).
+   */
+  dropPeer (peer: PeerId, lost = false): void {
     const id = peer.toString()
-    this.outbound.get(id)?.stream?.abort(new Error('peer disconnected'))
+    const out = this.outbound.get(id)
+    out?.stream?.abort(new Error('peer disconnected'))
     this.outbound.delete(id)
-    if (!this.stopped) this.feed({ kind: 'down', peer: id })
+    if (out !== undefined) { if (lost) this.linksLost++; else this.linksHungUp++ }
+    if (!this.stopped) this.feed({ kind: 'down', peer: id, lost })
   }
 
   /** Tells the core of every connected, admitted peer (before it picks peers to send to). */
@@ -284,8 +313,8 @@ export class Announcer {
     out.stream = undefined
     const conn = this.libp2p.getConnections(out.peer).find(c => c.status === 'open')
     if (conn === undefined) throw new Error('not connected')
-    // the format with hop counts first; a peer that does not handle it selects 3.0.0
-    const stream = await conn.newStream([PROTOCOLS.announceHops, PROTOCOLS.announce], { signal: AbortSignal.timeout(this.settings.announceTimeout) })
+    // the newest format first; a peer that does not handle it selects 3.1.0 or 3.0.0
+    const stream = await conn.newStream([PROTOCOLS.announceReshape, PROTOCOLS.announceHops, PROTOCOLS.announce], { signal: AbortSignal.timeout(this.settings.announceTimeout) })
     this.streamsOpened++
     stream.addEventListener('close', () => { if (out.stream === stream) out.stream = undefined }, { once: true })
     out.stream = stream
@@ -296,20 +325,22 @@ export class Announcer {
   /** Writes one turn's messages (control first, then full records, then the notices); returns the IHAVE bytes. */
   private async write (out: Outbound, a: TreeAction<Carried> & { kind: 'send' }): Promise<number> {
     const stream = await this.streamFor(out)
-    const hops = out.format === 'hops'
+    const hops = withHops(out.format)
+    // 3.2.0: each FULL says whether it is a reshape flood's copy, each IHAVE whether this node wants one
+    const flags = out.format === 'reshape'
     const deadline = Date.now() + this.settings.announceTimeout
     const messages: Uint8Array[] = []
     if (a.prune) messages.push(frame(Uint8Array.of(PRUNE)))
     if (a.graftLink && hops) messages.push(frame(Uint8Array.of(GRAFT)))
     for (const g of a.grafts) messages.push(frame(encodeGraft(g.name, g.id)))
     for (const [i, c] of a.full.entries()) {
-      messages.push(frame(encodeFull(c.record, hops ? a.fullHops[i] ?? null : undefined)), frame(c.inline))
+      messages.push(frame(encodeFull(c.record, hops ? a.fullHops[i] ?? null : undefined, flags ? a.fullReshape?.[i] === true : undefined)), frame(c.inline))
     }
     // the core puts at most announceIhaveMax notices in one send; never more than a receiver takes in one message
     const notices = a.ihave.map(c => c.record)
     let ihaveBytes = 0
     for (let i = 0; i < notices.length; i += IHAVE_MAX) {
-      const m = frame(encodeIhave(notices.slice(i, i + IHAVE_MAX), hops ? a.ihaveHops.slice(i, i + IHAVE_MAX) : undefined))
+      const m = frame(encodeIhave(notices.slice(i, i + IHAVE_MAX), hops ? a.ihaveHops.slice(i, i + IHAVE_MAX) : undefined, flags ? a.wantReshape === true : undefined))
       ihaveBytes += m.length
       messages.push(m)
     }
@@ -356,12 +387,12 @@ export class Announcer {
         switch (head[0]) {
           case FULL: await this.receiveFull(peer, head, format, reader); break
           case IHAVE: {
-            const notices = decodeIhave(head, format)
-            if (this.core.withinBudget(id, Date.now())) this.receiveIhave(id, notices)
+            const { notices, want } = decodeIhaveMessage(head, format)
+            if (this.core.withinBudget(id, Date.now())) this.receiveIhave(id, notices, want)
             break
           }
           case GRAFT: {
-            if (format === 'hops' && head.length === 1) { this.feed({ kind: 'graft-link', from: id }); break }
+            if (withHops(format) && head.length === 1) { this.feed({ kind: 'graft-link', from: id }); break }
             const g = decodeGraft(head)
             this.feed({ kind: 'graft', from: id, name: g.name, id: g.id })
             break
@@ -389,26 +420,26 @@ export class Announcer {
     if (inline === undefined) throw reader.closed('stream ended between a record and its content')
     const id = peer.toString()
     if (!this.core.withinBudget(id, Date.now())) return
-    const { record, hops } = decodeFull(head, format)
+    const { record, hops, mark } = decodeFull(head, format)
     if (inline.length !== 0 && inline.length !== record.size) {
       throw new WireError('peer', `inline content of ${inline.length} bytes for a record of ${record.size}`)
     }
-    this.arriving = { peer: id, record, hops }
+    this.arriving = { peer: id, record, hops, mark }
     let arrival: Arrival
     try {
       arrival = this.delegate.onRecord(record, peer, inline.length === record.size ? inline : undefined)
     } finally {
       this.arriving = undefined
     }
-    if (!this.stopped) this.feed({ kind: 'full', from: id, record: carried(record), arrival, hops: hops === undefined ? undefined : hops + 1 })
+    if (!this.stopped) this.feed({ kind: 'full', from: id, record: carried(record), arrival, hops: hops === undefined ? undefined : hops + 1, reshape: mark ? true : undefined })
   }
 
-  private receiveIhave (from: string, notices: Notice[]): void {
+  private receiveIhave (from: string, notices: Notice[], want: boolean): void {
     const judged = notices.map(notice => {
       const v = this.delegate.judgeNotice(notice)
       return { notice, verdict: typeof v === 'string' ? v : { holds: carried(v.holds) } }
     })
-    this.feed({ kind: 'ihave', from, notices: judged })
+    this.feed({ kind: 'ihave', from, notices: judged, wantReshape: want ? true : undefined })
   }
 
   stop (): void {
@@ -426,9 +457,13 @@ function nameBytes (name: string): Buffer {
   return n
 }
 
-/** An IHAVE message: announce/3.0.0's without `hops`, 3.1.0's with a hop count per record (undefined: unknown). */
-export function encodeIhave (records: SignedRecord[], hops?: Array<number | undefined>): Uint8Array {
-  const parts: Uint8Array[] = [Uint8Array.of(IHAVE), u16(records.length)]
+/**
+ * An IHAVE message: announce/3.0.0's without `hops`, 3.1.0's with a hop count per record
+ * (undefined: unknown), 3.2.0's when `want` is given too (whether the sender wants a reshape).
+ */
+export function encodeIhave (records: SignedRecord[], hops?: Array<number | undefined>, want?: boolean): Uint8Array {
+  if (want !== undefined && hops === undefined) throw new Error('announce/3.2.0 notices carry hop counts')
+  const parts: Uint8Array[] = want === undefined ? [Uint8Array.of(IHAVE), u16(records.length)] : [Uint8Array.of(IHAVE, want ? FLAG_WANT : 0), u16(records.length)]
   for (const [i, r] of records.entries()) {
     const n = nameBytes(r.name)
     parts.push(Uint8Array.of(n.length), n, u64(r.timestamp), recordId(r))
@@ -437,20 +472,37 @@ export function encodeIhave (records: SignedRecord[], hops?: Array<number | unde
   return concat(parts)
 }
 
-/** A FULL's first frame: announce/3.0.0's when `hops` is absent, else 3.1.0's (null: unknown). */
-export function encodeFull (record: SignedRecord, hops?: number | null): Uint8Array {
-  return hops === undefined
-    ? concat([Uint8Array.of(FULL), encodeRecord(record)])
-    : concat([Uint8Array.of(FULL, wireHops(hops ?? undefined)), encodeRecord(record)])
+/**
+ * A FULL's first frame: announce/3.0.0's when `hops` is absent, else 3.1.0's (null:
+ * unknown), or 3.2.0's when `mark` is given too (whether it is a reshape flood's copy).
+ */
+export function encodeFull (record: SignedRecord, hops?: number | null, mark?: boolean): Uint8Array {
+  if (hops === undefined) {
+    if (mark !== undefined) throw new Error('announce/3.2.0 FULLs carry a hop count')
+    return concat([Uint8Array.of(FULL), encodeRecord(record)])
+  }
+  return mark === undefined
+    ? concat([Uint8Array.of(FULL, wireHops(hops ?? undefined)), encodeRecord(record)])
+    : concat([Uint8Array.of(FULL, mark ? FLAG_MARK : 0, wireHops(hops ?? undefined)), encodeRecord(record)])
 }
 
-/** A FULL's first frame (tag included) in `format`: the record, and the sender's hop count (3.1.0; undefined: unknown). */
-export function decodeFull (head: Uint8Array, format: Format): { record: SignedRecord, hops: number | undefined } {
-  const at = format === 'hops' ? 2 : 1
+/** A flags byte of announce/3.2.0: only `known` bits may be set. */
+function readFlags (b: number, known: number, what: string): number {
+  if ((b & ~known) !== 0) throw new WireError('peer', `${what}: unknown flags 0x${b.toString(16)}`)
+  return b
+}
+
+/**
+ * A FULL's first frame (tag included) in `format`: the record, the sender's hop count
+ * (3.1.0 and 3.2.0; undefined: unknown) and whether it came marked as a reshape flood (3.2.0).
+ */
+export function decodeFull (head: Uint8Array, format: Format): { record: SignedRecord, hops: number | undefined, mark: boolean } {
+  const at = format === 'reshape' ? 3 : format === 'hops' ? 2 : 1
   if (head.length <= at) throw new WireError('peer', 'FULL: truncated')
-  const hops = format === 'hops' ? readHops(head[1]) : undefined
+  const mark = format === 'reshape' && (readFlags(head[1], FLAG_MARK, 'FULL') & FLAG_MARK) !== 0
+  const hops = withHops(format) ? readHops(head[at - 1]) : undefined
   try {
-    return { record: decodeRecord(head.subarray(at)), hops }
+    return { record: decodeRecord(head.subarray(at)), hops, mark }
   } catch (err) {
     if (err instanceof RecordFormatError) throw new WireError('peer', `malformed record: ${err.message}`)
     throw err
@@ -470,14 +522,22 @@ function readName (b: Buffer, at: number, what: string): [string, number] {
   return [b.subarray(at + 1, at + 1 + len).toString('utf8'), at + 1 + len]
 }
 
+/** An IHAVE message's notices (as decodeIhaveMessage). */
 export function decodeIhave (head: Uint8Array, format: Format = 'plain'): Notice[] {
-  const tail = format === 'hops' ? 1 : 0
+  return decodeIhaveMessage(head, format).notices
+}
+
+/** An IHAVE message in `format`: its notices, and whether the sender wants a reshape (3.2.0's WANT; else false). */
+export function decodeIhaveMessage (head: Uint8Array, format: Format = 'plain'): { notices: Notice[], want: boolean } {
+  const tail = withHops(format) ? 1 : 0
+  const start = format === 'reshape' ? 2 : 1
   const b = Buffer.from(head.buffer, head.byteOffset, head.byteLength)
-  if (b.length < 3) throw new WireError('peer', 'IHAVE: truncated')
-  const count = b.readUInt16BE(1)
+  if (b.length < start + 2) throw new WireError('peer', 'IHAVE: truncated')
+  const want = format === 'reshape' && (readFlags(b[1], FLAG_WANT, 'IHAVE') & FLAG_WANT) !== 0
+  const count = b.readUInt16BE(start)
   if (count === 0 || count > IHAVE_MAX) throw new WireError('peer', `IHAVE with ${count} notices (1 to ${IHAVE_MAX})`)
   const out: Notice[] = []
-  let at = 3
+  let at = start + 2
   for (let i = 0; i < count; i++) {
     const [name, next] = readName(b, at, 'IHAVE')
     if (next + 40 + tail > b.length) throw new WireError('peer', 'IHAVE: truncated notice')
@@ -489,7 +549,7 @@ export function decodeIhave (head: Uint8Array, format: Format = 'plain'): Notice
     at = next + 40 + tail
   }
   if (at !== b.length) throw new WireError('peer', 'IHAVE: bytes after the last notice')
-  return out
+  return { notices: out, want }
 }
 
 export function decodeGraft (head: Uint8Array): { name: string, id: Uint8Array } {

@@ -24,6 +24,7 @@ import { connectedPeers, connectionLimitCounters, createNode, type MeshLibp2p } 
 import { Liveness } from './liveness.js'
 import { PeerExchange } from './peer-exchange.js'
 import { PeerTracker, type PeerStatus } from './peer-status.js'
+import { LinkEnds } from './link-ends.js'
 import { Receiver, type OfferCounters } from './receive.js'
 import { RecordCertificates } from './record-cert.js'
 import type { ReplicaPort } from './replica-port.js'
@@ -209,8 +210,10 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const syncer = new Syncer(ctx, replica, config.cluster.syncInterval, (records, from) => { for (const r of records) offer(r, from, undefined, 'sync') })
   const peerExchange = new PeerExchange(ctx)
   const liveness = new Liveness(ctx)
+  // whether a peer's link was lost or hung up: only lost ones count towards a reshape flood (link-ends.ts)
+  const linkEnds = new LinkEnds(libp2p)
   const tracker = new PeerTracker(ctx, peer => {
-    announcer.dropPeer(peer)
+    announcer.dropPeer(peer, linkEnds.lost(peer))
     const id = peer.toString()
     receiver.dropPeer(id)
     fetcher.dropPeer(id)
@@ -246,12 +249,13 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   }
 
   const s = settings.maxInboundStreams
-  await libp2p.handle([PROTOCOLS.announceHops, PROTOCOLS.announce], guard(announcer.handle), { maxInboundStreams: s.announce })
+  await libp2p.handle([PROTOCOLS.announceReshape, PROTOCOLS.announceHops, PROTOCOLS.announce], guard(announcer.handle), { maxInboundStreams: s.announce })
   await libp2p.handle(PROTOCOLS.fetch, guard(fetcher.handle), { maxInboundStreams: s.fetch })
   await libp2p.handle([PROTOCOLS.syncStream, PROTOCOLS.sync], guard(syncer.handle), { maxInboundStreams: s.sync })
   await libp2p.handle(PROTOCOLS.peers, guard(peerExchange.handle), { maxInboundStreams: s.peers })
   if (gate !== undefined) await libp2p.handle(PROTOCOLS.cert, gate.handle, { maxInboundStreams: settings.maxInboundCertStreams.cert })
   if (recordCerts !== undefined) await libp2p.handle(PROTOCOLS.recordCert, guard(recordCerts.handle), { maxInboundStreams: settings.maxInboundCertStreams.recordCert })
+  linkEnds.start()
   tracker.start()
   peerExchange.start((peers, from) => membership.learn(peers, from), p => membership.vouches(p), p => membership.served(p), () => membership.short())
 
@@ -306,6 +310,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
       announcer.stop()
       gate?.stop()
       tracker.stop()
+      linkEnds.stop()
       await libp2p.stop()
       await draining
       log.info('mesh stopped')

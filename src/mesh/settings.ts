@@ -7,7 +7,7 @@
 import { MAX_RECORD_BYTES } from '../crypto/record.js'
 import { jitterWith } from './proto/random.js'
 import type { OverlaySettings } from './proto/overlay.js'
-import type { TreeSettings } from './proto/tree.js'
+import type { ReshapeSettings, TreeSettings } from './proto/tree.js'
 import type { SignerTurnsSettings } from './proto/signer-turns.js'
 
 /**
@@ -108,7 +108,7 @@ export interface PeerExchangeSettings {
  * maxConnections and the message budget, documented with their groups); announce.ts,
  * its adapter, the stream and framing bounds besides.
  */
-export interface AnnounceSettings extends TreeSettings {
+export interface AnnounceSettings extends TreeSettings, ReshapeSettings {
   /** records written per turn of a peer's sender (then the queue is looked at again) */
   announceBatch: number
   /** a message is written in chunks of about this many bytes (one muxer frame each) */
@@ -164,6 +164,20 @@ export interface AnnounceSettings extends TreeSettings {
   announceMissingMax: number
   /** of those, at most this many first heard of from one notifier; beyond, its own oldest is forgotten */
   announceMissingPerPeer: number
+  /**
+   * The reshape flood (proto/tree.ts; docs/DECISIONS.md, "A reshape flood after cuts"):
+   * a node that lost announceReshapeCuts links within announceReshapeCutWindow, the last
+   * of them eager, wants its tree rebuilt and says so on its notices (announce/3.2.0); the
+   * next version's origin, or a node within announceReshapeNearOrigin hops of it, that
+   * wants one floods that version over every link, marked, and a node that stores a
+   * marked new version floods it on. Each node floods at most once per
+   * announceReshapeInterval (0: never), holding its copies announceReshapeHold ms.
+   */
+  announceReshapeInterval: number
+  announceReshapeCuts: number
+  announceReshapeCutWindow: number
+  announceReshapeHold: number
+  announceReshapeNearOrigin: number
 }
 
 /** Content fetches, asked and served (docs/PROTOCOLS.md §6): fetch.ts. */
@@ -382,6 +396,11 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   announceGraftAnswersPerSecond: 64,
   announceMissingMax: 4_096,
   announceMissingPerPeer: 256,
+  announceReshapeInterval: 3_000,
+  announceReshapeCuts: 2,
+  announceReshapeCutWindow: 5_000,
+  announceReshapeHold: 30,
+  announceReshapeNearOrigin: 1,
 
   fetchHeaderTimeout: 10_000,
   fetchMinRate: 256 * 1024,
@@ -443,7 +462,9 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
 
 /** Protocol ids (docs/PROTOCOLS.md). */
 export const PROTOCOLS = {
-  /** with hop counts (the tree's shape, proto/tree.ts); offered first, announce/3.0.0 for older peers */
+  /** with hop counts and the reshape flood's mark and want (proto/tree.ts); offered first, then 3.1.0, then 3.0.0 for older peers */
+  announceReshape: '/data-mesher/announce/3.2.0',
+  /** with hop counts (the tree's shape, proto/tree.ts) */
   announceHops: '/data-mesher/announce/3.1.0',
   announce: '/data-mesher/announce/3.0.0',
   fetch: '/data-mesher/fetch/2.0.0',

@@ -68,6 +68,8 @@ export function meshFamilies (mesh: Mesh): FamilySpec[] {
     counter('data_mesher_broadcast_grafts_ignored_total', 'GRAFTs received and not answered (one already under way, or over the peer\'s budget)', () => stats().announce.graftsIgnored),
     counter('data_mesher_broadcast_prunes_total', 'PRUNEs sent (an eager link made lazy after a duplicate)', () => stats().announce.prunes),
     counter('data_mesher_broadcast_skipped_total', 'Versions not sent to a peer known to hold them', () => stats().announce.skipped),
+    counter('data_mesher_broadcast_reshapes_total', 'Reshape floods this node started (it wanted one: links lost, or a peer\'s want) and marked ones it flooded on (at most one of either per announceReshapeInterval)', () => by('kind', { started: stats().announce.reshapes, followed: stats().announce.reshapesFollowed }), ['kind']),
+    counter('data_mesher_broadcast_links_ended_total', 'Broadcast tree peers gone, their link lost (failed: reset, timed out, the peer died; counts towards a reshape) or hung up (closed on purpose by either end)', () => by('how', { lost: stats().announce.linksLost, hung_up: stats().announce.linksHungUp }), ['how']),
     counter('data_mesher_broadcast_over_budget_total', 'Broadcast messages from a peer dropped unjudged: over its budget', () => stats().announce.overBudget),
 
     // offers (the receive path) and the fair queues

@@ -286,6 +286,16 @@ const announceHopsMessage = fc.oneof(
   fc.constant(frame(Uint8Array.of(0x04)))
 )
 const validAnnounceHops = fc.array(announceHopsMessage, { maxLength: 5 }).map(ms => concat(ms))
+// announce/3.2.0: 3.1.0 with a flags byte after the tag of FULL and IHAVE (bit 0: MARK, WANT; other bits a violation)
+const flags = fc.oneof(fc.constantFrom(0, 1), fc.integer({ min: 0, max: 255 }))
+const announceReshapeMessage = fc.oneof(
+  fc.tuple(record, flags, fc.integer({ min: 0, max: 255 })).map(([r, f, h]) => concat([frame(concat([Uint8Array.of(0x01, f, h), r])), frame(new Uint8Array(0))])),
+  fc.tuple(fc.array(hopNotice, { minLength: 1, maxLength: 4 }), flags).map(([ns, f]) => frame(concat([Uint8Array.of(0x02, f), u16(ns.length), ...ns]))),
+  fc.uint8Array({ minLength: 32, maxLength: 32 }).map(id => frame(encodeGraft('motd', id))),
+  fc.constant(frame(Uint8Array.of(0x03))),
+  fc.constant(frame(Uint8Array.of(0x04)))
+)
+const validAnnounceReshape = fc.array(announceReshapeMessage, { maxLength: 5 }).map(ms => concat(ms))
 const validFetchRequest = fc.oneof(
   fc.constant(null).map(() => ({ name: 'motd', id: recordId(stored) })), // the exact version the node holds (stored is set in beforeAll)
   fc.constant({ name: 'motd', id: stored0Digest() }), // fetch/1.0.0's request for it (name + sha256): not served
@@ -385,6 +395,18 @@ describe('fuzz: protocol handlers (receiving side)', () => {
       const all = Buffer.from(data)
       for (const r of run.records) expect(all.includes(Buffer.from(encodeRecord(r)))).toBe(true)
       expect(run.notices ?? 0).toBeLessThanOrEqual(all.length / 39) // a notice is ≥ 43 bytes
+      expect(run.stream.output().length).toBe(0)
+    }), opts)
+  })
+
+  it('announce/3.2.0: FULL and IHAVE with flags and hop counts, mutated or arbitrary; and 3.1.0 read as 3.2.0 and back', async () => {
+    const either = fc.oneof(fc.tuple(input(validAnnounceReshape), fc.constant(PROTOCOLS.announceReshape)), fc.tuple(input(validAnnounceHops), fc.constant(PROTOCOLS.announceReshape)), fc.tuple(input(validAnnounceReshape), fc.constant(PROTOCOLS.announceHops)))
+    await fc.assert(fc.asyncProperty(either, cuts, async ([data, protocol], cs) => {
+      const run = await announceHandler(chunked(data, cs), false, protocol)
+      checkFaults(run)
+      const all = Buffer.from(data)
+      for (const r of run.records) expect(all.includes(Buffer.from(encodeRecord(r)))).toBe(true)
+      expect(run.notices ?? 0).toBeLessThanOrEqual(all.length / 39)
       expect(run.stream.output().length).toBe(0)
     }), opts)
   })
@@ -507,10 +529,11 @@ describe('fuzz: end to end, over a real connection', () => {
   it('fuzzed input on every protocol never changes the replica; the node keeps converging', async () => {
     const index = (): string => JSON.stringify([...node.replica.list(), ...node.replica.listHeld()].map(r => Buffer.from(encodeRecord(r)).toString('hex')))
     const before = index()
-    const protocols = [PROTOCOLS.announce, PROTOCOLS.announceHops, PROTOCOLS.fetch, PROTOCOLS.sync, PROTOCOLS.peers]
+    const protocols = [PROTOCOLS.announce, PROTOCOLS.announceHops, PROTOCOLS.announceReshape, PROTOCOLS.fetch, PROTOCOLS.sync, PROTOCOLS.peers]
     const messages: Record<string, fc.Arbitrary<Uint8Array>> = {
       [PROTOCOLS.announce]: input(validAnnounce),
       [PROTOCOLS.announceHops]: input(validAnnounceHops),
+      [PROTOCOLS.announceReshape]: input(validAnnounceReshape),
       [PROTOCOLS.fetch]: input(validFetchRequest),
       [PROTOCOLS.sync]: input(validSyncRequest),
       [PROTOCOLS.peers]: fc.uint8Array({ maxLength: 64 })

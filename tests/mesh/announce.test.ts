@@ -81,7 +81,7 @@ it('an announce stream that brought nothing for announceIdleTimeout is dropped w
   await converged(first, [n0, n1])
   const opened = n0.mesh.stats().announce.streamsOpened
   // n1 drops n0's silent stream after 1.5 s; n0 notices and opens a new one for the next update
-  await waitFor(() => n0.mesh.libp2p.getConnections().every(c => c.streams.every(s => (s.protocol !== PROTOCOLS.announce && s.protocol !== PROTOCOLS.announceHops) || s.direction !== 'outbound')),
+  await waitFor(() => n0.mesh.libp2p.getConnections().every(c => c.streams.every(s => (s.protocol !== PROTOCOLS.announce && s.protocol !== PROTOCOLS.announceHops && s.protocol !== PROTOCOLS.announceReshape) || s.direction !== 'outbound')),
     'n0\'s idle announce stream was dropped by n1', [], 10_000)
   const second = await n0.upload({ name: 'a.txt', content: bytes('two') })
   await converged(second, [n0, n1])

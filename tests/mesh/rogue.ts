@@ -15,7 +15,7 @@ import { identityFromKey } from '../../src/mesh/identity.js'
 import { createNode, type MeshLibp2p } from '../../src/mesh/node.js'
 import { DEFAULT_MESH_SETTINGS, PROTOCOLS } from '../../src/mesh/settings.js'
 import { StreamReader, concat, frame } from '../../src/mesh/wire.js'
-import { MAX_MESSAGE_FRAME, decodeFull, decodeGraft, decodeIhave, formatOf, type Notice } from '../../src/mesh/announce.js'
+import { MAX_MESSAGE_FRAME, decodeFull, decodeGraft, decodeIhaveMessage, formatOf, type Notice } from '../../src/mesh/announce.js'
 import type { SignedRecord } from '../../src/crypto/record.js'
 import type { TestNode } from './helpers.js'
 
@@ -94,7 +94,7 @@ export class Rogue {
    * each message decoded in the format of the id the node selected.
    */
   async listenAnnounce (protocols: string[] = [PROTOCOLS.announce]): Promise<AnnounceLog> {
-    const log: AnnounceLog = { full: [], ihave: [], grafts: [], bareGrafts: 0, prunes: 0 }
+    const log: AnnounceLog = { full: [], ihave: [], wants: 0, grafts: [], bareGrafts: 0, prunes: 0 }
     await this.libp2p.handle(protocols, async (stream) => {
       const format = formatOf(stream.protocol)
       const reader = new StreamReader(stream, Date.now() + 60_000, 4 * 1024 * 1024)
@@ -103,7 +103,7 @@ export class Rogue {
           const head = await reader.frame(MAX_MESSAGE_FRAME)
           if (head === undefined) return
           if (head[0] === 0x01) { await reader.frame(1024 * 1024); log.full.push({ ...decodeFull(head, format), protocol: stream.protocol }) }
-          if (head[0] === 0x02) log.ihave.push(...decodeIhave(head, format))
+          if (head[0] === 0x02) { const m = decodeIhaveMessage(head, format); log.ihave.push(...m.notices); if (m.want) log.wants++ }
           if (head[0] === 0x03) { if (head.length === 1) log.bareGrafts++; else log.grafts.push(decodeGraft(head)) }
           if (head[0] === 0x04) log.prunes++
         }
@@ -177,8 +177,11 @@ export class Rogue {
 
 /** What a node sent a rogue on the announce protocol (Rogue.listenAnnounce). */
 export interface AnnounceLog {
-  full: Array<{ record: SignedRecord, hops: number | undefined, protocol: string }>
+  /** `mark`: it came marked as a reshape flood's copy (announce/3.2.0) */
+  full: Array<{ record: SignedRecord, hops: number | undefined, mark: boolean, protocol: string }>
   ihave: Notice[]
+  /** IHAVE messages that came with the reshape flood's WANT (announce/3.2.0) */
+  wants: number
   /** GRAFTs asking for a version */
   grafts: Array<{ name: string, id: Uint8Array }>
   /** GRAFTs of a link only (no version asked for) */

@@ -37,14 +37,15 @@ const HELP = `npm run sim -- [options]
                     peer selection's exploration, the peer exchange's interval and its backoff
   --new-version-burst B, --new-versions-per-second R  the turns of new versions per signer (signer-turns.ts)
   --join-spread MS, --settle MS   how the nodes start (default N×2 ms up to 20 s; 40 s)
-  --reshape I[,K,D,C,W,H,F,S,L]  the tree's reshape flood, an experiment (proto/tree.ts
-                    ReshapeOptions; docs/DECISIONS.md): at most one flood per node per I ms,
+  --reshape I[,K,D,C,W,H,F,S,L]  the tree's reshape flood (proto/tree.ts ReshapeOptions;
+                    docs/DECISIONS.md), on by default with the settings' announceReshape*
+                    (the daemon's); --reshape 0: off. Else: at most one flood per node per I ms,
                     started within K hops of a version's origin (1) by a node that stored a
                     version past D hops (10) or lost C links within W ms, the last eager (2,
                     5000); each flooding node holds its copies H ms (0); F = 1: a marked
                     version is flooded on even within I (0); S = 1: a want from cuts is
                     passed on with notices (0); L = 1: only links lost, not hung up, count
-                    as cuts (0). The hop bound met: --reshape 3000,1,255,2,5000,30,0,1,1
+                    as cuts (0). The default: --reshape 3000,1,255,2,5000,30,0,1,1
   --crosscheck FILE the sim against a bench results file (docs/SCALING-MODEL.md §2): with
                     that run's measured costs, host load, start and round schedule, at each
                     of its sizes above the smallest (which calibrates what the sim leaves
@@ -99,6 +100,7 @@ export function main (argv: string[]): void {
     const v = int(option, values[option as keyof typeof values] as string | undefined)
     if (v !== undefined) settings[key] = v
   }
+  if (values.reshape === '0') settings.announceReshapeInterval = 0 // off, as the daemon with that setting
   const runs: Figures[] = []
   const records: unknown[] = []
   const out = values.out
@@ -135,7 +137,7 @@ export function main (argv: string[]): void {
 
 /** `--reshape I[,K,D,C,W,H,F,S,L]` (help above) as ReshapeOptions. */
 function reshapeOf (v: string | undefined, int: (name: string, v: string | undefined) => number | undefined): ReshapeOptions | undefined {
-  if (v === undefined) return undefined
+  if (v === undefined || v === '0') return undefined
   const [interval, nearOrigin, deepAt, cuts, cutWindow, hold, followAlways, spread, lostOnly] = v.split(',').map(x => int('reshape', x))
   if (interval === undefined || interval === 0) throw new Error(`--reshape needs an interval > 0 ms, not "${v}"`)
   return { interval, nearOrigin: nearOrigin ?? 1, deepAt: deepAt ?? 10, cuts: cuts ?? 2, cutWindow: cutWindow ?? 5000, hold: hold ?? 0, followAlways: followAlways === 1, spread: spread === 1, lostOnly: lostOnly === 1 }

@@ -6,7 +6,7 @@
 // around their cores.
 import { Overlay, type BootstrapEntry } from '../../src/mesh/proto/overlay.js'
 import { ExchangeSchedule } from '../../src/mesh/proto/exchange-schedule.js'
-import { TreeCore, type Notice, type ReshapeOptions } from '../../src/mesh/proto/tree.js'
+import { TreeCore, reshapeOptionsFrom, type Notice, type ReshapeOptions } from '../../src/mesh/proto/tree.js'
 import { seededRandom, type Random } from '../../src/mesh/proto/random.js'
 import { TokenBuckets } from '../../src/mesh/proto/token-bucket.js'
 import type { SyncSchedule } from '../../src/mesh/proto/sync-schedule.js'
@@ -84,7 +84,7 @@ export class SimNode {
       name: r => r.name,
       compare: compareRecords,
       stillMissing: (n: Notice) => replica.lacks(n.name, n.timestamp, serialOf(n.id)) && !waits(this, n.name, n.timestamp, serialOf(n.id))
-    }, this.random, reshape)
+    }, this.random, reshape ?? reshapeOptionsFrom(settings)) // the settings' (the daemon's) unless the run gives its own
     this.turns = turnsFor(settings)
     this.turnWake = Infinity
     const boot: BootstrapEntry[] = bootstrap.map(b => ({ entry: `sim:${b}`, peerId: String(b) }))

@@ -1,6 +1,6 @@
-// The tree core's reshape flood, an experiment that stays off unless ReshapeOptions are
-// given (src/mesh/proto/tree.ts; docs/DECISIONS.md, "A reshape flood after cuts: tried
-// in the simulator, not merged"). Off, a version goes in full to eager peers only; on, a
+// The tree core's reshape flood, off unless ReshapeOptions are given (the daemon and the
+// simulator give the settings', on by default: src/mesh/proto/tree.ts reshapeOptionsFrom;
+// docs/DECISIONS.md, "A reshape flood after cuts"). Off, a version goes in full to eager peers only; on, a
 // node that lost links lately floods the next version it gets near its origin to every
 // peer, marked, and a node that gets a marked new version floods it on; once per interval;
 // a marked duplicate that came a longer way is answered with this node's copy; with
@@ -55,7 +55,7 @@ function cut (reshape?: ReshapeOptions, lost?: boolean): ReturnType<typeof node>
 
 const marked = (n: ReturnType<typeof node>, name: string): string[] => n.full(name).filter(([, m]) => m).map(([p]) => p).sort()
 
-describe('the tree core: a reshape flood after cuts (an experiment, off by default)', () => {
+describe('the tree core: a reshape flood after cuts', () => {
   it('off: after the same cuts, a new version goes in full to the eager peer only, unmarked', () => {
     const n = cut()
     n.ev({ kind: 'stored', record: { name: 'f1', v: 1 }, hops: 0 }, 300)
@@ -126,5 +126,65 @@ describe('the tree core: a reshape flood after cuts (an experiment, off by defau
       m.ev({ kind: 'stored', record: { name: 'f1', v: 1 }, hops: 0 }, 30)
       expect(marked(m, 'f1'), `told: ${String(told)}`).toEqual(told ? ['a', 'b'] : [])
     }
+  })
+})
+
+// What a member can trigger with the mark and the want (docs/SECURITY.md, "The reshape
+// flood"): it may set them at will, and a node still floods at most one version per
+// interval, marks copies only of that version and only within the interval, and answers a
+// marked duplicate once per peer and version.
+describe('the tree core: what a member can make a node do with the reshape flood\'s mark and want', () => {
+  const DEFAULT = { ...ON, deepAt: 255, hold: 30, spread: true, lostOnly: true }
+
+  it('a member marking every FULL and wanting on every notice: at most one flood per interval', () => {
+    const core = new TreeCore<R>(S, { name: r => r.name, compare: (a, b) => a.v - b.v, stillMissing: () => true }, seededRandom(1), DEFAULT)
+    const marked = new Set<string>()
+    const ev = (e: TreeEvent<R>, now: number): void => {
+      for (const a of core.handle(e, now)) {
+        if (a.kind !== 'send') continue
+        a.full.forEach((r, i) => { if (a.fullReshape?.[i] === true) marked.add(r.name) })
+        ev({ kind: 'sent', peer: a.peer }, now)
+      }
+    }
+    for (const p of ['m', 'b', 'c', 'd']) ev({ kind: 'up', peer: p }, 0)
+    const T = 30_000
+    let v = 0
+    for (let t = 0; t < T; t += 50) {
+      // the member: a notice with the want, then a marked FULL of a new version (stored, so followed if it may be)
+      ev({ kind: 'ihave', from: 'm', notices: [], wantReshape: true }, t)
+      ev({ kind: 'full', from: 'm', record: { name: `m${v}`, v: 1 }, arrival: 'new', hops: 1, reshape: true }, t)
+      ev({ kind: 'stored', record: { name: `m${v}`, v: 1 }, except: 'm', hops: 1, reshape: true }, t)
+      // and this node's own versions, at its origin: each would start a flood if a want were enough
+      ev({ kind: 'stored', record: { name: `own${v}`, v: 1 }, hops: 0 }, t + 10)
+      ev({ kind: 'tick' }, t + 40)
+      v++
+    }
+    const floods = core.counters.reshapes + core.counters.reshapesFollowed
+    const bound = Math.ceil(T / DEFAULT.interval)
+    expect(floods).toBeGreaterThan(0)
+    expect(floods).toBeLessThanOrEqual(bound)
+    expect(marked.size).toBeLessThanOrEqual(bound) // one version marked per flood, no more
+  })
+
+  it('a marked duplicate is answered with this node\'s copy once per peer and version, however often it comes', () => {
+    const n = node(DEFAULT)
+    n.ev({ kind: 'up', peer: 'a' }, 0)
+    n.ev({ kind: 'stored', record: { name: 'f0', v: 1 }, hops: 3 }, 0)
+    n.ev({ kind: 'up', peer: 'b' }, 10)
+    n.ev({ kind: 'stored', record: { name: 'f1', v: 1 }, hops: 2, except: 'a' }, 20)
+    for (let i = 0; i < 20; i++) n.ev({ kind: 'full', from: 'b', record: { name: 'f1', v: 1 }, arrival: 'duplicate', hops: 7, reshape: true }, 30 + i)
+    expect(n.full('f1').filter(([p]) => p === 'b')).toHaveLength(1)
+  })
+
+  it('a copy of the flooded version goes marked only within the interval: a GRAFT answered later gets it unmarked', () => {
+    const n = node(DEFAULT)
+    for (const p of ['a', 'b']) n.ev({ kind: 'up', peer: p }, 0)
+    n.ev({ kind: 'stored', record: { name: 'f1', v: 1 }, hops: 1, except: 'a', reshape: true }, 0) // followed: flooded on to b
+    n.ev({ kind: 'tick' }, 100)
+    expect(n.full('f1')).toEqual([['b', true]])
+    n.ev({ kind: 'up', peer: 'c' }, 200)
+    n.ev({ kind: 'graft', from: 'c', name: 'f1', id: new Uint8Array(32) }, 5000)
+    n.ev({ kind: 'graft-answer', peer: 'c', name: 'f1', record: { name: 'f1', v: 1 } }, 5000)
+    expect(n.full('f1')).toEqual([['b', true], ['c', false]])
   })
 })

@@ -36,7 +36,7 @@ export interface RunOptions {
   joinSpread?: number
   /** ms from the last node's start to the first measured update */
   settle?: number
-  /** the tree's reshape flood, an experiment (proto/tree.ts ReshapeOptions, `--reshape`): off unless given */
+  /** the tree's reshape flood (proto/tree.ts ReshapeOptions, `--reshape`): the settings' (announceReshape*, on by default) unless given */
   reshape?: ReshapeOptions
 }
 

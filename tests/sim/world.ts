@@ -65,7 +65,7 @@ export interface Msg {
   ihave: SimRecord[] | undefined
   /** the sender's hop count of each full record and notice (announce/3.1.0; undefined: unknown) */
   fullHops: Array<number | undefined> | undefined
-  /** which full records go marked as a reshape flood (proto/tree.ts ReshapeOptions; the real wire has no such mark) */
+  /** which full records go marked as a reshape flood (proto/tree.ts ReshapeOptions; announce/3.2.0's MARK) */
   fullReshape?: boolean[]
   wantReshape?: boolean
   ihaveHops: Array<number | undefined> | undefined
@@ -96,7 +96,7 @@ export interface WorldOptions {
   sharedCores?: number
   /** updates measured (for the metrics' arrays) */
   updates: number
-  /** the tree's reshape flood, an experiment (proto/tree.ts ReshapeOptions): off unless given */
+  /** the tree's reshape flood (proto/tree.ts ReshapeOptions): the settings' (announceReshape*, on by default) unless given */
   reshape?: ReshapeOptions
 }
 

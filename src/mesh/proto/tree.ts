@@ -36,8 +36,9 @@
 //   - a repair grafts the notifier with the shortest path first (`nextNotifier`), and a
 //     notifier that let a GRAFT go unanswered is believed no path at all.
 //   tests/sim/README.md (Findings 1) has the figures.
-// - An experiment, off unless `ReshapeOptions` are given (the simulator's `--reshape`; the
-//   daemon never does, and its wire has no room for the mark): a reshape flood. A node that
+// - A reshape flood, on when `ReshapeOptions` are given (the daemon and the simulator build
+//   them from the settings, `reshapeOptionsFrom`: on by default; the mark and the want are
+//   announce/3.2.0's flags). A node that
 //   saw the tree cut around it, or a version come deep, floods the next version it gets
 //   near that version's origin over every link, marked; a node that stores a marked new
 //   version floods it on too; each node at most once per interval (or always follows:
@@ -191,7 +192,7 @@ export interface TreeCounters {
 }
 
 /**
- * The reshape flood (an experiment, off unless given; header comment). A node wants a
+ * The reshape flood (off unless given; header comment; `reshapeOptionsFrom` gives the defaults'). A node wants a
  * reshape once `cuts` links closed within `cutWindow` ms, the last of them eager, or once
  * it stored a version that came more than `deepAt` hops (255: never). The settings that
  * met the hop bound in the simulator: { interval: 3000, nearOrigin: 1, deepAt: 255,
@@ -213,6 +214,44 @@ export interface ReshapeOptions {
   spread?: boolean
   /** only links lost (a crash, a cut: `down` with `lost`), not hung up by either end (the overlay's trimming), count as cuts */
   lostOnly?: boolean
+}
+
+/**
+ * The reshape flood's settings (fields of MeshSettings, settings.ts, which documents them):
+ * the daemon and the simulator both build their ReshapeOptions from these
+ * (`reshapeOptionsFrom`), so that the default is the same in both.
+ */
+export interface ReshapeSettings {
+  /** a node floods (starts or follows) at most one version per this many ms; 0: no reshape flood */
+  announceReshapeInterval: number
+  /** a node wants a reshape once this many links were lost within announceReshapeCutWindow ms, the last of them eager */
+  announceReshapeCuts: number
+  announceReshapeCutWindow: number
+  /** ms a flooding node holds its copies (so that each carries its shortest path) */
+  announceReshapeHold: number
+  /** a node that wants a reshape starts it with a version at most this many hops from its origin */
+  announceReshapeNearOrigin: number
+}
+
+/**
+ * The ReshapeOptions of `s` (undefined: off, announceReshapeInterval 0). What is not a
+ * setting is the design's (docs/DECISIONS.md, "A reshape flood after cuts"): no depth
+ * trigger, a marked version followed only within the interval, the want passed on with
+ * notices, and only lost links (not hung up) counting as cuts.
+ */
+export function reshapeOptionsFrom (s: ReshapeSettings): ReshapeOptions | undefined {
+  if (!(s.announceReshapeInterval > 0)) return undefined
+  return {
+    interval: s.announceReshapeInterval,
+    nearOrigin: s.announceReshapeNearOrigin,
+    deepAt: 255,
+    cuts: s.announceReshapeCuts,
+    cutWindow: s.announceReshapeCutWindow,
+    hold: s.announceReshapeHold,
+    followAlways: false,
+    spread: true,
+    lostOnly: true
+  }
 }
 
 interface Outgoing<R> {
@@ -288,6 +327,8 @@ export class TreeCore<R> {
   private readonly known = new Map<string, Map<string, R>>()
   /** peer → name → the newest version it was sent a notice of (a version is noticed to a peer once) */
   private readonly noticed = new Map<string, Map<string, R>>()
+  /** peer → name → the newest version whose marked duplicate from that peer was answered with this node's copy (once per peer and version) */
+  private readonly answeredMarked = new Map<string, Map<string, R>>()
   private readonly missing = new Map<string, Missing>()
   /** notifier → keys of the missing versions it told us of first, oldest first */
   private readonly byNotifier = new Map<string, Set<string>>()
@@ -440,7 +481,15 @@ export class TreeCore<R> {
   /** the want came from cuts (here or told by a notice): it is passed on with this node's notices (ReshapeOptions.spread) */
   private wantSpread = false
 
-  private isFlooding (r: R): boolean { return this.flooding !== undefined && this.view.name(this.flooding) === this.view.name(r) && this.view.compare(this.flooding, r) === 0 }
+  /**
+   * Whether a copy of `r` goes marked: it is the version this node floods, and the flood
+   * began less than an interval ago. Later copies of it (a GRAFT's answer) go unmarked: a
+   * node that gets one then would flood it anew, beyond the flood it belonged to.
+   */
+  private isFlooding (r: R, now: number): boolean {
+    return this.flooding !== undefined && this.reshapedAt !== undefined && this.reshape !== undefined && now - this.reshapedAt < this.reshape.interval &&
+      this.view.name(this.flooding) === this.view.name(r) && this.view.compare(this.flooding, r) === 0
+  }
 
   private broadcast (record: R, except: string | undefined, now: number, out: Array<TreeAction<R>>, quiet = false, flood = false): void {
     // One wait for all of this version's notices, jittered: of the two ends of a lazy link
@@ -515,7 +564,7 @@ export class TreeCore<R> {
     if (!prune && !graftLink && grafts.length === 0 && full.length === 0 && ihave.length === 0) return false
     ch.busy = { prune, grafts: grafts.length + (graftLink ? 1 : 0), full, ihave }
     ch.idleFrom = undefined
-    out.push({ kind: 'send', peer, prune, graftLink, grafts, full, ihave, fullHops: full.map(r => this.hopsOf(r)), ihaveHops: ihave.map(r => this.hopsOf(r)), fullReshape: this.reshape === undefined ? undefined : full.map(r => this.isFlooding(r)), wantReshape: this.reshape?.spread === true && this.wantSpread && this.reshapeWanted ? true : undefined })
+    out.push({ kind: 'send', peer, prune, graftLink, grafts, full, ihave, fullHops: full.map(r => this.hopsOf(r)), ihaveHops: ihave.map(r => this.hopsOf(r)), fullReshape: this.reshape === undefined ? undefined : full.map(r => this.isFlooding(r, now)), wantReshape: this.reshape?.spread === true && this.wantSpread && this.reshapeWanted ? true : undefined })
     return true
   }
 
@@ -639,8 +688,12 @@ export class TreeCore<R> {
     }
     if (known && a.hops! + 1 < hops - 1) {
       this.lazy.delete(peer)
-      // a reshape flood's sender (its count may be stale: it sent before it found a shorter path) learns of ours only from a copy
-      if (marked) this.enqueue(peer, { kind: 'full', record, due: 0, force: true }, now, out)
+      // a reshape flood's sender (its count may be stale: it sent before it found a shorter path) learns of ours only from a copy;
+      // once per peer and version: a member repeating marked duplicates gets no more copies than that (docs/SECURITY.md)
+      if (marked && !this.atLeast(this.answeredMarked, peer, record)) {
+        this.remember(this.answeredMarked, peer, record)
+        this.enqueue(peer, { kind: 'full', record, due: 0, force: true }, now, out)
+      }
       return
     }
     this.pruneLink(peer, now, out)
@@ -752,6 +805,7 @@ export class TreeCore<R> {
     this.channels.delete(peer)
     this.known.delete(peer)
     this.noticed.delete(peer)
+    this.answeredMarked.delete(peer)
     this.graftBudget.delete(peer)
     for (const m of this.missing.values()) {
       const i = m.peers.indexOf(peer)
