@@ -244,6 +244,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     if (c.kind === 'revoked' || c.origin === 'timer') return // every node does these on its own
     const from = c.origin.startsWith('peer:') ? c.origin.slice(5) : undefined
     fetcher.forget(c.record)
+    if (from !== undefined && !receiver.passOn(c.record)) return // a judged flooder's version (receive.ts): anti-entropy spreads it
     // made here: hop 0; a flooding signer's version (receive.ts): no notices
     announcer.broadcast(c.record, c.content, from, c.origin === 'api' ? 0 : undefined, from !== undefined && receiver.floods(c.record))
   }

@@ -8,7 +8,9 @@
 // offered twice. A new version the broadcast tree brought takes a turn of its signer
 // once verified (proto/signer-turns.ts): past a node-wide rate, signers are served in
 // turn and only the newest version of a name waits, so a member flooding its own files
-// gets what the others leave.
+// gets what the others leave. A signer whose own versions supersede one another within
+// seconds, sustained, is judged flooding (proto/flood-judge.ts): its versions are then
+// dropped before any crypto but one per interval, which is stored and not passed on.
 import type { PeerId } from '@libp2p/interface'
 import { sameRecord, type SignedRecord } from '../crypto/record.js'
 import { authenticity, compareVersions, needsContent, triage, verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
@@ -19,6 +21,7 @@ import type { Fetcher } from './fetch.js'
 import type { ReplicaPort } from './replica-port.js'
 import { standingFor, type Standing } from './proto/standing.js'
 import { SignerTurns } from './proto/signer-turns.js'
+import { FloodJudge } from './proto/flood-judge.js'
 
 export interface OfferCounters {
   accepted: number
@@ -32,6 +35,9 @@ export interface OfferCounters {
   waited: number
   /** ... of them dropped while waiting (a full queue; anti-entropy brings the name back) */
   waitDropped: number
+  /** new versions of signers judged flooding (proto/flood-judge.ts) dropped before their check, and taken (stored, not passed on) */
+  floodDropped: number
+  floodKept: number
 }
 
 /** Where a record came from: the broadcast tree (a version takes its signer's turn) or anti-entropy (taken as it comes). */
@@ -89,7 +95,7 @@ interface InFlight {
 export type ReceiverContext = Pick<MeshContext, 'settings' | 'log' | 'punish' | 'admits'>
 
 export class Receiver {
-  readonly counters: OfferCounters = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0, shed: 0, waited: 0, waitDropped: 0 }
+  readonly counters: OfferCounters = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0, shed: 0, waited: 0, waitDropped: 0, floodDropped: 0, floodKept: 0 }
   /** records being stored, by name and signature */
   private readonly inFlight = new Map<string, InFlight>()
   /** the same records by name: a notice looks up its name, not every record on its way in (review 11-R8) */
@@ -102,11 +108,16 @@ export class Receiver {
   private readonly turns: SignerTurns<Waiting>
   private turnTimer: ReturnType<typeof setTimeout> | undefined
   private turnWake = Infinity
+  /** which signers flood, by their own rate of new versions (proto/flood-judge.ts) */
+  private readonly judge: FloodJudge
+  /** records (name and signature) taken from a judged or suspected flooder: stored, not passed on (onChange asks `passOn`) */
+  private readonly kept = new Set<string>()
 
   constructor (private readonly ctx: ReceiverContext, private readonly replica: ReplicaPort, private readonly fetcher: Fetcher, standing: Standing = standingFor(ctx.settings, Date.now)) {
     const s = ctx.settings
     this.limiter = new FairLimiter({ slots: s.offerConcurrency, namespaceSlots: s.offerNamespaceSlots, perPeerSlots: s.offerPerPeerSlots, perPeerQueue: s.offerPerPeerQueue }, p => standing.share(p))
     this.turns = new SignerTurns<Waiting>(s, (a, b) => compareVersions(a.record, b.record))
+    this.judge = new FloodJudge(s)
   }
 
   /** A peer left: the records it sent that still wait their turn are dropped (others, or sync, bring what was real). */
@@ -128,8 +139,19 @@ export class Receiver {
     for (const w of this.turns.waitingFor(name)) yield w.record
   }
 
-  /** Whether `record`'s signer floods (proto/signer-turns.ts floods()): its copies prune no link, and its newer versions are not grafted for. */
-  floods (record: SignedRecord): boolean { return this.turns.floods(signerOf(record), Date.now()) }
+  /**
+   * Whether `record`'s signer floods (proto/signer-turns.ts floods(): its versions waited
+   * or were overtaken; or proto/flood-judge.ts suspects(): a quick supersede lately): its
+   * copies prune no link, its newer versions are not grafted for, it gets no notices.
+   */
+  floods (record: SignedRecord): boolean {
+    const signer = signerOf(record)
+    const now = Date.now()
+    return this.turns.floods(signer, now) || this.judge.suspects(signer, now)
+  }
+
+  /** Whether a stored version from a peer goes on down the tree (index.ts onChange): not one taken from a judged or suspected flooder. */
+  passOn (record: SignedRecord): boolean { return !this.kept.delete(keyOf(record)) }
 
   /**
    * Offers a record a peer sent to the replica. `content` is what came inline with an
@@ -139,12 +161,19 @@ export class Receiver {
   readonly offer = (record: SignedRecord, from: PeerId, content?: Uint8Array, via: Via = 'tree'): Arrival => {
     const { admits, punish } = this.ctx
     if (this.stopped || !admits(from)) return 'dropped' // e.g. the rest of a sync batch from a peer just punished
-    const key = `${record.name}\0${Buffer.from(record.signature).toString('hex')}`
+    const key = keyOf(record)
     const inFlight = this.inFlight.get(key)
     // a copy of a record already on its way in (other peers, a flood): not judged again
     if (inFlight !== undefined && sameRecord(inFlight.record, record)) return this.again(inFlight, from, content)
     const replica = this.replica
     const current = replica.get(record.name)
+    // a new version of a judged flooder (or of a suspected one, by sync): dropped before any crypto, but one per interval (flood-judge.ts)
+    const signer = signerOf(record)
+    if ((current === undefined || compareVersions(record, current) > 0) && this.judge.suspects(signer, Date.now()) &&
+      this.judge.admit(signer, Date.now(), via === 'tree') === 'drop') {
+      this.counters.floodDropped++
+      return 'dropped'
+    }
     const verdict = triage(record, current, replica.getHeld(record.name), replica.getFloor(record.name), replica.getPolicy(), replica.clock(), undefined, replica.getUsage())
     if (verdict.action === 'ignore') {
       if (verdict.why === 'below-floor') return 'dropped'
@@ -156,8 +185,17 @@ export class Receiver {
       // fleet. Counted only once its signature verified (an older version is ignored before
       // any crypto, and a forged one must not mark an honest signer as flooding), and
       // only while the signer is not marked (then not again for a minute).
-      if (verdict.why === 'not-newer' && current !== undefined && compareVersions(record, current) < 0 && sameSigner(record, current) &&
-        !this.floods(record) && authenticity(record) === undefined) this.turns.overtook(signerOf(record), Date.now())
+      // For the judge (flood-judge.ts), a copy overtaken within floodQuickGap is a quick
+      // supersede: checked too while the signer is not judged (a few copies: it soon is).
+      if (verdict.why === 'not-newer' && current !== undefined && compareVersions(record, current) < 0 && sameSigner(record, current)) {
+        const now = Date.now()
+        const gap = current.timestamp - record.timestamp // both signed by it, so many ms apart
+        const quick = gap < this.ctx.settings.floodQuickGap && !this.judge.floods(signer, now)
+        if ((quick || !this.turns.floods(signer, now)) && authenticity(record) === undefined) {
+          this.turns.overtook(signer, now)
+          if (quick) this.judge.superseded(signer, gap, now)
+        }
+      }
       return this.copy(record)
     }
     if (verdict.action === 'refuse') {
@@ -179,6 +217,16 @@ export class Receiver {
       this.fetcher.hint(record, from) // another source, should the first fail
     }
     const accepted = verdict.action === 'accept' // (else held: from the future)
+    this.judgeRate(record, current)
+    const now = Date.now()
+    if (this.judge.floods(signer, now) || (via === 'sync' && this.judge.suspects(signer, now))) {
+      // a judged flooder's (or by sync a suspected one's): stored, not passed on; anti-entropy spreads its newest
+      this.counters.floodKept++
+      this.kept.add(key)
+      if (this.kept.size > KEPT_MAX) this.kept.delete(this.kept.values().next().value!)
+      this.store(key, record, from, verified, accepted)
+      return 'dropped'
+    }
     if (via === 'tree') {
       // signature verified, newer than ours: its signer's turn, unless the node keeps up
       const turn = this.turns.offer(signerOf(record), record.name, { record, from, content: verified, current: accepted }, Date.now())
@@ -203,6 +251,17 @@ export class Receiver {
    */
   private arrival (record: SignedRecord): Arrival {
     return this.floods(record) ? 'dropped' : 'new'
+  }
+
+  /**
+   * A verified new version that replaces a version of its name here (stored, or waiting
+   * for its turn) by the same signer: the signed gap between the two, for the judge.
+   */
+  private judgeRate (record: SignedRecord, current: SignedRecord | undefined): void {
+    let prev = current
+    for (const w of this.turns.waitingFor(record.name)) if (prev === undefined || compareVersions(w.record, prev) > 0) prev = w.record
+    if (prev === undefined || !sameSigner(record, prev) || compareVersions(record, prev) <= 0) return
+    this.judge.superseded(signerOf(record), record.timestamp - prev.timestamp, Date.now())
   }
 
   /** Passes a verified new version on now (its content here and it becomes current: the early forward, while it is being written), and stores it. */
@@ -232,7 +291,7 @@ export class Receiver {
     for (const w of this.turns.due(Date.now())) {
       const { record, from } = w
       if (!this.ctx.admits(from)) continue // punished since: others, or sync, bring it
-      const key = `${record.name}\0${Buffer.from(record.signature).toString('hex')}`
+      const key = keyOf(record)
       if (this.inFlight.has(key)) continue
       const current = this.replica.get(record.name)
       if (current !== undefined && compareVersions(record, current) <= 0) continue
@@ -277,7 +336,7 @@ export class Receiver {
       return 'dropped'
     }
     inFlight.provide(checked.content)
-    if (inFlight.current) this.tree.broadcast(record, checked.content, from.toString(), undefined, this.floods(record))
+    if (inFlight.current && !this.kept.has(keyOf(record))) this.tree.broadcast(record, checked.content, from.toString(), undefined, this.floods(record))
     return this.copy(record)
   }
 
@@ -366,5 +425,10 @@ export class Receiver {
 }
 
 function signerOf (record: SignedRecord): string { return Buffer.from(record.signer).toString('base64') }
+
+function keyOf (record: SignedRecord): string { return `${record.name}\0${Buffer.from(record.signature).toString('hex')}` }
+
+/** Records taken from flooders whose change event has not come yet, at most (a bound: the event comes once stored). */
+const KEPT_MAX = 4_096
 
 function sameSigner (a: SignedRecord, b: SignedRecord): boolean { return Buffer.from(a.signer).equals(Buffer.from(b.signer)) }

@@ -9,6 +9,7 @@ import { jitterWith } from './proto/random.js'
 import type { OverlaySettings } from './proto/overlay.js'
 import type { ReshapeSettings, TreeSettings } from './proto/tree.js'
 import type { SignerTurnsSettings } from './proto/signer-turns.js'
+import type { FloodJudgeSettings } from './proto/flood-judge.js'
 
 /**
  * Which peers a node holds connections to (docs/PROTOCOLS.md §9): the peer target and
@@ -258,7 +259,7 @@ export interface SyncSettings {
  * (proto/signer-turns.ts: past a node-wide rate, signers in turn, the newest version per
  * name: a member flooding its own files gets only what is left).
  */
-export interface FairnessSettings extends SignerTurnsSettings {
+export interface FairnessSettings extends SignerTurnsSettings, FloodJudgeSettings {
   /** records from peers being stored at once, at most (the rest wait their turn, per peer) */
   offerConcurrency: number
   /** of those, namespace files at most (the rest stay free for configured files) */
@@ -443,6 +444,14 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   newVersionsPerSecond: 5,
   newVersionQueueMax: 1_024,
   newVersionPerSigner: 64,
+  // the judgement of flooders by their own rate is off by default (0: no version is a quick
+  // supersede): FLOOD_JUDGE_ON below, docs/DECISIONS.md "Flooders judged by their own rate"
+  floodQuickGap: 0,
+  floodBurst: 3,
+  floodQuickEvery: 2_000,
+  floodSustain: 5_000,
+  floodJudgeAfter: 15_000,
+  floodKeptEvery: 15_000,
 
   standingReduceAt: 2,
   standingMaxStrikes: 6,
@@ -459,6 +468,15 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
 
   maxInboundStreams: { announce: 4, fetch: 8, sync: 2, peers: 2 }
 }
+
+/**
+ * The judgement of flooders by their own rate (proto/flood-judge.ts) turned on, as the
+ * simulator's flood and busy-fleet tests run it. Off by default: an honest signer
+ * updating a name faster than every 1.5 s for 5 s gets no notices for a minute, which the
+ * real tree test "one update at a time" measures (docs/DECISIONS.md, "Flooders judged by
+ * their own rate": the open trade-off).
+ */
+export const FLOOD_JUDGE_ON: Pick<MeshSettings, 'floodQuickGap'> = { floodQuickGap: 1_500 }
 
 /** Protocol ids (docs/PROTOCOLS.md). */
 export const PROTOCOLS = {

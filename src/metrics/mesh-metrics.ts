@@ -79,6 +79,10 @@ export function meshFamilies (mesh: Mesh): FamilySpec[] {
     }, ['outcome']),
     counter('data_mesher_offers_shed_total', 'Records offered by peers and dropped from a full queue of that peer', () => stats().offers.shed),
     counter('data_mesher_offers_waited_total', 'New versions from the broadcast tree that waited for their signer\'s turn (proto/signer-turns.ts: the node-wide rate was spent)', () => stats().offers.waited),
+    counter('data_mesher_offers_flood_total', 'New versions of signers judged flooding (proto/flood-judge.ts), by outcome (dropped before their check, kept: stored, not passed on)', () => {
+      const o = stats().offers
+      return by('outcome', { dropped: o.floodDropped, kept: o.floodKept })
+    }, ['outcome']),
     gauge('data_mesher_queue_records', 'Records in the fair queues (fair-limiter.ts), by queue (storing, fetch) and state (running, waiting)', () => {
       const q = stats().queues
       return [

@@ -80,7 +80,7 @@ it('members flooding their namespace through one node: honest updates from that 
   const sa = a.mesh.stats()
   const sb = b.mesh.stats()
   console.log(`[signer-turns] ${FLOODERS} flooders wrote ${sent.reduce((x, y) => x + y, 0)} versions to a; a judged ${sa.announce.fullReceived} (over budget ${sa.announce.overBudget}), ` +
-    `${sa.offers.waited} waited for their signer's turn; b received ${sb.announce.fullReceived} FULLs from a, dropped ${sb.announce.overBudget} over a's budget; ` +
+    `${sa.offers.waited} waited for their signer's turn, ${sa.offers.floodDropped} dropped as a judged flooder's, ${sa.offers.floodKept} kept; b received ${sb.announce.fullReceived} FULLs from a, dropped ${sb.announce.overBudget} over a's budget; ` +
     `honest updates reached b after ${took.map(ms => Math.round(ms)).join(', ')} ms`)
   // each within a generous bound (the tree takes well under a second on a quiet host; a
   // node busy checking the flood and storing its versions, on a loaded one, a few; anti-entropy would take minutes)

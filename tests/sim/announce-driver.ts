@@ -9,6 +9,7 @@ import { EV, MSG, msg, type Msg, type World } from './world.js'
 import type { SimNode } from './node.js'
 import * as hostile from './hostile.js'
 import * as turns from './turns-driver.js'
+import * as judge from './judge-driver.js'
 
 export const VIA_TREE = 1
 export const VIA_SYNC = 2
@@ -100,7 +101,10 @@ export function receive (w: World, n: SimNode, m: Msg, t: number): void {
       if (n.replica.hasAtLeast(r)) {
         treeEvent(w, n, { kind: 'known', peer: from, record: r }, t)
         const cur = n.replica.get(r.name)
-        if (cur !== undefined && cur.origin === r.origin && compareRecords(r, cur) < 0) turns.overtook(n, r, t) // receive.ts: overtaken on its way here
+        if (cur !== undefined && cur.origin === r.origin && compareRecords(r, cur) < 0) {
+          turns.overtook(n, r, t) // receive.ts: overtaken on its way here
+          judge.overtaken(w, n, r, cur, t) // ... within seconds of the version that overtook it: a quick supersede
+        }
         // (a copy of a flooding signer's version is no redundant link: receive.ts copy())
         treeEvent(w, n, { kind: 'full', from, record: r, arrival: turns.floods(n, r, t) ? 'dropped' : 'duplicate', hops, reshape: m.fullReshape?.[i] }, t)
         continue
@@ -131,8 +135,15 @@ function verdictOf (n: SimNode, r: SimRecord, t: number): NoticeVerdict<SimRecor
  * verified version while it is being written, receive.ts), then stored. Delivered (the
  * daemon's UPDATED event) when stored. 'dropped': the same or a newer version waits already.
  */
-export function take (w: World, n: SimNode, r: SimRecord, from: number, t: number, via: number, hops?: number, reshape?: boolean): 'new' | 'dropped' {
+export function take (w: World, n: SimNode, r: SimRecord, from: number, t: number, via: number, hops?: number, reshape?: boolean, admitted = false): 'new' | 'dropped' {
+  // a judged flooder's version: dropped unchecked, or (once per its interval) checked and stored, not passed on (receive.ts);
+  // `admitted`: judged already (sync-driver.ts, before it fetched the version)
+  if (!admitted && judge.admit(w, n, r, t, via === VIA_TREE) === 'drop') return 'dropped'
   const verified = w.cpu.run(n.index, t, w.costs.verify)
+  judge.checked(w, n, r, verified)
+  // judged, or suspected and brought by anti-entropy: stored, not passed on (else each node's
+  // sync rounds would feed the flood back into the tree: receive.ts)
+  if (judge.judged(n, r, verified) || (via !== VIA_TREE && n.judge.suspects(String(r.origin), n.local(verified)))) { keep(w, n, r, from, verified, via); return 'dropped' }
   if (via === VIA_TREE) {
     treeEvent(w, n, { kind: 'known', peer: String(from), record: r }, t) // receive.ts: markKnown before the turn
     const turn = turns.admit(w, n, r, from, verified, via, hops)
@@ -151,6 +162,14 @@ export function takeChecked (w: World, n: SimNode, r: SimRecord, from: number, t
   const peer = String(from)
   treeEvent(w, n, { kind: 'known', peer, record: r }, t)
   treeEvent(w, n, { kind: 'stored', record: r, except: peer, hops, quiet: turns.floods(n, r, verified), reshape }, verified)
+  const stored = w.cpu.run(n.index, verified, w.costs.store)
+  if (r.update >= 0) w.metrics.delivered(r, n.index, stored, via === VIA_TREE ? w.metrics.hopOf(r.update, from) + 1 : 0, via)
+}
+
+/** A checked version of a judged flooder: stored, but not passed on (no 'stored' event for the tree: anti-entropy spreads it). */
+function keep (w: World, n: SimNode, r: SimRecord, from: number, verified: number, via: number): void {
+  if (!n.replica.offer(r)) return
+  treeEvent(w, n, { kind: 'known', peer: String(from), record: r }, verified)
   const stored = w.cpu.run(n.index, verified, w.costs.store)
   if (r.update >= 0) w.metrics.delivered(r, n.index, stored, via === VIA_TREE ? w.metrics.hopOf(r.update, from) + 1 : 0, via)
 }

@@ -86,6 +86,13 @@ export interface Figures {
   /** new versions that waited for their signer's turn, over the run and all nodes (turns-driver.ts); of them dropped from a full queue */
   waitedVersions: number
   waitDropped: number
+  /** (node, signer) pairs a node judged flooding (proto/flood-judge.ts): honest signers (a false judgement), hostile ones; a judged signer's versions dropped before their check, and taken (not passed on) */
+  judgedHonest: number
+  /** quick supersedes of honest signers seen (each suspects its signer at that node for a minute: quiet, no link moves) */
+  quickHonest: number
+  judgedHostile: number
+  floodDropped: number
+  floodKept: number
   pxBytesPerNodeS: number
   dials: number
   dialsRefused: number
@@ -184,6 +191,11 @@ export function figures (w: World, info: RunInfo): Figures {
     syncRoundsRetried: m.syncRetried,
     waitedVersions: m.waited,
     waitDropped: m.turnDropped,
+    judgedHonest: m.judgedHonest,
+    quickHonest: m.quickHonest,
+    judgedHostile: m.judgedHostile,
+    floodDropped: m.floodDropped,
+    floodKept: m.floodKept,
     pxBytesPerNodeS: t.pxBytes / live.length / seconds,
     dials: m.dials,
     dialsRefused: m.refused,
@@ -216,6 +228,9 @@ const ROWS: Array<[string, (f: Figures) => string]> = [
   ['sync rounds by honest nodes: started / failed (timer\'s) / retried', f => `${f.syncRoundsStarted} / ${f.syncRoundsFailed} (${f.syncTimerRoundsFailed}) / ${f.syncRoundsRetried}`],
   ['… wait on a failed round: mean / max; timer, per node (s)', f => `${(f.syncFailedWaitMean / 1000).toFixed(1)} / ${(f.syncFailedWaitMax / 1000).toFixed(1)}; ${(f.syncTimerWaitPerNode / 1000).toFixed(2)}`],
   ['versions that waited their signer\'s turn per node / dropped', f => `${(f.waitedVersions / f.live).toFixed(1)} / ${f.waitDropped}`],
+  ['signers judged flooding (node, signer): honest / hostile', f => `${f.judgedHonest} / ${f.judgedHostile}`],
+  ['quick supersedes of honest signers seen', f => String(f.quickHonest)],
+  ['… their versions per node: dropped unchecked / taken', f => `${(f.floodDropped / f.live).toFixed(1)} / ${(f.floodKept / f.live).toFixed(1)}`],
   ['dials / refused', f => `${f.dials} / ${f.dialsRefused}`],
   ['events / wall time', f => `${f.events} / ${(f.wallMs / 1000).toFixed(1)} s`]
 ]

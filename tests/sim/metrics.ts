@@ -52,6 +52,13 @@ export class Metrics {
   /** new versions that waited for their signer's turn (turns-driver.ts), and of them dropped from a full queue */
   waited = 0
   turnDropped = 0
+  /** (node, signer) pairs judged flooding (judge-driver.ts, proto/flood-judge.ts): honest signers, hostile ones; versions of judged signers dropped unchecked, and taken (not passed on) */
+  judgedHonest = 0
+  /** quick supersedes (proto/flood-judge.ts) of honest signers seen, over all nodes: each one suspects its signer at that node */
+  quickHonest = 0
+  judgedHostile = 0
+  floodDropped = 0
+  floodKept = 0
 
   constructor (readonly updates: number, readonly cap: number) {
     this.records = new Array<SimRecord | undefined>(updates).fill(undefined)

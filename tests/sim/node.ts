@@ -16,6 +16,7 @@ import { Replica, mix } from './replica.js'
 import type { Link } from './link.js'
 import { turnsFor, waits, type Turn } from './turns-driver.js'
 import type { SignerTurns } from '../../src/mesh/proto/signer-turns.js'
+import { FloodJudge } from '../../src/mesh/proto/flood-judge.js'
 
 /**
  * What a node's clock reads at simulated time 0 (2027-01-15): the cores get unix
@@ -42,6 +43,8 @@ export class SimNode {
   tree!: TreeCore<SimRecord>
   /** new versions from the tree, per signer in turn past the node-wide rate (src/mesh/proto/signer-turns.ts), as receive.ts runs them */
   turns!: SignerTurns<Turn>
+  /** which signers flood, by their own rate of new versions (src/mesh/proto/flood-judge.ts), as receive.ts runs it */
+  judge!: FloodJudge
   /** when its pending release is due (simulated ms) */
   turnWake = Infinity
   overlay!: Overlay
@@ -86,6 +89,7 @@ export class SimNode {
       stillMissing: (n: Notice) => replica.lacks(n.name, n.timestamp, serialOf(n.id)) && !waits(this, n.name, n.timestamp, serialOf(n.id))
     }, this.random, reshape ?? reshapeOptionsFrom(settings)) // the settings' (the daemon's) unless the run gives its own
     this.turns = turnsFor(settings)
+    this.judge = new FloodJudge(settings)
     this.turnWake = Infinity
     const boot: BootstrapEntry[] = bootstrap.map(b => ({ entry: `sim:${b}`, peerId: String(b) }))
     for (const b of bootstrap) this.members.add(b)

@@ -53,6 +53,14 @@ export interface ScenarioSpec {
   flood?: number
   /** ms before the first measured update the flood starts (default 2 s): the updates are measured once the flood spent every node's burst */
   floodLead?: number
+  /**
+   * a busy honest fleet: every honest node publishes its own facts file (`facts/<i>`, a
+   * new version each time) every `factsEvery` ms, or so that the fleet publishes
+   * `factsPerSecond` in all (1,000 machines once a minute: ~17), and `pointers` honest
+   * signers update one shared file (`shared/pointer`) every 10–20 s each, all from `lead`
+   * ms before the first measured update
+   */
+  busy?: { factsPerSecond?: number, factsEvery?: number, pointers: number, lead: number }
   slow?: { fraction: number, factor: number }
   /** each node's clock is off by up to ± this (ms) */
   clockOffset?: number
@@ -71,6 +79,8 @@ export const SCENARIOS: Record<string, ScenarioSpec> = {
   'partition-long': { name: 'partition-long', what: 'the same, split 10 minutes before the updates: each half fills its peers from its own side, and only exploration finds the other after the heal', partition: true, partitionLead: 600_000, drain: 900_000 },
   hostile: { name: 'hostile', what: '5% hostile members: prune every link, announce without serving, answer no sync', hostile: 0.05 },
   'hostile-flood': { name: 'hostile-flood', what: 'the same, and each floods its namespace file with 2 new versions per second, from 25 s before the updates on', hostile: 0.05, flood: 2, floodLead: 25_000 },
+  'busy-fleet': { name: 'busy-fleet', what: 'an honest busy fleet: each node publishes its facts file once a minute, and two signers a shared pointer every 10–20 s, from 60 s before the updates on (or once all started)', busy: { factsEvery: 60_000, pointers: 2, lead: 60_000 } },
+  'busy-fleet-17': { name: 'busy-fleet-17', what: 'the same at the rate of 1,000 machines whatever N: 17 facts files a second in all', busy: { factsPerSecond: 17, pointers: 2, lead: 60_000 } },
   slow: { name: 'slow', what: '10% of the nodes have 5× slower CPUs', slow: { fraction: 0.1, factor: 5 } },
   clocks: { name: 'clocks', what: "every node's clock off by up to ±60 s (within max_clock_skew)", clockOffset: 60_000 },
   'bootstrap-one': { name: 'bootstrap-one', what: 'every node bootstraps from node 0', bootstrapFrom: [0] },
@@ -166,6 +176,23 @@ export function runScenario (o: RunOptions): RunResult {
     for (const i of hostile) {
       for (let t = warm - (spec.floodLead ?? 2_000) + rnd() * every; t < last + gap; t += every) w.at(t, at => hostileFlood(w, w.nodes[i], at))
     }
+  }
+
+  if (spec.busy !== undefined) {
+    const { factsPerSecond, factsEvery, pointers, lead } = spec.busy
+    const from = Math.max(joinSpread, warm - lead)
+    const honest = w.nodes.filter(n => !n.hostile).map(n => n.index)
+    const every = factsEvery ?? 1000 * honest.length / factsPerSecond!
+    const factsOf = (i: number, t: number): void => {
+      if (t >= last + gap) return
+      w.at(t, at => { if (w.nodes[i].alive) w.publish(i, at, `facts/${i}`, size, -1); factsOf(i, at + every * (0.9 + 0.2 * rnd())) })
+    }
+    for (const i of honest) factsOf(i, from + rnd() * every)
+    const pointerOf = (i: number, t: number): void => {
+      if (t >= last + gap) return
+      w.at(t, at => { if (w.nodes[i].alive) w.publish(i, at, 'shared/pointer', size, -1); pointerOf(i, at + 10_000 + 10_000 * rnd()) })
+    }
+    for (let k = 0; k < pointers; k++) pointerOf(honest[k], from + rnd() * 10_000)
   }
 
   if (spec.partition === true) {

@@ -16,6 +16,7 @@ import { recordBytes, summaryEntryBytes, ID_BYTES, varint, type SimRecord } from
 import { EV, MSG, msg, type Msg, type World } from './world.js'
 import type { SimNode } from './node.js'
 import * as announce from './announce-driver.js'
+import * as judge from './judge-driver.js'
 
 export function start (w: World, n: SimNode, t: number): void {
   const s = w.settings
@@ -181,7 +182,7 @@ export function receive (w: World, n: SimNode, m: Msg, t: number): void {
     case MSG.FETCH_RESP: {
       const r = m.records![0]
       if (n.fetching.get(r.name)?.serial === r.serial) n.fetching.delete(r.name)
-      if (n.replica.lacks(r.name, r.timestamp, r.serial)) announce.take(w, n, r, m.from, t, announce.VIA_SYNC)
+      if (n.replica.lacks(r.name, r.timestamp, r.serial)) announce.take(w, n, r, m.from, t, announce.VIA_SYNC, undefined, undefined, true)
     }
   }
 }
@@ -190,6 +191,7 @@ export function receive (w: World, n: SimNode, m: Msg, t: number): void {
 function offer (w: World, n: SimNode, records: SimRecord[], from: number, link: Msg['link'], t: number): void {
   for (const r of records) {
     if (!n.replica.lacks(r.name, r.timestamp, r.serial) || n.fetching.get(r.name)?.serial === r.serial) continue
+    if (judge.admit(w, n, r, t, false) === 'drop') continue // a judged flooder's, not its interval yet: not fetched (receive.ts: dropped before its check)
     n.fetching.set(r.name, { serial: r.serial, peer: from })
     const req = msg(MSG.FETCH_REQ, n.index, from, link, 40 + ID_BYTES)
     req.records = [r]

@@ -48,9 +48,13 @@ export function waiting (n: SimNode, r: SimRecord): { holds: SimRecord } | 'stal
 /** A copy of `r` came after a newer version of its name (receive.ts: overtaken on its way). */
 export function overtook (n: SimNode, r: SimRecord, t: number): void { n.turns.overtook(signerOf(r), n.local(t)) }
 
-/** Whether `r`'s signer floods (receive.ts copy(): a second copy of its version prunes no link). */
+/**
+ * Whether `r`'s signer floods (receive.ts floods(): a second copy of its version prunes no
+ * link, a new one makes none eager, it gets no notices): marked here (its versions waited
+ * or were overtaken), or suspected by the judge (proto/flood-judge.ts: a quick supersede lately).
+ */
 export function floods (n: SimNode, r: SimRecord, t: number): boolean {
-  return n.turns.floods(signerOf(r), n.local(t))
+  return n.turns.floods(signerOf(r), n.local(t)) || n.judge.suspects(signerOf(r), n.local(t))
 }
 
 function arm (w: World, n: SimNode, t: number): void {

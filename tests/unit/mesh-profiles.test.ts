@@ -39,13 +39,15 @@ describe('mesh profiles', () => {
     expect(MESH_PROFILE_OVERRIDES.default).toEqual({})
   })
 
-  it.each(MESH_PROFILE_NAMES)('%s is a complete MeshSettings of positive numbers', (name) => {
+  /** settings whose 0 turns a trial off (settings.ts says so at each) */
+  const ZERO_IS_OFF = new Set(['floodQuickGap'])
+  it.each(MESH_PROFILE_NAMES)('%s is a complete MeshSettings of positive numbers (or 0 where 0 turns a trial off)', (name) => {
     const defaults = flatten(DEFAULT_MESH_SETTINGS)
     const profile = flatten(MESH_PROFILES[name])
     expect([...profile.keys()].sort()).toEqual([...defaults.keys()].sort())
     for (const [key, value] of profile) {
       expect(typeof value, key).toBe('number')
-      expect(Number.isFinite(value) && (value as number) > 0, `${name}.${key} = ${String(value)}`).toBe(true)
+      expect(Number.isFinite(value) && ((value as number) > 0 || (ZERO_IS_OFF.has(key) && value === 0)), `${name}.${key} = ${String(value)}`).toBe(true)
     }
     // the relations settings.ts states between keys hold in every profile
     const s = MESH_PROFILES[name]
