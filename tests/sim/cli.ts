@@ -21,7 +21,8 @@ const SETTING_OPTIONS: Record<string, keyof MeshSettings> = {
   'peer-exchange-interval': 'peerExchangeInterval',
   'peer-exchange-backoff-max': 'peerExchangeBackoffMax',
   'new-version-burst': 'newVersionBurst',
-  'new-versions-per-second': 'newVersionsPerSecond'
+  'new-versions-per-second': 'newVersionsPerSecond',
+  'flood-quick-gap': 'floodQuickGap'
 }
 
 const HELP = `npm run sim -- [options]
@@ -36,6 +37,8 @@ const HELP = `npm run sim -- [options]
   --explore-interval MS, --peer-exchange-interval MS, --peer-exchange-backoff-max K
                     peer selection's exploration, the peer exchange's interval and its backoff
   --new-version-burst B, --new-versions-per-second R  the turns of new versions per signer (signer-turns.ts)
+  --flood-quick-gap MS  the judgement of flooders by their own rate (flood-judge.ts; a trial,
+                    off by default: 0); 1500 runs it as the CI's flood tests do
   --join-spread MS, --settle MS   how the nodes start (default N×2 ms up to 20 s; 40 s)
   --reshape I[,K,D,C,W,H,F,S,L]  the tree's reshape flood (proto/tree.ts ReshapeOptions;
                     docs/DECISIONS.md), on by default with the settings' announceReshape*
@@ -75,6 +78,7 @@ export function main (argv: string[]): void {
       'peer-exchange-backoff-max': { type: 'string' },
       'new-version-burst': { type: 'string' },
       'new-versions-per-second': { type: 'string' },
+      'flood-quick-gap': { type: 'string' },
       'join-spread': { type: 'string' },
       settle: { type: 'string' },
       reshape: { type: 'string' },
