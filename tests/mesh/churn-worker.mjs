@@ -7,14 +7,7 @@
 // Each id keeps up to <connections per id> connections open, redialing (force: a new
 // connection each time) whatever the node closes, then pauses. Prints "tried <n>" after
 // every round of every id, and "ready" once all ids are up. Runs until killed.
-// libp2p v3 calls Promise.withResolvers, which Node 20 lacks (as src/polyfill.ts)
-if (typeof Promise.withResolvers !== 'function') {
-  Promise.withResolvers = function () {
-    let resolve, reject
-    const promise = new this((res, rej) => { resolve = res; reject = rej })
-    return { promise, resolve, reject }
-  }
-}
+import './worker-polyfill.mjs' // before libp2p loads (dynamic imports below)
 const { createLibp2p } = await import('libp2p')
 const { tcp } = await import('@libp2p/tcp')
 const { noise } = await import('@chainsafe/libp2p-noise')

@@ -7,13 +7,7 @@
 // Dials the node (identify included, so that the node's broadcast tree takes it as a
 // peer) and prints "connected <its peer id>". On stdin, "hangup" closes its connections
 // to the node (a graceful close) and prints "done"; it then waits to be killed.
-if (typeof Promise.withResolvers !== 'function') {
-  Promise.withResolvers = function () {
-    let resolve, reject
-    const promise = new this((res, rej) => { resolve = res; reject = rej })
-    return { promise, resolve, reject }
-  }
-}
+import './worker-polyfill.mjs' // before libp2p loads (dynamic imports below)
 const { createLibp2p } = await import('libp2p')
 const { tcp } = await import('@libp2p/tcp')
 const { noise } = await import('@chainsafe/libp2p-noise')
