@@ -246,7 +246,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     fetcher.forget(c.record)
     if (from !== undefined && !receiver.passOn(c.record)) return // a judged flooder's version (receive.ts): anti-entropy spreads it
     // made here: hop 0; a flooding signer's version (receive.ts): no notices
-    announcer.broadcast(c.record, c.content, from, c.origin === 'api' ? 0 : undefined, from !== undefined && receiver.floods(c.record))
+    announcer.broadcast(c.record, c.content, from, c.origin === 'api' ? 0 : undefined, from !== undefined && receiver.quiet(c.record))
   }
 
   const s = settings.maxInboundStreams

@@ -142,12 +142,27 @@ export class Receiver {
   /**
    * Whether `record`'s signer floods (proto/signer-turns.ts floods(): its versions waited
    * or were overtaken; or proto/flood-judge.ts suspects(): a quick supersede lately): its
-   * copies prune no link, its newer versions are not grafted for, it gets no notices.
+   * copies prune no link, its newer versions are not grafted for (`quiet` says whether it
+   * gets notices).
    */
   floods (record: SignedRecord): boolean {
     const signer = signerOf(record)
     const now = Date.now()
     return this.turns.floods(signer, now) || this.judge.suspects(signer, now)
+  }
+
+  /**
+   * Whether lazy links hear nothing of `record` (no notices): its signer is marked by
+   * proto/signer-turns.ts, or judged flooding (proto/flood-judge.ts). A merely suspected
+   * signer's versions still get their notices: a script publishing versions back to back
+   * looks like a flood for seconds, and its tree repairs must not go quiet for a minute;
+   * a flooder is judged (and then quiet) 10 s later (docs/DECISIONS.md, "The judgement of
+   * flooders on by default").
+   */
+  quiet (record: SignedRecord): boolean {
+    const signer = signerOf(record)
+    const now = Date.now()
+    return this.turns.floods(signer, now) || this.judge.floods(signer, now)
   }
 
   /** Whether a stored version from a peer goes on down the tree (index.ts onChange): not one taken from a judged or suspected flooder. */
@@ -266,7 +281,7 @@ export class Receiver {
 
   /** Passes a verified new version on now (its content here and it becomes current: the early forward, while it is being written), and stores it. */
   private proceed (key: string, record: SignedRecord, from: PeerId, verified: VerifiedContent | undefined, current: boolean): void {
-    if (verified !== undefined && current) this.tree.broadcast(record, verified, from.toString(), undefined, this.floods(record))
+    if (verified !== undefined && current) this.tree.broadcast(record, verified, from.toString(), undefined, this.quiet(record))
     this.store(key, record, from, verified, current)
   }
 
@@ -336,7 +351,7 @@ export class Receiver {
       return 'dropped'
     }
     inFlight.provide(checked.content)
-    if (inFlight.current && !this.kept.has(keyOf(record))) this.tree.broadcast(record, checked.content, from.toString(), undefined, this.floods(record))
+    if (inFlight.current && !this.kept.has(keyOf(record))) this.tree.broadcast(record, checked.content, from.toString(), undefined, this.quiet(record))
     return this.copy(record)
   }
 

@@ -161,7 +161,7 @@ export function takeChecked (w: World, n: SimNode, r: SimRecord, from: number, t
   n.replica.offer(r)
   const peer = String(from)
   treeEvent(w, n, { kind: 'known', peer, record: r }, t)
-  treeEvent(w, n, { kind: 'stored', record: r, except: peer, hops, quiet: turns.floods(n, r, verified), reshape }, verified)
+  treeEvent(w, n, { kind: 'stored', record: r, except: peer, hops, quiet: turns.quiet(n, r, verified), reshape }, verified)
   const stored = w.cpu.run(n.index, verified, w.costs.store)
   if (r.update >= 0) w.metrics.delivered(r, n.index, stored, via === VIA_TREE ? w.metrics.hopOf(r.update, from) + 1 : 0, via)
 }

@@ -15,7 +15,6 @@ import { runScenario } from './scenarios.js'
 import { brief } from './ci-runs.js'
 import type { Figures } from './figures.js'
 import type { World } from './world.js'
-import { FLOOD_JUDGE_ON } from '../../src/mesh/settings.js'
 
 const SEED = 1
 const runs = new Map<string, { figures: Figures, world: World }>()
@@ -23,7 +22,7 @@ function runWorld (scenario: string, nodes: number): { figures: Figures, world: 
   const key = `${scenario}/${nodes}`
   let r = runs.get(key)
   if (r === undefined) {
-    r = runScenario({ scenario, nodes, seed: SEED, updates: 10, settle: 90_000, settings: FLOOD_JUDGE_ON }) // the judgement on (off by default): it must judge none of these
+    r = runScenario({ scenario, nodes, seed: SEED, updates: 10, settle: 90_000 }) // the judgement on (the default): it must judge none of these
     runs.set(key, r)
   }
   return r

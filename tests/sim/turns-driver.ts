@@ -50,11 +50,17 @@ export function overtook (n: SimNode, r: SimRecord, t: number): void { n.turns.o
 
 /**
  * Whether `r`'s signer floods (receive.ts floods(): a second copy of its version prunes no
- * link, a new one makes none eager, it gets no notices): marked here (its versions waited
- * or were overtaken), or suspected by the judge (proto/flood-judge.ts: a quick supersede lately).
+ * link, a new one makes none eager, a newer one is not grafted for): marked here (its
+ * versions waited or were overtaken), or suspected by the judge (proto/flood-judge.ts: a
+ * quick supersede lately). Whether it gets notices: quiet() below.
  */
 export function floods (n: SimNode, r: SimRecord, t: number): boolean {
   return n.turns.floods(signerOf(r), n.local(t)) || n.judge.suspects(signerOf(r), n.local(t))
+}
+
+/** Whether lazy links hear nothing of `r` (receive.ts quiet()): its signer is marked here, or judged flooding; a suspect's versions still get their notices. */
+export function quiet (n: SimNode, r: SimRecord, t: number): boolean {
+  return n.turns.floods(signerOf(r), n.local(t)) || n.judge.floods(signerOf(r), n.local(t))
 }
 
 function arm (w: World, n: SimNode, t: number): void {

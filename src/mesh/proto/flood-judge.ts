@@ -29,8 +29,10 @@
 //   up, but never start one: only verified versions fill the bucket.)
 // - A signer with a quick supersede within SUSPECT_MEMORY, in a run that had lasted
 //   `floodSustain`, is suspected (`suspects`): its
-//   versions move no tree link and get no notices, as with signer-turns.ts's mark, and
-//   those anti-entropy brings are taken as a judged signer's are (below). Far from a
+//   versions move no tree link and are not grafted for, as with signer-turns.ts's mark,
+//   and those anti-entropy brings are taken as a judged signer's are (below). Its notices
+//   still go (receive.ts quiet(): only a judged signer's versions go without): a script
+//   publishing back to back is suspected for a minute, and its tree repairs must go on. Far from a
 //   flooder, once the nodes near it judge it, its versions come only by anti-entropy,
 //   seconds apart: too few to judge it, but each node would take one per round and pass
 //   it down the tree.
@@ -114,9 +116,9 @@ export class FloodJudge {
   }
 
   /**
-   * Whether `signer` made a quick supersede within FLOOD_MEMORY, or is judged: its
-   * versions then move no tree link and get no notices (receive.ts), as signer-turns.ts's
-   * `floods` mark does. Far from a flooder a node sees few of its versions (the nodes
+   * Whether `signer` made a quick supersede within SUSPECT_MEMORY (in a run that had
+   * lasted floodSustain), or is judged: its versions then move no tree link and are not
+   * grafted for (receive.ts floods()), as with signer-turns.ts's `floods` mark. Far from a flooder a node sees few of its versions (the nodes
    * that judged it pass none on), too few to judge it, but one quick supersede shows.
    */
   suspects (signer: string, now: number): boolean {
