@@ -10,21 +10,24 @@
 // N = 150 (busy-fleet) and N = 60 (busy-fleet-17), ~10 s each: the fleet's versions
 // make ~10× the events of the updates. Settled 90 s so that each node's facts file is
 // superseded before the updates (its second version a minute after its first).
-import { describe, expect, it } from 'vitest'
-import { runScenario } from './scenarios.js'
-import { brief } from './ci-runs.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { runScenarioAsync } from './scenarios.js'
+import { brief, PREFETCH_TIMEOUT } from './ci-runs.js'
 import type { Figures } from './figures.js'
 import type { World } from './world.js'
 
 const SEED = 1
 const runs = new Map<string, { figures: Figures, world: World }>()
-function runWorld (scenario: string, nodes: number): { figures: Figures, world: World } {
-  const key = `${scenario}/${nodes}`
-  let r = runs.get(key)
-  if (r === undefined) {
-    r = runScenario({ scenario, nodes, seed: SEED, updates: 10, settle: 90_000 }) // the judgement on (the default): it must judge none of these
-    runs.set(key, r)
+const RUNS: Array<[string, number]> = [['stable', 150], ['busy-fleet', 150], ['busy-fleet-17', 60]]
+beforeAll(async () => {
+  for (const [scenario, nodes] of RUNS) {
+    // the judgement on (the default): it must judge none of these
+    runs.set(`${scenario}/${nodes}`, await runScenarioAsync({ scenario, nodes, seed: SEED, updates: 10, settle: 90_000 }))
   }
+}, PREFETCH_TIMEOUT)
+function runWorld (scenario: string, nodes: number): { figures: Figures, world: World } {
+  const r = runs.get(`${scenario}/${nodes}`)
+  if (r === undefined) throw new Error(`no run of ${scenario} at N = ${nodes}: add it to RUNS`)
   return r
 }
 const run = (scenario: string, nodes: number): Figures => runWorld(scenario, nodes).figures

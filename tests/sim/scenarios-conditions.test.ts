@@ -5,8 +5,10 @@
 // request, so its few free slots turn over in round trips; a node with no connection
 // retries its bootstrap node within joinRetryMax. (Before: 18,580 and 16,229 pairs
 // missed with one and two bootstrap nodes, node 0 at 20 peers with allowed_nodes.)
-import { describe, expect, it } from 'vitest'
-import { brief, ciRun, CI_NODES, CI_SEED } from './ci-runs.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { brief, ciPrefetch, ciRun, CI_NODES, CI_SEED, PREFETCH_TIMEOUT } from './ci-runs.js'
+
+beforeAll(async () => { await ciPrefetch('slow', 'clocks', 'bootstrap-one', 'bootstrap-two', 'bootstrap-one-allowed') }, PREFETCH_TIMEOUT)
 
 describe(`the simulator at N = ${CI_NODES}, seed ${CI_SEED}: conditions`, () => {
   for (const scenario of ['slow', 'clocks']) {

@@ -7,11 +7,13 @@
 // churn and across a healed partition since the reshape flood after cuts is on by default
 // (24 and 24 hops without it: repairs re-attach whole subtrees wherever a notice came
 // from; README.md, "Findings" 1; docs/DECISIONS.md, "A reshape flood after cuts").
-import { describe, expect, it } from 'vitest'
-import { brief, ciRun, CI_NODES, CI_SEED } from './ci-runs.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { brief, ciPrefetch, ciRun, CI_NODES, CI_SEED, PREFETCH_TIMEOUT } from './ci-runs.js'
 import { DEFAULT_MESH_SETTINGS } from '../../src/mesh/settings.js'
 
 const SCENARIOS = ['stable', 'churn', 'partition', 'hostile']
+
+beforeAll(async () => { await ciPrefetch(...SCENARIOS) }, PREFETCH_TIMEOUT)
 
 describe(`the simulator at N = ${CI_NODES}, seed ${CI_SEED}: failures`, () => {
   for (const scenario of SCENARIOS) {

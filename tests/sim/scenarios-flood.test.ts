@@ -14,23 +14,26 @@
 // far more events than the updates (1.9 M against 0.15 M; ~20 s here), and at 1,000 the run takes
 // minutes on the shared 2-core machine (`npm run sim -- --nodes 1000 --scenario
 // hostile-flood`, on demand; its figures are in README.md).
-import { describe, expect, it } from 'vitest'
-import { runScenario } from './scenarios.js'
-import { brief } from './ci-runs.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { runScenarioAsync } from './scenarios.js'
+import { brief, PREFETCH_TIMEOUT } from './ci-runs.js'
 import type { Figures } from './figures.js'
 import { FLOOD_JUDGE_OFF } from '../../src/mesh/settings.js'
 
 const NODES = 300
 const SEED = 1
 const runs = new Map<string, Figures>()
-/** `judge`: false runs it with the judgement of flooders off (settings.ts FLOOD_JUDGE_OFF). The stable overlay has no quick supersede, so it is run once. */
-function run (scenario: string, judge = true): Figures {
-  const key = `${scenario}/${judge || scenario === 'stable' ? 'default' : 'off'}`
-  let f = runs.get(key)
-  if (f === undefined) {
-    f = runScenario({ scenario, nodes: NODES, seed: SEED, updates: 10, settle: 30_000, settings: judge ? undefined : FLOOD_JUDGE_OFF }).figures
-    runs.set(key, f)
+const key = (scenario: string, judge: boolean): string => `${scenario}/${judge || scenario === 'stable' ? 'default' : 'off'}`
+beforeAll(async () => {
+  for (const [scenario, judge] of [['stable', true], ['hostile-flood', true], ['hostile-flood', false]] as const) {
+    const { figures } = await runScenarioAsync({ scenario, nodes: NODES, seed: SEED, updates: 10, settle: 30_000, settings: judge ? undefined : FLOOD_JUDGE_OFF })
+    runs.set(key(scenario, judge), figures)
   }
+}, PREFETCH_TIMEOUT)
+/** `judge`: false, the run with the judgement of flooders off (settings.ts FLOOD_JUDGE_OFF). The stable overlay has no quick supersede, so it is run once. */
+function run (scenario: string, judge = true): Figures {
+  const f = runs.get(key(scenario, judge))
+  if (f === undefined) throw new Error(`no run of ${key(scenario, judge)}: add it to the beforeAll`)
   return f
 }
 

@@ -7,9 +7,11 @@
 // everywhere 1.5–7.75 s after the last (the heal is 1 s after it) with a 60 s interval;
 // with 120 s up to 9.75 s, 180 s 13.25 s, 300 s 51.5 s (those three measured before the
 // peer exchange's backoff, when 60 s gave 1.25–3.5 s).
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { runScenario } from './scenarios.js'
-import { brief, ciRun, CI_NODES, CI_SEED } from './ci-runs.js'
+import { brief, ciPrefetch, ciRun, CI_NODES, CI_SEED, PREFETCH_TIMEOUT } from './ci-runs.js'
+
+beforeAll(async () => { await ciPrefetch('partition-long') }, PREFETCH_TIMEOUT)
 
 describe('the simulator: a partition of 10 minutes, healed after the last update', () => {
   it(`N = ${CI_NODES}, seed ${CI_SEED}: every live node ends with every update`, () => {
