@@ -8,12 +8,12 @@
 // offered twice. A new version the broadcast tree brought takes a turn of its signer
 // once verified (proto/signer-turns.ts): past a node-wide rate, signers are served in
 // turn and only the newest version of a name waits, so a member flooding its own files
-// gets what the others leave. A signer whose own versions supersede one another within
-// seconds, sustained, is judged flooding (proto/flood-judge.ts): its versions are then
-// dropped before any crypto but one per interval, which is stored and not passed on.
+// gets what the others leave. A member whose own file supersedes itself within seconds,
+// sustained, is judged flooding (proto/flood-judge.ts): its versions are then dropped
+// before any crypto but one per interval, which is stored and not passed on.
 import type { PeerId } from '@libp2p/interface'
 import { sameRecord, type SignedRecord } from '../crypto/record.js'
-import { authenticity, compareVersions, needsContent, triage, verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
+import { authenticity, compareVersions, isMemberFile, needsContent, triage, verifyContent, type VerifiedContent } from '../rule/which-version-wins.js'
 import type { Arrival } from './announce.js'
 import type { MeshContext } from './context.js'
 import { FairLimiter, laneOf, QueueDropped, type FairStats, type Queued, type Ticket } from './proto/fair-limiter.js'
@@ -148,7 +148,7 @@ export class Receiver {
   floods (record: SignedRecord): boolean {
     const signer = signerOf(record)
     const now = Date.now()
-    return this.turns.floods(signer, now) || this.judge.suspects(signer, now)
+    return this.turns.floods(signer, now) || (this.judged(record) && this.judge.suspects(signer, now))
   }
 
   /**
@@ -162,7 +162,18 @@ export class Receiver {
   quiet (record: SignedRecord): boolean {
     const signer = signerOf(record)
     const now = Date.now()
-    return this.turns.floods(signer, now) || this.judge.floods(signer, now)
+    return this.turns.floods(signer, now) || (this.judged(record) && this.judge.floods(signer, now))
+  }
+
+  /**
+   * Whether the judge (proto/flood-judge.ts) looks at `record` at all: a member's own file
+   * (a namespace name, rule/which-version-wins.ts isMemberFile), the threat of issue 23.
+   * A file the configuration names its signers for is an operator's: a script or a load
+   * test publishing several files a second for minutes (the soak: 5 a second over 20
+   * names) must not be judged; signer-turns.ts's fair turns still apply to it.
+   */
+  private judged (record: SignedRecord): boolean {
+    return this.ctx.settings.floodQuickGap > 0 && isMemberFile(this.replica.getPolicy(), record.name)
   }
 
   /** Whether a stored version from a peer goes on down the tree (index.ts onChange): not one taken from a judged or suspected flooder. */
@@ -184,7 +195,8 @@ export class Receiver {
     const current = replica.get(record.name)
     // a new version of a judged flooder (or of a suspected one, by sync): dropped before any crypto, but one per interval (flood-judge.ts)
     const signer = signerOf(record)
-    if ((current === undefined || compareVersions(record, current) > 0) && this.judge.suspects(signer, Date.now()) &&
+    const judged = this.judged(record)
+    if (judged && (current === undefined || compareVersions(record, current) > 0) && this.judge.suspects(signer, Date.now()) &&
       this.judge.admit(signer, Date.now(), via === 'tree') === 'drop') {
       this.counters.floodDropped++
       return 'dropped'
@@ -205,7 +217,7 @@ export class Receiver {
       if (verdict.why === 'not-newer' && current !== undefined && compareVersions(record, current) < 0 && sameSigner(record, current)) {
         const now = Date.now()
         const gap = current.timestamp - record.timestamp // both signed by it, so many ms apart
-        const quick = gap < this.ctx.settings.floodQuickGap && !this.judge.floods(signer, now)
+        const quick = judged && gap < this.ctx.settings.floodQuickGap && !this.judge.floods(signer, now)
         if ((quick || !this.turns.floods(signer, now)) && authenticity(record) === undefined) {
           this.turns.overtook(signer, now)
           if (quick) this.judge.superseded(signer, gap, now)
@@ -232,9 +244,9 @@ export class Receiver {
       this.fetcher.hint(record, from) // another source, should the first fail
     }
     const accepted = verdict.action === 'accept' // (else held: from the future)
-    this.judgeRate(record, current)
+    if (judged) this.judgeRate(record, current)
     const now = Date.now()
-    if (this.judge.floods(signer, now) || (via === 'sync' && this.judge.suspects(signer, now))) {
+    if (judged && (this.judge.floods(signer, now) || (via === 'sync' && this.judge.suspects(signer, now)))) {
       // a judged flooder's (or by sync a suspected one's): stored, not passed on; anti-entropy spreads its newest
       this.counters.floodKept++
       this.kept.add(key)

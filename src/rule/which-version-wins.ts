@@ -107,6 +107,15 @@ export function configuredNamespace (policy: Policy, name: string): ReturnType<t
 }
 
 /**
+ * Whether `name` is a member's own file: a name of a configured namespace that is not
+ * also a configured file, so that its signer's authority is its membership, not a key
+ * the configuration names (proto/flood-judge.ts judges only these).
+ */
+export function isMemberFile (policy: Policy, name: string): boolean {
+  return !policy.files.has(name) && configuredNamespace(policy, name) !== undefined
+}
+
+/**
  * Whether some version of `name` may be accepted here: a configured file, or a name in a
  * configured namespace (the signer is for authorization() to judge). What the mesh asks of
  * a notice or a sync summary entry, which name no signer.

@@ -143,7 +143,7 @@ export function take (w: World, n: SimNode, r: SimRecord, from: number, t: numbe
   judge.checked(w, n, r, verified)
   // judged, or suspected and brought by anti-entropy: stored, not passed on (else each node's
   // sync rounds would feed the flood back into the tree: receive.ts)
-  if (judge.judged(n, r, verified) || (via !== VIA_TREE && n.judge.suspects(String(r.origin), n.local(verified)))) { keep(w, n, r, from, verified, via); return 'dropped' }
+  if (judge.judged(n, r, verified) || (via !== VIA_TREE && judge.suspected(n, r, verified))) { keep(w, n, r, from, verified, via); return 'dropped' }
   if (via === VIA_TREE) {
     treeEvent(w, n, { kind: 'known', peer: String(from), record: r }, t) // receive.ts: markKnown before the turn
     const turn = turns.admit(w, n, r, from, verified, via, hops)

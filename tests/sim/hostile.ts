@@ -51,7 +51,7 @@ export function receive (w: World, n: SimNode, m: Msg, t: number): void {
 export function flood (w: World, n: SimNode, t: number, k = 0): void {
   if (!n.alive) return
   const serial = w.nextSerial++
-  const r: SimRecord = { name: k === 0 ? `ns/member-${n.index}` : `ns/member-${n.index}/${k}`, timestamp: Math.round(n.local(t)), serial, id: idOf(serial), size: 1024, update: -1, origin: n.index, publishedAt: t }
+  const r: SimRecord = { name: k === 0 ? `ns/member-${n.index}` : `ns${k}/member-${n.index}`, timestamp: Math.round(n.local(t)), serial, id: idOf(serial), size: 1024, update: -1, origin: n.index, publishedAt: t }
   for (const [peer, link] of n.links) {
     const m = msg(MSG.TREE, n.index, peer, link, fullBytes(r, w.settings.announceInlineMax))
     m.full = [r]

@@ -51,7 +51,7 @@ export interface ScenarioSpec {
   hostile?: number
   /** versions per second each hostile member floods its own namespace file with */
   flood?: number
-  /** the names of its namespace each hostile member spreads its flood over, in turn (default 1: one file) */
+  /** the names each hostile member spreads its flood over, in turn: its one name in each of that many namespaces (default 1) */
   floodNames?: number
   /** ms before the first measured update the flood starts (default 2 s): the updates are measured once the flood spent every node's burst */
   floodLead?: number
@@ -81,7 +81,7 @@ export const SCENARIOS: Record<string, ScenarioSpec> = {
   'partition-long': { name: 'partition-long', what: 'the same, split 10 minutes before the updates: each half fills its peers from its own side, and only exploration finds the other after the heal', partition: true, partitionLead: 600_000, drain: 900_000 },
   hostile: { name: 'hostile', what: '5% hostile members: prune every link, announce without serving, answer no sync', hostile: 0.05 },
   'hostile-flood': { name: 'hostile-flood', what: 'the same, and each floods its namespace file with 2 new versions per second, from 25 s before the updates on', hostile: 0.05, flood: 2, floodLead: 25_000 },
-  'hostile-flood-names': { name: 'hostile-flood-names', what: 'hostile-flood spread over 8 names of each member\'s namespace in turn: each name superseded every 4 s, none quickly (SECURITY.md, Known gaps)', hostile: 0.05, flood: 2, floodNames: 8, floodLead: 25_000 },
+  'hostile-flood-names': { name: 'hostile-flood-names', what: 'hostile-flood spread over each member\'s names in 3 namespaces in turn: each superseded every 1.5 s, none quickly (SECURITY.md, Known gaps)', hostile: 0.05, flood: 2, floodNames: 3, floodLead: 25_000 },
   'busy-fleet': { name: 'busy-fleet', what: 'an honest busy fleet: each node publishes its facts file once a minute, and two signers a shared pointer every 10–20 s, from 60 s before the updates on (or once all started)', busy: { factsEvery: 60_000, pointers: 2, lead: 60_000 } },
   'busy-fleet-17': { name: 'busy-fleet-17', what: 'the same at the rate of 1,000 machines whatever N: 17 facts files a second in all', busy: { factsPerSecond: 17, pointers: 2, lead: 60_000 } },
   slow: { name: 'slow', what: '10% of the nodes have 5× slower CPUs', slow: { fraction: 0.1, factor: 5 } },

@@ -9,6 +9,7 @@ import { compareRecords, type SimRecord } from './records.js'
 import type { World } from './world.js'
 import type { SimNode } from './node.js'
 import * as announce from './announce-driver.js'
+import * as judge from './judge-driver.js'
 
 /** A version waiting for its signer's turn, and where it came from. */
 export interface Turn { r: SimRecord, from: number, via: number, hops: number | undefined }
@@ -55,12 +56,12 @@ export function overtook (n: SimNode, r: SimRecord, t: number): void { n.turns.o
  * quick supersede lately). Whether it gets notices: quiet() below.
  */
 export function floods (n: SimNode, r: SimRecord, t: number): boolean {
-  return n.turns.floods(signerOf(r), n.local(t)) || n.judge.suspects(signerOf(r), n.local(t))
+  return n.turns.floods(signerOf(r), n.local(t)) || judge.suspected(n, r, t)
 }
 
 /** Whether lazy links hear nothing of `r` (receive.ts quiet()): its signer is marked here, or judged flooding; a suspect's versions still get their notices. */
 export function quiet (n: SimNode, r: SimRecord, t: number): boolean {
-  return n.turns.floods(signerOf(r), n.local(t)) || n.judge.floods(signerOf(r), n.local(t))
+  return n.turns.floods(signerOf(r), n.local(t)) || judge.judged(n, r, t)
 }
 
 function arm (w: World, n: SimNode, t: number): void {

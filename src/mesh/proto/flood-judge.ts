@@ -44,6 +44,11 @@
 // legit but bursty signer's newest versions still reach everyone, and the judgement ends
 // FLOOD_MEMORY after its burst does.
 //
+// Only members' own files are judged (the driver asks: receive.ts judged(), a namespace
+// name that is not a configured file): an operator's key, named in the configuration, is
+// trusted with the content itself, and its scripts and load tests publish several files
+// a second for minutes.
+//
 // Pure: the driver passes the time.
 
 export interface FloodJudgeSettings {
