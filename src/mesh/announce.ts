@@ -31,7 +31,9 @@
 //   the other bits of flags are 0 (else a protocol violation)
 // The opener offers 3.2.0, then 3.1.0, then 3.0.0 (multistream-select picks the first the
 // other side handles), and writes the format of the id selected; a receiver reads its
-// stream in the format of the id it was opened with. Hop counts from a 3.0.0 peer are
+// stream in the format of the id it was opened with. A node may be started with fewer ids
+// (MeshOptions.announceProtocols: it then neither handles nor offers the others), which
+// the tests use to stand for an older release in a mixed fleet; the daemon speaks all three. Hop counts from a 3.0.0 peer are
 // unknown, which never moves a link; a bare GRAFT is not sent on 3.0.0 (it cannot be said);
 // a peer on 3.1.0 or 3.0.0 is sent no mark nor want (it neither floods on nor passes one).
 //
@@ -77,6 +79,27 @@ export const FLAG_MARK = 0x01
 export const FLAG_WANT = 0x01
 /** the first frame of a message is at most this long: a FULL's record (flags and hop count) or a full IHAVE (flags) */
 export const MAX_MESSAGE_FRAME = Math.max(3 + MAX_RECORD_FRAME, 1 + 1 + 2 + IHAVE_MAX * NOTICE_MAX_BYTES)
+
+/** The announce ids, newest first: what a node handles and offers unless told fewer (MeshOptions.announceProtocols). */
+export const ANNOUNCE_PROTOCOLS: readonly string[] = [PROTOCOLS.announceReshape, PROTOCOLS.announceHops, PROTOCOLS.announce]
+
+export class AnnounceProtocolsError extends Error {
+  override name = 'AnnounceProtocolsError'
+}
+
+/**
+ * The announce ids a node is to handle and offer: `ids` (all of ANNOUNCE_PROTOCOLS when
+ * undefined), newest first whatever their order, so that the opener still offers the
+ * newest it has first. Fewer ids stand for an older release (tests: a fleet upgraded in turn).
+ */
+export function announceProtocols (ids?: readonly string[]): string[] {
+  if (ids === undefined) return [...ANNOUNCE_PROTOCOLS]
+  const unknown = ids.filter(id => !ANNOUNCE_PROTOCOLS.includes(id))
+  if (unknown.length > 0) throw new AnnounceProtocolsError(`not an announce protocol: ${unknown.join(', ')}`)
+  const out = ANNOUNCE_PROTOCOLS.filter(id => ids.includes(id))
+  if (out.length === 0) throw new AnnounceProtocolsError('a node needs at least one announce protocol')
+  return out
+}
 
 /** Which of the three formats a stream speaks: announce/3.1.0 carries hop counts, 3.2.0 the reshape flood's flags besides. */
 export type Format = 'reshape' | 'hops' | 'plain'
@@ -154,7 +177,11 @@ export class Announcer {
   private readonly log: MeshContext['log']
   private readonly admits: MeshContext['admits']
 
-  constructor (private readonly ctx: MeshContext, private readonly delegate: AnnounceDelegate) {
+  /**
+   * `protocols`: the announce ids this node handles and offers, newest first
+   * (announceProtocols(); all three unless the node stands for an older release)
+   */
+  constructor (private readonly ctx: MeshContext, private readonly delegate: AnnounceDelegate, readonly protocols: readonly string[] = ANNOUNCE_PROTOCOLS) {
     this.libp2p = ctx.libp2p
     this.settings = ctx.settings
     this.log = ctx.log
@@ -314,7 +341,7 @@ export class Announcer {
     const conn = this.libp2p.getConnections(out.peer).find(c => c.status === 'open')
     if (conn === undefined) throw new Error('not connected')
     // the newest format first; a peer that does not handle it selects 3.1.0 or 3.0.0
-    const stream = await conn.newStream([PROTOCOLS.announceReshape, PROTOCOLS.announceHops, PROTOCOLS.announce], { signal: AbortSignal.timeout(this.settings.announceTimeout) })
+    const stream = await conn.newStream([...this.protocols], { signal: AbortSignal.timeout(this.settings.announceTimeout) })
     this.streamsOpened++
     stream.addEventListener('close', () => { if (out.stream === stream) out.stream = undefined }, { once: true })
     out.stream = stream

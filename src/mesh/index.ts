@@ -12,7 +12,7 @@ import type { Change } from '../store/replica.js'
 import { Admission, allowedPeerIds } from './admission.js'
 import { parseBootstrap } from './addresses.js'
 import type { ConnectionLimits } from './connection-limits.js'
-import { Announcer, type AnnounceCounters } from './announce.js'
+import { Announcer, announceProtocols, type AnnounceCounters } from './announce.js'
 import { CertificateGate } from './cert-admission.js'
 import type { MeshContext } from './context.js'
 import { Fetcher, type FetchCounters } from './fetch.js'
@@ -56,6 +56,12 @@ export interface MeshOptions {
   certificates?: CertificateBook
   /** with a network: identity keys (base64) on the network's revocation list, refused from the first connection */
   revoked?: ReadonlySet<string>
+  /**
+   * the announce protocol ids this node handles and offers (default: all, announce/3.2.0,
+   * 3.1.0 and 3.0.0); fewer stand for an older release in a mixed fleet (tests). Not a
+   * setting of the config: the daemon speaks every version it has.
+   */
+  announceProtocols?: readonly string[]
 }
 
 /** A connected peer, with the certificate it proved (with a network; 0 and "" otherwise). */
@@ -161,6 +167,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   const { config, replica } = opts
   const profile = config.cluster.profile ?? 'default'
   const settings: MeshSettings = meshSettingsFor(profile, opts.settings)
+  const announceIds = announceProtocols(opts.announceProtocols)
   const log = opts.log.child({ component: 'mesh' })
   const identity = opts.identity ?? await loadIdentity(config)
   const self = identity.peerId.toString()
@@ -205,7 +212,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
     onRecord: offer,
     judgeNotice: judgeNotice(replica, name => receiver.incoming(name), name => receiver.waiting(name), r => receiver.floods(r)),
     forGraft: answerGraft(replica, settings.announceInlineMax)
-  })
+  }, announceIds)
   receiver.forwardTo(announcer)
   const syncer = new Syncer(ctx, replica, config.cluster.syncInterval, (records, from) => { for (const r of records) offer(r, from, undefined, 'sync') })
   const peerExchange = new PeerExchange(ctx)
@@ -250,7 +257,7 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   }
 
   const s = settings.maxInboundStreams
-  await libp2p.handle([PROTOCOLS.announceReshape, PROTOCOLS.announceHops, PROTOCOLS.announce], guard(announcer.handle), { maxInboundStreams: s.announce })
+  await libp2p.handle([...announcer.protocols], guard(announcer.handle), { maxInboundStreams: s.announce })
   await libp2p.handle(PROTOCOLS.fetch, guard(fetcher.handle), { maxInboundStreams: s.fetch })
   await libp2p.handle([PROTOCOLS.syncStream, PROTOCOLS.sync], guard(syncer.handle), { maxInboundStreams: s.sync })
   await libp2p.handle(PROTOCOLS.peers, guard(peerExchange.handle), { maxInboundStreams: s.peers })

@@ -40,6 +40,8 @@ export interface NodeOptions {
   namespaces?: string[]
   /** [limits] beyond max_file_size and max_clock_skew, e.g. the namespace quotas */
   limits?: Partial<Config['limits']>
+  /** the announce ids the node handles and offers (MeshOptions.announceProtocols; default all): fewer stand for an older release */
+  announceProtocols?: string[]
 }
 
 export class TestNode {
@@ -87,7 +89,7 @@ export class TestNode {
     this.replica = await Replica.open(this.dir, networkPolicy(policyOf(this.config), o.network, r => book?.get(r)), nodeLog, o.clock, book)
     this.unfollow = book?.follow(this.replica)
     const identity = o.identityKey !== undefined ? identityFromKey(o.identityKey) : undefined
-    this.mesh = await startMesh({ config: this.config, replica: this.replica, log: nodeLog, settings: { ...this.cluster.settings, ...o.settings }, identity, network: o.network, certificates: book })
+    this.mesh = await startMesh({ config: this.config, replica: this.replica, log: nodeLog, settings: { ...this.cluster.settings, ...o.settings }, identity, network: o.network, certificates: book, announceProtocols: o.announceProtocols })
     this.running = true
     return this
   }
