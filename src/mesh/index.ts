@@ -22,6 +22,7 @@ import { answerGraft, judgeNotice } from './local-versions.js'
 import { Membership } from './membership.js'
 import { connectedPeers, connectionLimitCounters, createNode, type MeshLibp2p } from './node.js'
 import { Liveness } from './liveness.js'
+import { rttMeasuredAtOpen } from './open-rtt.js'
 import { PeerExchange } from './peer-exchange.js'
 import { PeerTracker, type PeerStatus } from './peer-status.js'
 import { LinkEnds } from './link-ends.js'
@@ -230,7 +231,8 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
 
   const onConnected = (peer: PeerId, conn: Connection): void => {
     if (membership.vouches(peer)) void peerExchange.ask(peer) // a stranger's peer list would not be used
-    libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(settings.peerExchangeTimeout) }).then(ms => { conn.rtt = ms }, () => {})
+    // the latency status shows: Yamux measured it as the connection opened (open-rtt.ts); QUIC has no Yamux
+    if (!rttMeasuredAtOpen(conn)) libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(settings.peerExchangeTimeout) }).then(ms => { conn.rtt = ms }, () => {})
     if (conn.direction === 'outbound') void syncer.syncWith(peer)
   }
   // membership dials and remembers peers it may connect to; what follows a new connection waits for its certificate

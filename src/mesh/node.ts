@@ -16,6 +16,7 @@ import { listenAddresses } from './addresses.js'
 import { ConnectionLimits, combineGaters } from './connection-limits.js'
 import { windowUpdatesAtHalf } from './yamux-window.js'
 import { tcpJoinedWrites } from './tcp-writes.js'
+import { noiseCrypto } from './noise-crypto.js'
 
 export type MeshLibp2p = Libp2p<{ identify: Identify, ping: Ping }>
 
@@ -62,7 +63,7 @@ export async function createNode (config: Config, identity: NodeIdentity, admiss
       ...(quic !== undefined ? [quic({ maxIdleTimeout: settings.quicMaxIdleTimeout, keepAliveInterval: settings.quicKeepAliveInterval })] : []),
       ...(transports.includes('tcp') ? [tcpJoinedWrites()] : []) // one socket write per message (tcp-writes.ts)
     ],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto })], // private X25519 keys kept as KeyObjects (noise-crypto.ts)
     streamMuxers: [yamux({ keepAliveInterval: settings.yamuxKeepAliveInterval })],
     connectionGater: combineGaters(admission.gater(), limits.gater()),
     connectionManager: {

@@ -4,6 +4,7 @@
 import type { PeerId } from '@libp2p/interface'
 import type { MeshContext } from './context.js'
 import { connectedPeers, type MeshLibp2p } from './node.js'
+import { latencyOf } from './open-rtt.js'
 
 /** A connected peer: one whose connection completed identify (a refused handshake is not a peer). */
 export interface PeerStatus {
@@ -47,7 +48,7 @@ export class PeerTracker {
       const conns = [...libp2p.getConnections(p)].sort((a, b) => a.timeline.open - b.timeline.open)
       const c = conns[0]
       if (c === undefined) continue
-      peers.push({ peerId: p.toString(), address: c.remoteAddr.toString(), since: c.timeline.open, latencyMs: Math.round(c.rtt ?? 0) })
+      peers.push({ peerId: p.toString(), address: c.remoteAddr.toString(), since: c.timeline.open, latencyMs: Math.round(latencyOf(c)) })
     }
     return peers.sort((a, b) => a.peerId < b.peerId ? -1 : 1)
   }
