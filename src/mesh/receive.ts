@@ -156,8 +156,7 @@ export class Receiver {
    * proto/signer-turns.ts, or judged flooding (proto/flood-judge.ts). A merely suspected
    * signer's versions still get their notices: a script publishing versions back to back
    * looks like a flood for seconds, and its tree repairs must not go quiet for a minute;
-   * a flooder is judged (and then quiet) 10 s later (docs/DECISIONS.md, "The judgement of
-   * flooders on by default").
+   * a flooder is judged (and then quiet) 10 s later (docs/DECISIONS.md, "The judgement of flooders: a suspect's notices go on; members only").
    */
   quiet (record: SignedRecord): boolean {
     const signer = signerOf(record)

@@ -72,12 +72,19 @@ export async function startNode (o: NodeOptions = {}): Promise<RunningNode> {
   const exited = new Promise<number | null>(res => proc.once('exit', code => res(code)))
   const url = `unix://${socket}`
   const early = exited.then(code => { throw new Error(`daemon exited (${code}) before it was ready:\n${out}`) })
+  /** A daemon that never became ready is killed before the error goes on: no test leaves one running. */
+  const giveUp = async (err: Error): Promise<never> => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+    await exited
+    if (o.dir === undefined) t.cleanup()
+    throw err
+  }
   // connect once the daemon says its API serves: a gRPC channel that finds no socket yet
   // (or a stale one, after a kill) waits out a 1 s reconnect backoff
-  await Promise.race([logged(proc, () => out, '"msg":"API serving"', 20_000), early])
+  await Promise.race([logged(proc, () => out, '"msg":"API serving"', 20_000), early]).catch(async (err: Error) => await giveUp(err))
   const client = connect(url)
   const ready = client.waitForReady(20_000)
-  await Promise.race([ready, early])
+  await Promise.race([ready, early]).catch(async (err: Error) => { client.close(); await giveUp(err) })
   return {
     dir, stateDir, configPath, url, port, proc, client, exited, writeConfig,
     output: () => out,

@@ -1,7 +1,7 @@
 // Issue 23, "5% hostile members ... flood their namespace", in real daemons: a member's
 // node publishes a new version of its own namespace file four times a second, every one
 // valid. The judgement of flooders by their own rate (src/mesh/proto/flood-judge.ts,
-// driven by src/mesh/receive.ts; on by default) must take it for a flooder at the nodes
+// driven by src/mesh/receive.ts; a trial, off by default: turned on here) must take it for a flooder at the nodes
 // its versions reach, and from then on drop its versions before their signature check but
 // one per `floodKeptEvery`; honest updates still go by the tree at once; and once the
 // flood ends, anti-entropy brings the flooder's newest version to every node (a judged
@@ -13,8 +13,11 @@ import { afterEach, expect, it } from 'vitest'
 import { generateSigningKey, type SigningKey } from '../../src/crypto/keys.ts'
 import { base64url } from '../../src/crypto/names.ts'
 import type { SignedRecord } from '../../src/crypto/record.ts'
-import { DEFAULT_MESH_SETTINGS as D } from '../../src/mesh/settings.ts'
+import { DEFAULT_MESH_SETTINGS, FLOOD_JUDGE_ON } from '../../src/mesh/settings.ts'
 import { Cluster, bytes, connected, converged, waitFor, type TestNode } from './helpers.ts'
+
+/** The settings here: the judgement on. */
+const D = { ...DEFAULT_MESH_SETTINGS, ...FLOOD_JUDGE_ON }
 
 let cluster: Cluster | undefined
 let flooding = false
@@ -29,8 +32,8 @@ const RATE = 4
 const FLOOD_MS = 3 * D.floodJudgeAfter
 
 it('a member\'s node publishing its file 4 times a second is judged flooding: its versions are dropped unchecked but one per interval, honest updates go by the tree, and its newest version reaches every node once it stops', async () => {
-  expect(D.floodQuickGap).toBeGreaterThan(1_000 / RATE) // the judgement is on by default, and these are quick supersedes
-  cluster = new Cluster({ transports: ['tcp'], syncInterval: 120_000 })
+  expect(D.floodQuickGap).toBeGreaterThan(1_000 / RATE) // these are quick supersedes
+  cluster = new Cluster({ transports: ['tcp'], syncInterval: 120_000, settings: FLOOD_JUDGE_ON })
   const a = await cluster.add('a', { namespaces: ['machines'] })
   const b = await cluster.add('b', { namespaces: ['machines'], bootstrap: [a.hostPort] })
   const c = await cluster.add('c', { namespaces: ['machines'], bootstrap: [b.hostPort] })
@@ -85,7 +88,7 @@ it('a member\'s node publishing its file 4 times a second is judged flooding: it
 }, 240_000)
 
 it('a member\'s script publishing its file 4 times a second for 12 s is suspected at most, and still noticed; an operator\'s file at that rate for 20 s is not judged at all', async () => {
-  cluster = new Cluster({ transports: ['tcp'], syncInterval: 120_000 })
+  cluster = new Cluster({ transports: ['tcp'], syncInterval: 120_000, settings: FLOOD_JUDGE_ON })
   const nodes: TestNode[] = [await cluster.add('n0', { namespaces: ['machines'] })]
   for (let i = 1; i < 6; i++) nodes.push(await cluster.add(`n${i}`, { namespaces: ['machines'], bootstrap: [nodes[i - 1].hostPort] }))
   await connected(nodes, 3)

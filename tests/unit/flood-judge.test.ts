@@ -5,10 +5,10 @@
 // its versions then taken one per interval, and the judgement ends once its flood does.
 import { describe, expect, it } from 'vitest'
 import { FloodJudge, FLOOD_MEMORY, SUSPECT_MEMORY, type FloodJudgeSettings } from '../../src/mesh/proto/flood-judge.js'
-import { DEFAULT_MESH_SETTINGS, FLOOD_JUDGE_OFF } from '../../src/mesh/settings.js'
+import { DEFAULT_MESH_SETTINGS, FLOOD_JUDGE_ON } from '../../src/mesh/settings.js'
 
-// the judgement as the daemon runs it (on by default: floodQuickGap 1.5 s)
-const D: FloodJudgeSettings = DEFAULT_MESH_SETTINGS
+// the judgement turned on (off by default: floodQuickGap 0)
+const D: FloodJudgeSettings = { ...DEFAULT_MESH_SETTINGS, ...FLOOD_JUDGE_ON }
 
 /** A signer's versions of one name, `every` ms apart (signed and arriving alike): what the judge is told. */
 function versions (j: FloodJudge, signer: string, count: number, every: number, from = 0): number {
@@ -20,7 +20,7 @@ function versions (j: FloodJudge, signer: string, count: number, every: number, 
   return t
 }
 
-describe('FloodJudge (the defaults)', () => {
+describe('FloodJudge (turned on: FLOOD_JUDGE_ON)', () => {
   it('a busy honest fleet: facts once a minute, a pointer every 10 s, a deploy of 128 files: never judged nor suspected', () => {
     const j = new FloodJudge(D)
     let end = 0
@@ -125,9 +125,9 @@ describe('FloodJudge (the defaults)', () => {
   })
 })
 
-describe('FloodJudge turned off (FLOOD_JUDGE_OFF)', () => {
+describe('FloodJudge (the defaults: off)', () => {
   it('with floodQuickGap 0 no version is a quick supersede: a member signing 10 versions a second for a minute is neither suspected nor judged, and every version is taken', () => {
-    const j = new FloodJudge({ ...DEFAULT_MESH_SETTINGS, ...FLOOD_JUDGE_OFF })
+    const j = new FloodJudge(DEFAULT_MESH_SETTINGS)
     for (let t = 100; t <= 60_000; t += 100) {
       expect(j.superseded('flooder', 100, t)).toBe(false)
       expect(j.admit('flooder', t, true)).toBe('take')
