@@ -14,14 +14,18 @@ interface WithMuxer { muxer?: { rtt?: unknown } }
 
 /** Yamux's measured round trip of the connection, in ms; undefined when it has none (QUIC, or its first ping not answered yet). */
 export function muxerRtt (conn: Connection): number | undefined {
-  if (conn.multiplexer?.startsWith('/yamux/') !== true) return undefined
-  const rtt = (conn as unknown as WithMuxer).muxer?.rtt
+  const rtt = yamuxRtt(conn)
   return typeof rtt === 'number' && rtt >= 0 ? rtt : undefined
 }
 
 /** Whether the connection's muxer measures its round trip as it opens (Yamux does: no ping stream needed for it). */
 export function rttMeasuredAtOpen (conn: Connection): boolean {
-  return conn.multiplexer?.startsWith('/yamux/') === true && typeof (conn as unknown as WithMuxer).muxer?.rtt === 'number'
+  return typeof yamuxRtt(conn) === 'number'
+}
+
+/** Yamux's `rtt` field as it is (a number once its muxer measures one); undefined on any other muxer. */
+function yamuxRtt (conn: Connection): unknown {
+  return conn.multiplexer?.startsWith('/yamux/') === true ? (conn as unknown as WithMuxer).muxer?.rtt : undefined
 }
 
 /** The latency `status` shows: the last liveness ping's, else Yamux's; 0 when neither measured one. */

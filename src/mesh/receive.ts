@@ -146,9 +146,7 @@ export class Receiver {
    * gets notices).
    */
   floods (record: SignedRecord): boolean {
-    const signer = signerOf(record)
-    const now = Date.now()
-    return this.turns.floods(signer, now) || (this.judged(record) && this.judge.suspects(signer, now))
+    return this.marked(record, (signer, now) => this.judge.suspects(signer, now))
   }
 
   /**
@@ -159,9 +157,14 @@ export class Receiver {
    * a flooder is judged (and then quiet) 10 s later (docs/DECISIONS.md, "The judgement of flooders: a suspect's notices go on; members only").
    */
   quiet (record: SignedRecord): boolean {
+    return this.marked(record, (signer, now) => this.judge.floods(signer, now))
+  }
+
+  /** `record`'s signer marked by signer-turns.ts, or (a member's file) as the judge says by `judgeSays`. */
+  private marked (record: SignedRecord, judgeSays: (signer: string, now: number) => boolean): boolean {
     const signer = signerOf(record)
     const now = Date.now()
-    return this.turns.floods(signer, now) || (this.judged(record) && this.judge.floods(signer, now))
+    return this.turns.floods(signer, now) || (this.judged(record) && judgeSays(signer, now))
   }
 
   /**
