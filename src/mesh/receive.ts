@@ -38,6 +38,8 @@ export interface OfferCounters {
   /** new versions of signers judged flooding (proto/flood-judge.ts) dropped before their check, and taken (stored, not passed on) */
   floodDropped: number
   floodKept: number
+  /** of those kept, taken because anti-entropy offered the same version again floodQuickGap after it was dropped (a burst's last; flood-judge.ts) */
+  floodStable: number
 }
 
 /** Where a record came from: the broadcast tree (a version takes its signer's turn) or anti-entropy (taken as it comes). */
@@ -95,7 +97,7 @@ interface InFlight {
 export type ReceiverContext = Pick<MeshContext, 'settings' | 'log' | 'punish' | 'admits'>
 
 export class Receiver {
-  readonly counters: OfferCounters = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0, shed: 0, waited: 0, waitDropped: 0, floodDropped: 0, floodKept: 0 }
+  readonly counters: OfferCounters = { accepted: 0, held: 0, ignored: 0, refused: 0, failed: 0, shed: 0, waited: 0, waitDropped: 0, floodDropped: 0, floodKept: 0, floodStable: 0 }
   /** records being stored, by name and signature */
   private readonly inFlight = new Map<string, InFlight>()
   /** the same records by name: a notice looks up its name, not every record on its way in (review 11-R8) */
@@ -198,10 +200,13 @@ export class Receiver {
     // a new version of a judged flooder (or of a suspected one, by sync): dropped before any crypto, but one per interval (flood-judge.ts)
     const signer = signerOf(record)
     const judged = this.judged(record)
-    if (judged && (current === undefined || compareVersions(record, current) > 0) && this.judge.suspects(signer, Date.now()) &&
-      this.judge.admit(signer, Date.now(), via === 'tree') === 'drop') {
-      this.counters.floodDropped++
-      return 'dropped'
+    if (judged && (current === undefined || compareVersions(record, current) > 0) && this.judge.suspects(signer, Date.now())) {
+      const admitted = this.judge.admit(signer, Date.now(), via === 'tree', { name: record.name, id: key })
+      if (admitted === 'drop') {
+        this.counters.floodDropped++
+        return 'dropped'
+      }
+      if (admitted === 'stable') this.counters.floodStable++ // a burst's last version (flood-judge.ts): taken as a kept one is
     }
     const verdict = triage(record, current, replica.getHeld(record.name), replica.getFloor(record.name), replica.getPolicy(), replica.clock(), undefined, replica.getUsage())
     if (verdict.action === 'ignore') {

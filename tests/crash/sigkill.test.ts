@@ -25,8 +25,11 @@ describe('crash safety', () => {
     const rand = prng(seed)
     const confirmed = new Map<string, number>() // name → newest timestamp the daemon confirmed
     let ts = Date.now()
+    let slowestStart = 0
     for (let kill = 0; kill < KILLS; kill++) {
+      const startedAt = Date.now()
       const node = await startNode({ files, dir: work.dir, cluster: { port: 0 } })
+      slowestStart = Math.max(slowestStart, Date.now() - startedAt)
       try {
         // 1. everything delivered is complete, verified, and not older than what was confirmed
         expect(node.output(), `kill ${kill}: the store needed repair`).not.toMatch(/dropping stored record|removing delivered file/)
@@ -62,6 +65,7 @@ describe('crash safety', () => {
         await node.stop('SIGKILL')
       }
     }
+    console.log(`[crash] ${KILLS} kills; the slowest start until the API answered: ${slowestStart} ms`)
     expect(confirmed.size).toBeGreaterThan(0)
   }, 30 * 60_000)
 })

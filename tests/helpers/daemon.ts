@@ -84,7 +84,11 @@ export async function startNode (o: NodeOptions = {}): Promise<RunningNode> {
   await Promise.race([logged(proc, () => out, '"msg":"API serving"', 20_000), early]).catch(async (err: Error) => await giveUp(err))
   const client = connect(url)
   const ready = client.waitForReady(20_000)
-  await Promise.race([ready, early]).catch(async (err: Error) => { client.close(); await giveUp(err) })
+  await Promise.race([ready, early]).catch(async (err: Error) => {
+    client.close()
+    // the daemon's own words say where its start stopped
+    await giveUp(new Error(`${err.message}\n--- the daemon's output (last 4 KB) ---\n${out.slice(-4096)}`))
+  })
   return {
     dir, stateDir, configPath, url, port, proc, client, exited, writeConfig,
     output: () => out,

@@ -37,8 +37,8 @@ const HELP = `npm run sim -- [options]
   --explore-interval MS, --peer-exchange-interval MS, --peer-exchange-backoff-max K
                     peer selection's exploration, the peer exchange's interval and its backoff
   --new-version-burst B, --new-versions-per-second R  the turns of new versions per signer (signer-turns.ts)
-  --flood-quick-gap MS  the judgement of flooders by their own rate (flood-judge.ts; a trial,
-                    off by default: 0); 1500 runs it as the CI's flood tests do
+  --flood-quick-gap MS  the judgement of flooders by their own rate (flood-judge.ts; the
+                    daemon's default 1500; 0 turns it off)
   --join-spread MS, --settle MS   how the nodes start (default N×2 ms up to 20 s; 40 s)
   --reshape I[,K,D,C,W,H,F,S,L]  the tree's reshape flood (proto/tree.ts ReshapeOptions;
                     docs/DECISIONS.md), on by default with the settings' announceReshape*

@@ -27,7 +27,7 @@ export function judged (n: SimNode, r: SimRecord, t: number): boolean {
 /** A new version, before its check (FloodJudge.admit): 'drop' (its signer floods, and its interval has not come), else 'take'. `tree`: it came by the tree. */
 export function admit (w: World, n: SimNode, r: SimRecord, t: number, tree: boolean): 'take' | 'drop' {
   if (!suspected(n, r, t)) return 'take'
-  const a = n.judge.admit(signerOf(r), n.local(t), tree)
+  const a = n.judge.admit(signerOf(r), n.local(t), tree, { name: r.name, id: String(r.serial) }) === 'drop' ? 'drop' : 'take'
   if (a === 'take' && tree && !judged(n, r, t)) return a // suspected, by the tree: as usual
   if (a === 'drop') w.metrics.floodDropped++
   else w.metrics.floodKept++

@@ -13,7 +13,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { runScenarioAsync } from './scenarios.js'
 import { brief, PREFETCH_TIMEOUT } from './ci-runs.js'
-import { FLOOD_JUDGE_ON } from '../../src/mesh/settings.js'
 import type { Figures } from './figures.js'
 import type { World } from './world.js'
 
@@ -22,8 +21,8 @@ const runs = new Map<string, { figures: Figures, world: World }>()
 const RUNS: Array<[string, number]> = [['stable', 150], ['busy-fleet', 150], ['busy-fleet-17', 60]]
 beforeAll(async () => {
   for (const [scenario, nodes] of RUNS) {
-    // the judgement on (off by default): it must judge none of these
-    runs.set(`${scenario}/${nodes}`, await runScenarioAsync({ scenario, nodes, seed: SEED, updates: 10, settle: 90_000, settings: FLOOD_JUDGE_ON }))
+    // the defaults (the judgement on): it must judge none of these
+    runs.set(`${scenario}/${nodes}`, await runScenarioAsync({ scenario, nodes, seed: SEED, updates: 10, settle: 90_000 }))
   }
 }, PREFETCH_TIMEOUT)
 function runWorld (scenario: string, nodes: number): { figures: Figures, world: World } {

@@ -5,10 +5,10 @@
 // its versions then taken one per interval, and the judgement ends once its flood does.
 import { describe, expect, it } from 'vitest'
 import { FloodJudge, FLOOD_MEMORY, SUSPECT_MEMORY, type FloodJudgeSettings } from '../../src/mesh/proto/flood-judge.js'
-import { DEFAULT_MESH_SETTINGS, FLOOD_JUDGE_ON } from '../../src/mesh/settings.js'
+import { DEFAULT_MESH_SETTINGS, FLOOD_JUDGE_OFF } from '../../src/mesh/settings.js'
 
-// the judgement turned on (off by default: floodQuickGap 0)
-const D: FloodJudgeSettings = { ...DEFAULT_MESH_SETTINGS, ...FLOOD_JUDGE_ON }
+// the defaults: the judgement on
+const D: FloodJudgeSettings = DEFAULT_MESH_SETTINGS
 
 /** A signer's versions of one name, `every` ms apart (signed and arriving alike): what the judge is told. */
 function versions (j: FloodJudge, signer: string, count: number, every: number, from = 0): number {
@@ -20,7 +20,7 @@ function versions (j: FloodJudge, signer: string, count: number, every: number, 
   return t
 }
 
-describe('FloodJudge (turned on: FLOOD_JUDGE_ON)', () => {
+describe('FloodJudge (the defaults)', () => {
   it('a busy honest fleet: facts once a minute, a pointer every 10 s, a deploy of 128 files: never judged nor suspected', () => {
     const j = new FloodJudge(D)
     let end = 0
@@ -118,6 +118,47 @@ describe('FloodJudge (turned on: FLOOD_JUDGE_ON)', () => {
     expect(j.admit('run', t + SUSPECT_MEMORY, false)).toBe('take')
   })
 
+  it("near a judged signer (its versions came by the tree), a version anti-entropy brings once none came by the tree for floodQuickGap is taken: its burst's last, not one per floodKeptEvery", () => {
+    const j = new FloodJudge(D)
+    let t = versions(j, 'bursty', 40, 500)
+    expect(j.floods('bursty', t)).toBe(true)
+    expect(j.admit('bursty', t, true)).toBe('take') // the interval's one
+    const kept = t
+    // the burst goes on by the tree (every 500 ms); a sync round (every 1 s) brings a version too: all dropped
+    for (let k = 1; k <= 10; k++) {
+      t += 500
+      expect(j.admit('bursty', t, true)).toBe('drop')
+      if (k % 2 === 0) expect(j.admit('bursty', t + 1, false, { name: 'ns/bursty', id: `v${k}` })).toBe('drop')
+    }
+    // the burst is over: a round less than floodQuickGap after its last version by the tree: dropped; one after: taken
+    expect(j.admit('bursty', t + D.floodQuickGap - 1, false, { name: 'ns/bursty', id: 'v10' })).toBe('drop')
+    expect(t + D.floodQuickGap - kept).toBeLessThan(D.floodKeptEvery) // (not the interval's)
+    expect(j.admit('bursty', t + D.floodQuickGap, false, { name: 'ns/bursty', id: 'v10' })).toBe('stable')
+    expect(j.counters.stable).toBe(1)
+    // by the tree, a version is no sign of calm: dropped (and the flood shows again at once)
+    expect(j.admit('bursty', t + D.floodQuickGap + 1, true)).toBe('drop')
+    expect(j.admit('bursty', t + D.floodQuickGap + 2, false, { name: 'ns/bursty', id: 'v11' })).toBe('drop')
+  })
+
+  it('far from a judged signer (its versions come only by anti-entropy), a version offered again, unchanged, floodQuickGap after it was first dropped is taken; while each round brings a newer one, none is', () => {
+    const j = new FloodJudge(D)
+    const t = versions(j, 'flooder', 40, 500)
+    expect(j.admit('flooder', t, false, { name: 'ns/f', id: 'a0' })).toBe('take') // the interval's one
+    // a new version per 500 ms, a sync round per 1 s: never the same version twice
+    for (let k = 1; k <= 10; k++) expect(j.admit('flooder', t + k * 1_000, false, { name: 'ns/f', id: `a${k}` })).toBe('drop')
+    // a new version per 2 s, a sync round per 1 s: each version offered twice, 1 s apart (< floodQuickGap): none stable
+    for (let k = 1; k <= 6; k++) for (const r of [0, 1_000]) j.admit('flooder', t + 10_000 + k * 2_000 + r, false, { name: 'ns/f', id: `b${k}` })
+    expect(j.counters.stable).toBe(0)
+    // offered twice, floodQuickGap apart: each version taken once (the second offer, or the first when the interval came round)
+    let taken = 0
+    for (let k = 1; k <= 6; k++) {
+      for (const r of [0, D.floodQuickGap]) if (j.admit('flooder', t + 30_000 + k * 3_000 + r, false, { name: 'ns/f', id: `c${k}` }) !== 'drop') taken++
+    }
+    expect(taken).toBe(6)
+    expect(j.counters.stable).toBeGreaterThanOrEqual(4)
+    expect(j.floods('flooder', t + 50_000)).toBe(true)
+  })
+
   it('nothing but verified supersedes starts a judgement: versions offered (admit) of an unjudged signer never do', () => {
     const j = new FloodJudge(D)
     for (let t = 0; t < 10_000; t += 10) expect(j.admit('victim', t, true)).toBe('take')
@@ -125,9 +166,9 @@ describe('FloodJudge (turned on: FLOOD_JUDGE_ON)', () => {
   })
 })
 
-describe('FloodJudge (the defaults: off)', () => {
+describe('FloodJudge (turned off: FLOOD_JUDGE_OFF)', () => {
   it('with floodQuickGap 0 no version is a quick supersede: a member signing 10 versions a second for a minute is neither suspected nor judged, and every version is taken', () => {
-    const j = new FloodJudge(DEFAULT_MESH_SETTINGS)
+    const j = new FloodJudge({ ...DEFAULT_MESH_SETTINGS, ...FLOOD_JUDGE_OFF })
     for (let t = 100; t <= 60_000; t += 100) {
       expect(j.superseded('flooder', 100, t)).toBe(false)
       expect(j.admit('flooder', t, true)).toBe('take')

@@ -44,6 +44,20 @@
 // legit but bursty signer's newest versions still reach everyone, and the judgement ends
 // FLOOD_MEMORY after its burst does.
 //
+// A burst's last version need not wait for the interval. A version anti-entropy brings
+// is taken (checked, stored, not passed on: 'stable') when the burst is seen to be over:
+// - at a node the tree brought the signer's versions to, when none came by the tree for
+//   `floodQuickGap` (the flood's tree arrivals renew the judgement, so a flood going on
+//   shows at once);
+// - elsewhere (far from the flooder, where its versions only ever come by anti-entropy),
+//   when anti-entropy offers the same version again, unchanged, at least `floodQuickGap`
+//   after it was first dropped here: it was not superseded quickly.
+// A member whose script published in bursts then has its newest versions everywhere a
+// sync round or two after the burst, not up to `floodKeptEvery` later (tests/crash's
+// sigkill-namespaces: its members publish that way). Either way a node takes at most the
+// newest version of each name per sync round, what it takes of an unjudged signer; while
+// the flood goes on, the tree's arrivals and each round's newer version keep it dropped.
+//
 // Only members' own files are judged (the driver asks: receive.ts judged(), a namespace
 // name that is not a configured file): an operator's key, named in the configuration, is
 // trusted with the content itself, and its scripts and load tests publish several files
@@ -75,6 +89,12 @@ export const SUSPECT_MEMORY = 60_000
 /** Signers remembered, at most (the least recently seen go). */
 const MAX_REMEMBERED = 65_536
 
+/** Names whose dropped version is remembered for the stable rule (the top), at most (the oldest go). */
+const MAX_DROPPED_NAMES = 4_096
+
+/** A version `admit` sees: its name, and what tells it from the name's other versions (receive.ts: the record's key). */
+export interface OfferedVersion { name: string, id: string }
+
 interface SignerState {
   /** the bucket's level as of `at` */
   level: number
@@ -87,11 +107,15 @@ interface SignerState {
   quick: number
   /** when the current run of quick supersedes began (the bucket was empty before it) */
   runFrom: number
+  /** when a version of its (judged or suspected) came by the tree last (-Infinity: never here) */
+  tree: number
 }
 
 export class FloodJudge {
   private readonly signers = new Map<string, SignerState>()
-  readonly counters = { judged: 0, kept: 0, dropped: 0 }
+  /** name → the version of it anti-entropy brought and `admit` dropped, and since when (the stable rule, the top) */
+  private readonly droppedByName = new Map<string, { id: string, since: number }>()
+  readonly counters = { judged: 0, kept: 0, dropped: 0, stable: 0 }
 
   constructor (private readonly settings: FloodJudgeSettings) {}
 
@@ -138,21 +162,43 @@ export class FloodJudge {
    * 'drop'. Anything else: 'take' (and go on as usual). A judged signer's version by the
    * tree renews the judgement (the flood goes on); one that anti-entropy brought does not
    * (a node that lacks a burst's versions would keep the judgement alive, and take only
-   * one per interval, long after the burst ended).
+   * one per interval, long after the burst ended). `version`, for one anti-entropy
+   * brought: taken when the burst is seen to be over (the top): 'stable', handled as 'take'.
    */
-  admit (signer: string, now: number, tree: boolean): 'take' | 'drop' {
+  admit (signer: string, now: number, tree: boolean, version?: OfferedVersion): 'take' | 'stable' | 'drop' {
     const s = this.signers.get(signer)
     if (s === undefined) return 'take'
     if (s.until > now) {
       if (tree) s.until = now + FLOOD_MEMORY
     } else if (tree || now - s.quick >= SUSPECT_MEMORY) return 'take'
+    const lastTree = s.tree
+    if (tree) s.tree = now
     if (now - s.kept >= this.settings.floodKeptEvery) {
       s.kept = now
       this.counters.kept++
+      if (version !== undefined) this.droppedByName.delete(version.name)
       return 'take'
+    }
+    if (!tree && version !== undefined && (lastTree > -Infinity ? now - lastTree >= this.settings.floodQuickGap : this.stable(version, now))) {
+      this.counters.stable++
+      return 'stable'
     }
     this.counters.dropped++
     return 'drop'
+  }
+
+  /** Far from the flooder (the top): whether anti-entropy offers `v` again, unchanged, floodQuickGap after it was first dropped; else remembers it as dropped now. */
+  private stable (v: OfferedVersion, now: number): boolean {
+    const seen = this.droppedByName.get(v.name)
+    if (seen !== undefined && seen.id === v.id) {
+      if (now - seen.since < this.settings.floodQuickGap) return false
+      this.droppedByName.delete(v.name)
+      return true
+    }
+    this.droppedByName.delete(v.name)
+    this.droppedByName.set(v.name, { id: v.id, since: now })
+    if (this.droppedByName.size > MAX_DROPPED_NAMES) this.droppedByName.delete(this.droppedByName.keys().next().value!)
+    return false
   }
 
   /** Signers judged flooding right now. */
@@ -169,7 +215,7 @@ export class FloodJudge {
   private state (signer: string, now: number): SignerState {
     let s = this.signers.get(signer)
     if (s !== undefined) { this.signers.delete(signer); this.signers.set(signer, s); return s }
-    s = { level: 0, at: now, until: 0, kept: -Infinity, quick: -Infinity, runFrom: now }
+    s = { level: 0, at: now, until: 0, kept: -Infinity, quick: -Infinity, runFrom: now, tree: -Infinity }
     this.signers.set(signer, s)
     if (this.signers.size > MAX_REMEMBERED) this.signers.delete(this.signers.keys().next().value!)
     return s
