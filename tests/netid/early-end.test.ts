@@ -124,7 +124,14 @@ describe('an answer a member ends early is closed, not a fault (the node asking)
           await peer.mesh.libp2p.handle(id, async (stream: Stream) => { asked++; await end(stream).catch(() => {}) })
         }
         await trigger(peer)
-        await waitFor(() => asked > 0, `the node asked the peer (${p})`, [], 10_000)
+        // syncNow reaches only the peers admitted by then: on a loaded host the certificate
+        // exchange may still be going on (a CI run once failed here), so it is asked again
+        const again = p === 'sync' ? setInterval(() => { if (asked === 0) void trigger(peer).catch(() => {}) }, 500) : undefined
+        try {
+          await waitFor(() => asked > 0, `the node asked the peer (${p})`, [], 10_000)
+        } finally {
+          clearInterval(again)
+        }
         await waitFor(() => node.mesh.libp2p.getConnections(peerIdFromString(peer.peerId)).every(c => c.streams.every(s => s.direction === 'inbound' || !ids.includes(s.protocol ?? ''))), 'the node is done with the answer', [], 10_000)
         expect(node.mesh.stats().peers.penalized, `${p} punished a peer whose answer ${how}`).toBe(penalized)
         expect(node.mesh.libp2p.getConnections(peerIdFromString(peer.peerId)).some(c => c.status === 'open'), 'still connected').toBe(true)
