@@ -38,7 +38,7 @@ export interface OfferCounters {
   /** new versions of signers judged flooding (proto/flood-judge.ts) dropped before their check, and taken (stored, not passed on) */
   floodDropped: number
   floodKept: number
-  /** of those kept, taken because anti-entropy offered the same version again floodQuickGap after it was dropped (a burst's last; flood-judge.ts) */
+  /** of those kept, taken outside the interval because anti-entropy brought them once the signer's burst was seen to be over (a burst's last version; flood-judge.ts) */
   floodStable: number
 }
 

@@ -83,7 +83,7 @@ export function meshFamilies (mesh: Mesh): FamilySpec[] {
       const o = stats().offers
       return by('outcome', { dropped: o.floodDropped, kept: o.floodKept })
     }, ['outcome']),
-    counter('data_mesher_offers_flood_stable_total', 'Of the kept versions of signers judged flooding, those taken because anti-entropy offered the same version again a quick-supersede gap after it was dropped (a burst\'s last version; proto/flood-judge.ts)', () => stats().offers.floodStable),
+    counter('data_mesher_offers_flood_stable_total', 'Of the kept versions of signers judged flooding, those anti-entropy brought once the signer\'s burst was seen to be over (none by the tree for the quick-supersede gap, or the same version offered again that long after; a burst\'s last version; proto/flood-judge.ts)', () => stats().offers.floodStable),
     gauge('data_mesher_queue_records', 'Records in the fair queues (fair-limiter.ts), by queue (storing, fetch) and state (running, waiting)', () => {
       const q = stats().queues
       return [

@@ -107,7 +107,7 @@ interface SignerState {
   quick: number
   /** when the current run of quick supersedes began (the bucket was empty before it) */
   runFrom: number
-  /** when a version of its (judged or suspected) came by the tree last (-Infinity: never here) */
+  /** when one of its versions came by the tree last while it was suspected or judged (-Infinity: never here) */
   tree: number
 }
 
