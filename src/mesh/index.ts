@@ -177,7 +177,11 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   // members keep their slots, and only their addresses are dialed (known-members.ts)
   const allowed = config.cluster.allowedNodes.length > 0 ? allowedPeerIds(config.cluster.allowedNodes) : undefined
   const members = new KnownMembers(allowed, bootstrap.map(b => b.peerId), settings.maxKnownPeers)
+  // the start's phases at debug level: a start that once hung after "store opened" (under
+  // load, tests/crash) is to say where it stopped
+  log.debug({ transports: config.cluster.transports }, 'creating the libp2p node')
   const libp2p = await createNode(config, identity, admission, settings, p => members.has(p))
+  log.debug('libp2p node created')
   const punishments: Record<string, number> = {}
   const ctx: MeshContext = {
     libp2p,
@@ -269,7 +273,9 @@ export async function startMesh (opts: MeshOptions): Promise<Mesh> {
   tracker.start()
   peerExchange.start((peers, from) => membership.learn(peers, from), p => membership.vouches(p), p => membership.served(p), () => membership.short())
 
+  log.debug('starting libp2p (listening)')
   await libp2p.start()
+  log.debug({ listening: libp2p.getMultiaddrs().map(String) }, 'libp2p started')
   const unsubscribe = replica.onChange(onChange)
   membership.start()
   syncer.start()
