@@ -80,6 +80,7 @@ export class Daemon {
       const revocations = network !== undefined ? new Revocations(replica, log) : undefined
       const revoked = await revocations?.load()
       if (revoked !== undefined && revoked.size > 0) await replica.setPolicy(policyFor(config, network, certificates, revoked))
+      log.debug('starting the mesh') // (a start under load once hung between "store opened" and the mesh's first line)
       mesh = await startMesh({ config, replica, log, identity, network, certificates, revoked })
       const m = mesh
       let daemon: Daemon | undefined
